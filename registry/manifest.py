@@ -1,0 +1,137 @@
+"""The YAML manifest of an archive, as a pydantic schema (unknown keys are errors)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from trialsynth.errors import RegistryError
+
+METHODS = ("auto", "cart", "mst", "ea", "none", "gan")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegistryDefaults(_Strict):
+    small_threshold: int = Field(5000, ge=1)
+    large_threshold: int = Field(50000, ge=1)
+    small_policy: Literal["ea", "none"] = "ea"
+    seed: int = 20240601
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> RegistryDefaults:
+        if self.small_threshold > self.large_threshold:
+            raise ValueError(
+                f"small_threshold ({self.small_threshold}) must not exceed "
+                f"large_threshold ({self.large_threshold})"
+            )
+        return self
+
+
+class TcapSpec(_Strict):
+    key: list[str] = Field(min_length=1)
+    target: str
+
+
+class Trial(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    data: str
+    treatment: str
+    outcomes: list[str] = Field(min_length=1)
+    cluster: str | None = None
+    drop: list[str] = []
+    categorical: list[str] = []
+    tcap: TcapSpec | None = None
+    method: Literal["auto", "cart", "mst", "ea", "none", "gan"] = "auto"
+    epsilon: float | None = Field(None, gt=0)
+
+    @field_validator("data")
+    @classmethod
+    def _data_format(cls, value: str) -> str:
+        if not value.lower().endswith((".csv", ".parquet", ".pq")):
+            raise ValueError(f"data must be a .csv or .parquet file, got {value!r}")
+        return value
+
+    def referenced_columns(self) -> dict[str, list[str]]:
+        """Every manifest key that names columns, with the columns it names."""
+        refs = {
+            "treatment": [self.treatment],
+            "outcomes": list(self.outcomes),
+            "drop": list(self.drop),
+            "categorical": list(self.categorical),
+        }
+        if self.cluster:
+            refs["cluster"] = [self.cluster]
+        if self.tcap:
+            refs["tcap.key"] = list(self.tcap.key)
+            refs["tcap.target"] = [self.tcap.target]
+        return refs
+
+
+class Manifest(_Strict):
+    archive: str = Field(min_length=1)
+    defaults: RegistryDefaults = RegistryDefaults()
+    trials: list[Trial] = Field(min_length=1)
+    base_dir: Path = Field(Path("."), exclude=True)
+
+    def trial(self, trial_id: str) -> Trial:
+        for trial in self.trials:
+            if trial.id == trial_id:
+                return trial
+        known = ", ".join(t.id for t in self.trials)
+        raise RegistryError([f"unknown trial {trial_id!r}; the registry has: {known}"])
+
+    def data_path(self, trial: Trial) -> Path:
+        return (self.base_dir / trial.data).resolve()
+
+
+def _describe(error: dict, raw: dict) -> str:
+    loc = list(error["loc"])
+    where = "manifest"
+    if len(loc) >= 2 and loc[0] == "trials" and isinstance(loc[1], int):
+        trials = raw.get("trials") or []
+        entry = trials[loc[1]] if loc[1] < len(trials) else {}
+        trial_id = entry.get("id", f"#{loc[1] + 1}") if isinstance(entry, dict) else f"#{loc[1]}"
+        where = f"trial {trial_id!r}"
+        loc = loc[2:]
+    key = ".".join(str(part) for part in loc) or "(entry)"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{where}: key {key!r}: {message}"
+
+
+def parse_manifest(raw: object, base_dir: Path) -> Manifest:
+    """Build a Manifest from parsed YAML, listing every schema problem at once."""
+    if not isinstance(raw, dict):
+        raise RegistryError(["manifest: the top level must be a mapping with 'archive' and 'trials'"])
+    try:
+        manifest = Manifest.model_validate({**raw, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise RegistryError([_describe(e, raw) for e in exc.errors()]) from None
+    seen: set[str] = set()
+    duplicates = []
+    for trial in manifest.trials:
+        if trial.id in seen:
+            duplicates.append(f"trial {trial.id!r}: key 'id': duplicate trial id")
+        seen.add(trial.id)
+    if duplicates:
+        raise RegistryError(duplicates)
+    return manifest
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read and schema-check a manifest file; data files are checked by ``validate_registry``."""
+    path = Path(path)
+    if not path.is_file():
+        raise RegistryError([f"manifest: file not found: {path}"])
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RegistryError([f"manifest: not valid YAML: {exc}"]) from None
+    return parse_manifest(raw, path.parent.resolve())

@@ -1,0 +1,36 @@
+"""Catalogue connection: chosen once at the edge from a URL, then injected."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import sessionmaker
+
+from trialsynth.catalogue.models import Base
+
+CATALOGUE_ENV = "TRIALSYNTH_CATALOGUE_URL"
+
+
+def default_catalogue_url(home: Path) -> str:
+    return os.environ.get(CATALOGUE_ENV) or f"sqlite:///{(home / 'catalogue.db').resolve()}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; creates the schema if it is missing (SQLite files included)."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _wal(dbapi_connection, _record):  # concurrent trial writers: WAL + busy timeout
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, expire_on_commit=False)

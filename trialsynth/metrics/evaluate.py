@@ -1,0 +1,33 @@
+"""Run every metric family on a trial and its synthetic data."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from trialsynth.meta import TrialMeta
+from trialsynth.metrics import METRICS
+from trialsynth.metrics.prepare import evaluation_view
+
+log = logging.getLogger(__name__)
+
+
+def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, meta: TrialMeta, seed: int) -> dict[str, float]:
+    """All Table 3 metrics, keyed by their catalogue names."""
+    real_view, synth_view, context = evaluation_view(real, synthetic, meta, seed)
+    results: dict[str, float] = {}
+    for name, family in METRICS.items():
+        log.debug("metric family %s", name)
+        results.update(family(real_view, synth_view, context))
+    return results
+
+
+def format_preserved(real: pd.DataFrame, synthetic: pd.DataFrame) -> bool:
+    """Same columns in the same order, and numeric columns numeric (Table 4's 'format')."""
+    if list(real.columns) != list(synthetic.columns):
+        return False
+    return all(
+        pd.api.types.is_numeric_dtype(real[c]) == pd.api.types.is_numeric_dtype(synthetic[c])
+        for c in real.columns
+    )

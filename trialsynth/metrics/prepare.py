@@ -1,0 +1,50 @@
+"""The evaluation view: real and synthetic data made comparable for synthgauge's metrics.
+
+Both frames get the same treatment, decided from the real data only:
+- the cluster column is left out (synthetic school labels are new by design, never real ids);
+- categorical columns become text with missing values as the category ``"NA"``;
+- numeric columns with missing values are filled with the real median and get a 0/1
+  ``<name>__missing`` column, so missingness is evaluated as a feature (Appendix A).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from trialsynth.cleaning import MISSING_SUFFIX, NA_CATEGORY, encode_missing_categories
+from trialsynth.meta import TrialMeta
+
+
+@dataclass(frozen=True)
+class EvaluationContext:
+    meta: TrialMeta
+    seed: int
+    categorical: tuple[str, ...]
+    numeric: tuple[str, ...]
+
+
+def evaluation_view(
+    real: pd.DataFrame, synthetic: pd.DataFrame, meta: TrialMeta, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, EvaluationContext]:
+    columns = [c for c in meta.columns if c != meta.cluster]
+    text = [c for c in columns if meta.kinds[c] == "categorical" or not pd.api.types.is_numeric_dtype(real[c])]
+    numeric = [c for c in columns if c not in text]
+    real_view = encode_missing_categories(real[columns], text)
+    synth_view = encode_missing_categories(synthetic[columns], text)
+    for name in numeric:
+        if real[name].isna().any() or synthetic[name].isna().any():
+            fill = real[name].median()
+            for view, source in ((real_view, real), (synth_view, synthetic)):
+                view[name + MISSING_SUFFIX] = source[name].isna().astype(int).to_numpy()
+                view[name] = source[name].astype("float64").fillna(fill).to_numpy()
+        else:
+            real_view[name] = real[name].astype("float64")
+            synth_view[name] = synthetic[name].astype("float64")
+    numeric_all = [c for c in real_view.columns if c not in text]
+    context = EvaluationContext(meta=meta, seed=seed, categorical=tuple(text), numeric=tuple(numeric_all))
+    return real_view, synth_view, context
+
+
+__all__ = ["NA_CATEGORY", "EvaluationContext", "evaluation_view"]

@@ -1,0 +1,145 @@
+"""One trial, end to end: load, clean, route, synthesise, evaluate, categorise, gate, write.
+
+Everything here is Prefect-free. The result returned is a small summary (ids, status, method,
+category): no real or synthetic rows ever leave this function except the released file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from registry.loading import load_trial_data
+from registry.manifest import Manifest, load_manifest
+from trialsynth.catalogue.queries import finish_attempt, start_attempt
+from trialsynth.categories import RULES_VERSION, categorise
+from trialsynth.cleaning import clean
+from trialsynth.errors import ReleaseBlockedError, TrialsynthError
+from trialsynth.metrics.evaluate import evaluate, format_preserved
+from trialsynth.metrics.privacy import reproduced_records
+from trialsynth.output import output_path, write_atomically
+from trialsynth.routing import route
+from trialsynth.seeds import derive_seed
+from trialsynth.synthesisers import get_synthesiser
+from trialsynth.versions import code_version
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrialJob:
+    """What one worker needs to process one trial: paths and ids only."""
+
+    registry: str
+    trial_id: str
+    out_dir: str
+    run_id: str
+
+
+@dataclass
+class TrialOutcome:
+    trial_id: str
+    status: str
+    method: str | None = None
+    ons_category: str | None = None
+    error: str | None = None
+    duration_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.perf_counter() - start, 3)
+
+
+def _cleaning_record(meta) -> dict:
+    return {
+        "dropped": [{"column": d.name, "reason": d.reason} for d in meta.dropped],
+        "kinds": meta.kinds,
+        "cluster": meta.cluster,
+    }
+
+
+def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> TrialOutcome:
+    """Process one trial and record the attempt in the catalogue; never raises for trial errors."""
+    manifest = manifest or load_manifest(job.registry)
+    trial = manifest.trial(job.trial_id)
+    seed = derive_seed(manifest.defaults.seed, trial.id)
+    attempt_id = start_attempt(
+        sessions, run_id=job.run_id, archive=manifest.archive, trial_id=trial.id, seed=seed,
+        code_version=code_version(),
+    )
+    clock = _Stopwatch()
+    started = time.perf_counter()
+    record: dict = {}
+    try:
+        with clock.stage("load"):
+            frame = load_trial_data(manifest.data_path(trial), trial.id)
+        with clock.stage("clean"):
+            data, meta = clean(
+                frame, trial_id=trial.id, treatment=trial.treatment, outcomes=trial.outcomes,
+                cluster=trial.cluster, drop=trial.drop, categorical=trial.categorical,
+                tcap_key=trial.tcap.key if trial.tcap else (),
+                tcap_target=trial.tcap.target if trial.tcap else None,
+            )
+        del frame
+        decision = route(len(data), trial.method, manifest.defaults)
+        record.update(method=decision.method, route_reason=decision.reason, n_rows=len(data),
+                      n_cols=data.shape[1], cleaning=_cleaning_record(meta))
+        if decision.method == "none":
+            record.update(status="skipped", error=None)
+            return _finish(sessions, attempt_id, trial.id, record, clock, started)
+        synthesiser = get_synthesiser(decision.method, random_state=seed)
+        with clock.stage("fit"):
+            synthesiser.fit(data, meta)
+        record.update(params=synthesiser.get_params(),
+                      epsilon=getattr(synthesiser, "epsilon_spent_", None))
+        with clock.stage("sample"):
+            synthetic = synthesiser.sample(len(data), np.random.default_rng(seed))
+        with clock.stage("evaluate"):
+            metrics = evaluate(data, synthetic, meta, seed)
+        record.update(metrics=metrics, category_rules=RULES_VERSION,
+                      ons_category=categorise(metrics, format_preserved=format_preserved(data, synthetic)))
+        with clock.stage("gate"):
+            copies = reproduced_records(data, synthetic)
+        if copies:
+            record["gate"] = f"blocked: {copies} synthetic rows reproduce a real record"
+            raise ReleaseBlockedError(f"release blocked: {copies} synthetic rows reproduce a real record")
+        record["gate"] = "released: no synthetic row reproduces a real record"
+        with clock.stage("write"):
+            path = output_path(Path(job.out_dir), manifest.archive, trial.id, trial.data)
+            write_atomically(synthetic, path)
+        record.update(status="succeeded", output_path=str(path.resolve()))
+    except TrialsynthError as exc:
+        record.update(status="failed", error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one trial's failure never stops the archive
+        log.exception("trial %s failed unexpectedly", trial.id)
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+    return _finish(sessions, attempt_id, trial.id, record, clock, started)
+
+
+def _finish(sessions, attempt_id: int, trial_id: str, record: dict, clock: _Stopwatch, started: float):
+    finish_attempt(sessions, attempt_id, timings=clock.timings, **record)
+    outcome = TrialOutcome(
+        trial_id=trial_id, status=record["status"], method=record.get("method"),
+        ons_category=record.get("ons_category"), error=record.get("error"),
+        duration_s=round(time.perf_counter() - started, 3), timings=clock.timings,
+    )
+    log.info("trial %s %s (%s) in %.1fs", trial_id, outcome.status, outcome.method, outcome.duration_s)
+    return outcome

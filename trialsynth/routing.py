@@ -1,0 +1,31 @@
+"""Routing by cleaned sample size (SPEC): small -> ea (or none), mid -> cart, large -> mst."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from registry.manifest import RegistryDefaults
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    reason: str
+
+
+def route(n_rows: int, method: str, defaults: RegistryDefaults) -> Route:
+    """The method for a trial of ``n_rows`` cleaned rows, with the reason stored in the catalogue."""
+    if method != "auto":
+        return Route(method, f"manifest sets method: {method} ({n_rows:,} rows)")
+    small, large = defaults.small_threshold, defaults.large_threshold
+    if n_rows < small:
+        if defaults.small_policy == "none":
+            return Route(
+                "none",
+                f"auto: {n_rows:,} rows < small_threshold {small:,} and small_policy is none: "
+                "no synthetic file is released",
+            )
+        return Route("ea", f"auto: {n_rows:,} rows < small_threshold {small:,}: synthesis from released outputs")
+    if n_rows < large:
+        return Route("cart", f"auto: {small:,} <= {n_rows:,} rows < large_threshold {large:,}")
+    return Route("mst", f"auto: {n_rows:,} rows >= large_threshold {large:,}: differentially private MST")
