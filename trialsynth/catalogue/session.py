@@ -34,3 +34,13 @@ def make_engine(url: str) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+_SESSIONMAKERS: dict[str, sessionmaker] = {}
+
+
+def sessions_for(url: str) -> sessionmaker:
+    """One engine (and connection pool) per catalogue URL per process."""
+    if url not in _SESSIONMAKERS:
+        _SESSIONMAKERS[url] = make_sessionmaker(make_engine(url))
+    return _SESSIONMAKERS[url]

@@ -1,0 +1,1 @@
+"""Prefect flows: archive regeneration and one trial."""

@@ -1,0 +1,34 @@
+"""Regenerate every trial of an archive: validate, then one task per trial, bounded concurrency.
+
+A failing trial is recorded as failed by the engine and never stops the others.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from prefect import flow
+from prefect.futures import wait
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from tasks.archive import validate_registry_task
+from tasks.trial import process_trial_task
+
+
+@flow(name="regenerate-archive", task_runner=ThreadPoolTaskRunner(max_workers=2))
+def regenerate_archive(
+    registry: str,
+    catalogue_url: str,
+    out_dir: str,
+    trial_ids: list[str] | None = None,
+    run_id: str | None = None,
+) -> list[dict]:
+    """Process the registry's trials (or ``trial_ids``); returns one summary per trial."""
+    run_id = run_id or str(uuid.uuid4())
+    selected = validate_registry_task(registry, trial_ids)
+    futures = [
+        process_trial_task.submit(registry, trial_id, out_dir, run_id, catalogue_url)
+        for trial_id in selected
+    ]
+    wait(futures)
+    return [future.result() for future in futures]

@@ -1,0 +1,18 @@
+"""Archive-level tasks: validate the registry before any trial work starts."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from registry.validation import validate_registry
+
+
+@task(name="validate-registry", persist_result=False)
+def validate_registry_task(registry: str, trial_ids: list[str] | None = None) -> list[str]:
+    """Check the manifest and its data; return the ids of the trials to process."""
+    manifest = validate_registry(registry)
+    if not trial_ids:
+        return [t.id for t in manifest.trials]
+    for trial_id in trial_ids:
+        manifest.trial(trial_id)  # raises RegistryError naming the unknown id
+    return list(dict.fromkeys(trial_ids))

@@ -1,0 +1,220 @@
+"""The ``trialsynth`` command line: run, rerun, catalogue, demo-archive, validate.
+
+Exit codes: 0 every trial succeeded or was skipped by policy; 3 a trial failed (the others
+still completed and were recorded); 2 a bad command line or an invalid registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from trialsynth import settings
+from trialsynth.errors import RegistryError
+
+EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 3
+log = logging.getLogger("trialsynth")
+console = Console(stderr=True)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--catalogue", help="catalogue URL (default: $TRIALSYNTH_CATALOGUE_URL or a SQLite file)")
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--registry", help="archive manifest (default: the bundled demo archive)")
+    parser.add_argument("--out", help="output directory for synthetic files")
+    parser.add_argument("--trial", action="append", dest="trials", metavar="ID", help="only this trial (repeatable)")
+    parser.add_argument("--workers", type=int, default=2, help="trials processed at once (default 2)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's and the engine's logs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trialsynth", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _run_options(sub.add_parser("run", help="regenerate synthetic files for the archive"))
+    rerun = sub.add_parser("rerun", help="rerun trials whose latest attempt failed")
+    _run_options(rerun)
+    rerun.add_argument("--failed", action="store_true", help="select trials whose latest attempt failed")
+    cat = sub.add_parser("catalogue", help="print the catalogue (latest attempt per trial)")
+    _common(cat)
+    cat.add_argument("--trial", action="append", dest="trials", metavar="ID")
+    cat.add_argument("--history", action="store_true", help="every attempt, not only the latest")
+    cat.add_argument("--json", action="store_true", help="print JSON")
+    demo = sub.add_parser("demo-archive", help="write a representative demo archive")
+    demo.add_argument("directory")
+    demo.add_argument("--trials", type=int, default=6)
+    demo.add_argument("--seed", type=int, default=20240601)
+    validate = sub.add_parser("validate", help="check a registry and its data, changing nothing")
+    validate.add_argument("registry")
+    return parser
+
+
+def _catalogue_url(args) -> str:
+    from trialsynth.catalogue.session import default_catalogue_url
+
+    return args.catalogue or default_catalogue_url(settings.home())
+
+
+def cmd_validate(args) -> int:
+    from registry.validation import validate_registry
+
+    manifest = validate_registry(args.registry)
+    print(f"{args.registry}: archive {manifest.archive!r}, {len(manifest.trials)} trials, valid")
+    return EXIT_OK
+
+
+def cmd_demo_archive(args) -> int:
+    from registry.demo import write_demo_archive
+
+    if args.trials < 1:
+        raise RegistryError([f"--trials must be at least 1, got {args.trials}"])
+    path = write_demo_archive(args.directory, n_trials=args.trials, seed=args.seed)
+    print(path)
+    return EXIT_OK
+
+
+def cmd_catalogue(args) -> int:
+    from trialsynth.catalogue.queries import as_record, history, latest_attempts
+    from trialsynth.catalogue.session import sessions_for
+
+    with sessions_for(_catalogue_url(args))() as session:
+        attempts = (history if args.history else latest_attempts)(session, args.trials)
+        records = [as_record(a) for a in attempts]
+    if args.json:
+        print(json.dumps(records, indent=2, default=str))
+    else:
+        Console().print(_records_table(records))
+    return EXIT_OK
+
+
+def _records_table(records: list[dict]) -> Table:
+    table = Table(title="trialsynth catalogue")
+    for column in ("trial", "status", "method", "rows", "category", "duration_s", "error"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(
+            r["trial_id"], r["status"], r["method"] or "", f"{r['n_rows'] or ''}",
+            r["ons_category"] or "", f"{r['duration_s'] or ''}", (r["error"] or "")[:80],
+        )
+    return table
+
+
+def _failed_trials(url: str) -> list[str]:
+    from trialsynth.catalogue.queries import latest_attempts
+    from trialsynth.catalogue.session import sessions_for
+
+    with sessions_for(url)() as session:
+        return [a.trial_id for a in latest_attempts(session) if a.status == "failed"]
+
+
+def _watch(url: str, run_id: str, total: int, done: threading.Event) -> None:
+    from trialsynth.catalogue.queries import run_attempts
+    from trialsynth.catalogue.session import sessions_for
+
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("starting Prefect", total=total)
+        while not done.wait(1.0):
+            with sessions_for(url)() as session:
+                attempts = run_attempts(session, run_id)
+            finished = [a for a in attempts if a.status != "running"]
+            running = [a.trial_id for a in attempts if a.status == "running"]
+            label = f"running {', '.join(running)}" if running else "waiting"
+            progress.update(bar, completed=len(finished), description=label)
+        progress.update(bar, completed=total, description="done")
+
+
+def cmd_run(args) -> int:
+    from registry.bundled import bundled_registry
+    from registry.validation import validate_registry
+
+    if args.workers < 1:
+        raise RegistryError([f"--workers must be at least 1, got {args.workers}"])
+    url = _catalogue_url(args)
+    registry = Path(args.registry) if args.registry else bundled_registry(settings.home())
+    manifest = validate_registry(registry)
+    trial_ids = args.trials or [t.id for t in manifest.trials]
+    if args.command == "rerun":
+        if not args.failed and not args.trials:
+            raise RegistryError(["rerun needs --failed or --trial ID"])
+        trial_ids = [t for t in _failed_trials(url) if t in trial_ids] if args.failed else trial_ids
+        if not trial_ids:
+            console.print("no failed trials to rerun")
+            return EXIT_OK
+    for trial_id in trial_ids:
+        manifest.trial(trial_id)
+    out_dir = Path(args.out) if args.out else settings.default_out_dir()
+    summaries = _run_flow(str(registry.resolve()), url, str(out_dir.resolve()), trial_ids, args)
+    _print_summary(summaries)
+    return EXIT_FAILED if any(s["status"] == "failed" for s in summaries) else EXIT_OK
+
+
+def _run_flow(registry: str, url: str, out_dir: str, trial_ids: list[str], args) -> list[dict]:
+    settings.configure_prefect(log_level="INFO" if args.verbose else "WARNING")
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.regenerate_archive import regenerate_archive
+    from trialsynth.catalogue.session import sessions_for
+
+    sessions_for(url)  # create the schema before workers race to do it
+    run_id = str(uuid.uuid4())
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(url, run_id, len(trial_ids), done), daemon=True)
+    watcher.start()
+    try:
+        flow = regenerate_archive.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.workers))
+        return flow(registry=registry, catalogue_url=url, out_dir=out_dir, trial_ids=trial_ids, run_id=run_id)
+    finally:
+        done.set()
+        watcher.join()
+
+
+def _print_summary(summaries: list[dict]) -> None:
+    table = Table(title="run summary")
+    for column in ("trial", "status", "method", "category", "seconds", "error"):
+        table.add_column(column)
+    for s in sorted(summaries, key=lambda s: s["trial_id"]):
+        table.add_row(
+            s["trial_id"], s["status"], s["method"] or "", s["ons_category"] or "",
+            f"{s['duration_s']:.1f}", (s["error"] or "")[:90],
+        )
+    console.print(table)
+    counts: dict[str, int] = {}
+    for s in summaries:
+        counts[s["status"]] = counts.get(s["status"], 0) + 1
+    console.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "rerun": cmd_run,
+    "catalogue": cmd_catalogue,
+    "demo-archive": cmd_demo_archive,
+    "validate": cmd_validate,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except RegistryError as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Locations and environment chosen once at the edge (CLI, flows); the engine reads none of it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_ENV = "TRIALSYNTH_HOME"
+
+
+def home() -> Path:
+    """Where the default catalogue, outputs, demo archive and Prefect state live."""
+    return Path(os.environ.get(HOME_ENV, ".trialsynth")).resolve()
+
+
+def default_out_dir() -> Path:
+    return home() / "output"
+
+
+def configure_prefect(base: Path | None = None, *, log_level: str = "WARNING") -> None:
+    """Settings for serverless (ephemeral) Prefect, applied before Prefect is imported.
+
+    A project-local PREFECT_HOME, a start-up timeout that survives a loaded machine, no
+    analytics. Values already set in the environment win (e.g. PREFECT_API_URL for a server).
+    """
+    base = base or home()
+    defaults = {
+        "PREFECT_HOME": str(base / "prefect"),
+        "PREFECT_SERVER_EPHEMERAL_ENABLED": "true",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOGGING_LEVEL": log_level,
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "trialsynth",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
