@@ -27,8 +27,7 @@ def regenerate_archive(
     run_id = run_id or str(uuid.uuid4())
     selected = validate_registry_task(registry, trial_ids)
     futures = [
-        process_trial_task.submit(registry, trial_id, out_dir, run_id, catalogue_url)
-        for trial_id in selected
+        process_trial_task.submit(registry, trial_id, out_dir, run_id, catalogue_url) for trial_id in selected
     ]
     wait(futures)
     return [future.result() for future in futures]

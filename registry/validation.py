@@ -24,9 +24,7 @@ def _trial_problems(manifest: Manifest) -> list[str]:
         for key, names in trial.referenced_columns().items():
             for name in names:
                 if name not in columns:
-                    problems.append(
-                        f"trial {trial.id!r}: key {key!r}: column {name!r} is not in {path.name}"
-                    )
+                    problems.append(f"trial {trial.id!r}: key {key!r}: column {name!r} is not in {path.name}")
         if trial.treatment in trial.outcomes:
             problems.append(
                 f"trial {trial.id!r}: key 'outcomes': the treatment column "

@@ -31,9 +31,7 @@ def drop_empty(frame: pd.DataFrame, protected: set[str]) -> tuple[pd.DataFrame, 
 
 
 def drop_constant(frame: pd.DataFrame, protected: set[str]) -> tuple[pd.DataFrame, list[DroppedColumn]]:
-    names = [
-        c for c in frame.columns if c not in protected and frame[c].nunique(dropna=False) == 1
-    ]
+    names = [c for c in frame.columns if c not in protected and frame[c].nunique(dropna=False) == 1]
     return frame.drop(columns=names), [DroppedColumn(n, "constant: one value in every row") for n in names]
 
 
@@ -68,7 +66,9 @@ def drop_descriptors(frame: pd.DataFrame, protected: set[str]) -> tuple[pd.DataF
     return frame.drop(columns=[d.name for d in dropped]), dropped
 
 
-def coerce_numeric_text(frame: pd.DataFrame, protected_text: set[str]) -> pd.DataFrame:
+def coerce_numeric_text(
+    frame: pd.DataFrame, protected_text: set[str], share: float = NUMERIC_PARSE_SHARE
+) -> pd.DataFrame:
     """Text columns that hold numbers become numeric; stray non-numbers become missing (warned)."""
     frame = frame.copy()
     for name in frame.columns:
@@ -77,8 +77,8 @@ def coerce_numeric_text(frame: pd.DataFrame, protected_text: set[str]) -> pd.Dat
             continue
         present = column.dropna()
         parsed = pd.to_numeric(present, errors="coerce")
-        share = parsed.notna().mean() if len(present) else 0.0
-        if share >= NUMERIC_PARSE_SHARE:
+        parsed_share = parsed.notna().mean() if len(present) else 0.0
+        if parsed_share >= share:
             bad = int(parsed.isna().sum())
             if bad:
                 warnings.warn(f"column {name!r}: {bad} non-numeric values set to missing", stacklevel=2)
@@ -128,10 +128,12 @@ def clean(
     dropped: list[DroppedColumn] = []
     frame, d = drop_listed(frame, drop)
     dropped += d
-    for step in (drop_empty, drop_constant, drop_unit_ids):
+    for step in (drop_empty, drop_constant):
         frame, d = step(frame, protected)
         dropped += d
     frame = coerce_numeric_text(frame, protected_text=categorical)
+    frame, d = drop_unit_ids(frame, protected)
+    dropped += d
     frame, d = drop_descriptors(frame, protected)
     dropped += d
     kinds = {name: infer_kind(frame[name], name in categorical) for name in frame.columns}

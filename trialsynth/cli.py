@@ -27,14 +27,18 @@ console = Console(stderr=True)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--catalogue", help="catalogue URL (default: $TRIALSYNTH_CATALOGUE_URL or a SQLite file)")
+    parser.add_argument(
+        "--catalogue", help="catalogue URL (default: $TRIALSYNTH_CATALOGUE_URL or a SQLite file)"
+    )
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     parser.add_argument("--registry", help="archive manifest (default: the bundled demo archive)")
     parser.add_argument("--out", help="output directory for synthetic files")
-    parser.add_argument("--trial", action="append", dest="trials", metavar="ID", help="only this trial (repeatable)")
+    parser.add_argument(
+        "--trial", action="append", dest="trials", metavar="ID", help="only this trial (repeatable)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="trials processed at once (default 2)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's and the engine's logs")
 
@@ -104,8 +108,13 @@ def _records_table(records: list[dict]) -> Table:
         table.add_column(column)
     for r in records:
         table.add_row(
-            r["trial_id"], r["status"], r["method"] or "", f"{r['n_rows'] or ''}",
-            r["ons_category"] or "", f"{r['duration_s'] or ''}", (r["error"] or "")[:80],
+            r["trial_id"],
+            r["status"],
+            r["method"] or "",
+            f"{r['n_rows'] or ''}",
+            r["ons_category"] or "",
+            f"{r['duration_s'] or ''}",
+            (r["error"] or "")[:80],
         )
     return table
 
@@ -186,8 +195,12 @@ def _print_summary(summaries: list[dict]) -> None:
         table.add_column(column)
     for s in sorted(summaries, key=lambda s: s["trial_id"]):
         table.add_row(
-            s["trial_id"], s["status"], s["method"] or "", s["ons_category"] or "",
-            f"{s['duration_s']:.1f}", (s["error"] or "")[:90],
+            s["trial_id"],
+            s["status"],
+            s["method"] or "",
+            s["ons_category"] or "",
+            f"{s['duration_s']:.1f}",
+            (s["error"] or "")[:90],
         )
     console.print(table)
     counts: dict[str, int] = {}
@@ -207,8 +220,10 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return COMMANDS[args.command](args)
     except RegistryError as exc:

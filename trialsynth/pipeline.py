@@ -82,7 +82,11 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
     trial = manifest.trial(job.trial_id)
     seed = derive_seed(manifest.defaults.seed, trial.id)
     attempt_id = start_attempt(
-        sessions, run_id=job.run_id, archive=manifest.archive, trial_id=trial.id, seed=seed,
+        sessions,
+        run_id=job.run_id,
+        archive=manifest.archive,
+        trial_id=trial.id,
+        seed=seed,
         code_version=code_version(),
     )
     clock = _Stopwatch()
@@ -93,29 +97,41 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
             frame = load_trial_data(manifest.data_path(trial), trial.id)
         with clock.stage("clean"):
             data, meta = clean(
-                frame, trial_id=trial.id, treatment=trial.treatment, outcomes=trial.outcomes,
-                cluster=trial.cluster, drop=trial.drop, categorical=trial.categorical,
+                frame,
+                trial_id=trial.id,
+                treatment=trial.treatment,
+                outcomes=trial.outcomes,
+                cluster=trial.cluster,
+                drop=trial.drop,
+                categorical=trial.categorical,
                 tcap_key=trial.tcap.key if trial.tcap else (),
                 tcap_target=trial.tcap.target if trial.tcap else None,
             )
         del frame
         decision = route(len(data), trial.method, manifest.defaults)
-        record.update(method=decision.method, route_reason=decision.reason, n_rows=len(data),
-                      n_cols=data.shape[1], cleaning=_cleaning_record(meta))
+        record.update(
+            method=decision.method,
+            route_reason=decision.reason,
+            n_rows=len(data),
+            n_cols=data.shape[1],
+            cleaning=_cleaning_record(meta),
+        )
         if decision.method == "none":
             record.update(status="skipped", error=None)
             return _finish(sessions, attempt_id, trial.id, record, clock, started)
         synthesiser = get_synthesiser(decision.method, random_state=seed)
         with clock.stage("fit"):
             synthesiser.fit(data, meta)
-        record.update(params=synthesiser.get_params(),
-                      epsilon=getattr(synthesiser, "epsilon_spent_", None))
+        record.update(params=synthesiser.get_params(), epsilon=getattr(synthesiser, "epsilon_spent_", None))
         with clock.stage("sample"):
             synthetic = synthesiser.sample(len(data), np.random.default_rng(seed))
         with clock.stage("evaluate"):
             metrics = evaluate(data, synthetic, meta, seed)
-        record.update(metrics=metrics, category_rules=RULES_VERSION,
-                      ons_category=categorise(metrics, format_preserved=format_preserved(data, synthetic)))
+        record.update(
+            metrics=metrics,
+            category_rules=RULES_VERSION,
+            ons_category=categorise(metrics, format_preserved=format_preserved(data, synthetic)),
+        )
         with clock.stage("gate"):
             copies = reproduced_records(data, synthetic)
         if copies:
@@ -137,9 +153,13 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
 def _finish(sessions, attempt_id: int, trial_id: str, record: dict, clock: _Stopwatch, started: float):
     finish_attempt(sessions, attempt_id, timings=clock.timings, **record)
     outcome = TrialOutcome(
-        trial_id=trial_id, status=record["status"], method=record.get("method"),
-        ons_category=record.get("ons_category"), error=record.get("error"),
-        duration_s=round(time.perf_counter() - started, 3), timings=clock.timings,
+        trial_id=trial_id,
+        status=record["status"],
+        method=record.get("method"),
+        ons_category=record.get("ons_category"),
+        error=record.get("error"),
+        duration_s=round(time.perf_counter() - started, 3),
+        timings=clock.timings,
     )
     log.info("trial %s %s (%s) in %.1fs", trial_id, outcome.status, outcome.method, outcome.duration_s)
     return outcome

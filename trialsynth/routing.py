@@ -25,7 +25,9 @@ def route(n_rows: int, method: str, defaults: RegistryDefaults) -> Route:
                 f"auto: {n_rows:,} rows < small_threshold {small:,} and small_policy is none: "
                 "no synthetic file is released",
             )
-        return Route("ea", f"auto: {n_rows:,} rows < small_threshold {small:,}: synthesis from released outputs")
+        return Route(
+            "ea", f"auto: {n_rows:,} rows < small_threshold {small:,}: synthesis from released outputs"
+        )
     if n_rows < large:
         return Route("cart", f"auto: {small:,} <= {n_rows:,} rows < large_threshold {large:,}")
     return Route("mst", f"auto: {n_rows:,} rows >= large_threshold {large:,}: differentially private MST")

@@ -12,9 +12,23 @@ from trialsynth.catalogue.models import Attempt
 from trialsynth.metrics import METRIC_KEYS
 
 PUBLIC_FIELDS = (
-    "trial_id", "run_id", "status", "method", "route_reason", "n_rows", "n_cols", "epsilon",
-    "ons_category", "metrics", "error", "output_path", "seed", "started_at", "finished_at",
-    "duration_s", "code_version",
+    "trial_id",
+    "run_id",
+    "status",
+    "method",
+    "route_reason",
+    "n_rows",
+    "n_cols",
+    "epsilon",
+    "ons_category",
+    "metrics",
+    "error",
+    "output_path",
+    "seed",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "code_version",
 )
 
 

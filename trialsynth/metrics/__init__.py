@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Callable
 
 import pandas as pd
@@ -11,7 +13,20 @@ from trialsynth.metrics.prepare import EvaluationContext, evaluation_view
 
 MetricFamily = Callable[[pd.DataFrame, pd.DataFrame, EvaluationContext], dict[str, float]]
 
-METRICS: dict[str, MetricFamily] = {
+
+def _quiet(family: MetricFamily) -> MetricFamily:
+    """synthgauge warns for every numeric column it passes through its category encoder."""
+
+    @functools.wraps(family)
+    def wrapper(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="synthgauge")
+            return family(real, synth, ctx)
+
+    return wrapper
+
+
+_FAMILIES: dict[str, MetricFamily] = {
     "correlation": fidelity.correlation,
     "propensity": fidelity.propensity,
     "density": fidelity.density,
@@ -20,6 +35,7 @@ METRICS: dict[str, MetricFamily] = {
     "tcap": privacy.tcap,
     "overlap": privacy.overlap,
 }
+METRICS: dict[str, MetricFamily] = {name: _quiet(family) for name, family in _FAMILIES.items()}
 
 METRIC_KEYS = (
     "corr_msd",

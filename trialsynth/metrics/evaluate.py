@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 
 import pandas as pd
 
@@ -20,10 +19,7 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, meta: TrialMeta, seed:
     results: dict[str, float] = {}
     for name, family in METRICS.items():
         log.debug("metric family %s", name)
-        with warnings.catch_warnings():
-            # synthgauge warns for every numeric column it passes through its category encoder
-            warnings.filterwarnings("ignore", category=UserWarning, module="synthgauge")
-            results.update(family(real_view, synth_view, context))
+        results.update(family(real_view, synth_view, context))
     return results
 
 

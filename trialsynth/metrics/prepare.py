@@ -29,7 +29,9 @@ def evaluation_view(
     real: pd.DataFrame, synthetic: pd.DataFrame, meta: TrialMeta, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, EvaluationContext]:
     columns = [c for c in meta.columns if c != meta.cluster]
-    text = [c for c in columns if meta.kinds[c] == "categorical" or not pd.api.types.is_numeric_dtype(real[c])]
+    text = [
+        c for c in columns if meta.kinds[c] == "categorical" or not pd.api.types.is_numeric_dtype(real[c])
+    ]
     numeric = [c for c in columns if c not in text]
     real_view = encode_missing_categories(real[columns], text)
     synth_view = encode_missing_categories(synthetic[columns], text)

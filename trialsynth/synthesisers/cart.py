@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer
 
@@ -73,7 +74,8 @@ class CartSynthesiser:
 
     def _text_columns(self, data: pd.DataFrame, meta: TrialMeta) -> list[str]:
         return [
-            c for c in meta.columns
+            c
+            for c in meta.columns
             if meta.kinds[c] == "categorical" or not pd.api.types.is_numeric_dtype(data[c])
         ]
 
@@ -105,7 +107,9 @@ class CartSynthesiser:
         prepared = add_missing_indicators(prepared, with_na)
         if with_na:
             imputer = IterativeImputer(max_iter=5, random_state=self.random_state)
-            prepared[numeric] = imputer.fit_transform(prepared[numeric])
+            with warnings.catch_warnings():  # 5 rounds are enough to keep relationships
+                warnings.filterwarnings("ignore", category=ConvergenceWarning)
+                prepared[numeric] = imputer.fit_transform(prepared[numeric])
         return prepared
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:

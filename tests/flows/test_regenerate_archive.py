@@ -1,0 +1,66 @@
+"""End to end: the real Prefect flow on a tiny archive, through the CLI, checked in the catalogue."""
+
+import json
+
+import pytest
+
+from registry.demo import TrialShape, make_trial
+from tests.conftest import write_archive
+from trialsynth.cli import main
+from trialsynth.metrics import METRIC_KEYS
+
+
+@pytest.fixture(scope="module")
+def prefect_harness(tmp_path_factory):
+    from trialsynth.settings import configure_prefect
+
+    configure_prefect(tmp_path_factory.mktemp("prefect-home"))
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.mark.flow
+def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
+    trials = {
+        "mid-a": make_trial(TrialShape(700, 16), 1),
+        "mid-b": make_trial(TrialShape(600, 15), 2),
+        "small": make_trial(TrialShape(150, 15), 3),
+    }
+    manifest = write_archive(tmp_path, trials)
+    url = f"sqlite:///{tmp_path / 'catalogue.db'}"
+    code = main(["run", "--registry", str(manifest), "--catalogue", url, "--out", str(tmp_path / "out")])
+    assert code == 3  # the small trial's route (ea) is not available: failed, others complete
+    capsys.readouterr()
+    assert main(["catalogue", "--catalogue", url, "--json"]) == 0
+    records = {r["trial_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(records) == set(trials)
+    for trial_id in ("mid-a", "mid-b"):
+        record = records[trial_id]
+        assert record["status"] == "succeeded" and record["method"] == "cart"
+        assert set(record["metrics"]) == set(METRIC_KEYS)
+        assert record["ons_category"] and record["output_path"].endswith(f"{trial_id}.csv")
+    assert records["small"]["status"] == "failed" and "'ea' is not available" in records["small"]["error"]
+    assert len({r["run_id"] for r in records.values()}) == 1
+
+    assert (
+        main(
+            [
+                "run",
+                "--registry",
+                str(manifest),
+                "--catalogue",
+                url,
+                "--trial",
+                "mid-a",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    main(["catalogue", "--catalogue", url, "--trial", "mid-a", "--history", "--json"])
+    history = json.loads(capsys.readouterr().out)
+    assert [h["status"] for h in history] == ["succeeded", "succeeded"]

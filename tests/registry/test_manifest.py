@@ -1,0 +1,75 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from registry import load_manifest, validate_registry
+from registry.demo import TrialShape, make_trial
+from tests.conftest import write_archive
+from trialsynth.cli import main
+from trialsynth.errors import RegistryError
+
+
+@pytest.fixture()
+def archive(tmp_path: Path) -> Path:
+    return write_archive(tmp_path, {"alpha": make_trial(TrialShape(200, 15), 1)})
+
+
+def _rewrite(path: Path, change) -> Path:
+    raw = yaml.safe_load(path.read_text())
+    change(raw)
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_valid_manifest_loads(archive):
+    manifest = validate_registry(archive)
+    assert manifest.archive == "test"
+    assert manifest.defaults.small_threshold == 300
+    assert manifest.defaults.large_threshold == 50000  # documented default
+    assert manifest.trial("alpha").outcomes == ["post_test_1", "post_test_2"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda r: r["trials"][0].update(colour="red"), "trial 'alpha': key 'colour': unknown key"),
+        (lambda r: r["trials"][0].update(method="magic"), "trial 'alpha': key 'method'"),
+        (lambda r: r["trials"][0].update(id="Bad_ID"), "key 'id'"),
+        (lambda r: r["trials"][0].pop("treatment"), "trial 'alpha': key 'treatment': Field required"),
+        (lambda r: r["defaults"].update(small_policy="maybe"), "manifest: key 'defaults.small_policy'"),
+        (lambda r: r.update(extra=1), "manifest: key 'extra': unknown key"),
+        (lambda r: r["trials"].append(dict(r["trials"][0])), "trial 'alpha': key 'id': duplicate"),
+    ],
+)
+def test_schema_problems_name_trial_and_key(archive, change, expected):
+    with pytest.raises(RegistryError) as info:
+        load_manifest(_rewrite(archive, change))
+    assert any(expected in p for p in info.value.problems), info.value.problems
+
+
+def test_every_data_problem_is_listed(archive):
+    def change(raw):
+        raw["trials"][0]["outcomes"] = ["post_test_1", "no_such_outcome"]
+        raw["trials"][0]["cluster"] = "no_such_school"
+        second = dict(raw["trials"][0], id="beta", data="data/missing.csv")
+        raw["trials"].append(second)
+
+    with pytest.raises(RegistryError) as info:
+        validate_registry(_rewrite(archive, change))
+    problems = info.value.problems
+    assert "trial 'alpha': key 'outcomes': column 'no_such_outcome' is not in alpha.csv" in problems
+    assert "trial 'alpha': key 'cluster': column 'no_such_school' is not in alpha.csv" in problems
+    assert any(p.startswith("trial 'beta': key 'data': file not found") for p in problems)
+
+
+def test_cli_validate_exit_codes(archive, capsys):
+    assert main(["validate", str(archive)]) == 0
+    _rewrite(archive, lambda r: r["trials"][0].update(treatment="arm"))
+    assert main(["validate", str(archive)]) == 2
+    assert "trial 'alpha': key 'treatment': column 'arm' is not in alpha.csv" in capsys.readouterr().err
+
+
+def test_missing_manifest_file(tmp_path):
+    with pytest.raises(RegistryError, match="file not found"):
+        load_manifest(tmp_path / "nope.yaml")

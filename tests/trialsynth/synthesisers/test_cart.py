@@ -1,0 +1,29 @@
+import numpy as np
+import pytest
+
+from trialsynth.synthesisers.cart import CartSynthesiser
+
+
+def test_indicator_mode_keeps_missingness(cleaned_trial):
+    data, meta = cleaned_trial
+    synthesiser = CartSynthesiser(missing="indicator", random_state=1).fit(data, meta)
+    synthetic = synthesiser.sample(len(data), np.random.default_rng(0))
+    assert list(synthetic.columns) == list(data.columns)
+    real_rate, synth_rate = data["post_test_1"].isna().mean(), synthetic["post_test_1"].isna().mean()
+    assert abs(real_rate - synth_rate) < 0.06
+
+
+def test_bad_parameters_are_named(cleaned_trial):
+    data, meta = cleaned_trial
+    with pytest.raises(ValueError, match="The 'missing' parameter of CartSynthesiser must be one of"):
+        CartSynthesiser(missing="drop").fit(data, meta)
+    with pytest.raises(ValueError, match="'column_order' parameter"):
+        CartSynthesiser(column_order=["treatment"]).fit(data, meta)
+
+
+def test_values_keep_the_real_precision(cleaned_trial):
+    data, meta = cleaned_trial
+    synthetic = CartSynthesiser(random_state=2).fit(data, meta).sample(300, np.random.default_rng(1))
+    values = synthetic["post_test_1"].dropna()
+    assert np.allclose(values, values.round(1))
+    assert set(synthetic["pupil_fsm"].unique()) <= {0, 1}

@@ -1,0 +1,51 @@
+import math
+
+import pytest
+
+from trialsynth.categories import CATEGORIES, RULES, RULES_VERSION, categorise
+
+DETAILED = {
+    "feature_density_mad": 0.03,
+    "corr_msd": 0.001,
+    "corr_ratio_msd": 0.001,
+    "pmse_ratio": 3.0,
+    "precision_diff": 0.0,
+    "recall_diff": -0.02,
+    "f1_diff": 0.01,
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, "multivariate_detailed"),
+        # the study's Magic Breakfast CART figures (Table 6 pre-tuned): detailed
+        ({"feature_density_mad": 0.01, "corr_msd": 0.0, "corr_ratio_msd": 0.0}, "multivariate_detailed"),
+        (
+            {
+                "feature_density_mad": 0.005,
+                "corr_msd": 0.0001,
+                "corr_ratio_msd": 0.0001,
+                "pmse_ratio": 1.1,
+                "recall_diff": 0.0,
+            },
+            "replica",
+        ),
+        ({"precision_diff": -0.08}, "multivariate_plausible"),
+        ({"corr_msd": 0.01}, "multivariate_plausible"),
+        ({"corr_msd": 0.05}, "plausible"),
+        ({"feature_density_mad": 0.2}, "valid"),
+        ({"corr_ratio_msd": math.nan}, "multivariate_detailed"),
+    ],
+)
+def test_categorise(changes, expected):
+    assert categorise({**DETAILED, **changes}) == expected
+
+
+def test_format_not_preserved_is_structural():
+    assert categorise(DETAILED, format_preserved=False) == "structural"
+
+
+def test_rules_are_versioned_data_over_known_categories():
+    assert RULES_VERSION
+    assert all(category in CATEGORIES for category, _ in RULES)

@@ -1,0 +1,91 @@
+import uuid
+
+import pandas as pd
+import pytest
+
+from registry.demo import TrialShape, make_trial
+from tests.conftest import write_archive
+from trialsynth import synthesisers
+from trialsynth.catalogue import as_record, latest_attempts
+from trialsynth.catalogue.session import make_engine, make_sessionmaker
+from trialsynth.metrics import METRIC_KEYS
+from trialsynth.pipeline import TrialJob, run_trial
+
+
+@pytest.fixture()
+def sessions(tmp_path):
+    return make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'catalogue.db'}"))
+
+
+def _run(manifest, trial_id, tmp_path, sessions):
+    job = TrialJob(
+        registry=str(manifest), trial_id=trial_id, out_dir=str(tmp_path / "out"), run_id=str(uuid.uuid4())
+    )
+    outcome = run_trial(job, sessions)
+    with sessions() as session:
+        return outcome, as_record(latest_attempts(session, [trial_id])[0])
+
+
+def test_cart_trial_is_released_and_catalogued(tmp_path, sessions, raw_trial):
+    manifest = write_archive(tmp_path, {"mid": raw_trial})
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "succeeded", outcome.error
+    assert record["method"] == "cart" and record["route_reason"].startswith("auto: 300 <= 800 rows")
+    assert set(record["metrics"]) == set(METRIC_KEYS)
+    assert record["ons_category"] and record["gate"].startswith("released")
+    released = pd.read_csv(record["output_path"])
+    assert "pupil_id" not in released.columns and len(released) == 800
+    assert set(record["timings"]) >= {"load", "clean", "fit", "sample", "evaluate", "write"}
+
+
+def test_unavailable_route_fails_clearly(tmp_path, sessions):
+    manifest = write_archive(tmp_path, {"tiny": make_trial(TrialShape(120, 15), 1)})
+    outcome, record = _run(manifest, "tiny", tmp_path, sessions)
+    assert outcome.status == "failed"
+    assert record["method"] == "ea"
+    assert record["error"] == "method 'ea' is not available in this installation (registered: cart)"
+    assert record["output_path"] is None
+
+
+def test_small_policy_none_is_skipped(tmp_path, sessions):
+    manifest = write_archive(
+        tmp_path, {"tiny": make_trial(TrialShape(120, 15), 1)}, defaults={"small_policy": "none"}
+    )
+    outcome, record = _run(manifest, "tiny", tmp_path, sessions)
+    assert outcome.status == "skipped" and "small_policy is none" in record["route_reason"]
+
+
+class _CopyingSynthesiser:
+    """Releases real rows verbatim: what the release gate exists to stop."""
+
+    name = "cart"
+
+    def __init__(self, **params):
+        self.params = params
+
+    def fit(self, data, meta):
+        self.data_ = data
+        return self
+
+    def sample(self, n, rng):
+        return self.data_.sample(n, replace=True, random_state=0).reset_index(drop=True)
+
+    def get_params(self):
+        return self.params
+
+
+def test_gate_blocks_a_file_that_reproduces_real_records(tmp_path, sessions, raw_trial, monkeypatch):
+    monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_CopyingSynthesiser")
+    manifest = write_archive(tmp_path, {"mid": raw_trial})
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "failed"
+    assert record["error"].startswith("release blocked: 800 synthetic rows reproduce a real record")
+    assert record["output_path"] is None
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))
+
+
+def test_unreadable_data_is_a_trial_failure(tmp_path, sessions, raw_trial):
+    manifest = write_archive(tmp_path, {"mid": raw_trial})
+    (tmp_path / "data" / "mid.csv").write_text("")
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "failed" and record["error"] == "trial 'mid': mid.csv: the file is empty"
