@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from typing import Any, ClassVar
 
@@ -23,6 +24,10 @@ from trialsynth.synthesisers.base import check_choice, column_formats, restore_d
 from trialsynth.synthesisers.clusters import pseudonymise, release_labels
 
 log = logging.getLogger(__name__)
+# synthpop-py keeps its random state in class-level globals (RandomStateManager): two fits or
+# generations interleaved in threads would draw from each other's streams. Serialise them so a
+# seed gives the same file whatever the number of worker threads.
+_SYNTHPOP_LOCK = threading.Lock()
 MISSING_MODES = ("native", "indicator")
 
 
@@ -94,7 +99,7 @@ class CartSynthesiser:
             prepared = self._impute_with_indicators(prepared, meta)
         self.column_order_ = self._order(list(prepared.columns), meta)
         self.meta_ = meta
-        with warnings.catch_warnings():
+        with _SYNTHPOP_LOCK, warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="synthpop")
             self.model_ = SynthpopSynthesiser(
                 random_seed=self.random_state, column_order=self.column_order_
@@ -118,7 +123,7 @@ class CartSynthesiser:
         if n < 1:
             raise ValueError(f"The 'n' parameter of CartSynthesiser.sample must be >= 1. Got {n!r}.")
         seed = int(rng.integers(0, 2**31 - 1))
-        with warnings.catch_warnings():
+        with _SYNTHPOP_LOCK, warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="synthpop")
             synthetic = self.model_.generate(n=n, random_seed=seed)
         synthetic = apply_missing_indicators(synthetic)
