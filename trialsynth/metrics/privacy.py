@@ -8,8 +8,6 @@ from synthgauge.metrics.privacy import min_nearest_neighbour, sample_overlap_sco
 
 from trialsynth.metrics.prepare import EvaluationContext
 
-TCAP_BINS = 5  # continuous TCAP keys/targets are cut at the real data's quintiles
-
 
 def nearest_neighbour(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
     """Minimum Manhattan distance from a synthetic row to a real row: all rows, and real
@@ -35,22 +33,16 @@ def default_tcap(ctx: EvaluationContext) -> tuple[list[str], str]:
     return key, target
 
 
-def _bin_continuous(real: pd.DataFrame, synth: pd.DataFrame, columns: list[str], ctx: EvaluationContext):
-    real, synth = real[columns].copy(), synth[columns].copy()
-    for name in columns:
-        if name in ctx.numeric and real[name].nunique() > 10:
-            edges = np.unique(np.quantile(real[name], np.linspace(0, 1, TCAP_BINS + 1)[1:-1]))
-            real[name] = np.digitize(real[name], edges)
-            synth[name] = np.digitize(synth[name], edges)
-        real[name] = real[name].astype(str)
-        synth[name] = synth[name].astype(str)
-    return real, synth
-
-
 def tcap(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
-    """Target Correct Attribution Probability for the trial's key/target (see ``default_tcap``)."""
+    """Target Correct Attribution Probability for the trial's key/target (see ``default_tcap``).
+
+    Continuous key values are used exactly, as categories (as the study did with its post-test
+    key): an intruder who knows a pupil's exact score is the stronger attack, so this does not
+    understate the risk the way binning would."""
     key, target = default_tcap(ctx)
-    real_kt, synth_kt = _bin_continuous(real, synth, [*key, target], ctx)
+    columns = [*key, target]
+    real_kt = real[columns].astype(str)
+    synth_kt = synth[columns].astype(str)
     return {"tcap": float(tcap_score(real_kt, synth_kt, key, target))}
 
 

@@ -8,6 +8,11 @@ real-minus-synthetic difference in macro precision, recall and F1.
 A classifier needs classes: a continuous primary outcome is cut into quartile bands at the real
 data's quartiles (the same edges for both frames). Training sets are capped at
 ``MAX_TRAIN_ROWS`` rows (seeded sample) because SVM training grows quadratically.
+
+Categorical features are one-hot encoded here, over the union of real and synthetic categories,
+before synthgauge sees them: synthgauge's encoder is fitted on each side's training rows alone
+and raises when a category is absent from one side (seen on SD2011's ``eduspec``). synthgauge
+then standardises every feature, the dummies included.
 """
 
 from __future__ import annotations
@@ -35,6 +40,17 @@ def outcome_classes(real: pd.Series, synth: pd.Series, numeric: bool) -> tuple[p
     )
 
 
+def _one_hot_on_union(real: pd.DataFrame, synth: pd.DataFrame, feats: list[str], categorical: list[str]):
+    if not categorical:
+        return real, synth, feats
+    both = pd.concat([real[categorical], synth[categorical]], keys=["real", "synth"])
+    dummies = pd.get_dummies(both.astype(str), prefix_sep="=", dtype=float)
+    real = pd.concat([real.drop(columns=categorical), dummies.loc["real"].set_axis(real.index)], axis=1)
+    synth = pd.concat([synth.drop(columns=categorical), dummies.loc["synth"].set_axis(synth.index)], axis=1)
+    feats = [c for c in feats if c not in categorical] + list(dummies.columns)
+    return real, synth, feats
+
+
 def classification(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
     target = ctx.meta.primary_outcome
     rng = np.random.default_rng(ctx.seed)
@@ -43,6 +59,7 @@ def classification(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationConte
     synth = synth.iloc[np.sort(rng.choice(len(synth), min(cap, len(synth)), replace=False))].copy()
     real[target], synth[target] = outcome_classes(real[target], synth[target], target in ctx.numeric)
     feats = [c for c in real.columns if c != target and not c.startswith(target + "__")]
+    real, synth, feats = _one_hot_on_union(real, synth, feats, [c for c in ctx.categorical if c in feats])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
         precision, recall, f1 = classification_comparison(

@@ -21,6 +21,7 @@ from trialsynth.cleaning import (
 )
 from trialsynth.meta import TrialMeta
 from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes
+from trialsynth.synthesisers.cart_trees import SequentialCart
 from trialsynth.synthesisers.clusters import pseudonymise, release_labels
 
 log = logging.getLogger(__name__)
@@ -29,13 +30,18 @@ log = logging.getLogger(__name__)
 # seed gives the same file whatever the number of worker threads.
 _SYNTHPOP_LOCK = threading.Lock()
 MISSING_MODES = ("native", "indicator")
+ENGINES = ("trees", "synthpop")
 
 
 class CartSynthesiser:
-    """Conditional CART through ``synthpop.Synthesiser`` (min leaf size 5, as R synthpop).
+    """Conditional (sequential) CART, minimum leaf size 5 as in R synthpop.
 
     Parameters
     ----------
+    engine : {"trees", "synthpop"}
+        ``trees``: the vectorised engine in ``cart_trees.py`` (default; same method, measured
+        ~3x faster with matching fidelity - see ``bench/cart_engines.py``). ``synthpop``:
+        ``synthpop.Synthesiser`` from synthpop-py.
     missing : {"native", "indicator"}
         ``native``: numeric NA handled by synthpop-py (a tree predicts missingness, then values).
         ``indicator``: Appendix A's route - a 0/1 indicator per numeric column with NA is
@@ -52,14 +58,21 @@ class CartSynthesiser:
     name: ClassVar[str] = "cart"
 
     def __init__(
-        self, *, missing: str = "native", column_order: list[str] | None = None, random_state: int = 0
+        self,
+        *,
+        engine: str = "trees",
+        missing: str = "native",
+        column_order: list[str] | None = None,
+        random_state: int = 0,
     ) -> None:
+        self.engine = engine
         self.missing = missing
         self.column_order = column_order
         self.random_state = random_state
 
     def get_params(self) -> dict[str, Any]:
         return {
+            "engine": self.engine,
             "missing": self.missing,
             "column_order": self.column_order,
             "random_state": self.random_state,
@@ -87,6 +100,7 @@ class CartSynthesiser:
     def fit(self, data: pd.DataFrame, meta: TrialMeta) -> CartSynthesiser:
         from synthpop import Synthesiser as SynthpopSynthesiser
 
+        check_choice("CartSynthesiser", "engine", self.engine, ENGINES)
         check_choice("CartSynthesiser", "missing", self.missing, MISSING_MODES)
         rng = np.random.default_rng(self.random_state)
         self.formats_ = column_formats(data)
@@ -99,12 +113,38 @@ class CartSynthesiser:
             prepared = self._impute_with_indicators(prepared, meta)
         self.column_order_ = self._order(list(prepared.columns), meta)
         self.meta_ = meta
+        if self.engine == "trees":
+            self._fit_trees(prepared[self.column_order_])
+            return self
         with _SYNTHPOP_LOCK, warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="synthpop")
             self.model_ = SynthpopSynthesiser(
                 random_seed=self.random_state, column_order=self.column_order_
             ).fit(prepared)
         return self
+
+    def _fit_trees(self, prepared: pd.DataFrame) -> None:
+        self.codebook_: dict[str, np.ndarray] = {}
+        columns = []
+        for name in prepared.columns:
+            if name in self.labels_:
+                codes, uniques = pd.factorize(prepared[name], sort=True)
+                self.codebook_[name] = np.asarray(uniques, dtype=object)
+                columns.append(codes.astype(np.float64))
+            else:
+                columns.append(prepared[name].to_numpy(dtype=np.float64, na_value=np.nan))
+        categorical = [name in self.codebook_ for name in prepared.columns]
+        levels = [len(self.codebook_[n]) if n in self.codebook_ else 0 for n in prepared.columns]
+        self.model_ = SequentialCart(random_state=self.random_state).fit(
+            np.column_stack(columns), categorical, levels
+        )
+
+    def _sample_trees(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        matrix = self.model_.sample(n, rng)
+        frame = pd.DataFrame(matrix, columns=self.column_order_)
+        for name, uniques in self.codebook_.items():
+            frame[name] = uniques[matrix[:, self.column_order_.index(name)].astype(np.intp)]
+        return frame
 
     def _impute_with_indicators(self, prepared: pd.DataFrame, meta: TrialMeta) -> pd.DataFrame:
         numeric = [c for c in meta.columns if c not in self.labels_]
@@ -122,10 +162,13 @@ class CartSynthesiser:
             raise RuntimeError("CartSynthesiser is not fitted yet: call fit(data, meta) first.")
         if n < 1:
             raise ValueError(f"The 'n' parameter of CartSynthesiser.sample must be >= 1. Got {n!r}.")
-        seed = int(rng.integers(0, 2**31 - 1))
-        with _SYNTHPOP_LOCK, warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=UserWarning, module="synthpop")
-            synthetic = self.model_.generate(n=n, random_seed=seed)
+        if self.engine == "trees":
+            synthetic = self._sample_trees(n, rng)
+        else:
+            seed = int(rng.integers(0, 2**31 - 1))
+            with _SYNTHPOP_LOCK, warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=UserWarning, module="synthpop")
+                synthetic = self.model_.generate(n=n, random_seed=seed)
         synthetic = apply_missing_indicators(synthetic)
         cluster = self.meta_.cluster
         if cluster:

@@ -27,3 +27,19 @@ def test_values_keep_the_real_precision(cleaned_trial):
     values = synthetic["post_test_1"].dropna()
     assert np.allclose(values, values.round(1))
     assert set(synthetic["pupil_fsm"].unique()) <= {0, 1}
+
+
+@pytest.mark.parametrize("engine", ["trees", "synthpop"])
+def test_both_engines_give_the_trials_shape_deterministically(cleaned_trial, engine):
+    data, meta = cleaned_trial
+    model = CartSynthesiser(engine=engine, random_state=4).fit(data, meta)
+    a = model.sample(200, np.random.default_rng(1))
+    b = CartSynthesiser(engine=engine, random_state=4).fit(data, meta).sample(200, np.random.default_rng(1))
+    assert list(a.columns) == list(data.columns) and a.equals(b)
+    assert model.get_params()["engine"] == engine
+
+
+def test_unknown_engine_is_named(cleaned_trial):
+    data, meta = cleaned_trial
+    with pytest.raises(ValueError, match="The 'engine' parameter of CartSynthesiser must be one of"):
+        CartSynthesiser(engine="ranger").fit(data, meta)

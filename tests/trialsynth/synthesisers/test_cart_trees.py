@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+from sklearn.tree import DecisionTreeRegressor
+
+from trialsynth.synthesisers.cart_trees import LeafDonors, SequentialCart, category_scores
+
+
+def test_leaf_donors_draw_only_from_their_leaf():
+    X = np.array([[0.0], [0.0], [0.0], [10.0], [10.0], [10.0]])
+    y = np.array([1.0, 2.0, 3.0, 100.0, 200.0, 300.0])
+    donors = LeafDonors.fit(DecisionTreeRegressor(min_samples_leaf=3), X, y)
+    draws = donors.draw(np.array([[0.0]] * 50 + [[10.0]] * 50), 100, np.random.default_rng(0))
+    assert set(draws[:50]) <= {1.0, 2.0, 3.0} and set(draws[50:]) <= {100.0, 200.0, 300.0}
+    assert len(set(draws[:50])) == 3  # every donor can be drawn
+
+
+def test_category_scores_order_by_target_mean():
+    codes = np.array([0, 0, 1, 1, 2, 2])
+    y = np.array([5.0, 7.0, 1.0, np.nan, 10.0, 12.0])
+    assert category_scores(codes, 3, y, y_categorical=False).tolist() == [6.0, 1.0, 11.0]
+
+
+def test_category_scores_for_a_categorical_target_separate_classes():
+    codes = np.array([0, 0, 1, 1, 2, 2])
+    y = np.array([0, 0, 1, 1, 0, 0])
+    scores = category_scores(codes, 3, y, y_categorical=True)
+    assert scores[0] == pytest.approx(scores[2]) and scores[1] != pytest.approx(scores[0])
+
+
+def test_sequential_cart_keeps_a_deterministic_relationship_and_missingness():
+    rng = np.random.default_rng(0)
+    group = rng.integers(0, 3, 3000).astype(float)
+    value = np.array([10.0, 20.0, 30.0])[group.astype(int)] + rng.normal(0, 0.1, 3000)
+    value[rng.random(3000) < 0.2] = np.nan
+    model = SequentialCart(random_state=1).fit(np.column_stack([group, value]), [True, False], [3, 0])
+    out = model.sample(3000, np.random.default_rng(2))
+    present = ~np.isnan(out[:, 1])
+    expected = np.array([10.0, 20.0, 30.0])[out[present, 0].astype(int)]
+    assert np.abs(out[present, 1] - expected).max() < 1.0
+    assert abs((~present).mean() - 0.2) < 0.03
+    again = model.sample(3000, np.random.default_rng(2))
+    np.testing.assert_array_equal(out, again)
