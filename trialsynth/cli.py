@@ -191,8 +191,9 @@ def _run_flow(registry: str, url: str, out_dir: str, trial_ids: list[str], args)
 
 def _print_summary(summaries: list[dict]) -> None:
     table = Table(title="run summary")
-    for column in ("trial", "status", "method", "category", "seconds", "error"):
-        table.add_column(column)
+    for column in ("trial", "status", "method", "category", "seconds"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("error")
     for s in sorted(summaries, key=lambda s: s["trial_id"]):
         table.add_row(
             s["trial_id"],
