@@ -30,4 +30,20 @@ def regenerate_archive(
         process_trial_task.submit(registry, trial_id, out_dir, run_id, catalogue_url) for trial_id in selected
     ]
     wait(futures)
-    return [future.result() for future in futures]
+    return [_summary(trial_id, future) for trial_id, future in zip(selected, futures, strict=True)]
+
+
+def _summary(trial_id: str, future) -> dict:
+    """The task's summary, or a failed one when the task itself crashed (e.g. catalogue down)."""
+    state = future.state
+    if state.is_completed():
+        return future.result()
+    return {
+        "trial_id": trial_id,
+        "status": "failed",
+        "method": None,
+        "ons_category": None,
+        "error": f"task {state.name}: {state.message}",
+        "duration_s": 0.0,
+        "timings": {},
+    }

@@ -27,12 +27,17 @@ def drop_listed(frame: pd.DataFrame, names: Iterable[str]) -> tuple[pd.DataFrame
 
 def drop_empty(frame: pd.DataFrame, protected: set[str]) -> tuple[pd.DataFrame, list[DroppedColumn]]:
     names = [c for c in frame.columns if c not in protected and frame[c].isna().all()]
-    return frame.drop(columns=names), [DroppedColumn(n, "empty: every value is missing") for n in names]
+    return frame.drop(columns=names), [
+        DroppedColumn(n, "empty: every value is missing", restore="missing") for n in names
+    ]
 
 
 def drop_constant(frame: pd.DataFrame, protected: set[str]) -> tuple[pd.DataFrame, list[DroppedColumn]]:
     names = [c for c in frame.columns if c not in protected and frame[c].nunique(dropna=False) == 1]
-    return frame.drop(columns=names), [DroppedColumn(n, "constant: one value in every row") for n in names]
+    return frame.drop(columns=names), [
+        DroppedColumn(n, "constant: one value in every row", restore="constant", value=frame[n].iloc[0])
+        for n in names
+    ]
 
 
 def _is_unit_id(column: pd.Series) -> bool:
@@ -40,10 +45,22 @@ def _is_unit_id(column: pd.Series) -> bool:
     return discrete and column.notna().all() and column.is_unique and len(column) > 1
 
 
+def _id_style(column: pd.Series) -> str:
+    return "integer" if pd.api.types.is_integer_dtype(column) else "text"
+
+
+def _key(value: object) -> object:
+    """A dictionary key under which NaN finds NaN."""
+    return "\0missing" if pd.isna(value) else value
+
+
 def drop_unit_ids(frame: pd.DataFrame, protected: set[str]) -> tuple[pd.DataFrame, list[DroppedColumn]]:
     """Integer or text columns with a distinct value in every row identify units, not clusters."""
     names = [c for c in frame.columns if c not in protected and _is_unit_id(frame[c])]
-    return frame.drop(columns=names), [DroppedColumn(n, "unit id: unique in every row") for n in names]
+    return frame.drop(columns=names), [
+        DroppedColumn(n, "unit id: unique in every row", restore="new_ids", value=_id_style(frame[n]))
+        for n in names
+    ]
 
 
 def _describes(frame: pd.DataFrame, text: str, other: str) -> bool:
@@ -61,7 +78,13 @@ def drop_descriptors(frame: pd.DataFrame, protected: set[str]) -> tuple[pd.DataF
         kept = [c for c in frame.columns if c != text and c not in {d.name for d in dropped}]
         for other in kept:
             if levels[other] == levels[text] and _describes(frame, text, other):
-                dropped.append(DroppedColumn(text, f"descriptor of {other!r}"))
+                pairs = frame[[other, text]].drop_duplicates()
+                mapping = {_key(k): v for k, v in zip(pairs[other], pairs[text], strict=True)}
+                dropped.append(
+                    DroppedColumn(
+                        text, f"descriptor of {other!r}", restore="describe", source=other, mapping=mapping
+                    )
+                )
                 break
     return frame.drop(columns=[d.name for d in dropped]), dropped
 
@@ -123,6 +146,7 @@ def clean(
 ) -> tuple[pd.DataFrame, TrialMeta]:
     """Apply Appendix A: returns the cleaned frame and its metadata (kinds, roles, drops)."""
     _check_roles(frame, trial_id, treatment, outcomes)
+    original_columns = list(frame.columns)
     protected = {treatment, *outcomes, *([cluster] if cluster else [])}
     categorical = set(categorical) | ({cluster} if cluster else set())
     dropped: list[DroppedColumn] = []
@@ -149,6 +173,7 @@ def clean(
         dropped=tuple(dropped),
         tcap_key=tuple(k for k in tcap_key if k in kinds),
         tcap_target=tcap_target if tcap_target in kinds else None,
+        original_columns=tuple(original_columns),
     )
     return frame.reset_index(drop=True), meta
 
@@ -194,3 +219,25 @@ def apply_missing_indicators(frame: pd.DataFrame) -> pd.DataFrame:
         frame.loc[frame[indicator].astype(int) == 1, name] = np.nan
         frame = frame.drop(columns=indicator)
     return frame
+
+
+def restore_dropped(synthetic: pd.DataFrame, meta: TrialMeta) -> pd.DataFrame:
+    """Put Appendix A's dropped columns back, in the original column order, so a released file
+    has the real file's layout: empty columns empty, constants constant, descriptors derived from
+    the synthetic column they describe, unit ids fresh (1..n, never real). Manifest drops stay out.
+    """
+    synthetic = synthetic.copy()
+    n = len(synthetic)
+    for dropped in meta.dropped:
+        if dropped.restore == "missing":
+            synthetic[dropped.name] = np.nan
+        elif dropped.restore == "constant":
+            synthetic[dropped.name] = [dropped.value] * n
+        elif dropped.restore == "new_ids":
+            ids = np.arange(1, n + 1)
+            synthetic[dropped.name] = ids if dropped.value == "integer" else [f"S{i:07d}" for i in ids]
+        elif dropped.restore == "describe" and dropped.source in synthetic:
+            mapping = dropped.mapping or {}
+            synthetic[dropped.name] = synthetic[dropped.source].map(lambda v, m=mapping: m.get(_key(v)))
+    order = [c for c in meta.original_columns if c in synthetic.columns]
+    return synthetic[order] if order else synthetic

@@ -10,8 +10,20 @@ Kind = Literal["binary", "categorical", "continuous"]
 
 @dataclass(frozen=True)
 class DroppedColumn:
+    """A column cleaning removed, and how to put it back into a released file.
+
+    ``restore`` is one of: ``omit`` (manifest drops: never released), ``missing`` (empty
+    columns), ``constant`` (``value``), ``new_ids`` (unit ids: fresh sequential ids, never real
+    ones), ``describe`` (descriptors: ``mapping`` from the described column ``source``).
+    ``value`` and ``mapping`` hold labels only and are never written to the catalogue.
+    """
+
     name: str
     reason: str
+    restore: str = "omit"
+    source: str | None = None
+    value: object = None
+    mapping: dict | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -25,7 +37,7 @@ class TrialMeta:
     dropped: tuple[DroppedColumn, ...] = ()
     tcap_key: tuple[str, ...] = ()
     tcap_target: str | None = None
-    notes: tuple[str, ...] = field(default=())
+    original_columns: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:

@@ -18,7 +18,7 @@ from registry.loading import load_trial_data
 from registry.manifest import Manifest, load_manifest
 from trialsynth.catalogue.queries import finish_attempt, start_attempt
 from trialsynth.categories import RULES_VERSION, categorise
-from trialsynth.cleaning import clean
+from trialsynth.cleaning import clean, restore_dropped
 from trialsynth.errors import ReleaseBlockedError, TrialsynthError
 from trialsynth.metrics.evaluate import evaluate, format_preserved
 from trialsynth.metrics.privacy import reproduced_records
@@ -70,7 +70,7 @@ class _Stopwatch:
 
 def _cleaning_record(meta) -> dict:
     return {
-        "dropped": [{"column": d.name, "reason": d.reason} for d in meta.dropped],
+        "dropped": [{"column": d.name, "reason": d.reason, "restored": d.restore} for d in meta.dropped],
         "kinds": meta.kinds,
         "cluster": meta.cluster,
     }
@@ -140,7 +140,7 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
         record["gate"] = "released: no synthetic row reproduces a real record"
         with clock.stage("write"):
             path = output_path(Path(job.out_dir), manifest.archive, trial.id, trial.data)
-            write_atomically(synthetic, path)
+            write_atomically(restore_dropped(synthetic, meta), path)
         record.update(status="succeeded", output_path=str(path.resolve()))
     except TrialsynthError as exc:
         record.update(status="failed", error=str(exc))

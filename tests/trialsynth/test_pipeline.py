@@ -35,6 +35,11 @@ def test_cart_trial_is_released_and_catalogued(tmp_path, sessions, raw_trial):
     assert record["ons_category"] and record["gate"].startswith("released")
     released = pd.read_csv(record["output_path"])
     assert "pupil_id" not in released.columns and len(released) == 800
+    # Appendix A's drops are put back: same layout as the real file, minus the manifest's drops
+    assert list(released.columns) == [c for c in raw_trial.columns if c != "pupil_id"]
+    assert released["notes"].isna().all() and (released["project_name"] == "demo project").all()
+    labels = released.groupby("pupil_fsm")["fsm_label"].unique().to_dict()
+    assert labels == {0: ["Not eligible"], 1: ["Eligible for FSM"]}
     assert set(record["timings"]) >= {"load", "clean", "fit", "sample", "evaluate", "write"}
 
 
