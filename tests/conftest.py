@@ -13,7 +13,7 @@ from registry.demo import TrialShape, make_trial
 from trialsynth.cleaning import clean
 from trialsynth.meta import TrialMeta
 
-SMALL_SHAPE = TrialShape(800, 15)
+SMALL_SHAPE = TrialShape(800, 17)
 
 
 def clean_demo(frame: pd.DataFrame) -> tuple[pd.DataFrame, TrialMeta]:

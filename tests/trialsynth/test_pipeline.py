@@ -73,7 +73,9 @@ class _CopyingSynthesiser:
         return self
 
     def sample(self, n, rng):
-        return self.data_.sample(n, replace=True, random_state=0).reset_index(drop=True)
+        copied = self.data_.sample(n, replace=True, random_state=0).reset_index(drop=True)
+        copied["school_id"] = "school-001"  # new cluster labels must not hide copied pupils
+        return copied
 
     def get_params(self):
         return self.params

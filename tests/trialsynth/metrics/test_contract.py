@@ -49,6 +49,9 @@ def test_reproduced_records_counts_exact_copies(cleaned_trial, synthetic):
     leaked = synthetic.copy()
     leaked.iloc[:3] = data.iloc[[5, 9, 40]].to_numpy()
     assert reproduced_records(data, leaked) == 3
+    leaked["school_id"] = "school-999"
+    assert reproduced_records(data, leaked) == 0
+    assert reproduced_records(data, leaked, ignore=("school_id",)) == 3
 
 
 def test_tcap_uses_manifest_then_default(cleaned_trial):
