@@ -5,6 +5,7 @@ import pytest
 from trialsynth.categories import CATEGORIES, RULES, RULES_VERSION, categorise
 
 DETAILED = {
+    "min_nn_distance": 2.0,
     "feature_density_mad": 0.03,
     "corr_msd": 0.001,
     "corr_ratio_msd": 0.001,
@@ -28,8 +29,21 @@ DETAILED = {
                 "corr_ratio_msd": 0.0001,
                 "pmse_ratio": 1.1,
                 "recall_diff": 0.0,
+                "min_nn_distance": 0.0,
             },
             "replica",
+        ),
+        # every relationship kept but no real record on a synthetic one: not a replica
+        (
+            {
+                "feature_density_mad": 0.005,
+                "corr_msd": 0.0001,
+                "corr_ratio_msd": 0.0001,
+                "pmse_ratio": 1.1,
+                "recall_diff": 0.0,
+                "min_nn_distance": 3.4,
+            },
+            "multivariate_detailed",
         ),
         ({"precision_diff": -0.08}, "multivariate_plausible"),
         ({"corr_msd": 0.01}, "multivariate_plausible"),
