@@ -26,6 +26,13 @@ log = logging.getLogger("trialsynth")
 console = Console(stderr=True)
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--catalogue", help="catalogue URL (default: $TRIALSYNTH_CATALOGUE_URL or a SQLite file)"
@@ -39,7 +46,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--trial", action="append", dest="trials", metavar="ID", help="only this trial (repeatable)"
     )
-    parser.add_argument("--workers", type=int, default=2, help="trials processed at once (default 2)")
+    parser.add_argument(
+        "--workers", type=_positive_int, default=2, help="trials processed at once (default 2)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's and the engine's logs")
 
 
@@ -57,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("--json", action="store_true", help="print JSON")
     demo = sub.add_parser("demo-archive", help="write a representative demo archive")
     demo.add_argument("directory")
-    demo.add_argument("--trials", type=int, default=6)
+    demo.add_argument("--trials", type=_positive_int, default=6)
     demo.add_argument("--seed", type=int, default=20240601)
     validate = sub.add_parser("validate", help="check a registry and its data, changing nothing")
     validate.add_argument("registry")
@@ -81,8 +90,6 @@ def cmd_validate(args) -> int:
 def cmd_demo_archive(args) -> int:
     from registry.demo import write_demo_archive
 
-    if args.trials < 1:
-        raise RegistryError([f"--trials must be at least 1, got {args.trials}"])
     path = write_demo_archive(args.directory, n_trials=args.trials, seed=args.seed)
     print(path)
     return EXIT_OK
@@ -148,15 +155,11 @@ def cmd_run(args) -> int:
     from registry.bundled import bundled_registry
     from registry.validation import validate_registry
 
-    if args.workers < 1:
-        raise RegistryError([f"--workers must be at least 1, got {args.workers}"])
     url = _catalogue_url(args)
     registry = Path(args.registry) if args.registry else bundled_registry(settings.home())
     manifest = validate_registry(registry)
     trial_ids = args.trials or [t.id for t in manifest.trials]
     if args.command == "rerun":
-        if not args.failed and not args.trials:
-            raise RegistryError(["rerun needs --failed or --trial ID"])
         trial_ids = [t for t in _failed_trials(url) if t in trial_ids] if args.failed else trial_ids
         if not trial_ids:
             console.print("no failed trials to rerun")
@@ -220,7 +223,10 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "rerun" and not args.failed and not args.trials:
+        parser.error("rerun needs --failed or --trial ID")
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
