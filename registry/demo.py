@@ -17,6 +17,23 @@ import numpy as np
 import pandas as pd
 import yaml
 
+# Public ranges of the instruments (test scales, percentages, counts) - design knowledge, not read
+# off the data - used by differentially private methods to bin continuous columns.
+PUBLIC_BOUNDS = {
+    "test": (0.0, 200.0),
+    "attendance_pct": (0.0, 100.0),
+    "days_absent": (0.0, 150.0),
+    "school_context_1": (-4.0, 4.0),
+    "school_context_2": (0.0, 3000.0),
+}
+
+
+def _scale(column: str) -> str | None:
+    if column.startswith(("pre_test_", "post_test_")):
+        return "test"
+    return column if column in PUBLIC_BOUNDS else None
+
+
 CORE_COLUMNS = 11  # school_id .. school_context_1, see _core_columns
 STUDY_SHAPES = {"small": (1200, 20), "mid": (9900, 22), "large": (67200, 36)}
 
@@ -161,6 +178,7 @@ def write_demo_archive(
                 "drop": ["pupil_id"],
                 "categorical": ["ks2_band"],
                 "tcap": {"key": ["pupil_gender", "post_test_1"], "target": "pupil_fsm"},
+                "bounds": {c: list(PUBLIC_BOUNDS[_scale(c)]) for c in frame.columns if _scale(c)},
             }
         )
     manifest = {"archive": "demo", "defaults": {"seed": seed}, "trials": trials}

@@ -49,6 +49,17 @@ class Trial(_Strict):
     tcap: TcapSpec | None = None
     method: Literal["auto", "cart", "mst", "ea", "none", "gan"] = "auto"
     epsilon: float | None = Field(None, gt=0)
+    bounds: dict[str, tuple[float, float]] = {}
+
+    @field_validator("bounds")
+    @classmethod
+    def _bounds_ordered(cls, value: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for name, (low, high) in value.items():
+            if not low < high:
+                raise ValueError(
+                    f"bounds of {name!r} must be [low, high] with low < high, got [{low}, {high}]"
+                )
+        return value
 
     @field_validator("data")
     @classmethod
@@ -67,6 +78,8 @@ class Trial(_Strict):
         }
         if self.cluster:
             refs["cluster"] = [self.cluster]
+        if self.bounds:
+            refs["bounds"] = list(self.bounds)
         if self.tcap:
             refs["tcap.key"] = list(self.tcap.key)
             refs["tcap.target"] = [self.tcap.target]

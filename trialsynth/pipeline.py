@@ -76,6 +76,20 @@ def _cleaning_record(meta) -> dict:
     }
 
 
+DEFAULT_EPSILON = 1.0  # the study's choice; typical guidance 0.01-1.1
+
+
+def _params(method: str, trial, seed: int) -> dict:
+    """Synthesiser settings from the manifest entry (the DP ones for ``mst``)."""
+    if method == "mst":
+        return {
+            "random_state": seed,
+            "epsilon": trial.epsilon if trial.epsilon is not None else DEFAULT_EPSILON,
+            "bounds": {k: tuple(v) for k, v in trial.bounds.items()},
+        }
+    return {"random_state": seed}
+
+
 def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> TrialOutcome:
     """Process one trial and record the attempt in the catalogue; never raises for trial errors."""
     manifest = manifest or load_manifest(job.registry)
@@ -119,7 +133,7 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
         if decision.method == "none":
             record.update(status="skipped", error=None)
             return _finish(sessions, attempt_id, trial.id, record, clock, started)
-        synthesiser = get_synthesiser(decision.method, random_state=seed)
+        synthesiser = get_synthesiser(decision.method, **_params(decision.method, trial, seed))
         with clock.stage("fit"):
             synthesiser.fit(data, meta)
         record.update(params=synthesiser.get_params(), epsilon=getattr(synthesiser, "epsilon_spent_", None))

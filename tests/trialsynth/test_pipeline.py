@@ -48,7 +48,7 @@ def test_unavailable_route_fails_clearly(tmp_path, sessions):
     outcome, record = _run(manifest, "tiny", tmp_path, sessions)
     assert outcome.status == "failed"
     assert record["method"] == "ea"
-    assert record["error"] == "method 'ea' is not available in this installation (registered: cart)"
+    assert record["error"] == "method 'ea' is not available in this installation (registered: cart, mst)"
     assert record["output_path"] is None
 
 

@@ -4,14 +4,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from registry.demo import PUBLIC_BOUNDS, _scale
 from trialsynth.errors import MethodNotAvailableError
 from trialsynth.synthesisers import SYNTHESISERS, get_synthesiser
+
+
+def _params(name: str, data) -> dict:
+    """Small, fast settings per method (the DP one needs the manifest's public bounds)."""
+    if name == "mst":
+        bounds = {c: PUBLIC_BOUNDS[_scale(c)] for c in data.columns if _scale(c)}
+        return {"random_state": 5, "epsilon": 5.0, "iterations": 200, "n_bins": 16, "bounds": bounds}
+    return {"random_state": 5}
 
 
 @pytest.fixture(scope="module", params=sorted(SYNTHESISERS))
 def fitted(request, cleaned_trial):
     data, meta = cleaned_trial
-    synthesiser = get_synthesiser(request.param, random_state=5)
+    synthesiser = get_synthesiser(request.param, **_params(request.param, data))
     assert synthesiser.fit(data, meta) is synthesiser
     return synthesiser, data, meta
 
@@ -72,5 +81,5 @@ def test_sample_before_fit_is_an_error(name):
 
 
 def test_unregistered_method_is_not_available():
-    with pytest.raises(MethodNotAvailableError, match="'mst' is not available"):
-        get_synthesiser("mst")
+    with pytest.raises(MethodNotAvailableError, match="'ea' is not available"):
+        get_synthesiser("ea")

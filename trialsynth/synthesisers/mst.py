@@ -1,0 +1,294 @@
+"""MST (McKenna, Miklau, Sheldon 2021, "Winning the NIST Contest") on mbi's estimation engine.
+
+The mechanism, under (epsilon, delta)-DP via zero-concentrated DP:
+
+1. Convert (epsilon, delta) to a zCDP budget rho: epsilon = rho + 2 sqrt(rho log(1/delta)), so
+   rho = (sqrt(log(1/delta) + epsilon) - sqrt(log(1/delta)))^2. Split rho in thirds.
+2. Measure every one-way marginal with Gaussian noise (each has L2 sensitivity 1; d marginals at
+   sigma cost d / (2 sigma^2), so sigma = sqrt(d / (2 rho/3))).
+3. Compress each column's domain: values whose noisy count is below 3 sigma are merged into one
+   value (post-processing of step 2).
+4. Select a maximum spanning tree of two-way marginals with the exponential mechanism: the score of
+   a pair is the L1 distance between its true two-way counts and the counts implied by the noisy
+   one-way marginals (independence); sensitivity 1. Forced pairs (treatment x outcome: the
+   study's budget allocation) enter the tree first; Kruskal then adds one edge per round among
+   pairs joining two components, each round an exponential mechanism at epsilon_r = sqrt(8 rho_r)
+   (an exponential mechanism at epsilon is epsilon^2/8-zCDP), rho_r = (rho/3) / rounds.
+5. Measure the tree's two-way marginals with Gaussian noise, the last rho/3 shared among them in
+   proportion to their weights (forced pairs weigh ``preserve_weight``): rho_k = 1/(2 sigma_k^2).
+6. Estimate a graphical model from all noisy measurements with mbi's mirror descent, sample rows
+   from it, decompress merged values uniformly, and un-bin (see ``discretise.py``).
+
+All noise, selection and sampling randomness comes from ``random_state``: the same seed gives the
+same release, so a retry re-creates it instead of spending the budget again.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from itertools import combinations
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from trialsynth.meta import TrialMeta
+from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes
+from trialsynth.synthesisers.clusters import pseudonymise, release_labels
+from trialsynth.synthesisers.discretise import decode, encode, fit_bins
+
+PRESERVE = ("primary", "all", "none")
+ESTIMATOR = "MirrorDescent"
+# mbi samples with numpy's global generator: seed it under a lock, then restore its state.
+_GLOBAL_NUMPY_LOCK = threading.Lock()
+
+
+def zcdp_rho(epsilon: float, delta: float) -> float:
+    """The zCDP budget whose (epsilon, delta)-DP conversion equals ``epsilon`` at ``delta``."""
+    log_term = math.log(1 / delta)
+    return (math.sqrt(log_term + epsilon) - math.sqrt(log_term)) ** 2
+
+
+def _mbi():
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # float32 stalls estimation on large trials
+    jax.config.update("jax_enable_compilation_cache", False)  # many small programs: cache hurts
+    import mbi
+
+    return mbi
+
+
+class MstSynthesiser:
+    """Differentially private MST. Parameters are keyword-only; ``epsilon_spent_`` after fit.
+
+    Parameters
+    ----------
+    epsilon, delta : the DP guarantee of the release (delta default 1e-9).
+    iterations : mirror-descent iterations for mbi's estimation.
+    preserve : {"primary", "all", "none"} treatment x outcome pairs forced into the tree
+        (the primary outcome only, or every outcome) - the study's budget allocation option.
+    preserve_weight : budget weight of each forced pair relative to a selected pair.
+    n_bins : bins per continuous column (between the manifest's public bounds).
+    bounds : {column: (low, high)} public bounds of continuous columns.
+    random_state : seed of every random step.
+    """
+
+    name: ClassVar[str] = "mst"
+
+    def __init__(
+        self,
+        *,
+        epsilon: float = 1.0,
+        delta: float = 1e-9,
+        iterations: int = 3000,
+        preserve: str = "all",
+        preserve_weight: float = 2.0,
+        n_bins: int = 32,
+        bounds: dict[str, tuple[float, float]] | None = None,
+        random_state: int = 0,
+    ) -> None:
+        self.epsilon = epsilon
+        self.delta = delta
+        self.iterations = iterations
+        self.preserve = preserve
+        self.preserve_weight = preserve_weight
+        self.n_bins = n_bins
+        self.bounds = bounds
+        self.random_state = random_state
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "iterations": self.iterations,
+            "preserve": self.preserve,
+            "preserve_weight": self.preserve_weight,
+            "n_bins": self.n_bins,
+            "bounds": {k: list(v) for k, v in (self.bounds or {}).items()},
+            "random_state": self.random_state,
+            "bin_scheme": getattr(self, "bin_scheme_", None),
+        }
+
+    def _validate(self) -> None:
+        check_choice("MstSynthesiser", "preserve", self.preserve, PRESERVE)
+        for name, value, low in (("epsilon", self.epsilon, 0), ("iterations", self.iterations, 0)):
+            if not value > low:
+                raise ValueError(f"The {name!r} parameter of MstSynthesiser must be > {low}. Got {value!r}.")
+        if not 0 < self.delta < 1:
+            raise ValueError(
+                f"The 'delta' parameter of MstSynthesiser must be in (0, 1). Got {self.delta!r}."
+            )
+
+    def _forced_pairs(self, meta: TrialMeta) -> list[tuple[str, str]]:
+        outcomes = {"primary": meta.outcomes[:1], "all": meta.outcomes, "none": ()}[self.preserve]
+        return [(meta.treatment, o) for o in outcomes]
+
+    def fit(self, data: pd.DataFrame, meta: TrialMeta) -> MstSynthesiser:
+        self._validate()
+        mbi = _mbi()
+        rng = np.random.default_rng(self.random_state)
+        self.formats_ = column_formats(data)
+        self.meta_ = meta
+        prepared = data.copy()
+        if meta.cluster:
+            prepared[meta.cluster] = pseudonymise(prepared[meta.cluster], rng)
+        self.scheme_ = fit_bins(prepared, meta, dict(self.bounds or {}), self.n_bins)
+        self.bin_scheme_ = {name: bins.describe() for name, bins in self.scheme_.items()}
+        codes = encode(prepared, self.scheme_)
+        columns = list(codes)
+        domain = mbi.Domain(columns, [self.scheme_[c].size for c in columns])
+        dataset = mbi.Dataset(codes, domain)
+        rho = zcdp_rho(self.epsilon, self.delta)
+        # 2. one-way marginals
+        sigma1 = math.sqrt(len(columns) / (2 * rho / 3))
+        one_way = {c: dataset.project((c,)).datavector() + rng.normal(0, sigma1, domain[c]) for c in columns}
+        # 3. compression of rare values
+        self.mapping_ = {
+            c: _compression(one_way[c], 3 * sigma1, self.scheme_[c].edges is not None, self.scheme_[c])
+            for c in columns
+        }
+        self.value_weights_ = {c: np.clip(one_way[c], 0, None) for c in columns}
+        small = dataset.compress(self.mapping_)
+        measurements = [
+            mbi.LinearMeasurement(one_way[c], (c,), sigma1).compress(self.mapping_, domain) for c in columns
+        ]
+        # 4. tree selection, 5. two-way measurements
+        forced = self._forced_pairs(meta)
+        edges = forced + _select_tree(small, one_way, self.mapping_, forced, rho / 3, rng)
+        weights = [self.preserve_weight] * len(forced) + [1.0] * (len(edges) - len(forced))
+        for pair, weight in zip(edges, weights, strict=True):
+            sigma = math.sqrt(1 / (2 * (rho / 3) * weight / sum(weights)))
+            counts = small.project(pair).datavector()
+            measurements.append(
+                mbi.LinearMeasurement(counts + rng.normal(0, sigma, counts.size), pair, sigma)
+            )
+        # 6. estimation
+        estimator = getattr(mbi.estimation, ESTIMATOR)()
+        self.model_ = estimator.estimate(small.domain, measurements, iters=self.iterations)
+        self.edges_ = edges
+        self.epsilon_spent_ = float(self.epsilon)
+        self.rho_spent_ = rho
+        return self
+
+    def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        if not hasattr(self, "model_"):
+            raise RuntimeError("MstSynthesiser is not fitted yet: call fit(data, meta) first.")
+        if n < 1:
+            raise ValueError(f"The 'n' parameter of MstSynthesiser.sample must be >= 1. Got {n!r}.")
+        seed = int(rng.integers(0, 2**32 - 1))
+        with _GLOBAL_NUMPY_LOCK:
+            saved = np.random.get_state()
+            np.random.seed(seed)
+            try:
+                small = self.model_.synthetic_data(rows=n)
+            finally:
+                np.random.set_state(saved)
+        codes = {
+            c: _decompress(np.asarray(small.data[c]), self.mapping_[c], self.value_weights_[c], rng)
+            for c in self.scheme_
+        }
+        decimals = {name: fmt[1] for name, fmt in self.formats_.items()}
+        synthetic = decode(codes, self.scheme_, decimals, rng)
+        if self.meta_.cluster:
+            synthetic[self.meta_.cluster] = release_labels(synthetic[self.meta_.cluster], rng)
+        return restore_dtypes(synthetic, self.formats_).reset_index(drop=True)
+
+
+def _compression(noisy: np.ndarray, threshold: float, ordered: bool, bins) -> np.ndarray:
+    """Mapping of original codes to compressed codes (post-processing of noisy counts).
+
+    Categories: values whose noisy count is below ``threshold`` share one code (MST's rule).
+    Bins of a continuous column: neighbouring bins are merged until each group's noisy count
+    reaches ``threshold`` - merging the two tails into one code would scramble the order; the
+    missing-value code stays its own."""
+    if ordered:
+        return _contiguous_groups(noisy, threshold, bins.has_missing_code)
+    rare = noisy < threshold
+    if rare.sum() <= 1:
+        return np.arange(noisy.size)
+    mapping = np.empty(noisy.size, dtype=np.int64)
+    mapping[~rare] = np.arange((~rare).sum())
+    mapping[rare] = (~rare).sum()
+    return mapping
+
+
+def _contiguous_groups(noisy: np.ndarray, threshold: float, has_missing_code: bool) -> np.ndarray:
+    values = noisy[:-1] if has_missing_code else noisy
+    mapping = np.empty(noisy.size, dtype=np.int64)
+    group, mass = 0, 0.0
+    for i, count in enumerate(values):
+        mapping[i] = group
+        mass += max(count, 0.0)
+        if mass >= threshold and i < values.size - 1:
+            group, mass = group + 1, 0.0
+    if mass < threshold and group > 0:  # a light last group joins its neighbour
+        mapping[: values.size][mapping[: values.size] == group] = group - 1
+        group -= 1
+    if has_missing_code:
+        mapping[-1] = group + 1
+    return mapping
+
+
+def _decompress(
+    codes: np.ndarray, mapping: np.ndarray, weights: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Each compressed code back to one of its original codes, in proportion to their noisy
+    one-way counts (uniformly where those are all zero) - post-processing, no extra budget."""
+    if mapping.max() + 1 == mapping.size:
+        return codes
+    out = np.empty(codes.size, dtype=np.int64)
+    for k in range(mapping.max() + 1):
+        members = np.flatnonzero(mapping == k)
+        rows = np.flatnonzero(codes == k)
+        mass = weights[members]
+        p = mass / mass.sum() if mass.sum() > 0 else None
+        out[rows] = rng.choice(members, rows.size, p=p)
+    return out
+
+
+def _independent_estimate(one_way: dict, mapping: dict, a: str, b: str, total: float) -> np.ndarray:
+    def marginal(c):
+        p = np.bincount(mapping[c], weights=np.clip(one_way[c], 0, None), minlength=mapping[c].max() + 1)
+        return p / p.sum() if p.sum() > 0 else np.full(p.size, 1 / p.size)
+
+    return np.outer(marginal(a), marginal(b)).ravel() * total
+
+
+def _select_tree(dataset, one_way, mapping, forced, rho, rng) -> list[tuple[str, str]]:
+    """Kruskal's algorithm with an exponential-mechanism choice at each round (see module doc)."""
+    columns = list(dataset.domain.attributes)
+    parent = {c: c for c in columns}
+
+    def root(c):
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for a, b in forced:
+        parent[root(a)] = root(b)
+    # the total is estimated from the noisy one-way marginals: the true row count is private
+    total = float(np.mean([np.clip(v, 0, None).sum() for v in one_way.values()]))
+    candidates = list(combinations(columns, 2))
+    scores = {
+        pair: np.abs(
+            dataset.project(pair).datavector() - _independent_estimate(one_way, mapping, *pair, total)
+        ).sum()
+        for pair in candidates
+    }
+    rounds = len({root(c) for c in columns}) - 1
+    chosen: list[tuple[str, str]] = []
+    if rounds == 0:
+        return chosen
+    epsilon_round = math.sqrt(8 * rho / rounds)
+    for _ in range(rounds):
+        open_pairs = [p for p in candidates if root(p[0]) != root(p[1])]
+        utility = np.array([scores[p] for p in open_pairs])
+        logits = epsilon_round * (utility - utility.max()) / 2
+        probabilities = np.exp(logits) / np.exp(logits).sum()
+        a, b = open_pairs[rng.choice(len(open_pairs), p=probabilities)]
+        parent[root(a)] = root(b)
+        chosen.append((a, b))
+    return chosen
