@@ -21,7 +21,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registry.demo import TrialShape, make_trial  # noqa: E402
+from registry.demo import TrialShape, demo_roles, make_trial  # noqa: E402
 from trialsynth.cleaning import clean  # noqa: E402
 from trialsynth.metrics.evaluate import evaluate  # noqa: E402
 from trialsynth.synthesisers.cart import ENGINES, CartSynthesiser  # noqa: E402
@@ -29,20 +29,7 @@ from trialsynth.synthesisers.cart import ENGINES, CartSynthesiser  # noqa: E402
 
 def datasets(sd2011: str | None):
     demo = make_trial(TrialShape(9900, 22), seed=20240601)
-    yield (
-        "demo 9,900x22",
-        *clean(
-            demo,
-            trial_id="demo",
-            treatment="treatment",
-            outcomes=["post_test_1"],
-            cluster="school_id",
-            drop=["pupil_id"],
-            categorical=["ks2_band"],
-            tcap_key=["pupil_gender", "post_test_1"],
-            tcap_target="pupil_fsm",
-        ),
-    )
+    yield "demo 9,900x22", *clean(demo, trial_id="demo", **demo_roles(demo, ["post_test_1"]))
     if sd2011:
         raw = pd.read_csv(sd2011)
         yield "SD2011 5,000x35", *clean(raw, trial_id="sd2011", treatment="sex", outcomes=["income"])

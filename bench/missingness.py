@@ -24,7 +24,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registry.demo import TrialShape, make_trial  # noqa: E402
+from registry.demo import TrialShape, demo_roles, make_trial  # noqa: E402
 from trialsynth.cleaning import clean  # noqa: E402
 from trialsynth.synthesisers.cart import ENGINES, MISSING_MODES, CartSynthesiser  # noqa: E402
 
@@ -48,15 +48,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    data, meta = clean(
-        make_trial(TrialShape(9900, 22), seed=20240601),
-        trial_id="demo",
-        treatment="treatment",
-        outcomes=["post_test_1"],
-        cluster="school_id",
-        drop=["pupil_id"],
-        categorical=["ks2_band"],
-    )
+    demo = make_trial(TrialShape(9900, 22), seed=20240601)
+    data, meta = clean(demo, trial_id="demo", **demo_roles(demo, ["post_test_1"]))
     print(f"{'engine':<10}{'missing':<11}{'rate_mae':>10}{'joint_mae':>11}{'mar_mae':>10}{'fit+sample':>12}")
     for engine in ENGINES:
         for mode in MISSING_MODES:

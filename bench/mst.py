@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registry.demo import PUBLIC_BOUNDS, TrialShape, _scale, make_trial  # noqa: E402
+from registry.demo import PUBLIC_BOUNDS, TrialShape, _scale, demo_roles, make_trial  # noqa: E402
 from trialsynth.categories import categorise  # noqa: E402
 from trialsynth.cleaning import clean  # noqa: E402
 from trialsynth.metrics.evaluate import evaluate  # noqa: E402
@@ -40,18 +40,7 @@ STUDY_TABLE9_MST_TUNED = {
 
 def trial(rows: int):
     frame = make_trial(TrialShape(rows, 36), seed=20240603)
-    outcomes = [c for c in frame.columns if c.startswith("post_test_")]
-    data, meta = clean(
-        frame,
-        trial_id="large",
-        treatment="treatment",
-        outcomes=outcomes,
-        cluster="school_id",
-        drop=["pupil_id"],
-        categorical=["ks2_band"],
-        tcap_key=["pupil_gender", "post_test_1"],
-        tcap_target="pupil_fsm",
-    )
+    data, meta = clean(frame, trial_id="large", **demo_roles(frame))
     bounds = {c: PUBLIC_BOUNDS[_scale(c)] for c in data.columns if _scale(c)}
     return data, meta, bounds
 

@@ -135,6 +135,20 @@ def make_trial(shape: TrialShape, seed: int, *, empty_column: bool = False) -> p
     return frame
 
 
+def demo_roles(frame: pd.DataFrame, outcomes: list[str] | None = None) -> dict:
+    """The column roles of a demo trial, as keyword arguments of ``trialsynth.cleaning.clean``
+    (the demo manifest says the same). Default outcomes: every post-test."""
+    return {
+        "treatment": "treatment",
+        "outcomes": outcomes or [c for c in frame.columns if c.startswith("post_test_")],
+        "cluster": "school_id",
+        "drop": ["pupil_id"],
+        "categorical": ["ks2_band"],
+        "tcap_key": ["pupil_gender", "post_test_1"],
+        "tcap_target": "pupil_fsm",
+    }
+
+
 def demo_plan(n_trials: int) -> list[TrialShape]:
     """The size mix of the study's archive: most trials near 10k rows, some small, a few large."""
     if n_trials < 1:
@@ -168,17 +182,16 @@ def write_demo_archive(
         trial_id = f"trial-{i + 1:03d}"
         frame = make_trial(shape, seed + i, empty_column=i % 3 == 0)
         frame.to_csv(directory / "data" / f"{trial_id}.csv", index=False)
+        roles = demo_roles(frame)
+        key, target = roles.pop("tcap_key"), roles.pop("tcap_target")
+        bounds = {c: list(PUBLIC_BOUNDS[_scale(c)]) for c in frame.columns if _scale(c)}
         trials.append(
             {
                 "id": trial_id,
                 "data": f"data/{trial_id}.csv",
-                "treatment": "treatment",
-                "outcomes": [c for c in frame.columns if c.startswith("post_test_")],
-                "cluster": "school_id",
-                "drop": ["pupil_id"],
-                "categorical": ["ks2_band"],
-                "tcap": {"key": ["pupil_gender", "post_test_1"], "target": "pupil_fsm"},
-                "bounds": {c: list(PUBLIC_BOUNDS[_scale(c)]) for c in frame.columns if _scale(c)},
+                **roles,
+                "tcap": {"key": key, "target": target},
+                "bounds": bounds,
             }
         )
     manifest = {"archive": "demo", "defaults": {"seed": seed}, "trials": trials}

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from registry.demo import TrialShape, make_trial
+from registry.demo import TrialShape, demo_roles, make_trial
 from trialsynth.cleaning import clean
 from trialsynth.meta import TrialMeta
 
@@ -17,17 +17,7 @@ SMALL_SHAPE = TrialShape(800, 17)
 
 
 def clean_demo(frame: pd.DataFrame) -> tuple[pd.DataFrame, TrialMeta]:
-    return clean(
-        frame,
-        trial_id="t",
-        treatment="treatment",
-        outcomes=["post_test_1", "post_test_2"],
-        cluster="school_id",
-        drop=["pupil_id"],
-        categorical=["ks2_band"],
-        tcap_key=["pupil_gender", "post_test_1"],
-        tcap_target="pupil_fsm",
-    )
+    return clean(frame, trial_id="t", **demo_roles(frame, ["post_test_1", "post_test_2"]))
 
 
 @pytest.fixture(scope="session")
