@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +25,15 @@ def read_columns(path: Path) -> list[str]:
         raise TrialDataError(f"{path.name}: the file is empty (no header)") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure is a data problem
         raise TrialDataError(f"{path.name}: cannot read the header: {exc}") from None
+
+
+def file_sha256(path: Path) -> str:
+    """Content hash of a data file: lineage, and the identity of a DP release's input."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_trial_data(path: Path, trial_id: str = "") -> pd.DataFrame:

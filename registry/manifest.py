@@ -22,6 +22,8 @@ class RegistryDefaults(_Strict):
     large_threshold: int = Field(50000, ge=1)
     small_policy: Literal["ea", "none"] = "ea"
     seed: int = 20240601
+    epsilon_cap: float = Field(1.0, gt=0)  # policy: no single DP release above this
+    epsilon_lifetime: float = Field(10.0, gt=0)  # per trial, summed over distinct releases
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> RegistryDefaults:

@@ -30,7 +30,12 @@ def cleaned_trial(raw_trial) -> tuple[pd.DataFrame, TrialMeta]:
     return clean_demo(raw_trial)
 
 
-def write_archive(directory: Path, trials: dict[str, pd.DataFrame], defaults: dict | None = None) -> Path:
+def write_archive(
+    directory: Path,
+    trials: dict[str, pd.DataFrame],
+    defaults: dict | None = None,
+    extra: dict[str, dict] | None = None,
+) -> Path:
     """A manifest for ``trials`` (id -> frame) written as CSVs under ``directory``."""
     (directory / "data").mkdir(parents=True, exist_ok=True)
     entries = []
@@ -45,6 +50,7 @@ def write_archive(directory: Path, trials: dict[str, pd.DataFrame], defaults: di
                 "cluster": "school_id",
                 "drop": ["pupil_id"],
                 "categorical": ["ks2_band"],
+                **(extra or {}).get(trial_id, {}),
             }
         )
     manifest = {"archive": "test", "defaults": defaults or {"small_threshold": 300}, "trials": entries}

@@ -23,3 +23,7 @@ class MethodNotAvailableError(TrialsynthError):
 
 class ReleaseBlockedError(TrialsynthError):
     """The release gate refused a synthetic file (it reproduces real records)."""
+
+
+class PrivacyBudgetError(TrialsynthError):
+    """A differentially private release would break the epsilon policy or the trial's budget."""

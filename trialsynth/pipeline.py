@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from registry.loading import load_trial_data
+from registry.loading import file_sha256, load_trial_data
 from registry.manifest import Manifest, load_manifest
+from trialsynth.catalogue import ledger
 from trialsynth.catalogue.queries import finish_attempt, start_attempt
 from trialsynth.categories import RULES_VERSION, categorise
 from trialsynth.cleaning import clean, restore_dropped
@@ -90,6 +91,23 @@ def _params(method: str, trial, seed: int) -> dict:
     return {"random_state": seed}
 
 
+def _dp_release(manifest: Manifest, trial, seed: int, synthesiser, data_hash: str):
+    """The ledger identity of a differentially private synthesiser's release, else None."""
+    epsilon = getattr(synthesiser, "epsilon", None)
+    if epsilon is None:
+        return None
+    params = {k: v for k, v in synthesiser.get_params().items() if k != "bin_scheme"}
+    return ledger.Release(
+        archive=manifest.archive,
+        trial_id=trial.id,
+        epsilon=float(epsilon),
+        delta=float(synthesiser.delta),
+        seed=seed,
+        data_hash=data_hash,
+        params=params,
+    )
+
+
 def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> TrialOutcome:
     """Process one trial and record the attempt in the catalogue; never raises for trial errors."""
     manifest = manifest or load_manifest(job.registry)
@@ -109,6 +127,7 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
     try:
         with clock.stage("load"):
             frame = load_trial_data(manifest.data_path(trial), trial.id)
+            data_hash = file_sha256(manifest.data_path(trial))
         with clock.stage("clean"):
             data, meta = clean(
                 frame,
@@ -128,15 +147,24 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
             route_reason=decision.reason,
             n_rows=len(data),
             n_cols=data.shape[1],
-            cleaning=_cleaning_record(meta),
+            cleaning={**_cleaning_record(meta), "input_sha256": data_hash},
         )
         if decision.method == "none":
             record.update(status="skipped", error=None)
             return _finish(sessions, attempt_id, trial.id, record, clock, started)
         synthesiser = get_synthesiser(decision.method, **_params(decision.method, trial, seed))
+        release = _dp_release(manifest, trial, seed, synthesiser, data_hash)
+        budget = {}
+        if release:
+            defaults = manifest.defaults
+            cap, lifetime = defaults.epsilon_cap, defaults.epsilon_lifetime
+            budget = {"epsilon_newly_spent": ledger.check(sessions, release, cap=cap, lifetime=lifetime)}
         with clock.stage("fit"):
             synthesiser.fit(data, meta)
-        record.update(params=synthesiser.get_params(), epsilon=getattr(synthesiser, "epsilon_spent_", None))
+        record.update(
+            params={**synthesiser.get_params(), **budget},
+            epsilon=getattr(synthesiser, "epsilon_spent_", None),
+        )
         with clock.stage("sample"):
             synthetic = synthesiser.sample(len(data), np.random.default_rng(seed))
         with clock.stage("evaluate"):
@@ -155,6 +183,8 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
         with clock.stage("write"):
             path = output_path(Path(job.out_dir), manifest.archive, trial.id, trial.data)
             write_atomically(restore_dropped(synthetic, meta), path)
+        if release:
+            ledger.charge(sessions, release, attempt_id)
         record.update(status="succeeded", output_path=str(path.resolve()))
     except TrialsynthError as exc:
         record.update(status="failed", error=str(exc))

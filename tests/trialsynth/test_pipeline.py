@@ -96,3 +96,27 @@ def test_unreadable_data_is_a_trial_failure(tmp_path, sessions, raw_trial):
     (tmp_path / "data" / "mid.csv").write_text("")
     outcome, record = _run(manifest, "mid", tmp_path, sessions)
     assert outcome.status == "failed" and record["error"] == "trial 'mid': mid.csv: the file is empty"
+
+
+def test_dp_release_is_capped_ledgered_and_not_charged_twice(tmp_path, sessions, raw_trial):
+    from registry.demo import PUBLIC_BOUNDS, _scale
+
+    bounds = {c: list(PUBLIC_BOUNDS[_scale(c)]) for c in raw_trial.columns if _scale(c)}
+    extra = {"dp": {"method": "mst", "epsilon": 0.5, "bounds": bounds}}
+    defaults = {"epsilon_lifetime": 0.8}
+    manifest = write_archive(tmp_path, {"dp": raw_trial}, defaults=defaults, extra=extra)
+    outcome, record = _run(manifest, "dp", tmp_path, sessions)
+    assert outcome.status == "succeeded", outcome.error
+    assert record["epsilon"] == 0.5 and record["params"]["epsilon_newly_spent"] == 0.5
+    assert record["params"]["bin_scheme"]["post_test_1"]["bounds"] == [0.0, 200.0]
+    _, again = _run(manifest, "dp", tmp_path, sessions)  # same data, same seed: same release
+    assert again["status"] == "succeeded" and again["params"]["epsilon_newly_spent"] == 0.0
+    changed = raw_trial.copy()
+    changed.loc[0, "post_test_1"] = 150.0
+    changed.to_csv(tmp_path / "data" / "dp.csv", index=False)  # a new release: 0.5 more > 0.8
+    _, refused = _run(manifest, "dp", tmp_path, sessions)
+    assert refused["status"] == "failed"
+    assert refused["error"] == (
+        "trial 'dp': this release needs epsilon 0.5 but 0.5 of the lifetime budget "
+        "epsilon_lifetime 0.8 is spent"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -41,3 +41,24 @@ class Attempt(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_s: Mapped[float | None] = mapped_column(Float)
     code_version: Mapped[str] = mapped_column(String(64))
+
+
+class EpsilonCharge(Base):
+    """The privacy budget spent by one distinct differentially private release of a trial.
+
+    ``release_key`` hashes what determines the release (data, method settings, epsilon, delta,
+    seed): re-creating the same release (a retry, a nightly rerun on unchanged data) reproduces
+    the same file from the same noise and is charged once."""
+
+    __tablename__ = "epsilon_ledger"
+    __table_args__ = (UniqueConstraint("release_key", name="uq_epsilon_ledger_release"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    archive: Mapped[str] = mapped_column(String(200))
+    trial_id: Mapped[str] = mapped_column(String(200), index=True)
+    attempt_id: Mapped[int] = mapped_column(Integer)
+    release_key: Mapped[str] = mapped_column(String(64))
+    epsilon: Mapped[float] = mapped_column(Float)
+    delta: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int] = mapped_column(Integer)
+    charged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
