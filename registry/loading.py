@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -27,22 +28,16 @@ def read_columns(path: Path) -> list[str]:
         raise TrialDataError(f"{path.name}: cannot read the header: {exc}") from None
 
 
-def file_sha256(path: Path) -> str:
-    """Content hash of a data file: lineage, and the identity of a DP release's input."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def load_trial_data(path: Path, trial_id: str = "") -> pd.DataFrame:
-    """Load one trial's data; raises TrialDataError with a message naming the trial and file."""
+def load_trial_data(path: Path, trial_id: str = "") -> tuple[pd.DataFrame, str]:
+    """Load one trial's data and the SHA-256 of the exact bytes parsed (lineage, and the identity
+    of a DP release's input); raises TrialDataError naming the trial and file."""
     label = f"trial {trial_id!r}: " if trial_id else ""
     if not path.is_file():
         raise TrialDataError(f"{label}data file not found: {path}")
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
     try:
-        frame = pd.read_parquet(path) if _is_parquet(path) else pd.read_csv(path)
+        frame = pd.read_parquet(io.BytesIO(raw)) if _is_parquet(path) else pd.read_csv(io.BytesIO(raw))
     except pd.errors.EmptyDataError:
         raise TrialDataError(f"{label}{path.name}: the file is empty") from None
     except Exception as exc:  # noqa: BLE001
@@ -52,4 +47,4 @@ def load_trial_data(path: Path, trial_id: str = "") -> pd.DataFrame:
     duplicated = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated:
         raise TrialDataError(f"{label}{path.name}: duplicate column names: {duplicated}")
-    return frame
+    return frame, digest

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from registry.loading import file_sha256, load_trial_data
+from registry.loading import load_trial_data
 from registry.manifest import Manifest, load_manifest
 from trialsynth.catalogue import ledger
 from trialsynth.catalogue.queries import finish_attempt, start_attempt
@@ -126,8 +126,7 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
     record: dict = {}
     try:
         with clock.stage("load"):
-            frame = load_trial_data(manifest.data_path(trial), trial.id)
-            data_hash = file_sha256(manifest.data_path(trial))
+            frame, data_hash = load_trial_data(manifest.data_path(trial), trial.id)
         with clock.stage("clean"):
             data, meta = clean(
                 frame,
