@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -16,15 +17,18 @@ log = logging.getLogger(__name__)
 EVALUATION_THREADS = 2
 
 
-def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, meta: TrialMeta, seed: int) -> dict[str, float]:
-    """All Table 3 metrics, keyed by their catalogue names."""
+def evaluate(
+    real: pd.DataFrame, synthetic: pd.DataFrame, meta: TrialMeta, seed: int
+) -> dict[str, float | None]:
+    """All Table 3 metrics, keyed by their catalogue names; an undefined value (e.g. a
+    correlation ratio when a column is constant) is None, never NaN (not valid JSON)."""
     real_view, synth_view, context = evaluation_view(real, synthetic, meta, seed)
     with ThreadPoolExecutor(max_workers=EVALUATION_THREADS, thread_name_prefix="metrics") as pool:
         futures = [pool.submit(family, real_view, synth_view, context) for family in METRICS.values()]
         results: dict[str, float] = {}
         for future in futures:
             results.update(future.result())
-    return results
+    return {key: value if math.isfinite(value) else None for key, value in results.items()}
 
 
 def format_preserved(real: pd.DataFrame, synthetic: pd.DataFrame) -> bool:

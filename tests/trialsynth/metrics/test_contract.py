@@ -63,3 +63,17 @@ def test_tcap_uses_manifest_then_default(cleaned_trial):
     bare = replace(context, meta=replace(meta, tcap_key=(), tcap_target=None))
     key, target = default_tcap(bare)
     assert target == "pupil_gender" and key[-1] == "post_test_1"
+
+
+def test_undefined_metrics_are_none_not_nan(cleaned_trial, synthetic, monkeypatch):
+    import json
+
+    from trialsynth import metrics as metrics_module
+
+    data, meta = cleaned_trial
+    monkeypatch.setitem(
+        metrics_module.METRICS, "correlation", lambda r, s, c: {"corr_ratio_msd": float("nan")}
+    )
+    values = evaluate(data, synthetic, meta, seed=1)
+    assert values["corr_ratio_msd"] is None
+    json.loads(json.dumps(values, allow_nan=False))
