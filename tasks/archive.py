@@ -5,6 +5,8 @@ from __future__ import annotations
 from prefect import task
 
 from registry.validation import validate_registry
+from trialsynth.catalogue.queries import expire_stale
+from trialsynth.catalogue.session import sessions_for
 
 
 @task(name="validate-registry", persist_result=False)
@@ -16,3 +18,9 @@ def validate_registry_task(registry: str, trial_ids: list[str] | None = None) ->
     for trial_id in trial_ids:
         manifest.trial(trial_id)  # raises RegistryError naming the unknown id
     return list(dict.fromkeys(trial_ids))
+
+
+@task(name="expire-stale-attempts", persist_result=False)
+def expire_stale_attempts_task(catalogue_url: str) -> list[str]:
+    """Fail the attempts a dead process left ``running`` (their lease ran out)."""
+    return expire_stale(sessions_for(catalogue_url))

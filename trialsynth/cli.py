@@ -127,9 +127,11 @@ def _records_table(records: list[dict]) -> Table:
 
 
 def _failed_trials(url: str) -> list[str]:
-    from trialsynth.catalogue.queries import latest_attempts
+    """Trials whose latest attempt failed, after failing attempts a dead process left running."""
+    from trialsynth.catalogue.queries import expire_stale, latest_attempts
     from trialsynth.catalogue.session import sessions_for
 
+    expire_stale(sessions_for(url))
     with sessions_for(url)() as session:
         return [a.trial_id for a in latest_attempts(session) if a.status == "failed"]
 

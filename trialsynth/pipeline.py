@@ -17,7 +17,7 @@ import numpy as np
 from registry.loading import load_trial_data
 from registry.manifest import Manifest, load_manifest
 from trialsynth.catalogue import ledger
-from trialsynth.catalogue.queries import finish_attempt, start_attempt
+from trialsynth.catalogue.queries import finish_attempt, heartbeat, start_attempt
 from trialsynth.categories import RULES_VERSION, categorise
 from trialsynth.cleaning import clean, restore_dropped
 from trialsynth.errors import ReleaseBlockedError, TrialsynthError
@@ -124,72 +124,73 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
     clock = _Stopwatch()
     started = time.perf_counter()
     record: dict = {}
-    try:
-        with clock.stage("load"):
-            frame, data_hash = load_trial_data(manifest.data_path(trial), trial.id)
-        with clock.stage("clean"):
-            data, meta = clean(
-                frame,
-                trial_id=trial.id,
-                treatment=trial.treatment,
-                outcomes=trial.outcomes,
-                cluster=trial.cluster,
-                drop=trial.drop,
-                categorical=trial.categorical,
-                tcap_key=trial.tcap.key if trial.tcap else (),
-                tcap_target=trial.tcap.target if trial.tcap else None,
+    with heartbeat(sessions, attempt_id):
+        try:
+            with clock.stage("load"):
+                frame, data_hash = load_trial_data(manifest.data_path(trial), trial.id)
+            with clock.stage("clean"):
+                data, meta = clean(
+                    frame,
+                    trial_id=trial.id,
+                    treatment=trial.treatment,
+                    outcomes=trial.outcomes,
+                    cluster=trial.cluster,
+                    drop=trial.drop,
+                    categorical=trial.categorical,
+                    tcap_key=trial.tcap.key if trial.tcap else (),
+                    tcap_target=trial.tcap.target if trial.tcap else None,
+                )
+            del frame
+            decision = route(len(data), trial.method, manifest.defaults)
+            record.update(
+                method=decision.method,
+                route_reason=decision.reason,
+                n_rows=len(data),
+                n_cols=data.shape[1],
+                cleaning={**_cleaning_record(meta), "input_sha256": data_hash},
             )
-        del frame
-        decision = route(len(data), trial.method, manifest.defaults)
-        record.update(
-            method=decision.method,
-            route_reason=decision.reason,
-            n_rows=len(data),
-            n_cols=data.shape[1],
-            cleaning={**_cleaning_record(meta), "input_sha256": data_hash},
-        )
-        if decision.method == "none":
-            record.update(status="skipped", error=None)
-            return _finish(sessions, attempt_id, trial.id, record, clock, started)
-        synthesiser = get_synthesiser(decision.method, **_params(decision.method, trial, seed))
-        release = _dp_release(manifest, trial, seed, synthesiser, data_hash)
-        budget = {}
-        if release:
-            defaults = manifest.defaults
-            cap, lifetime = defaults.epsilon_cap, defaults.epsilon_lifetime
-            budget = {"epsilon_newly_spent": ledger.check(sessions, release, cap=cap, lifetime=lifetime)}
-        with clock.stage("fit"):
-            synthesiser.fit(data, meta)
-        record.update(
-            params={**synthesiser.get_params(), **budget},
-            epsilon=getattr(synthesiser, "epsilon_spent_", None),
-        )
-        with clock.stage("sample"):
-            synthetic = synthesiser.sample(len(data), np.random.default_rng(seed))
-        with clock.stage("evaluate"):
-            metrics = evaluate(data, synthetic, meta, seed)
-        record.update(
-            metrics=metrics,
-            category_rules=RULES_VERSION,
-            ons_category=categorise(metrics, format_preserved=format_preserved(data, synthetic)),
-        )
-        with clock.stage("gate"):
-            copies = reproduced_records(data, synthetic, ignore=(meta.cluster,) if meta.cluster else ())
-        if copies:
-            record["gate"] = f"blocked: {copies} synthetic rows reproduce a real record"
-            raise ReleaseBlockedError(f"release blocked: {copies} synthetic rows reproduce a real record")
-        record["gate"] = "released: no synthetic row reproduces a real record"
-        with clock.stage("write"):
-            path = output_path(Path(job.out_dir), manifest.archive, trial.id, trial.data)
-            write_atomically(restore_dropped(synthetic, meta), path)
-        if release:
-            ledger.charge(sessions, release, attempt_id)
-        record.update(status="succeeded", output_path=str(path.resolve()))
-    except TrialsynthError as exc:
-        record.update(status="failed", error=str(exc))
-    except Exception as exc:  # noqa: BLE001 - one trial's failure never stops the archive
-        log.exception("trial %s failed unexpectedly", trial.id)
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+            if decision.method == "none":
+                record.update(status="skipped", error=None)
+                return _finish(sessions, attempt_id, trial.id, record, clock, started)
+            synthesiser = get_synthesiser(decision.method, **_params(decision.method, trial, seed))
+            release = _dp_release(manifest, trial, seed, synthesiser, data_hash)
+            budget = {}
+            if release:
+                defaults = manifest.defaults
+                cap, lifetime = defaults.epsilon_cap, defaults.epsilon_lifetime
+                budget = {"epsilon_newly_spent": ledger.check(sessions, release, cap=cap, lifetime=lifetime)}
+            with clock.stage("fit"):
+                synthesiser.fit(data, meta)
+            record.update(
+                params={**synthesiser.get_params(), **budget},
+                epsilon=getattr(synthesiser, "epsilon_spent_", None),
+            )
+            with clock.stage("sample"):
+                synthetic = synthesiser.sample(len(data), np.random.default_rng(seed))
+            with clock.stage("evaluate"):
+                metrics = evaluate(data, synthetic, meta, seed)
+            record.update(
+                metrics=metrics,
+                category_rules=RULES_VERSION,
+                ons_category=categorise(metrics, format_preserved=format_preserved(data, synthetic)),
+            )
+            with clock.stage("gate"):
+                copies = reproduced_records(data, synthetic, ignore=(meta.cluster,) if meta.cluster else ())
+            if copies:
+                record["gate"] = f"blocked: {copies} synthetic rows reproduce a real record"
+                raise ReleaseBlockedError(f"release blocked: {copies} synthetic rows reproduce a real record")
+            record["gate"] = "released: no synthetic row reproduces a real record"
+            with clock.stage("write"):
+                path = output_path(Path(job.out_dir), manifest.archive, trial.id, trial.data)
+                write_atomically(restore_dropped(synthetic, meta), path)
+            if release:
+                ledger.charge(sessions, release, attempt_id)
+            record.update(status="succeeded", output_path=str(path.resolve()))
+        except TrialsynthError as exc:
+            record.update(status="failed", error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - one trial's failure never stops the archive
+            log.exception("trial %s failed unexpectedly", trial.id)
+            record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
     return _finish(sessions, attempt_id, trial.id, record, clock, started)
 
 

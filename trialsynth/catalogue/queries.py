@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from trialsynth.catalogue.models import Attempt
 from trialsynth.metrics import METRIC_KEYS
+
+log = logging.getLogger(__name__)
 
 PUBLIC_FIELDS = (
     "trial_id",
@@ -32,10 +37,19 @@ PUBLIC_FIELDS = (
 )
 
 
+HEARTBEAT_SECONDS = 30  # a running attempt refreshes heartbeat_at this often
+LEASE_SECONDS = 300  # a running attempt silent this long belongs to a process that died
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def start_attempt(sessions: sessionmaker, **fields: Any) -> int:
     """Record a new attempt as ``running``; returns its id."""
     with sessions.begin() as session:
-        attempt = Attempt(status="running", started_at=datetime.now(UTC), **fields)
+        now = datetime.now(UTC)
+        attempt = Attempt(status="running", started_at=now, heartbeat_at=now, **fields)
         session.add(attempt)
         session.flush()
         return attempt.id
@@ -47,10 +61,56 @@ def finish_attempt(sessions: sessionmaker, attempt_id: int, **fields: Any) -> No
         attempt = session.get(Attempt, attempt_id)
         finished = datetime.now(UTC)
         attempt.finished_at = finished
-        started = attempt.started_at if attempt.started_at.tzinfo else attempt.started_at.replace(tzinfo=UTC)
+        started = _aware(attempt.started_at)
         attempt.duration_s = round((finished - started).total_seconds(), 3)
         for key, value in fields.items():
             setattr(attempt, key, value)
+
+
+def beat(sessions: sessionmaker, attempt_id: int) -> None:
+    """Renew a running attempt's lease."""
+    with sessions.begin() as session:
+        session.get(Attempt, attempt_id).heartbeat_at = datetime.now(UTC)
+
+
+@contextmanager
+def heartbeat(sessions: sessionmaker, attempt_id: int, every: float = HEARTBEAT_SECONDS):
+    """Renew the attempt's lease from a background thread while the block runs."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                beat(sessions, attempt_id)
+            except Exception:  # noqa: BLE001 - a missed beat must not kill the trial
+                log.warning("heartbeat of attempt %s failed", attempt_id, exc_info=True)
+
+    thread = threading.Thread(target=loop, name=f"heartbeat-{attempt_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def expire_stale(sessions: sessionmaker, lease_seconds: float = LEASE_SECONDS) -> list[str]:
+    """Mark ``running`` attempts whose lease ran out as failed (their process died: killed,
+    out of memory, machine lost), so reruns pick them up; returns their trial ids."""
+    now = datetime.now(UTC)
+    expired = []
+    with sessions.begin() as session:
+        for attempt in session.scalars(select(Attempt).where(Attempt.status == "running")):
+            last = _aware(attempt.heartbeat_at or attempt.started_at)
+            if (now - last).total_seconds() > lease_seconds:
+                attempt.status = "failed"
+                attempt.error = (
+                    f"stale: the process running this attempt stopped (last heartbeat {last.isoformat()})"
+                )
+                attempt.finished_at = now
+                attempt.duration_s = round((now - _aware(attempt.started_at)).total_seconds(), 3)
+                expired.append(attempt.trial_id)
+    return expired
 
 
 def latest_attempts(session: Session, trial_ids: list[str] | None = None) -> list[Attempt]:

@@ -20,3 +20,30 @@ def test_attempts_history_and_latest(tmp_path):
     assert set(record["metrics"]) == set(METRIC_KEYS)
     assert record["duration_s"] >= 0 and record["finished_at"] >= record["started_at"]
     assert other
+
+
+def test_stale_running_attempts_expire_and_live_ones_do_not(tmp_path):
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from trialsynth.catalogue.models import Attempt
+    from trialsynth.catalogue.queries import expire_stale, heartbeat
+
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
+    common = dict(archive="a", seed=1, code_version="x", run_id="r")
+    dead = start_attempt(sessions, trial_id="dead", **common)
+    alive = start_attempt(sessions, trial_id="alive", **common)
+    with sessions.begin() as session:
+        session.get(Attempt, dead).heartbeat_at = datetime.now(UTC) - timedelta(minutes=10)
+    with sessions() as session:
+        first_beat = session.get(Attempt, alive).heartbeat_at
+    with heartbeat(sessions, alive, every=0.05):
+        time.sleep(0.3)
+    with sessions() as session:
+        assert session.get(Attempt, alive).heartbeat_at > first_beat
+    assert expire_stale(sessions, lease_seconds=60) == ["dead"]
+    with sessions() as session:
+        latest = {a.trial_id: a for a in latest_attempts(session)}
+    assert latest["dead"].status == "failed" and latest["dead"].error.startswith("stale: the process")
+    assert latest["alive"].status == "running"
+    assert expire_stale(sessions, lease_seconds=60) == []
