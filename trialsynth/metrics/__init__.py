@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Callable
 
@@ -11,22 +10,15 @@ import pandas as pd
 from trialsynth.metrics import fidelity, privacy, utility
 from trialsynth.metrics.prepare import EvaluationContext, evaluation_view
 
+# synthgauge warns for every numeric column it passes through its category encoder. One
+# process-wide filter for that message: catch_warnings() is not safe across the threads that
+# evaluate metric families (and trials) concurrently.
+warnings.filterwarnings("ignore", message="Selected features include non-object types", category=UserWarning)
+
 MetricFamily = Callable[[pd.DataFrame, pd.DataFrame, EvaluationContext], dict[str, float]]
 
 
-def _quiet(family: MetricFamily) -> MetricFamily:
-    """synthgauge warns for every numeric column it passes through its category encoder."""
-
-    @functools.wraps(family)
-    def wrapper(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=UserWarning, module="synthgauge")
-            return family(real, synth, ctx)
-
-    return wrapper
-
-
-_FAMILIES: dict[str, MetricFamily] = {
+METRICS: dict[str, MetricFamily] = {
     "correlation": fidelity.correlation,
     "propensity": fidelity.propensity,
     "density": fidelity.density,
@@ -35,7 +27,6 @@ _FAMILIES: dict[str, MetricFamily] = {
     "tcap": privacy.tcap,
     "overlap": privacy.overlap,
 }
-METRICS: dict[str, MetricFamily] = {name: _quiet(family) for name, family in _FAMILIES.items()}
 
 METRIC_KEYS = (
     "corr_msd",

@@ -28,6 +28,9 @@ from synthgauge.metrics.classification import classification_comparison
 from trialsynth.metrics.prepare import EvaluationContext
 
 MAX_TRAIN_ROWS = 4000
+# A class the synthetic-trained model never predicts has undefined precision (scored 0, as
+# synthgauge does); process-wide because catch_warnings() is not thread-safe.
+warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
 
 
 def outcome_classes(real: pd.Series, synth: pd.Series, numeric: bool) -> tuple[pd.Series, pd.Series]:
@@ -60,9 +63,7 @@ def classification(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationConte
     real[target], synth[target] = outcome_classes(real[target], synth[target], target in ctx.numeric)
     feats = [c for c in real.columns if c != target and not c.startswith(target + "__")]
     real, synth, feats = _one_hot_on_union(real, synth, feats, [c for c in ctx.categorical if c in feats])
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
-        precision, recall, f1 = classification_comparison(
-            real, synth, feats, target, SVC, test_prop=0.2, random_state=ctx.seed
-        )
+    precision, recall, f1 = classification_comparison(
+        real, synth, feats, target, SVC, test_prop=0.2, random_state=ctx.seed
+    )
     return {"precision_diff": float(precision), "recall_diff": float(recall), "f1_diff": float(f1)}
