@@ -43,7 +43,7 @@ class CartSynthesiser:
         ~3x faster with matching fidelity - see ``bench/cart_engines.py``). ``synthpop``:
         ``synthpop.Synthesiser`` from synthpop-py.
     missing : {"native", "indicator"}
-        ``native``: numeric NA handled by synthpop-py (a tree predicts missingness, then values).
+        ``native``: numeric NA modelled by the engine (a tree draws "missing or not", then a value).
         ``indicator``: Appendix A's route - a 0/1 indicator per numeric column with NA is
         synthesised, values are imputed (``IterativeImputer``) for fitting and blanked afterwards.
     column_order : list of str, optional
@@ -98,8 +98,6 @@ class CartSynthesiser:
         ]
 
     def fit(self, data: pd.DataFrame, meta: TrialMeta) -> CartSynthesiser:
-        from synthpop import Synthesiser as SynthpopSynthesiser
-
         check_choice("CartSynthesiser", "engine", self.engine, ENGINES)
         check_choice("CartSynthesiser", "missing", self.missing, MISSING_MODES)
         rng = np.random.default_rng(self.random_state)
@@ -116,6 +114,8 @@ class CartSynthesiser:
         if self.engine == "trees":
             self._fit_trees(prepared[self.column_order_])
             return self
+        from synthpop import Synthesiser as SynthpopSynthesiser  # only this engine pays its import
+
         with _SYNTHPOP_LOCK, warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="synthpop")
             self.model_ = SynthpopSynthesiser(

@@ -38,7 +38,7 @@ import pandas as pd
 from trialsynth.meta import TrialMeta
 from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes
 from trialsynth.synthesisers.clusters import pseudonymise, release_labels
-from trialsynth.synthesisers.discretise import decode, encode, fit_bins
+from trialsynth.synthesisers.discretise import ColumnBins, decode, encode, fit_bins
 
 PRESERVE = ("primary", "all", "none")
 # mbi samples with numpy's global generator: seed it under a lock, then restore its state.
@@ -146,10 +146,7 @@ class MstSynthesiser:
         sigma1 = math.sqrt(len(columns) / (2 * rho / 3))
         one_way = {c: dataset.project((c,)).datavector() + rng.normal(0, sigma1, domain[c]) for c in columns}
         # 3. compression of rare values
-        self.mapping_ = {
-            c: _compression(one_way[c], 3 * sigma1, self.scheme_[c].edges is not None, self.scheme_[c])
-            for c in columns
-        }
+        self.mapping_ = {c: _compression(one_way[c], 3 * sigma1, self.scheme_[c]) for c in columns}
         self.value_weights_ = {c: np.clip(one_way[c], 0, None) for c in columns}
         small = dataset.compress(self.mapping_)
         measurements = [
@@ -198,14 +195,14 @@ class MstSynthesiser:
         return restore_dtypes(synthetic, self.formats_).reset_index(drop=True)
 
 
-def _compression(noisy: np.ndarray, threshold: float, ordered: bool, bins) -> np.ndarray:
+def _compression(noisy: np.ndarray, threshold: float, bins: ColumnBins) -> np.ndarray:
     """Mapping of original codes to compressed codes (post-processing of noisy counts).
 
     Categories: values whose noisy count is below ``threshold`` share one code (MST's rule).
     Bins of a continuous column: neighbouring bins are merged until each group's noisy count
     reaches ``threshold`` - merging the two tails into one code would scramble the order; the
     missing-value code stays its own."""
-    if ordered:
+    if bins.edges is not None:
         return _contiguous_groups(noisy, threshold, bins.has_missing_code)
     rare = noisy < threshold
     if rare.sum() <= 1:
