@@ -88,7 +88,17 @@ def _params(method: str, trial, seed: int) -> dict:
             "epsilon": trial.epsilon if trial.epsilon is not None else DEFAULT_EPSILON,
             "bounds": {k: tuple(v) for k, v in trial.bounds.items()},
         }
+    if method == "ea":
+        return {"random_state": seed, "bounds": {k: tuple(v) for k, v in trial.bounds.items()}}
     return {"random_state": seed}
+
+
+def _search_record(synthesiser) -> dict:
+    """What a synthesis from released outputs adds to the catalogue: the (cleared) outputs it
+    read and how the search went."""
+    if not hasattr(synthesiser, "outputs_"):
+        return {}
+    return {"released_outputs": synthesiser.outputs_.summary(), "search": synthesiser.search_summary()}
 
 
 def _dp_release(manifest: Manifest, trial, seed: int, synthesiser, data_hash: str):
@@ -162,13 +172,15 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
             with clock.stage("fit"):
                 synthesiser.fit(data, meta)
             record.update(
-                params={**synthesiser.get_params(), **budget},
+                params={**synthesiser.get_params(), **budget, **_search_record(synthesiser)},
                 epsilon=getattr(synthesiser, "epsilon_spent_", None),
             )
             with clock.stage("sample"):
                 synthetic = synthesiser.sample(len(data), np.random.default_rng(seed))
             with clock.stage("evaluate"):
                 metrics = evaluate(data, synthetic, meta, seed)
+                if hasattr(synthesiser, "coef_mae"):
+                    metrics["coef_mae"] = synthesiser.coef_mae(synthetic)
             record.update(
                 metrics=metrics,
                 category_rules=RULES_VERSION,

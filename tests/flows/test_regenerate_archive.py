@@ -7,7 +7,7 @@ import pytest
 from registry.demo import TrialShape, make_trial
 from tests.conftest import write_archive
 from trialsynth.cli import main
-from trialsynth.metrics import METRIC_KEYS
+from trialsynth.metrics import RECORD_METRIC_KEYS
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
     for trial_id in ("mid-a", "mid-b"):
         record = records[trial_id]
         assert record["status"] == "succeeded" and record["method"] == "cart"
-        assert set(record["metrics"]) == set(METRIC_KEYS)
+        assert set(record["metrics"]) == set(RECORD_METRIC_KEYS)
         assert record["ons_category"] and record["output_path"].endswith(f"{trial_id}.csv")
     assert records["small"]["status"] == "failed" and "'ea' is not available" in records["small"]["error"]
     assert len({r["run_id"] for r in records.values()}) == 1

@@ -8,7 +8,7 @@ from tests.conftest import write_archive
 from trialsynth import synthesisers
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
-from trialsynth.metrics import METRIC_KEYS
+from trialsynth.metrics import RECORD_METRIC_KEYS
 from trialsynth.pipeline import TrialJob, run_trial
 
 
@@ -31,7 +31,7 @@ def test_cart_trial_is_released_and_catalogued(tmp_path, sessions, raw_trial):
     outcome, record = _run(manifest, "mid", tmp_path, sessions)
     assert outcome.status == "succeeded", outcome.error
     assert record["method"] == "cart" and record["route_reason"].startswith("auto: 300 <= 800 rows")
-    assert set(record["metrics"]) == set(METRIC_KEYS)
+    assert set(record["metrics"]) == set(RECORD_METRIC_KEYS)
     assert record["ons_category"] and record["gate"].startswith("released")
     released = pd.read_csv(record["output_path"])
     assert "pupil_id" not in released.columns and len(released) == 800

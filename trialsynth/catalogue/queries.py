@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from trialsynth.catalogue.models import Attempt
-from trialsynth.metrics import METRIC_KEYS
+from trialsynth.metrics import RECORD_METRIC_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def as_record(attempt: Attempt) -> dict[str, Any]:
     """The public JSON shape of an attempt (SPEC's ``catalogue --json`` fields, and more)."""
     metrics = attempt.metrics or {}
     record = {name: getattr(attempt, name) for name in PUBLIC_FIELDS}
-    record["metrics"] = {key: metrics.get(key) for key in METRIC_KEYS} if attempt.metrics else None
+    record["metrics"] = {key: metrics.get(key) for key in RECORD_METRIC_KEYS} if attempt.metrics else None
     record["started_at"] = _iso(attempt.started_at)
     record["finished_at"] = _iso(attempt.finished_at)
     record.update(

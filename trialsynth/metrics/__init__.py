@@ -42,4 +42,15 @@ METRIC_KEYS = (
     "sample_overlap",
 )
 
-__all__ = ["METRICS", "METRIC_KEYS", "EvaluationContext", "evaluation_view"]
+# Stored beside Table 3 for syntheses from released outputs (``ea``); null for other methods.
+OUTPUT_METRIC_KEYS = ("coef_mae",)
+RECORD_METRIC_KEYS = METRIC_KEYS + OUTPUT_METRIC_KEYS
+
+__all__ = [
+    "METRICS",
+    "METRIC_KEYS",
+    "OUTPUT_METRIC_KEYS",
+    "RECORD_METRIC_KEYS",
+    "EvaluationContext",
+    "evaluation_view",
+]

@@ -13,6 +13,7 @@ from trialsynth.synthesisers.base import Synthesiser
 SYNTHESISERS: dict[str, str] = {
     "cart": "trialsynth.synthesisers.cart:CartSynthesiser",
     "mst": "trialsynth.synthesisers.mst:MstSynthesiser",
+    "ea": "trialsynth.synthesisers.ea:EaSynthesiser",
 }
 
 

@@ -1,6 +1,6 @@
 from trialsynth.catalogue import as_record, finish_attempt, history, latest_attempts, start_attempt
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
-from trialsynth.metrics import METRIC_KEYS
+from trialsynth.metrics import RECORD_METRIC_KEYS
 
 
 def test_attempts_history_and_latest(tmp_path):
@@ -9,7 +9,9 @@ def test_attempts_history_and_latest(tmp_path):
     first = start_attempt(sessions, run_id="r1", trial_id="t1", **common)
     finish_attempt(sessions, first, status="failed", error="boom")
     second = start_attempt(sessions, run_id="r2", trial_id="t1", **common)
-    finish_attempt(sessions, second, status="succeeded", metrics={k: 0.5 for k in METRIC_KEYS}, method="cart")
+    finish_attempt(
+        sessions, second, status="succeeded", metrics={k: 0.5 for k in RECORD_METRIC_KEYS}, method="cart"
+    )
     other = start_attempt(sessions, run_id="r2", trial_id="t2", **common)
     with sessions() as session:
         latest = latest_attempts(session)
@@ -17,7 +19,7 @@ def test_attempts_history_and_latest(tmp_path):
         assert [a.id for a in history(session, ["t1"])] == [first, second]
         record = as_record(latest[0])
     assert record["run_id"] == "r2" and record["error"] is None
-    assert set(record["metrics"]) == set(METRIC_KEYS)
+    assert set(record["metrics"]) == set(RECORD_METRIC_KEYS)
     assert record["duration_s"] >= 0 and record["finished_at"] >= record["started_at"]
     assert other
 

@@ -1,0 +1,158 @@
+"""The analysis models behind released outputs: design matrices, codes and exact fits.
+
+Every variable is held as integer codes (a category, or a histogram bin of a continuous
+variable; missing values as the last code). A model's design matrix is built the same way from
+real values (for release and for checking a synthetic file) and from codes (inside the EA):
+
+- intercept ``(Intercept)``;
+- a categorical predictor: one dummy per level except the first (the reference level, as in
+  the paper's table A2), plus ``<name>_NA`` when it has missing values;
+- a continuous predictor: its value (a missing value replaced by the released mean) plus the
+  indicator ``<name>_missing`` when it has missing values.
+
+A binary outcome is modelled by logistic regression (the second level is the event), a
+continuous one by least squares; rows with a missing outcome are left out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from trialsynth.outputs.released import ModelOutput, VariableOutput
+
+INTERCEPT = "(Intercept)"
+
+
+def terms_of(variable: VariableOutput) -> list[str]:
+    if variable.kind == "categorical":
+        names = [f"{variable.name}_{level}" for level in variable.levels[1:]]
+        return names + ([f"{variable.name}_NA"] if variable.has_missing else [])
+    return [variable.name] + ([f"{variable.name}_missing"] if variable.has_missing else [])
+
+
+def model_terms(predictors: list[VariableOutput]) -> list[str]:
+    return [INTERCEPT] + [term for variable in predictors for term in terms_of(variable)]
+
+
+def code_table(variable: VariableOutput) -> np.ndarray:
+    """Design-matrix columns of each code of ``variable`` (rows: codes; continuous: bin midpoints)."""
+    if variable.kind == "categorical":
+        return np.eye(variable.n_codes)[:, 1:]
+    values = np.asarray(variable.midpoints(), dtype=float)
+    if not variable.has_missing:
+        return values[:, None]
+    table = np.zeros((variable.n_codes, 2))
+    table[:-1, 0] = values
+    table[-1] = [variable.fill, 1.0]
+    return table
+
+
+def encode(column: pd.Series, variable: VariableOutput) -> np.ndarray:
+    """Integer codes of real or synthetic values (raises on a category the outputs do not know)."""
+    missing = column.isna().to_numpy()
+    if missing.any() and not variable.has_missing:
+        raise ValueError(f"column {variable.name!r} has missing values its released outputs do not allow")
+    codes = np.zeros(len(column), dtype=np.int64)
+    if variable.kind == "categorical":
+        lookup = {_label_key(level): i for i, level in enumerate(variable.levels)}
+        keys = [_label_key(v) for v in column[~missing]]
+        unknown = sorted({k for k in keys if k not in lookup}, key=str)
+        if unknown:
+            raise ValueError(f"column {variable.name!r}: values {unknown[:5]} are not released levels")
+        codes[~missing] = [lookup[k] for k in keys]
+    else:
+        values = column.to_numpy(dtype=float, na_value=np.nan)[~missing]
+        codes[~missing] = np.clip(np.digitize(values, variable.edges[1:-1]), 0, len(variable.edges) - 2)
+    if missing.any():
+        codes[missing] = variable.na_code
+    return codes
+
+
+def _label_key(value: object) -> object:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def design_matrix(frame: pd.DataFrame, predictors: list[VariableOutput]) -> np.ndarray:
+    """The design matrix of real-valued data (continuous predictors at their exact values)."""
+    blocks = [np.ones((len(frame), 1))]
+    for variable in predictors:
+        column = frame[variable.name]
+        if variable.kind == "categorical":
+            blocks.append(code_table(variable)[encode(column, variable)])
+            continue
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        missing = np.isnan(values)
+        blocks.append(np.where(missing, variable.fill if variable.fill is not None else 0.0, values)[:, None])
+        if variable.has_missing:
+            blocks.append(missing[:, None].astype(float))
+    return np.hstack(blocks)
+
+
+def response(frame: pd.DataFrame, outcome: VariableOutput, family: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(y, used)``: the response and which rows have one."""
+    column = frame[outcome.name]
+    used = column.notna().to_numpy()
+    if family == "logistic":
+        y = (encode(column, outcome) == 1).astype(float)
+    else:
+        y = np.nan_to_num(column.to_numpy(dtype=float, na_value=np.nan))
+    return y, used
+
+
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, beta: np.ndarray | None = None, max_iter: int = 100, tol: float = 1e-10
+) -> tuple[np.ndarray, bool]:
+    """Logistic-regression MLE by Newton's method (IRLS); returns ``(beta, converged)``."""
+    beta = np.zeros(x.shape[1]) if beta is None else np.asarray(beta, dtype=float).copy()
+    for _ in range(max_iter):
+        mu = _sigmoid(x @ beta)
+        gradient = x.T @ (y - mu)
+        hessian = (x * (mu * (1 - mu))[:, None]).T @ x
+        step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+        beta += step
+        if not np.all(np.isfinite(beta)):
+            return beta, False
+        if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))) or np.max(np.abs(gradient)) < tol:
+            return beta, True
+    return beta, False
+
+
+def fit_linear(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.linalg.lstsq(x, y, rcond=None)[0]
+
+
+def _sigmoid(eta: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * eta))
+
+
+def fit_model(
+    frame: pd.DataFrame, outcome: VariableOutput, predictors: list[VariableOutput], family: str
+) -> tuple[np.ndarray, int, bool]:
+    """Fit ``outcome ~ predictors`` on ``frame``: ``(coefficients, rows used, converged)``."""
+    x = design_matrix(frame, predictors)
+    y, used = response(frame, outcome, family)
+    x, y = x[used], y[used]
+    if family == "logistic":
+        beta, converged = fit_logistic(x, y)
+        return beta, int(used.sum()), converged
+    return fit_linear(x, y), int(used.sum()), True
+
+
+def refit(frame: pd.DataFrame, model: ModelOutput, variables: dict[str, VariableOutput]) -> np.ndarray:
+    """The coefficients ``model``'s specification gives on ``frame`` (e.g. a synthetic file)."""
+    predictors = [variables[name] for name in model.predictors]
+    beta, _, _ = fit_model(frame, variables[model.outcome], predictors, model.family)
+    return beta
+
+
+def coefficient_mae(frame: pd.DataFrame, models, variables: dict[str, VariableOutput]) -> float:
+    """Mean absolute difference between released coefficients and those ``frame`` gives."""
+    differences = [
+        np.abs(refit(frame, model, variables) - np.asarray(model.coefficients)) for model in models
+    ]
+    return float(np.mean(np.concatenate(differences))) if differences else float("nan")

@@ -1,0 +1,197 @@
+"""Released analytical outputs: what a data owner lets out of the secure environment.
+
+A ``ReleasedOutputs`` bundle holds non-disclosive metadata (each variable's categories or bins
+with cleared proportions) and the coefficients of the trial's analysis models. It is plain JSON
+(``to_json``/``from_json``) so that outputs can be cleared once, checked by a person, and
+shipped without microdata. The EA synthesiser reads nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from trialsynth.errors import TrialDataError
+
+FORMAT_VERSION = 1
+GRID_LIMIT = 10_000  # representable values per bin above which a bin decodes as a continuum
+
+
+@dataclass(frozen=True)
+class VariableOutput:
+    """One variable's released metadata.
+
+    Categorical: ``levels`` (sorted; the first is the regression reference, as in the paper's
+    table A2). Continuous: ``edges`` of the released histogram and ``fill``, the released mean
+    that stands in for a missing value in a regression. ``proportions`` has one entry per level
+    or bin, plus a last one for missing values when ``has_missing``.
+    """
+
+    name: str
+    kind: str  # "categorical" | "continuous"
+    proportions: tuple[float, ...]
+    has_missing: bool = False
+    levels: tuple | None = None
+    edges: tuple[float, ...] | None = None
+    fill: float | None = None
+    decimals: int = 0
+    integer: bool = False
+
+    @property
+    def n_codes(self) -> int:
+        base = len(self.levels) if self.kind == "categorical" else len(self.edges) - 1
+        return base + int(self.has_missing)
+
+    @property
+    def na_code(self) -> int | None:
+        return self.n_codes - 1 if self.has_missing else None
+
+    def midpoints(self) -> list[float]:
+        """The value each bin stands for: the mean of the values the column's precision allows
+        in it (what decoding draws from), or its midpoint when that grid is too fine."""
+        return [float(np.mean(g)) if g is not None else (a + b) / 2 for (a, b), g in self._grids()]
+
+    def bin_grids(self) -> list[np.ndarray | None]:
+        """Per bin, the values at the column's precision inside it (None: too many to list)."""
+        return [g for _, g in self._grids()]
+
+    def _grids(self):
+        step = 10.0**-self.decimals
+        last = len(self.edges) - 2
+        for i, (a, b) in enumerate(zip(self.edges[:-1], self.edges[1:], strict=True)):
+            first, end = math.ceil(a / step - 1e-9), math.floor(b / step + 1e-9)
+            if i < last and abs(end * step - b) < 1e-9 * max(1.0, abs(b)):
+                end -= 1  # a bin holds its lower edge, not its upper one (the last holds both)
+            count = end - first + 1
+            grid = (
+                np.round(np.arange(first, end + 1) * step, self.decimals) if 0 < count <= GRID_LIMIT else None
+            )
+            yield (a, b), grid
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """One released regression: ``outcome ~ predictors`` with its coefficients by term."""
+
+    outcome: str
+    family: str  # "logistic" | "linear"
+    predictors: tuple[str, ...]
+    terms: tuple[str, ...]
+    coefficients: tuple[float, ...]
+    n: int
+    source: str = ""
+    event: object = None  # logistic: the outcome level coded 1
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(self.terms, self.coefficients, strict=True))
+
+    @property
+    def spec(self) -> tuple:
+        return (self.outcome, self.family, self.predictors, self.terms)
+
+
+@dataclass(frozen=True)
+class ReleasedOutputs:
+    n_rows: int
+    variables: tuple[VariableOutput, ...]
+    models: tuple[ModelOutput, ...]
+    rules: dict = field(default_factory=dict)
+    log: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    cluster: str | None = None
+    cluster_sizes: tuple[int, ...] = ()
+    columns: tuple[str, ...] = ()  # column order of the released file (variables and cluster)
+
+    def variable(self, name: str) -> VariableOutput:
+        for variable in self.variables:
+            if variable.name == name:
+                return variable
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [v.name for v in self.variables]
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT_VERSION, **asdict(self)}
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, default=_json_default), encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> ReleasedOutputs:
+        if raw.get("format") != FORMAT_VERSION:
+            raise TrialDataError(f"released outputs: unsupported format {raw.get('format')!r}")
+        try:
+            variables = tuple(
+                VariableOutput(
+                    **{
+                        **v,
+                        "proportions": tuple(v["proportions"]),
+                        "levels": tuple(v["levels"]) if v.get("levels") is not None else None,
+                        "edges": tuple(v["edges"]) if v.get("edges") is not None else None,
+                    }
+                )
+                for v in raw["variables"]
+            )
+            models = tuple(
+                ModelOutput(
+                    **{
+                        **m,
+                        "predictors": tuple(m["predictors"]),
+                        "terms": tuple(m["terms"]),
+                        "coefficients": tuple(m["coefficients"]),
+                    }
+                )
+                for m in raw["models"]
+            )
+            return cls(
+                n_rows=int(raw["n_rows"]),
+                variables=variables,
+                models=models,
+                rules=dict(raw.get("rules", {})),
+                log=tuple(raw.get("log", ())),
+                sources=tuple(raw.get("sources", ())),
+                cluster=raw.get("cluster"),
+                cluster_sizes=tuple(raw.get("cluster_sizes", ())),
+                columns=tuple(raw.get("columns", ())),
+            )
+        except (KeyError, TypeError) as exc:
+            raise TrialDataError(f"released outputs: malformed entry ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> ReleasedOutputs:
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise TrialDataError(f"released outputs {path}: cannot be read ({exc})") from None
+        return cls.from_dict(raw)
+
+    def summary(self) -> dict:
+        """What the catalogue stores about the outputs a synthesis used (all of it is cleared)."""
+        return {
+            "n_rows": self.n_rows,
+            "sources": list(self.sources),
+            "rules": self.rules,
+            "log": list(self.log),
+            "models": [
+                {
+                    "outcome": m.outcome,
+                    "family": m.family,
+                    "n": m.n,
+                    "source": m.source,
+                    "coefficients": m.as_dict(),
+                }
+                for m in self.models
+            ],
+        }
+
+
+def _json_default(value: object):
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

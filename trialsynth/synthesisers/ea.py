@@ -1,0 +1,162 @@
+"""``ea``: synthesis from released analytical outputs only (Little, Allmendinger, Elliot).
+
+The synthesiser never reads microdata while it searches. ``fit_outputs(outputs)`` takes a
+``ReleasedOutputs`` bundle (one trial's, or several sources' combined) and runs the
+evolutionary search of ``ea_search``. ``fit(data, meta)`` is the pipeline's entry point for a
+trial whose microdata the archive holds: it first clears the trial's outputs with
+``trialsynth.outputs.clear_outputs`` (the step a data owner would take) and then calls
+``fit_outputs`` with those outputs and nothing else.
+
+Sampling decodes the best candidate: categories to their labels, the missing code to missing,
+and a continuous cell to the value the search gave it. The search picks a histogram bin from the
+released proportions and, with it, a value inside the bin at the column's released precision,
+and scores candidates on those values. (Scoring on bin midpoints and drawing values only at the
+end moved the coefficients of a 1,200-row trial by 0.05-0.10 after a search that matched them to
+0.017.)
+School labels ``school-NNN`` are dealt out to rows at random in the released (rounded) school
+sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from trialsynth.meta import TrialMeta
+from trialsynth.outputs import ClearanceRules, ReleasedOutputs, clear_outputs
+from trialsynth.outputs.models import coefficient_mae
+from trialsynth.synthesisers.base import check_choice
+from trialsynth.synthesisers.ea_search import EaSearch, EaSettings, SearchResult
+
+
+class EaSynthesiser:
+    name: ClassVar[str] = "ea"
+
+    def __init__(
+        self,
+        *,
+        random_state: int = 0,
+        population: int = 32,
+        generations: int = 2000,
+        mutation_rate: float = 2e-4,
+        mutation_step: int = 250,
+        mutation_divisor: float = 3.0,
+        crossover_rate: float = 0.5,
+        crossover_share: float = 0.02,
+        marginal_weight: float = 1.0,
+        init: str = "model",
+        target_mae: float | None = None,
+        max_seconds: float | None = None,
+        bounds: dict[str, tuple[float, float]] | None = None,
+    ):
+        self.random_state = random_state
+        self.population = population
+        self.generations = generations
+        self.mutation_rate = mutation_rate
+        self.mutation_step = mutation_step
+        self.mutation_divisor = mutation_divisor
+        self.crossover_rate = crossover_rate
+        self.crossover_share = crossover_share
+        self.marginal_weight = marginal_weight
+        self.init = init
+        self.target_mae = target_mae
+        self.max_seconds = max_seconds
+        self.bounds = bounds
+
+    def get_params(self) -> dict[str, Any]:
+        params = {k: v for k, v in vars(self).items() if not k.endswith("_")}
+        params["bounds"] = {k: list(v) for k, v in (self.bounds or {}).items()}
+        return params
+
+    def _settings(self) -> EaSettings:
+        check_choice("EaSynthesiser", "init", self.init, ("model", "marginals"))
+        if self.population < 2 or self.generations < 1:
+            raise ValueError("EaSynthesiser needs population >= 2 and generations >= 1")
+        return EaSettings(
+            population=self.population,
+            generations=self.generations,
+            mutation_rate=self.mutation_rate,
+            mutation_step=self.mutation_step,
+            mutation_divisor=self.mutation_divisor,
+            crossover_rate=self.crossover_rate,
+            crossover_share=self.crossover_share,
+            marginal_weight=self.marginal_weight,
+            init=self.init,
+            target_mae=self.target_mae,
+            max_seconds=self.max_seconds,
+        )
+
+    def fit(self, data: pd.DataFrame, meta: TrialMeta) -> EaSynthesiser:
+        """Clear the trial's outputs (the only step that reads ``data``), then search from them."""
+        outputs = clear_outputs(data, meta, rules=ClearanceRules(), bounds=self.bounds)
+        return self.fit_outputs(outputs)
+
+    def fit_outputs(self, outputs: ReleasedOutputs, progress=None) -> EaSynthesiser:
+        settings = self._settings()
+        self.outputs_ = outputs
+        self.search_: SearchResult = EaSearch(outputs, settings).run(
+            np.random.default_rng(self.random_state), progress=progress
+        )
+        self.settings_ = asdict(settings)
+        return self
+
+    def search_summary(self) -> dict:
+        result = self.search_
+        return {
+            "generations": result.generations,
+            "stopped_by": result.stopped_by,
+            "fitness": result.fitness,
+            "search_coef_mae": result.coef_mae,
+            "seconds": round(result.seconds, 3),
+            "generations_per_s": round(result.generations / result.seconds, 1) if result.seconds else None,
+        }
+
+    def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        outputs = self.outputs_
+        if n != outputs.n_rows:
+            raise ValueError(f"the EA searched for a dataset of {outputs.n_rows} rows; cannot sample {n}")
+        codes, values = self.search_.codes, self.search_.values
+        frame, slot = {}, 0
+        for i, variable in enumerate(outputs.variables):
+            column_values = None
+            if variable.kind == "continuous":
+                column_values, slot = values[:, slot], slot + 1
+            frame[variable.name] = _decode(codes[:, i].astype(np.int64), column_values, variable)
+        if outputs.cluster:
+            frame[outputs.cluster] = _school_labels(outputs.cluster_sizes, n, rng)
+        columns = [c for c in outputs.columns if c in frame] or list(frame)
+        return pd.DataFrame(frame)[columns]
+
+    def coef_mae(self, synthetic: pd.DataFrame) -> float:
+        """Mean absolute difference between released coefficients and the file's own fits."""
+        variables = {v.name: v for v in self.outputs_.variables}
+        return coefficient_mae(synthetic, self.outputs_.models, variables)
+
+
+def _decode(codes: np.ndarray, values: np.ndarray | None, variable) -> pd.Series:
+    missing = codes == variable.na_code if variable.has_missing else np.zeros(len(codes), dtype=bool)
+    if variable.kind == "categorical":
+        levels = np.asarray(list(variable.levels) + [None], dtype=object)
+        series = pd.Series(levels[np.where(missing, len(variable.levels), codes)], dtype="object")
+        if variable.integer:
+            return series.astype("float64").astype("Int64") if missing.any() else series.astype("int64")
+        return series
+    series = pd.Series(np.where(missing, np.nan, np.round(values, variable.decimals)))
+    if variable.integer:
+        return series.astype("Int64") if missing.any() else series.astype("int64")
+    return series
+
+
+def _school_labels(sizes, n: int, rng: np.random.Generator) -> pd.Series:
+    sizes = np.asarray(sizes, dtype=np.int64)
+    width = max(3, len(str(len(sizes))))
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    if len(labels) < n:
+        extra = rng.choice(len(sizes), n - len(labels), p=sizes / sizes.sum())
+        labels = np.concatenate([labels, extra])
+    labels = rng.permutation(labels)[:n]
+    order = rng.permutation(len(sizes))
+    return pd.Series([f"school-{order[i] + 1:0{width}d}" for i in labels], dtype="object")
