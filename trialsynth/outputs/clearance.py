@@ -6,7 +6,8 @@ From a cleaned trial this produces, and records the rules it applied:
   continuous variable, a histogram) with proportions;
 - the trial's **analysis models**: each outcome regressed on the treatment and the baseline
   covariates (every other column except outcomes and the school), logistic for a binary outcome,
-  linear for a continuous one, reference levels first-sorted as in the paper's table A2;
+  linear for a continuous one, reference levels first-sorted as in the paper's table A2, with
+  coefficients and their standard errors (as a regression table is released);
 - the school sizes, for the released file's cluster labels.
 
 Statistical disclosure rules (``ClearanceRules``, stored with the outputs):
@@ -16,8 +17,8 @@ Statistical disclosure rules (``ClearanceRules``, stored with the outputs):
   with fewer rows is not released (those values count as the modal category or the mean);
 - **top/bottom coding**: without public ``bounds`` a continuous variable's histogram spans its
   0.5%-99.5% quantiles rounded outward, so no single extreme value is published;
-- **rounding**: counts behind proportions to base 5, coefficients to 4 decimal places, means to
-  3 significant figures, school sizes to base 5;
+- **rounding**: counts behind proportions to base 5, coefficients and standard errors to 4
+  decimal places, means to 3 significant figures, school sizes to base 5;
 - **residual degrees of freedom**: a model is released only with at least 10 (rows minus
   coefficients), a converged fit and finite coefficients; otherwise it is withheld with a reason.
 """
@@ -224,12 +225,12 @@ def _clear_model(cleared, variables, outcome, predictor_names, rules, log, sourc
         return None
     predictors = [variables[n] for n in predictor_names if variables[n].n_codes > 1]
     terms = model_terms(predictors)
-    beta, used, converged = fit_model(cleared, target, predictors, family)
+    beta, errors, used, converged = fit_model(cleared, target, predictors, family)
     residual_df = used - len(terms)
     if residual_df < rules.min_residual_df:
         log.append(f"model for {outcome}: withheld: {residual_df} residual degrees of freedom")
         return None
-    if not converged or not np.all(np.isfinite(beta)):
+    if not converged or not np.all(np.isfinite(beta)) or not np.all(np.isfinite(errors)):
         log.append(f"model for {outcome}: withheld: the fit did not converge (separation)")
         return None
     log.append(f"model for {outcome}: {family}, {len(terms)} coefficients, {used} rows")
@@ -242,6 +243,10 @@ def _clear_model(cleared, variables, outcome, predictor_names, rules, log, sourc
         n=used,
         source=source,
         event=target.levels[1] if family == "logistic" else None,
+        standard_errors=tuple(
+            max(round(float(e), rules.coefficient_decimals), 10.0**-rules.coefficient_decimals)
+            for e in errors
+        ),
     )
 
 

@@ -130,24 +130,36 @@ def _sigmoid(eta: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * eta))
 
 
+def standard_errors(x: np.ndarray, y: np.ndarray, beta: np.ndarray, family: str) -> np.ndarray:
+    """Model-based standard errors: the inverse information (logistic) or s^2 (X'X)^-1 (linear)."""
+    if family == "logistic":
+        mu = _sigmoid(x @ beta)
+        information = (x * (mu * (1 - mu))[:, None]).T @ x
+        return np.sqrt(np.diag(np.linalg.pinv(information)))
+    residual = y - x @ beta
+    scale = residual @ residual / max(len(y) - x.shape[1], 1)
+    return np.sqrt(np.diag(np.linalg.pinv(x.T @ x)) * scale)
+
+
 def fit_model(
     frame: pd.DataFrame, outcome: VariableOutput, predictors: list[VariableOutput], family: str
-) -> tuple[np.ndarray, int, bool]:
-    """Fit ``outcome ~ predictors`` on ``frame``: ``(coefficients, rows used, converged)``."""
+) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Fit ``outcome ~ predictors``: ``(coefficients, standard errors, rows used, converged)``."""
     x = design_matrix(frame, predictors)
     y, used = response(frame, outcome, family)
     x, y = x[used], y[used]
     if family == "logistic":
         beta, converged = fit_logistic(x, y)
-        return beta, int(used.sum()), converged
-    return fit_linear(x, y), int(used.sum()), True
+    else:
+        beta, converged = fit_linear(x, y), True
+    errors = standard_errors(x, y, beta, family) if converged else np.full(len(beta), np.nan)
+    return beta, errors, int(used.sum()), converged
 
 
 def refit(frame: pd.DataFrame, model: ModelOutput, variables: dict[str, VariableOutput]) -> np.ndarray:
     """The coefficients ``model``'s specification gives on ``frame`` (e.g. a synthetic file)."""
     predictors = [variables[name] for name in model.predictors]
-    beta, _, _ = fit_model(frame, variables[model.outcome], predictors, model.family)
-    return beta
+    return fit_model(frame, variables[model.outcome], predictors, model.family)[0]
 
 
 def coefficient_mae(frame: pd.DataFrame, models, variables: dict[str, VariableOutput]) -> float:

@@ -85,6 +85,7 @@ class ModelOutput:
     n: int
     source: str = ""
     event: object = None  # logistic: the outcome level coded 1
+    standard_errors: tuple[float, ...] | None = None
 
     def as_dict(self) -> dict[str, float]:
         return dict(zip(self.terms, self.coefficients, strict=True))
@@ -145,6 +146,7 @@ class ReleasedOutputs:
                         "predictors": tuple(m["predictors"]),
                         "terms": tuple(m["terms"]),
                         "coefficients": tuple(m["coefficients"]),
+                        "standard_errors": tuple(m["standard_errors"]) if m.get("standard_errors") else None,
                     }
                 )
                 for m in raw["models"]
