@@ -24,6 +24,7 @@ class RegistryDefaults(_Strict):
     seed: int = 20240601
     epsilon_cap: float = Field(1.0, gt=0)  # policy: no single DP release above this
     epsilon_lifetime: float = Field(10.0, gt=0)  # per trial, summed over distinct releases
+    ea_generations: int = Field(2000, ge=1)  # the EA's generation budget (the paper's 2,000)
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> RegistryDefaults:
@@ -42,7 +43,8 @@ class TcapSpec(_Strict):
 
 class Trial(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    data: str
+    data: str | None = None
+    outputs: list[str] = []  # released outputs (JSON from `trialsynth clear`): synthesise from these
     treatment: str
     outcomes: list[str] = Field(min_length=1)
     cluster: str | None = None
@@ -65,10 +67,31 @@ class Trial(_Strict):
 
     @field_validator("data")
     @classmethod
-    def _data_format(cls, value: str) -> str:
-        if not value.lower().endswith((".csv", ".parquet", ".pq")):
+    def _data_format(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().endswith((".csv", ".parquet", ".pq")):
             raise ValueError(f"data must be a .csv or .parquet file, got {value!r}")
         return value
+
+    @field_validator("outputs")
+    @classmethod
+    def _outputs_format(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name.lower().endswith(".json"):
+                raise ValueError(
+                    f"released outputs must be .json files (from `trialsynth clear`), got {name!r}"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _data_or_outputs(self) -> Trial:
+        if self.data is None and not self.outputs:
+            raise ValueError("give data (the trial's file) or outputs (released outputs), or both")
+        if self.data is None and self.method not in ("auto", "ea"):
+            raise ValueError(
+                f"method {self.method!r} needs the trial's data; a trial with released outputs only "
+                "can be synthesised by ea"
+            )
+        return self
 
     def referenced_columns(self) -> dict[str, list[str]]:
         """Every manifest key that names columns, with the columns it names."""
@@ -101,8 +124,11 @@ class Manifest(_Strict):
         known = ", ".join(t.id for t in self.trials)
         raise RegistryError([f"unknown trial {trial_id!r}; the registry has: {known}"])
 
-    def data_path(self, trial: Trial) -> Path:
-        return (self.base_dir / trial.data).resolve()
+    def data_path(self, trial: Trial) -> Path | None:
+        return (self.base_dir / trial.data).resolve() if trial.data else None
+
+    def outputs_paths(self, trial: Trial) -> list[Path]:
+        return [(self.base_dir / name).resolve() for name in trial.outputs]
 
 
 def _describe(error: dict, raw: dict) -> str:

@@ -17,6 +17,10 @@ Table 3's metrics; a trial gets the highest category whose every threshold holds
 - ``valid``: types, format and missing values kept (checked by the pipeline), distributions not.
 - ``structural``: format only (columns or types differ from the real data).
 
+A file synthesised from released outputs alone, with no microdata held to compare it with, is
+``valid`` (``OUTPUTS_ONLY_CATEGORY``): its format, types and missing values follow the released
+metadata, and no distributional claim can be checked.
+
 The study placed its Magic Breakfast CART result (MAD 0.01-0.03, correlations and utility
 differences 0.00) at ``multivariate_detailed``; these thresholds agree with that placement.
 A missing metric (NaN, e.g. corr-ratio MSD for a trial without categorical columns) does not
@@ -30,6 +34,7 @@ import math
 from collections.abc import Mapping
 
 RULES_VERSION = "ons-2024-v1"
+OUTPUTS_ONLY_CATEGORY = "valid"
 CATEGORIES = (
     "structural",
     "valid",

@@ -1,4 +1,4 @@
-"""The ``trialsynth`` command line: run, rerun, catalogue, demo-archive, validate.
+"""The ``trialsynth`` command line: run, rerun, catalogue, demo-archive, validate, clear.
 
 Exit codes: 0 every trial succeeded or was skipped by policy; 3 a trial failed (the others
 still completed and were recorded); 2 a bad command line or an invalid registry.
@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=20240601)
     validate = sub.add_parser("validate", help="check a registry and its data, changing nothing")
     validate.add_argument("registry")
+    clear = sub.add_parser(
+        "clear", help="write a trial's cleared analytical outputs (metadata, models) as JSON for release"
+    )
+    clear.add_argument("registry")
+    clear.add_argument("--trial", required=True, metavar="ID")
+    clear.add_argument("--out", required=True, help="JSON file to write")
     return parser
 
 
@@ -92,6 +98,25 @@ def cmd_demo_archive(args) -> int:
 
     path = write_demo_archive(args.directory, n_trials=args.trials, seed=args.seed)
     print(path)
+    return EXIT_OK
+
+
+def cmd_clear(args) -> int:
+    from registry.validation import validate_registry
+    from trialsynth.errors import TrialDataError
+    from trialsynth.outputs.trial import clear_trial
+
+    manifest = validate_registry(args.registry)
+    try:
+        released = clear_trial(manifest, args.trial)
+    except TrialDataError as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        return EXIT_FAILED
+    released.to_json(args.out)
+    for line in released.log:
+        print(f"  {line}")
+    shape = f"{len(released.variables)} variables, {len(released.models)} models, {released.n_rows} rows"
+    print(f"{args.out}: {shape}")
     return EXIT_OK
 
 
@@ -221,6 +246,7 @@ COMMANDS = {
     "catalogue": cmd_catalogue,
     "demo-archive": cmd_demo_archive,
     "validate": cmd_validate,
+    "clear": cmd_clear,
 }
 
 

@@ -6,6 +6,7 @@ category): no real or synthetic rows ever leave this function except the release
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from contextlib import contextmanager
@@ -18,12 +19,14 @@ from registry.loading import load_trial_data
 from registry.manifest import Manifest, load_manifest
 from trialsynth.catalogue import ledger
 from trialsynth.catalogue.queries import finish_attempt, heartbeat, start_attempt
-from trialsynth.categories import RULES_VERSION, categorise
+from trialsynth.categories import OUTPUTS_ONLY_CATEGORY, RULES_VERSION, categorise
 from trialsynth.cleaning import clean, restore_dropped
 from trialsynth.errors import ReleaseBlockedError, TrialsynthError
+from trialsynth.metrics import METRIC_KEYS
 from trialsynth.metrics.evaluate import evaluate, format_preserved
 from trialsynth.metrics.privacy import reproduced_records
 from trialsynth.output import output_path, write_atomically
+from trialsynth.outputs import ReleasedOutputs, combine_outputs
 from trialsynth.routing import route
 from trialsynth.seeds import derive_seed
 from trialsynth.synthesisers import get_synthesiser
@@ -80,7 +83,7 @@ def _cleaning_record(meta) -> dict:
 DEFAULT_EPSILON = 1.0  # the study's choice; typical guidance 0.01-1.1
 
 
-def _params(method: str, trial, seed: int) -> dict:
+def _params(method: str, trial, seed: int, defaults=None) -> dict:
     """Synthesiser settings from the manifest entry (the DP ones for ``mst``)."""
     if method == "mst":
         return {
@@ -89,7 +92,12 @@ def _params(method: str, trial, seed: int) -> dict:
             "bounds": {k: tuple(v) for k, v in trial.bounds.items()},
         }
     if method == "ea":
-        return {"random_state": seed, "bounds": {k: tuple(v) for k, v in trial.bounds.items()}}
+        generations = defaults.ea_generations if defaults is not None else 2000
+        return {
+            "random_state": seed,
+            "generations": generations,
+            "bounds": {k: tuple(v) for k, v in trial.bounds.items()},
+        }
     return {"random_state": seed}
 
 
@@ -136,74 +144,136 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
     record: dict = {}
     with heartbeat(sessions, attempt_id):
         try:
-            with clock.stage("load"):
-                frame, data_hash = load_trial_data(manifest.data_path(trial), trial.id)
-            with clock.stage("clean"):
-                data, meta = clean(
-                    frame,
-                    trial_id=trial.id,
-                    treatment=trial.treatment,
-                    outcomes=trial.outcomes,
-                    cluster=trial.cluster,
-                    drop=trial.drop,
-                    categorical=trial.categorical,
-                    tcap_key=trial.tcap.key if trial.tcap else (),
-                    tcap_target=trial.tcap.target if trial.tcap else None,
-                )
-            del frame
-            decision = route(len(data), trial.method, manifest.defaults)
-            record.update(
-                method=decision.method,
-                route_reason=decision.reason,
-                n_rows=len(data),
-                n_cols=data.shape[1],
-                cleaning={**_cleaning_record(meta), "input_sha256": data_hash},
-            )
-            if decision.method == "none":
-                record.update(status="skipped", error=None)
-                return _finish(sessions, attempt_id, trial.id, record, clock, started)
-            synthesiser = get_synthesiser(decision.method, **_params(decision.method, trial, seed))
-            release = _dp_release(manifest, trial, seed, synthesiser, data_hash)
-            budget = {}
-            if release:
-                defaults = manifest.defaults
-                cap, lifetime = defaults.epsilon_cap, defaults.epsilon_lifetime
-                budget = {"epsilon_newly_spent": ledger.check(sessions, release, cap=cap, lifetime=lifetime)}
-            with clock.stage("fit"):
-                synthesiser.fit(data, meta)
-            record.update(
-                params={**synthesiser.get_params(), **budget, **_search_record(synthesiser)},
-                epsilon=getattr(synthesiser, "epsilon_spent_", None),
-            )
-            with clock.stage("sample"):
-                synthetic = synthesiser.sample(len(data), np.random.default_rng(seed))
-            with clock.stage("evaluate"):
-                metrics = evaluate(data, synthetic, meta, seed)
-                if hasattr(synthesiser, "coef_mae"):
-                    metrics["coef_mae"] = synthesiser.coef_mae(synthetic)
-            record.update(
-                metrics=metrics,
-                category_rules=RULES_VERSION,
-                ons_category=categorise(metrics, format_preserved=format_preserved(data, synthetic)),
-            )
-            with clock.stage("gate"):
-                copies = reproduced_records(data, synthetic, ignore=(meta.cluster,) if meta.cluster else ())
-            if copies:
-                record["gate"] = f"blocked: {copies} synthetic rows reproduce a real record"
-                raise ReleaseBlockedError(f"release blocked: {copies} synthetic rows reproduce a real record")
-            record["gate"] = "released: no synthetic row reproduces a real record"
-            with clock.stage("write"):
-                path = output_path(Path(job.out_dir), manifest.archive, trial.id, trial.data)
-                write_atomically(restore_dropped(synthetic, meta), path)
-            if release:
-                ledger.charge(sessions, release, attempt_id)
-            record.update(status="succeeded", output_path=str(path.resolve()))
+            if trial.data is None:
+                _from_outputs_only(job, manifest, trial, seed, record, clock)
+            else:
+                _from_data(job, sessions, manifest, trial, seed, attempt_id, record, clock)
         except TrialsynthError as exc:
             record.update(status="failed", error=str(exc))
         except Exception as exc:  # noqa: BLE001 - one trial's failure never stops the archive
             log.exception("trial %s failed unexpectedly", trial.id)
             record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
     return _finish(sessions, attempt_id, trial.id, record, clock, started)
+
+
+def _released_outputs(manifest: Manifest, trial) -> ReleasedOutputs | None:
+    """The released outputs the manifest supplies for ``trial`` (several sources combined)."""
+    paths = manifest.outputs_paths(trial)
+    if not paths:
+        return None
+    return combine_outputs([ReleasedOutputs.from_json(path) for path in paths])
+
+
+def _from_data(job: TrialJob, sessions, manifest: Manifest, trial, seed: int, attempt_id: int, record, clock):
+    """A trial whose microdata the archive holds: the full pipeline, evaluated against it."""
+    with clock.stage("load"):
+        frame, data_hash = load_trial_data(manifest.data_path(trial), trial.id)
+    with clock.stage("clean"):
+        data, meta = clean(
+            frame,
+            trial_id=trial.id,
+            treatment=trial.treatment,
+            outcomes=trial.outcomes,
+            cluster=trial.cluster,
+            drop=trial.drop,
+            categorical=trial.categorical,
+            tcap_key=trial.tcap.key if trial.tcap else (),
+            tcap_target=trial.tcap.target if trial.tcap else None,
+        )
+    del frame
+    released = _released_outputs(manifest, trial)
+    decision = route(len(data), trial.method, manifest.defaults, outputs_supplied=released is not None)
+    record.update(
+        method=decision.method,
+        route_reason=decision.reason,
+        n_rows=len(data),
+        n_cols=data.shape[1],
+        cleaning={**_cleaning_record(meta), "input_sha256": data_hash},
+    )
+    if decision.method == "none":
+        record.update(status="skipped", error=None)
+        return
+    synthesiser = get_synthesiser(decision.method, **_params(decision.method, trial, seed, manifest.defaults))
+    release = _dp_release(manifest, trial, seed, synthesiser, data_hash)
+    budget = {}
+    if release:
+        defaults = manifest.defaults
+        cap, lifetime = defaults.epsilon_cap, defaults.epsilon_lifetime
+        budget = {"epsilon_newly_spent": ledger.check(sessions, release, cap=cap, lifetime=lifetime)}
+    with clock.stage("fit"):
+        if released is not None and decision.method == "ea":
+            synthesiser.fit_outputs(released)
+        else:
+            synthesiser.fit(data, meta)
+    record.update(
+        params={**synthesiser.get_params(), **budget, **_search_record(synthesiser)},
+        epsilon=getattr(synthesiser, "epsilon_spent_", None),
+    )
+    with clock.stage("sample"):
+        n_rows = released.n_rows if released is not None and decision.method == "ea" else len(data)
+        synthetic = synthesiser.sample(n_rows, np.random.default_rng(seed))
+    with clock.stage("evaluate"):
+        metrics = evaluate(data, synthetic, meta, seed)
+        if hasattr(synthesiser, "coef_mae"):
+            metrics["coef_mae"] = synthesiser.coef_mae(synthetic)
+    record.update(
+        metrics=metrics,
+        category_rules=RULES_VERSION,
+        ons_category=categorise(metrics, format_preserved=format_preserved(data, synthetic)),
+    )
+    with clock.stage("gate"):
+        copies = reproduced_records(data, synthetic, ignore=(meta.cluster,) if meta.cluster else ())
+    if copies:
+        record["gate"] = f"blocked: {copies} synthetic rows reproduce a real record"
+        raise ReleaseBlockedError(f"release blocked: {copies} synthetic rows reproduce a real record")
+    record["gate"] = "released: no synthetic row reproduces a real record"
+    with clock.stage("write"):
+        path = output_path(Path(job.out_dir), manifest.archive, trial.id, trial.data)
+        write_atomically(restore_dropped(synthetic, meta), path)
+    if release:
+        ledger.charge(sessions, release, attempt_id)
+    record.update(status="succeeded", output_path=str(path.resolve()))
+
+
+def _from_outputs_only(job: TrialJob, manifest: Manifest, trial, seed: int, record: dict, clock) -> None:
+    """A trial known only by released outputs: EA synthesis, no microdata to evaluate against.
+
+    Only ``coef_mae`` can be measured; the category is ``valid`` (see ``categories``) and the
+    gate has no real record to compare with.
+    """
+    paths = manifest.outputs_paths(trial)
+    with clock.stage("load"):
+        released = _released_outputs(manifest, trial)
+    n_sources = len(paths)
+    record.update(
+        method="ea",
+        route_reason=f"no microdata: synthesis from the released outputs of {n_sources} source(s)",
+        n_rows=released.n_rows,
+        n_cols=len(released.columns) or len(released.variables),
+        cleaning={"input_sha256": _files_hash(paths), "released_outputs": [str(p) for p in paths]},
+    )
+    synthesiser = get_synthesiser("ea", **_params("ea", trial, seed, manifest.defaults))
+    with clock.stage("fit"):
+        synthesiser.fit_outputs(released)
+    record.update(params={**synthesiser.get_params(), **_search_record(synthesiser)})
+    with clock.stage("sample"):
+        synthetic = synthesiser.sample(released.n_rows, np.random.default_rng(seed))
+    with clock.stage("evaluate"):
+        metrics = {key: None for key in METRIC_KEYS}
+        metrics["coef_mae"] = synthesiser.coef_mae(synthetic)
+    record.update(metrics=metrics, category_rules=RULES_VERSION, ons_category=OUTPUTS_ONLY_CATEGORY)
+    record["gate"] = "released: no microdata is held, so no real record can be reproduced"
+    with clock.stage("write"):
+        path = output_path(Path(job.out_dir), manifest.archive, trial.id, "released.csv")
+        write_atomically(synthetic, path)
+    record.update(status="succeeded", output_path=str(path.resolve()))
+
+
+def _files_hash(paths) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
 
 
 def _finish(sessions, attempt_id: int, trial_id: str, record: dict, clock: _Stopwatch, started: float):

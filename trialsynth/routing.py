@@ -13,10 +13,18 @@ class Route:
     reason: str
 
 
-def route(n_rows: int, method: str, defaults: RegistryDefaults) -> Route:
-    """The method for a trial of ``n_rows`` cleaned rows, with the reason stored in the catalogue."""
+def route(n_rows: int, method: str, defaults: RegistryDefaults, *, outputs_supplied: bool = False) -> Route:
+    """The method for a trial of ``n_rows`` cleaned rows, with the reason stored in the catalogue.
+
+    A trial whose manifest entry supplies released outputs is synthesised from them (``ea``)
+    unless the manifest names another method.
+    """
     if method != "auto":
         return Route(method, f"manifest sets method: {method} ({n_rows:,} rows)")
+    if outputs_supplied:
+        return Route(
+            "ea", f"auto: released outputs supplied in the manifest ({n_rows:,} rows held for evaluation)"
+        )
     small, large = defaults.small_threshold, defaults.large_threshold
     if n_rows < small:
         if defaults.small_policy == "none":

@@ -35,6 +35,15 @@ def model_terms(predictors: list[VariableOutput]) -> list[str]:
     return [INTERCEPT] + [term for variable in predictors for term in terms_of(variable)]
 
 
+def select_terms(available: list[str], wanted) -> list[int]:
+    """Positions of ``wanted`` terms among ``available`` ones (intercept first in both)."""
+    index = {term: i for i, term in enumerate(available)}
+    missing = [t for t in wanted if t not in index]
+    if missing:
+        raise ValueError(f"released terms {missing[:5]} do not match the released variables")
+    return [index[t] for t in wanted]
+
+
 def code_table(variable: VariableOutput) -> np.ndarray:
     """Design-matrix columns of each code of ``variable`` (rows: codes; continuous: bin midpoints)."""
     if variable.kind == "categorical":
@@ -157,9 +166,18 @@ def fit_model(
 
 
 def refit(frame: pd.DataFrame, model: ModelOutput, variables: dict[str, VariableOutput]) -> np.ndarray:
-    """The coefficients ``model``'s specification gives on ``frame`` (e.g. a synthetic file)."""
+    """The coefficients ``model``'s specification gives on ``frame`` (e.g. a synthetic file).
+
+    Only the model's own terms enter: a level the model's source did not have (``variables``
+    may be several sources' combined metadata) counts as its reference level.
+    """
     predictors = [variables[name] for name in model.predictors]
-    return fit_model(frame, variables[model.outcome], predictors, model.family)[0]
+    keep = select_terms(model_terms(predictors), model.terms)
+    x = design_matrix(frame, predictors)[:, keep]
+    y, used = response(frame, variables[model.outcome], model.family)
+    if model.family == "logistic":
+        return fit_logistic(x[used], y[used])[0]
+    return fit_linear(x[used], y[used])
 
 
 def coefficient_mae(frame: pd.DataFrame, models, variables: dict[str, VariableOutput]) -> float:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trialsynth.outputs.models import code_table, fit_linear, fit_logistic
+from trialsynth.outputs.models import code_table, fit_linear, fit_logistic, model_terms, select_terms
 from trialsynth.outputs.released import ReleasedOutputs
 
 
@@ -105,12 +105,18 @@ class _ModelGroup:
         sizes = [t.shape[0] for t in tables]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         self.n_codes = int(sum(sizes))
-        self.n_terms = column
-        self.table = np.zeros((self.n_codes, self.n_terms - 1))
+        full = np.zeros((self.n_codes, column - 1))
         row = col = 0
         for t in tables:
-            self.table[row : row + t.shape[0], col : col + t.shape[1]] = t
+            full[row : row + t.shape[0], col : col + t.shape[1]] = t
             row, col = row + t.shape[0], col + t.shape[1]
+        # a source's model may lack a combined level (pooled or absent there): it is its reference
+        keep = select_terms(model_terms([variables[i] for i in self.predictors]), first.terms)
+        self.n_terms = len(keep)
+        self.terms = list(first.terms)
+        self.table = full[:, [k - 1 for k in keep[1:]]]
+        position = {k: j for j, k in enumerate(keep)}
+        value_terms = [(slot, position[col]) for slot, col in value_terms if col in position]
         self.value_slots = np.array([slot for slot, _ in value_terms], dtype=np.int64)
         self.value_columns = np.array([col for _, col in value_terms], dtype=np.int64)
         self.targets = np.array([m.coefficients for m in models], dtype=float)
@@ -133,6 +139,13 @@ class _ModelGroup:
         if len(self.value_slots):
             eta = eta + values[..., self.value_slots] @ self.value_beta
         return eta
+
+    def predictor_part(self, codes: np.ndarray, values: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        """The linear predictor of ``beta`` without its intercept."""
+        part = (self.table @ beta[1:])[self.flat(codes)].sum(axis=-1)
+        if len(self.value_slots):
+            part = part + values[..., self.value_slots] @ beta[self.value_columns]
+        return part
 
     def response(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
         code = codes[..., self.outcome]
@@ -274,8 +287,7 @@ class EaSearch:
         for group in self.groups:
             by_outcome.setdefault(group.outcome, []).append(group)
         for outcome, groups in by_outcome.items():
-            anchor = np.mean([g.anchor[0] for g in groups])
-            eta = anchor + sum(g.eta(codes, values) - g.anchor[0] for g in groups)
+            eta = np.mean([g.anchor[0] for g in groups]) + self._joint_predictor(groups, codes, values)
             variable = self.variables[outcome]
             if groups[0].family == "logistic":
                 drawn = (rng.random(self.n) < _sigmoid(eta)).astype(np.int16)
@@ -298,6 +310,22 @@ class EaSearch:
                     values[missing, self.slot_of[outcome]] = 0.0
             codes[:, outcome] = drawn
         return codes, values
+
+    @staticmethod
+    def _joint_predictor(groups: list[_ModelGroup], codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """One outcome's linear predictor from all its released models: a term several models
+        share gets their mean coefficient, a term only one has gets its own (the paper's
+        experiment 4 releases models of one outcome on different predictors)."""
+        terms = [g.terms for g in groups]
+        shared = {}
+        for names in terms:
+            for name in names[1:]:
+                shared[name] = shared.get(name, 0) + 1
+        part = 0.0
+        for group, names in zip(groups, terms, strict=True):
+            scale = np.array([1.0] + [1.0 / shared[name] for name in names[1:]])
+            part = part + group.predictor_part(codes, values, group.anchor * scale)
+        return part
 
     # -- fitness ----------------------------------------------------------------------------------
     def _fitness(self, scores: list[np.ndarray], counts: np.ndarray) -> np.ndarray:
