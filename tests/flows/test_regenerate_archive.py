@@ -23,15 +23,19 @@ def prefect_harness(tmp_path_factory):
 
 @pytest.mark.flow
 def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
+    broken = make_trial(TrialShape(400, 15), 4)
+    broken["treatment"] = broken["treatment"].astype("float64")
+    broken.loc[3, "treatment"] = None  # passes validation (the column exists), fails cleaning
     trials = {
         "mid-a": make_trial(TrialShape(700, 16), 1),
         "mid-b": make_trial(TrialShape(600, 15), 2),
-        "small": make_trial(TrialShape(150, 15), 3),
+        "small": make_trial(TrialShape(250, 15), 3),
+        "broken": broken,
     }
-    manifest = write_archive(tmp_path, trials)
+    manifest = write_archive(tmp_path, trials, defaults={"small_threshold": 300, "ea_generations": 40})
     url = f"sqlite:///{tmp_path / 'catalogue.db'}"
     code = main(["run", "--registry", str(manifest), "--catalogue", url, "--out", str(tmp_path / "out")])
-    assert code == 3  # the small trial's route (ea) is not available: failed, others complete
+    assert code == 3  # the broken trial failed; every other trial still completed
     capsys.readouterr()
     assert main(["catalogue", "--catalogue", url, "--json"]) == 0
     records = {r["trial_id"]: r for r in json.loads(capsys.readouterr().out)}
@@ -41,7 +45,10 @@ def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
         assert record["status"] == "succeeded" and record["method"] == "cart"
         assert set(record["metrics"]) == set(RECORD_METRIC_KEYS)
         assert record["ons_category"] and record["output_path"].endswith(f"{trial_id}.csv")
-    assert records["small"]["status"] == "failed" and "'ea' is not available" in records["small"]["error"]
+    assert records["small"]["status"] == "succeeded" and records["small"]["method"] == "ea"
+    assert records["small"]["metrics"]["coef_mae"] is not None
+    assert records["broken"]["status"] == "failed"
+    assert records["broken"]["error"] == "trial 'broken': treatment column 'treatment' has 1 missing values"
     assert len({r["run_id"] for r in records.values()}) == 1
 
     assert (

@@ -44,12 +44,31 @@ def test_cart_trial_is_released_and_catalogued(tmp_path, sessions, raw_trial):
 
 
 def test_unavailable_route_fails_clearly(tmp_path, sessions):
-    manifest = write_archive(tmp_path, {"tiny": make_trial(TrialShape(120, 15), 1)})
+    manifest = write_archive(
+        tmp_path, {"tiny": make_trial(TrialShape(120, 15), 1)}, extra={"tiny": {"method": "gan"}}
+    )
     outcome, record = _run(manifest, "tiny", tmp_path, sessions)
     assert outcome.status == "failed"
-    assert record["method"] == "ea"
-    assert record["error"] == "method 'ea' is not available in this installation (registered: cart, mst)"
+    assert record["method"] == "gan"
+    assert record["error"] == "method 'gan' is not available in this installation (registered: cart, ea, mst)"
     assert record["output_path"] is None
+
+
+def test_small_trial_is_synthesised_from_its_released_outputs(tmp_path, sessions):
+    manifest = write_archive(
+        tmp_path,
+        {"tiny": make_trial(TrialShape(400, 15), 1)},
+        defaults={"small_threshold": 1000, "ea_generations": 40},
+    )
+    outcome, record = _run(manifest, "tiny", tmp_path, sessions)
+    assert outcome.status == "succeeded", record["error"]
+    assert record["method"] == "ea" and "released outputs" in record["route_reason"]
+    assert record["metrics"]["coef_mae"] is not None and record["metrics"]["coef_mae"] >= 0
+    assert record["metrics"]["feature_density_mad"] is not None  # evaluated against the real trial
+    released = record["params"]["released_outputs"]
+    assert [m["outcome"] for m in released["models"]] == ["post_test_1", "post_test_2"]
+    assert record["params"]["search"]["generations"] == 40
+    assert len(pd.read_csv(record["output_path"])) == 400
 
 
 def test_small_policy_none_is_skipped(tmp_path, sessions):

@@ -115,10 +115,13 @@ class EaSynthesiser:
         }
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """The searched dataset in random row order; another size draws its rows with replacement
+        (the released coefficients then hold only approximately)."""
+        if not hasattr(self, "search_"):
+            raise RuntimeError("EaSynthesiser is not fitted: call fit() or fit_outputs() first")
         outputs = self.outputs_
-        if n != outputs.n_rows:
-            raise ValueError(f"the EA searched for a dataset of {outputs.n_rows} rows; cannot sample {n}")
-        codes, values = self.search_.codes, self.search_.values
+        rows = rng.permutation(outputs.n_rows) if n == outputs.n_rows else rng.integers(0, outputs.n_rows, n)
+        codes, values = self.search_.codes[rows], self.search_.values[rows]
         frame, slot = {}, 0
         for i, variable in enumerate(outputs.variables):
             column_values = None

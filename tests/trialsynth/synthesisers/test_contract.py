@@ -14,6 +14,8 @@ def _params(name: str, data) -> dict:
     if name == "mst":
         bounds = {c: PUBLIC_BOUNDS[_scale(c)] for c in data.columns if _scale(c)}
         return {"random_state": 5, "epsilon": 5.0, "iterations": 200, "n_bins": 16, "bounds": bounds}
+    if name == "ea":
+        return {"random_state": 5, "generations": 60}
     return {"random_state": 5}
 
 
@@ -81,5 +83,5 @@ def test_sample_before_fit_is_an_error(name):
 
 
 def test_unregistered_method_is_not_available():
-    with pytest.raises(MethodNotAvailableError, match="'ea' is not available"):
-        get_synthesiser("ea")
+    with pytest.raises(MethodNotAvailableError, match="'gan' is not available"):
+        get_synthesiser("gan")
