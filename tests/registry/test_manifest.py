@@ -40,6 +40,12 @@ def test_valid_manifest_loads(archive):
         (lambda r: r["defaults"].update(small_policy="maybe"), "manifest: key 'defaults.small_policy'"),
         (lambda r: r.update(extra=1), "manifest: key 'extra': unknown key"),
         (lambda r: r["trials"].append(dict(r["trials"][0])), "trial 'alpha': key 'id': duplicate"),
+        (lambda r: r["trials"][0].pop("data"), "give data (the trial's file) or outputs"),
+        (
+            lambda r: r["trials"][0].update(data=None, outputs=["o.json"], method="cart"),
+            "method 'cart' needs the trial's data",
+        ),
+        (lambda r: r["trials"][0].update(outputs=["o.csv"]), "released outputs must be .json files"),
     ],
 )
 def test_schema_problems_name_trial_and_key(archive, change, expected):
@@ -73,3 +79,28 @@ def test_cli_validate_exit_codes(archive, capsys):
 def test_missing_manifest_file(tmp_path):
     with pytest.raises(RegistryError, match="file not found"):
         load_manifest(tmp_path / "nope.yaml")
+
+
+def test_released_outputs_are_checked_like_data(archive, capsys):
+    from trialsynth.outputs.trial import clear_trial
+
+    assert main(["clear", str(archive), "--trial", "alpha", "--out", str(archive.parent / "alpha.json")]) == 0
+    assert "2 models, 200 rows" in capsys.readouterr().out
+    clear_trial(load_manifest(archive), "alpha")  # the same outputs through the engine
+
+    def outputs_only(raw):
+        entry = raw["trials"][0]
+        raw["trials"].append(
+            {"id": "owner", "outputs": ["alpha.json"], "treatment": "treatment", "outcomes": ["post_test_1"]}
+        )
+        raw["trials"].append(dict(entry, id="gone", outputs=["missing.json"]))
+        raw["trials"].append(
+            {"id": "wrong", "outputs": ["alpha.json"], "treatment": "treatment", "outcomes": ["no_such"]}
+        )
+
+    with pytest.raises(RegistryError) as info:
+        validate_registry(_rewrite(archive, outputs_only))
+    problems = info.value.problems
+    assert not any(p.startswith("trial 'owner'") for p in problems), problems
+    assert any(p.startswith("trial 'gone': key 'outputs': file not found") for p in problems)
+    assert "trial 'wrong': key 'outcomes': column 'no_such' is not in the released outputs" in problems

@@ -2,6 +2,7 @@ import uuid
 
 import pandas as pd
 import pytest
+import yaml
 
 from registry.demo import TrialShape, make_trial
 from tests.conftest import write_archive
@@ -139,3 +140,34 @@ def test_dp_release_is_capped_ledgered_and_not_charged_twice(tmp_path, sessions,
         "trial 'dp': this release needs epsilon 0.5 but 0.5 of the lifetime budget "
         "epsilon_lifetime 0.8 is spent"
     )
+
+
+def test_trial_known_only_by_released_outputs_of_two_sources(tmp_path, sessions):
+    from registry.manifest import load_manifest
+    from trialsynth.outputs.trial import clear_trial
+
+    sources = write_archive(
+        tmp_path / "owners",
+        {"a": make_trial(TrialShape(400, 15), 1), "b": make_trial(TrialShape(450, 15), 2)},
+    )
+    for name in ("a", "b"):
+        clear_trial(load_manifest(sources), name).to_json(tmp_path / f"{name}.json")
+    entry = {
+        "id": "joint",
+        "outputs": ["a.json", "b.json"],
+        "treatment": "treatment",
+        "outcomes": ["post_test_1", "post_test_2"],
+        "cluster": "school_id",
+    }
+    manifest = tmp_path / "joint.yaml"
+    manifest.write_text(
+        yaml.safe_dump({"archive": "joint", "defaults": {"ea_generations": 30}, "trials": [entry]})
+    )
+    outcome, record = _run(manifest, "joint", tmp_path, sessions)
+    assert outcome.status == "succeeded", record["error"]
+    assert record["method"] == "ea" and "released outputs of 2 source(s)" in record["route_reason"]
+    assert record["n_rows"] == 850 and record["ons_category"] == "valid"
+    assert record["metrics"]["coef_mae"] is not None and record["metrics"]["corr_msd"] is None
+    assert record["params"]["released_outputs"]["sources"] == ["test/a", "test/b"]
+    released = pd.read_csv(record["output_path"])
+    assert len(released) == 850 and released["school_id"].str.fullmatch(r"school-\d+").all()

@@ -75,6 +75,11 @@ class SearchResult:
     stopped_by: str = "generations"
 
 
+def mutation_rate_at(generation: int, settings: EaSettings) -> float:
+    """Stepped mutation: the rate divided by ``mutation_divisor`` every ``mutation_step`` generations."""
+    return settings.mutation_rate / settings.mutation_divisor ** ((generation - 1) // settings.mutation_step)
+
+
 def _sigmoid(eta):
     return 0.5 * (1.0 + np.tanh(0.5 * eta))
 
@@ -382,7 +387,7 @@ class EaSearch:
         history: list[dict] = []
         stopped_by, generation, mae = "generations", 0, float("nan")
         for generation in range(1, s.generations + 1):
-            rate = s.mutation_rate / s.mutation_divisor ** ((generation - 1) // s.mutation_step)
+            rate = mutation_rate_at(generation, s)
             self._select(state, self._children(state, rate, rng))
             fitness = state["fitness"]
             best = int(np.argmin(fitness))
@@ -411,6 +416,7 @@ class EaSearch:
                 if s.max_seconds is not None and elapsed >= s.max_seconds:
                     stopped_by = "time"
                     break
+        self.state_ = state  # the final population's bookkeeping (scores, counts), kept for checks
         best = int(np.argmin(state["fitness"]))
         if not history or history[-1]["generation"] != generation:
             mae = self.check(codes[best], values[best])["coef_mae"]
