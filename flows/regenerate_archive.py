@@ -11,7 +11,7 @@ from prefect import flow
 from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tasks.archive import expire_stale_attempts_task, validate_registry_task
+from tasks.archive import expire_stale_attempts_task, remove_stale_partials_task, validate_registry_task
 from tasks.trial import process_trial_task
 
 
@@ -27,6 +27,7 @@ def regenerate_archive(
     run_id = run_id or str(uuid.uuid4())
     selected = validate_registry_task(registry, trial_ids)
     expire_stale_attempts_task(catalogue_url)
+    remove_stale_partials_task(out_dir)
     futures = [
         process_trial_task.submit(registry, trial_id, out_dir, run_id, catalogue_url) for trial_id in selected
     ]

@@ -1,12 +1,15 @@
-"""Archive-level tasks: validate the registry before any trial work starts."""
+"""Archive-level tasks: validate the registry, and clear what a dead run left, before trial work."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from prefect import task
 
 from registry.validation import validate_registry
 from trialsynth.catalogue.queries import expire_stale
 from trialsynth.catalogue.session import sessions_for
+from trialsynth.output import remove_stale_partials
 
 
 @task(name="validate-registry", persist_result=False)
@@ -24,3 +27,9 @@ def validate_registry_task(registry: str, trial_ids: list[str] | None = None) ->
 def expire_stale_attempts_task(catalogue_url: str) -> list[str]:
     """Fail the attempts a dead process left ``running`` (their lease ran out)."""
     return expire_stale(sessions_for(catalogue_url))
+
+
+@task(name="remove-stale-partials", persist_result=False)
+def remove_stale_partials_task(out_dir: str) -> list[str]:
+    """Delete temporary files a killed run left in the output directory."""
+    return [str(p) for p in remove_stale_partials(Path(out_dir))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,7 @@ def output_path(out_dir: Path, archive: str, trial_id: str, data_name: str) -> P
 def write_atomically(frame: pd.DataFrame, path: Path) -> Path:
     """Write to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             if path.suffix == ".parquet":
@@ -31,3 +32,20 @@ def write_atomically(frame: pd.DataFrame, path: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+PARTIAL_SUFFIX = ".partial"
+
+
+def remove_stale_partials(directory: Path, older_than_s: float = 300.0) -> list[Path]:
+    """Delete temporary files a killed writer left behind (older than ``older_than_s``, so a
+    writer still at work keeps its file); returns what was removed."""
+    if not directory.is_dir():
+        return []
+    cutoff = time.time() - older_than_s
+    removed = []
+    for path in directory.rglob(f".*{PARTIAL_SUFFIX}"):
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import sessionmaker
 
-from trialsynth.catalogue.models import Base
+from trialsynth.catalogue.schema import upgrade
 
 CATALOGUE_ENV = "TRIALSYNTH_CATALOGUE_URL"
 
@@ -18,7 +18,7 @@ def default_catalogue_url(home: Path) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; creates the schema if it is missing (SQLite files included)."""
+    """An engine for ``url`` whose schema is at the latest migration (created when missing)."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 60})
@@ -28,7 +28,7 @@ def make_engine(url: str) -> Engine:
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
+    upgrade(engine)
     return engine
 
 

@@ -116,19 +116,33 @@ def response(frame: pd.DataFrame, outcome: VariableOutput, family: str) -> tuple
 def fit_logistic(
     x: np.ndarray, y: np.ndarray, beta: np.ndarray | None = None, max_iter: int = 100, tol: float = 1e-10
 ) -> tuple[np.ndarray, bool]:
-    """Logistic-regression MLE by Newton's method (IRLS); returns ``(beta, converged)``."""
+    """Logistic-regression MLE by Newton's method (IRLS) with step halving, so that a start far
+    from the optimum (a warm start from released coefficients) cannot diverge; returns
+    ``(beta, converged)``."""
     beta = np.zeros(x.shape[1]) if beta is None else np.asarray(beta, dtype=float).copy()
+    loglik = _log_likelihood(x, y, beta)
     for _ in range(max_iter):
         mu = _sigmoid(x @ beta)
         gradient = x.T @ (y - mu)
         hessian = (x * (mu * (1 - mu))[:, None]).T @ x
         step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
-        beta += step
+        for _ in range(30):
+            candidate = beta + step
+            new = _log_likelihood(x, y, candidate)
+            if np.isfinite(new) and new >= loglik - 1e-12 * abs(loglik):
+                break
+            step = step / 2
+        beta, loglik = candidate, new
         if not np.all(np.isfinite(beta)):
             return beta, False
         if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))) or np.max(np.abs(gradient)) < tol:
             return beta, True
     return beta, False
+
+
+def _log_likelihood(x: np.ndarray, y: np.ndarray, beta: np.ndarray) -> float:
+    eta = x @ beta
+    return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
 
 
 def fit_linear(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -171,10 +171,14 @@ class _ModelGroup:
             g[self.value_columns] += r @ values[:, self.value_slots]
         return g
 
-    def design(self, codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def full_design(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
         x = np.hstack([np.ones((len(codes), 1)), self.table[self.flat(codes)].sum(axis=1)])
         if len(self.value_slots):
             x[:, self.value_columns] += values[:, self.value_slots]
+        return x
+
+    def design(self, codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = self.full_design(codes, values)
         y = self.response(codes, values)
         used = ~np.isnan(y)
         return x[used], y[used]
@@ -292,8 +296,8 @@ class EaSearch:
         for group in self.groups:
             by_outcome.setdefault(group.outcome, []).append(group)
         for outcome, groups in by_outcome.items():
-            eta = np.mean([g.anchor[0] for g in groups]) + self._joint_predictor(groups, codes, values)
             variable = self.variables[outcome]
+            eta = self._joint_predictor(groups, codes, values)
             if groups[0].family == "logistic":
                 drawn = (rng.random(self.n) < _sigmoid(eta)).astype(np.int16)
             else:
@@ -317,20 +321,34 @@ class EaSearch:
         return codes, values
 
     @staticmethod
-    def _joint_predictor(groups: list[_ModelGroup], codes: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """One outcome's linear predictor from all its released models: a term several models
-        share gets their mean coefficient, a term only one has gets its own (the paper's
-        experiment 4 releases models of one outcome on different predictors)."""
-        terms = [g.terms for g in groups]
-        shared = {}
-        for names in terms:
-            for name in names[1:]:
-                shared[name] = shared.get(name, 0) + 1
-        part = 0.0
-        for group, names in zip(groups, terms, strict=True):
-            scale = np.array([1.0] + [1.0 / shared[name] for name in names[1:]])
-            part = part + group.predictor_part(codes, values, group.anchor * scale)
-        return part
+    def _joint_predictor(
+        groups: list[_ModelGroup], codes: np.ndarray, values: np.ndarray, rounds: int = 8
+    ) -> np.ndarray:
+        """One outcome's expected linear predictor, built so that each released model of it
+        holds on these covariates in expectation.
+
+        Start from every model's coefficients (a term several models share split between them),
+        then repeat: refit each model on the expected outcome (probabilities, or the linear
+        predictor) and move its share by the gap to the released coefficients. With one model
+        this just re-centres it; with models of one outcome on different predictors (the
+        paper's experiment 4) it recovers joint effects the marginal coefficients understate.
+        """
+        counts: dict[str, int] = {}
+        for group in groups:
+            for name in group.terms:
+                counts[name] = counts.get(name, 0) + 1
+        designs = [group.full_design(codes, values) for group in groups]
+        shares = [g.anchor / np.array([counts[t] for t in g.terms]) for g in groups]
+        family = groups[0].family
+        for _ in range(rounds):
+            eta = sum(x @ theta for x, theta in zip(designs, shares, strict=True))
+            for k, (group, x) in enumerate(zip(groups, designs, strict=True)):
+                if family == "logistic":
+                    fitted = fit_logistic(x, _sigmoid(eta), beta=group.anchor, max_iter=8)[0]
+                else:
+                    fitted = fit_linear(x, eta)
+                shares[k] = shares[k] + (group.anchor - fitted)
+        return sum(x @ theta for x, theta in zip(designs, shares, strict=True))
 
     # -- fitness ----------------------------------------------------------------------------------
     def _fitness(self, scores: list[np.ndarray], counts: np.ndarray) -> np.ndarray:

@@ -1,0 +1,36 @@
+"""Atomic writes, and the clean-up of temporary files a killed writer leaves behind."""
+
+import os
+import time
+
+import pandas as pd
+import pytest
+
+from trialsynth.output import remove_stale_partials, write_atomically
+
+
+def test_a_failed_write_leaves_neither_the_file_nor_a_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "a" / "t.csv"
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_atomically(pd.DataFrame({"x": [1]}), target)
+    assert list(target.parent.iterdir()) == []
+
+
+def test_stale_partials_are_removed_and_fresh_ones_kept(tmp_path):
+    old = tmp_path / "demo" / ".t1.csv.abc.partial"
+    fresh = tmp_path / "demo" / ".t2.csv.def.partial"
+    released = tmp_path / "demo" / "t3.csv"
+    old.parent.mkdir()
+    for path in (old, fresh, released):
+        path.write_text("x")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    os.utime(released, (an_hour_ago, an_hour_ago))
+    assert remove_stale_partials(tmp_path) == [old]
+    assert fresh.exists() and released.exists() and not old.exists()
+    assert remove_stale_partials(tmp_path / "missing") == []
