@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from pathlib import Path
@@ -45,6 +46,9 @@ def load_trial_data(path: Path, trial_id: str = "") -> tuple[pd.DataFrame, str]:
     if frame.empty:
         raise TrialDataError(f"{label}{path.name}: the file has a header but no rows")
     duplicated = frame.columns[frame.columns.duplicated()].tolist()
+    if not _is_parquet(path):  # pandas renames repeated CSV headers (a, a.1): read the header itself
+        header = next(csv.reader(io.StringIO(raw.decode("utf-8", errors="replace").split("\n", 1)[0])), [])
+        duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         raise TrialDataError(f"{label}{path.name}: duplicate column names: {duplicated}")
     return frame, digest

@@ -17,7 +17,8 @@ from trialsynth.meta import DroppedColumn, Kind, TrialMeta
 
 NA_CATEGORY = "NA"
 MISSING_SUFFIX = "__missing"
-NUMERIC_PARSE_SHARE = 0.99  # a text column whose values are numbers this often becomes numeric
+NUMERIC_PARSE_SHARE = 0.95  # a text column whose values are numbers this often becomes numeric
+MAX_CATEGORIES = 100  # a text or declared-categorical column with more levels is identifying
 
 
 def drop_listed(frame: pd.DataFrame, names: Iterable[str]) -> tuple[pd.DataFrame, list[DroppedColumn]]:
@@ -63,6 +64,29 @@ def drop_unit_ids(frame: pd.DataFrame, protected: set[str]) -> tuple[pd.DataFram
     ]
 
 
+def drop_high_cardinality(
+    frame: pd.DataFrame, protected: set[str], categorical: set[str]
+) -> tuple[pd.DataFrame, list[DroppedColumn]]:
+    """Text (or declared categorical) columns with more than ``MAX_CATEGORIES`` levels - postcodes,
+    free text, names - identify pupils and cannot be modelled; released as empty columns."""
+    names = [
+        c
+        for c in frame.columns
+        if c not in protected
+        and (c in categorical or not pd.api.types.is_numeric_dtype(frame[c]))
+        and frame[c].nunique() > MAX_CATEGORIES
+    ]
+    return frame.drop(columns=names), [
+        DroppedColumn(
+            n,
+            f"high-cardinality categorical: {frame[n].nunique():,} levels (> {MAX_CATEGORIES}) "
+            "identify pupils",
+            restore="missing",
+        )
+        for n in names
+    ]
+
+
 def _describes(frame: pd.DataFrame, text: str, other: str) -> bool:
     pairs = frame[[text, other]].astype("object").fillna("\0").drop_duplicates()
     return pairs[text].is_unique and pairs[other].is_unique
@@ -90,9 +114,13 @@ def drop_descriptors(frame: pd.DataFrame, protected: set[str]) -> tuple[pd.DataF
 
 
 def coerce_numeric_text(
-    frame: pd.DataFrame, protected_text: set[str], share: float = NUMERIC_PARSE_SHARE
+    frame: pd.DataFrame,
+    protected_text: set[str],
+    share: float = NUMERIC_PARSE_SHARE,
+    repairs: list | None = None,
 ) -> pd.DataFrame:
-    """Text columns that hold numbers become numeric; stray non-numbers become missing (warned)."""
+    """Text columns that hold numbers become numeric; stray non-numbers become missing (warned,
+    and listed in ``repairs`` when given, for the catalogue)."""
     frame = frame.copy()
     for name in frame.columns:
         column = frame[name]
@@ -104,7 +132,10 @@ def coerce_numeric_text(
         if parsed_share >= share:
             bad = int(parsed.isna().sum())
             if bad:
-                warnings.warn(f"column {name!r}: {bad} non-numeric values set to missing", stacklevel=2)
+                message = f"column {name!r}: {bad} non-numeric values set to missing (mixed types)"
+                warnings.warn(message, stacklevel=2)
+                if repairs is not None:
+                    repairs.append(message)
             frame[name] = pd.to_numeric(column, errors="coerce")
     return frame
 
@@ -122,6 +153,11 @@ def _check_roles(frame: pd.DataFrame, trial_id: str, treatment: str, outcomes: I
     for name in [treatment, *outcomes]:
         if name not in frame.columns:
             raise TrialDataError(f"trial {trial_id!r}: column {name!r} is not in the data")
+    for name in outcomes:
+        if frame[name].isna().all():
+            raise TrialDataError(
+                f"trial {trial_id!r}: outcome column {name!r} has no values (every row is missing)"
+            )
     if frame[treatment].isna().any():
         count = int(frame[treatment].isna().sum())
         raise TrialDataError(f"trial {trial_id!r}: treatment column {treatment!r} has {count} missing values")
@@ -155,8 +191,11 @@ def clean(
     for step in (drop_empty, drop_constant):
         frame, d = step(frame, protected)
         dropped += d
-    frame = coerce_numeric_text(frame, protected_text=categorical)
+    repairs: list[str] = []
+    frame = coerce_numeric_text(frame, protected_text=categorical, repairs=repairs)
     frame, d = drop_unit_ids(frame, protected)
+    dropped += d
+    frame, d = drop_high_cardinality(frame, protected, categorical)
     dropped += d
     frame, d = drop_descriptors(frame, protected)
     dropped += d
@@ -174,6 +213,7 @@ def clean(
         tcap_key=tuple(k for k in tcap_key if k in kinds),
         tcap_target=tcap_target if tcap_target in kinds else None,
         original_columns=tuple(original_columns),
+        repairs=tuple(repairs),
     )
     return frame.reset_index(drop=True), meta
 

@@ -38,6 +38,7 @@ class TrialMeta:
     tcap_key: tuple[str, ...] = ()
     tcap_target: str | None = None
     original_columns: tuple[str, ...] = ()
+    repairs: tuple[str, ...] = ()  # what cleaning changed in place (e.g. stray text set to missing)
 
     @property
     def columns(self) -> list[str]:

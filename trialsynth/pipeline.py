@@ -77,6 +77,7 @@ def _cleaning_record(meta) -> dict:
         "dropped": [{"column": d.name, "reason": d.reason, "restored": d.restore} for d in meta.dropped],
         "kinds": meta.kinds,
         "cluster": meta.cluster,
+        "repairs": list(meta.repairs),
     }
 
 
