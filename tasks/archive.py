@@ -6,8 +6,9 @@ from pathlib import Path
 
 from prefect import task
 
+from registry.manifest import load_manifest
 from registry.validation import validate_registry
-from trialsynth.catalogue.queries import expire_stale
+from trialsynth.catalogue.queries import expire_stale, failed_trials
 from trialsynth.catalogue.session import sessions_for
 from trialsynth.output import remove_stale_partials
 
@@ -33,3 +34,11 @@ def expire_stale_attempts_task(catalogue_url: str) -> list[str]:
 def remove_stale_partials_task(out_dir: str) -> list[str]:
     """Delete temporary files a killed run left in the output directory."""
     return [str(p) for p in remove_stale_partials(Path(out_dir))]
+
+
+@task(name="failed-trials", persist_result=False)
+def failed_trials_task(registry: str, catalogue_url: str) -> list[str]:
+    """The registry's trials whose latest attempt failed (stale ``running`` ones included)."""
+    manifest = load_manifest(registry)
+    known = {t.id for t in manifest.trials}
+    return [t for t in failed_trials(sessions_for(catalogue_url), manifest.archive) if t in known]

@@ -151,16 +151,6 @@ def _records_table(records: list[dict]) -> Table:
     return table
 
 
-def _failed_trials(url: str) -> list[str]:
-    """Trials whose latest attempt failed, after failing attempts a dead process left running."""
-    from trialsynth.catalogue.queries import expire_stale, latest_attempts
-    from trialsynth.catalogue.session import sessions_for
-
-    expire_stale(sessions_for(url))
-    with sessions_for(url)() as session:
-        return [a.trial_id for a in latest_attempts(session) if a.status == "failed"]
-
-
 def _watch(url: str, run_id: str, total: int, done: threading.Event) -> None:
     from trialsynth.catalogue.queries import run_attempts
     from trialsynth.catalogue.session import sessions_for
@@ -187,7 +177,12 @@ def cmd_run(args) -> int:
     manifest = validate_registry(registry)
     trial_ids = args.trials or [t.id for t in manifest.trials]
     if args.command == "rerun":
-        trial_ids = [t for t in _failed_trials(url) if t in trial_ids] if args.failed else trial_ids
+        if args.failed:
+            from trialsynth.catalogue.queries import failed_trials
+            from trialsynth.catalogue.session import sessions_for
+
+            failed = failed_trials(sessions_for(url), manifest.archive)
+            trial_ids = [t for t in failed if t in trial_ids]
         if not trial_ids:
             console.print("no failed trials to rerun")
             return EXIT_OK

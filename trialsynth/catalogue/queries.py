@@ -113,14 +113,26 @@ def expire_stale(sessions: sessionmaker, lease_seconds: float = LEASE_SECONDS) -
     return expired
 
 
-def latest_attempts(session: Session, trial_ids: list[str] | None = None) -> list[Attempt]:
-    """The most recent attempt of every trial (or of the given trials), by trial id."""
+def latest_attempts(
+    session: Session, trial_ids: list[str] | None = None, archive: str | None = None
+) -> list[Attempt]:
+    """The most recent attempt of every trial (or of the given trials, or of one archive)."""
     newest = select(Attempt.trial_id, func.max(Attempt.id).label("id")).group_by(Attempt.trial_id)
     if trial_ids:
         newest = newest.where(Attempt.trial_id.in_(trial_ids))
+    if archive is not None:
+        newest = newest.where(Attempt.archive == archive)
     sub = newest.subquery()
     query = select(Attempt).join(sub, Attempt.id == sub.c.id).order_by(Attempt.trial_id)
     return list(session.scalars(query))
+
+
+def failed_trials(sessions: sessionmaker, archive: str) -> list[str]:
+    """Trials of ``archive`` whose latest attempt failed, after failing the attempts a dead
+    process left running (so those are rerun too)."""
+    expire_stale(sessions)
+    with sessions() as session:
+        return [a.trial_id for a in latest_attempts(session, archive=archive) if a.status == "failed"]
 
 
 def history(session: Session, trial_ids: list[str] | None = None) -> list[Attempt]:

@@ -49,3 +49,23 @@ def test_stale_running_attempts_expire_and_live_ones_do_not(tmp_path):
     assert latest["dead"].status == "failed" and latest["dead"].error.startswith("stale: the process")
     assert latest["alive"].status == "running"
     assert expire_stale(sessions, lease_seconds=60) == []
+
+
+def test_failed_trials_are_those_of_one_archive_whose_latest_attempt_failed(tmp_path):
+    from trialsynth.catalogue.queries import failed_trials
+
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
+
+    def attempt(archive, trial, status):
+        attempt_id = start_attempt(
+            sessions, run_id="r", archive=archive, trial_id=trial, seed=1, code_version="x"
+        )
+        finish_attempt(sessions, attempt_id, status=status)
+
+    attempt("a", "t1", "failed")
+    attempt("a", "t1", "succeeded")  # fixed since
+    attempt("a", "t2", "failed")
+    attempt("a", "t3", "skipped")
+    attempt("b", "t4", "failed")  # another archive in the same catalogue
+    assert failed_trials(sessions, "a") == ["t2"]
+    assert failed_trials(sessions, "b") == ["t4"]
