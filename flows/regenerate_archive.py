@@ -58,6 +58,7 @@ def regenerate_archive(
 
 def _summary(trial_id: str, future) -> dict:
     """The task's summary, or a failed one when the task itself crashed (e.g. catalogue down)."""
+    future.wait()  # as_completed can leave a stale state behind
     state = future.state
     if state.is_completed():
         return future.result()

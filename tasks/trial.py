@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from prefect import task
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from trialsynth.catalogue.session import sessions_for
 from trialsynth.pipeline import TrialJob, run_trial
 
+TRANSIENT = (OperationalError, InterfaceError, OSError)
 
-@task(name="process-trial", task_run_name="process-{trial_id}", persist_result=False)
+
+def is_transient(task, task_run, state) -> bool:
+    """Retry only infrastructure failures (catalogue connection, I/O). The engine records data
+    errors as failed attempts itself, and a retry re-derives the same seed, so a DP release is
+    re-created with the same noise and charged once."""
+    try:
+        state.result()
+    except TRANSIENT:
+        return True
+    except Exception:  # noqa: BLE001 - anything else is not worth retrying
+        return False
+    return False
+
+
+@task(
+    name="process-trial",
+    task_run_name="process-{trial_id}",
+    persist_result=False,
+    retries=2,
+    retry_delay_seconds=10,
+    retry_condition_fn=is_transient,
+)
 def process_trial_task(registry: str, trial_id: str, out_dir: str, run_id: str, catalogue_url: str) -> dict:
     """Synthesise, evaluate, gate and catalogue one trial; returns a summary without data."""
     job = TrialJob(registry=registry, trial_id=trial_id, out_dir=out_dir, run_id=run_id)

@@ -49,6 +49,14 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=_positive_int, default=2, help="trials processed at once (default 2)"
     )
+    parser.add_argument(
+        "--dask",
+        action="store_true",
+        help="run trials on a local Dask cluster of --workers processes instead of threads",
+    )
+    parser.add_argument(
+        "--dask-address", metavar="ADDRESS", help="run trials on an existing Dask scheduler (tcp://host:8786)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's and the engine's logs")
 
 
@@ -196,8 +204,6 @@ def cmd_run(args) -> int:
 
 def _run_flow(registry: str, url: str, out_dir: str, trial_ids: list[str], args) -> list[dict]:
     settings.configure_prefect(log_level="INFO" if args.verbose else "WARNING")
-    from prefect.task_runners import ThreadPoolTaskRunner
-
     from flows.regenerate_archive import regenerate_archive
     from trialsynth.catalogue.session import sessions_for
 
@@ -207,11 +213,27 @@ def _run_flow(registry: str, url: str, out_dir: str, trial_ids: list[str], args)
     watcher = threading.Thread(target=_watch, args=(url, run_id, len(trial_ids), done), daemon=True)
     watcher.start()
     try:
-        flow = regenerate_archive.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.workers))
+        flow = regenerate_archive.with_options(task_runner=_task_runner(args))
         return flow(registry=registry, catalogue_url=url, out_dir=out_dir, trial_ids=trial_ids, run_id=run_id)
     finally:
         done.set()
         watcher.join()
+
+
+def _task_runner(args):
+    """Threads on this machine (default), a local Dask cluster of processes, or a Dask scheduler."""
+    if getattr(args, "dask_address", None):
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=args.dask_address)
+    if getattr(args, "dask", False):
+        from prefect_dask import DaskTaskRunner
+
+        cluster = {"n_workers": args.workers, "threads_per_worker": 1, "processes": True}
+        return DaskTaskRunner(cluster_kwargs=cluster)
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=args.workers)
 
 
 def _print_summary(summaries: list[dict]) -> None:
