@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from trialsynth.owner import file_tag, is_gone
+
 
 def output_path(out_dir: Path, archive: str, trial_id: str, data_name: str) -> Path:
     suffix = ".parquet" if data_name.lower().endswith((".parquet", ".pq")) else ".csv"
@@ -18,7 +20,8 @@ def output_path(out_dir: Path, archive: str, trial_id: str, data_name: str) -> P
 def write_atomically(frame: pd.DataFrame, path: Path) -> Path:
     """Write to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
+    tag = file_tag()  # lets a later run spot a dead writer's file at once
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{tag}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             if path.suffix == ".parquet":
@@ -37,15 +40,23 @@ def write_atomically(frame: pd.DataFrame, path: Path) -> Path:
 PARTIAL_SUFFIX = ".partial"
 
 
+def _writer(path: Path) -> str | None:
+    """The ``host:pid`` a temporary file's name carries (``.name.host@pid.random.partial``)."""
+    parts = path.name.split(".")
+    owners = [p for p in parts if "@" in p]
+    return owners[-1].replace("@", ":") if owners else None
+
+
 def remove_stale_partials(directory: Path, older_than_s: float = 300.0) -> list[Path]:
-    """Delete temporary files a killed writer left behind (older than ``older_than_s``, so a
-    writer still at work keeps its file); returns what was removed."""
+    """Delete temporary files a killed writer left behind: at once when the writer was a process
+    of this host that no longer exists, otherwise once older than ``older_than_s`` (a writer
+    still at work keeps its file); returns what was removed."""
     if not directory.is_dir():
         return []
     cutoff = time.time() - older_than_s
     removed = []
     for path in directory.rglob(f".*{PARTIAL_SUFFIX}"):
-        if path.is_file() and path.stat().st_mtime < cutoff:
+        if path.is_file() and (is_gone(_writer(path)) or path.stat().st_mtime < cutoff):
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed

@@ -10,17 +10,6 @@ from trialsynth.cli import main
 from trialsynth.metrics import RECORD_METRIC_KEYS
 
 
-@pytest.fixture(scope="module")
-def prefect_harness(tmp_path_factory):
-    from trialsynth.settings import configure_prefect
-
-    configure_prefect(tmp_path_factory.mktemp("prefect-home"))
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 @pytest.mark.flow
 def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
     broken = make_trial(TrialShape(400, 15), 4)

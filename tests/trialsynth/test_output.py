@@ -34,3 +34,22 @@ def test_stale_partials_are_removed_and_fresh_ones_kept(tmp_path):
     assert remove_stale_partials(tmp_path) == [old]
     assert fresh.exists() and released.exists() and not old.exists()
     assert remove_stale_partials(tmp_path / "missing") == []
+
+
+def test_a_dead_local_writers_partial_is_removed_at_once(tmp_path):
+    import subprocess
+    import sys
+
+    from trialsynth.owner import file_tag
+
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(child.stdout)
+    host_tag = file_tag().rsplit("@", 1)[0]
+    orphan = tmp_path / f".t.csv.{host_tag}@{dead_pid}.x1.partial"
+    mine = tmp_path / f".t.csv.{file_tag()}.x2.partial"
+    for path in (orphan, mine):
+        path.write_text("x")
+    assert remove_stale_partials(tmp_path) == [orphan]
+    assert mine.exists()

@@ -39,6 +39,7 @@ class Attempt(Base):
     seed: Mapped[int | None] = mapped_column(BigInteger)  # 32-bit unsigned: beyond PostgreSQL's int4
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    owner: Mapped[str | None] = mapped_column(String(255))  # host:pid of the process running it
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_s: Mapped[float | None] = mapped_column(Float)
     code_version: Mapped[str] = mapped_column(String(64))

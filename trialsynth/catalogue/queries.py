@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from trialsynth.catalogue.models import Attempt
 from trialsynth.metrics import RECORD_METRIC_KEYS
+from trialsynth.owner import is_gone, this_process
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def start_attempt(sessions: sessionmaker, **fields: Any) -> int:
     """Record a new attempt as ``running``; returns its id."""
     with sessions.begin() as session:
         now = datetime.now(UTC)
-        attempt = Attempt(status="running", started_at=now, heartbeat_at=now, **fields)
+        attempt = Attempt(status="running", started_at=now, heartbeat_at=now, owner=this_process(), **fields)
         session.add(attempt)
         session.flush()
         return attempt.id
@@ -95,21 +96,27 @@ def heartbeat(sessions: sessionmaker, attempt_id: int, every: float = HEARTBEAT_
 
 
 def expire_stale(sessions: sessionmaker, lease_seconds: float = LEASE_SECONDS) -> list[str]:
-    """Mark ``running`` attempts whose lease ran out as failed (their process died: killed,
-    out of memory, machine lost), so reruns pick them up; returns their trial ids."""
+    """Mark ``running`` attempts whose process died as failed, so reruns pick them up; returns
+    their trial ids. A process is known dead when its lease ran out (no heartbeat for
+    ``lease_seconds``: killed, out of memory, machine lost) or, on this host, at once when its
+    pid no longer exists."""
     now = datetime.now(UTC)
     expired = []
     with sessions.begin() as session:
         for attempt in session.scalars(select(Attempt).where(Attempt.status == "running")):
             last = _aware(attempt.heartbeat_at or attempt.started_at)
             if (now - last).total_seconds() > lease_seconds:
-                attempt.status = "failed"
                 attempt.error = (
                     f"stale: the process running this attempt stopped (last heartbeat {last.isoformat()})"
                 )
-                attempt.finished_at = now
-                attempt.duration_s = round((now - _aware(attempt.started_at)).total_seconds(), 3)
-                expired.append(attempt.trial_id)
+            elif is_gone(attempt.owner):
+                attempt.error = f"stale: the process running this attempt ({attempt.owner}) is gone"
+            else:
+                continue
+            attempt.status = "failed"
+            attempt.finished_at = now
+            attempt.duration_s = round((now - _aware(attempt.started_at)).total_seconds(), 3)
+            expired.append(attempt.trial_id)
     return expired
 
 

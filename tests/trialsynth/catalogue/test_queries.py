@@ -69,3 +69,37 @@ def test_failed_trials_are_those_of_one_archive_whose_latest_attempt_failed(tmp_
     attempt("b", "t4", "failed")  # another archive in the same catalogue
     assert failed_trials(sessions, "a") == ["t2"]
     assert failed_trials(sessions, "b") == ["t4"]
+
+
+def test_an_attempt_whose_local_process_is_gone_expires_at_once(tmp_path):
+    import subprocess
+    import sys
+
+    from trialsynth.catalogue.models import Attempt
+    from trialsynth.catalogue.queries import expire_stale
+    from trialsynth.owner import this_process
+
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
+    dead_pid = int(
+        subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+        ).stdout
+    )
+    host = this_process().rsplit(":", 1)[0]
+    common = dict(run_id="r", archive="a", seed=1, code_version="x")
+    killed = start_attempt(sessions, trial_id="killed", **common)
+    alive = start_attempt(sessions, trial_id="alive", **common)
+    elsewhere = start_attempt(sessions, trial_id="elsewhere", **common)
+    with sessions.begin() as session:
+        session.get(Attempt, killed).owner = f"{host}:{dead_pid}"
+        session.get(Attempt, elsewhere).owner = f"another-host:{dead_pid}"
+    assert expire_stale(sessions) == ["killed"]
+    with sessions() as session:
+        assert (
+            session.get(Attempt, killed).error
+            == f"stale: the process running this attempt ({host}:{dead_pid}) is gone"
+        )
+        assert (
+            session.get(Attempt, alive).status == "running"
+            and session.get(Attempt, elsewhere).status == "running"
+        )
