@@ -1,7 +1,9 @@
 """The evolutionary search behind ``ea``: a population of whole datasets, scored on released outputs.
 
-A candidate is a dataset of integer codes (rows x variables; categories, histogram bins of
-continuous variables, missing values as the last code). Each generation:
+A candidate is a dataset held as integer codes (rows x variables: categories, histogram bins of
+continuous variables, missing values as the last code) plus, for continuous cells, the value
+inside the bin (drawn at the column's released precision when the bin is chosen), so that the
+released file is exactly the dataset that was scored. Each generation:
 
 1. **selection**: parents by binary tournament on fitness;
 2. **crossover** (with probability ``crossover_rate``): a record swap: a random block of up to
@@ -14,25 +16,28 @@ continuous variables, missing values as the last code). Each generation:
 Fitness is the paper's: the mean squared error between the released coefficients and those of
 the candidate (plus, weighted by ``marginal_weight``, the squared error of its category and bin
 proportions against the released ones). With several sources releasing the same model, each
-source's squared error on a coefficient is weighted by its released precision (1/SE^2, scaled
-to average 1), so the optimum is the precision-weighted mean of the sources' coefficients
-rather than their plain mean: on experiment 1's split this moved the attainable optimum from
-0.0067 to 0.0023 MAE from the combined original's coefficients. Without standard errors (or
-with one source) the weights are all 1, the paper's fitness. Refitting every model on every child would cost
-O(rows x terms^2) each time, so the synthetic coefficients are taken one Newton step from the
-released ones: beta = beta_released + H^-1 X'(y - mu(beta_released)). That step is exact for a
-linear model and second-order accurate for a logistic one; it is zero exactly when the released
-coefficients solve the candidate's score equations, i.e. when they are its MLE. The score
-X'(y - mu) is a sum over rows, so a child's score is its parent's plus the change in the rows
-it altered: no child is refitted or even copied unless it survives. H comes from the current
-best candidate, refreshed every ``refresh_every`` generations, and every ``check_every``
-generations the best candidate is refitted exactly (warm-started Newton), which is what the
-stopping rule (``target_mae``, on the MAE to the mean of the sources' coefficients, the best any
-one dataset can do) and the reported history use.
+source's squared error on a coefficient is weighted by its released precision (1/SE^2, scaled to
+average 1), so the optimum is the precision-weighted mean of the sources' coefficients rather
+than their plain mean: on experiment 1's split this moved the attainable optimum from 0.0067 to
+0.0023 MAE from the combined original's coefficients. Without standard errors (or with one
+source) the weights are all 1, the paper's fitness.
+
+Refitting every model on every child would cost O(rows x terms^2) each time, so the synthetic
+coefficients are taken one Newton step from the released ones:
+beta = beta_released + H^-1 X'(y - mu(beta_released)). That step is exact for a linear model and
+second-order accurate for a logistic one near the optimum; it is zero exactly when the released
+coefficients solve the candidate's score equations, i.e. are its MLE. The score X'(y - mu) is a
+sum over rows, so a child's score is its parent's plus the change in the rows it altered: no
+child is refitted, or even copied unless it survives. H comes from the current best candidate,
+refreshed every ``refresh_every`` generations; every ``check_every`` generations the best
+candidate is refitted exactly (safeguarded Newton), which is what the stopping rule
+(``target_mae``, on the MAE to the attainable optimum: the weighted mean of the sources'
+coefficients) and the reported history use.
 
 ``init="marginals"`` starts, as the paper does, from variables drawn independently from the
-released proportions. ``init="model"`` (the default) draws the covariates that way and then
-each outcome from its released model, which starts the search near the score equations' root.
+released proportions. ``init="model"`` (the default, a hybrid start the paper's future work
+asks for) draws the covariates that way and then each outcome from a model calibrated so that
+every released model of it holds in expectation, which starts the search near the root.
 """
 
 from __future__ import annotations
