@@ -33,6 +33,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _date(text: str):
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--catalogue", help="catalogue URL (default: $TRIALSYNTH_CATALOGUE_URL or a SQLite file)"
@@ -72,6 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("--trial", action="append", dest="trials", metavar="ID")
     cat.add_argument("--history", action="store_true", help="every attempt, not only the latest")
     cat.add_argument("--json", action="store_true", help="print JSON")
+    cat.add_argument("--archive", help="only this archive")
+    cat.add_argument("--method", choices=("cart", "mst", "ea", "none", "gan"), help="only this method")
+    cat.add_argument("--category", help="only this ONS category (e.g. multivariate_detailed)")
+    cat.add_argument("--status", choices=("succeeded", "failed", "skipped", "running"))
+    cat.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="attempts started on or after")
+    cat.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="attempts started before")
+    view = cat.add_mutually_exclusive_group()
+    view.add_argument("--audit", action="store_true", help="lineage of each synthetic file (JSON)")
+    view.add_argument(
+        "--public", action="store_true", help="publishable view: metrics as documented bands (JSON)"
+    )
     demo = sub.add_parser("demo-archive", help="write a representative demo archive")
     demo.add_argument("directory")
     demo.add_argument("--trials", type=_positive_int, default=6)
@@ -129,13 +149,29 @@ def cmd_clear(args) -> int:
 
 
 def cmd_catalogue(args) -> int:
-    from trialsynth.catalogue.queries import as_record, history, latest_attempts
+    from trialsynth.catalogue.bands import public_record
+    from trialsynth.catalogue.queries import as_record, audit_record, select_attempts
     from trialsynth.catalogue.session import sessions_for
 
     with sessions_for(_catalogue_url(args))() as session:
-        attempts = (history if args.history else latest_attempts)(session, args.trials)
-        records = [as_record(a) for a in attempts]
-    if args.json:
+        attempts = select_attempts(
+            session,
+            trial_ids=args.trials,
+            archive=args.archive,
+            method=args.method,
+            category=args.category,
+            status=args.status,
+            since=args.since,
+            until=args.until,
+            every_attempt=args.history,
+        )
+        if args.audit:
+            records = [audit_record(a) for a in attempts if a.output_path or args.history]
+        else:
+            records = [as_record(a) for a in attempts]
+    if args.public:
+        records = [public_record(r) for r in records]
+    if args.json or args.audit or args.public:
         print(json.dumps(records, indent=2, default=str))
     else:
         Console().print(_records_table(records))

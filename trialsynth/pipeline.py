@@ -7,6 +7,7 @@ category): no real or synthetic rows ever leave this function except the release
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from trialsynth.outputs import ReleasedOutputs, combine_outputs
 from trialsynth.routing import route
 from trialsynth.seeds import derive_seed
 from trialsynth.synthesisers import get_synthesiser
-from trialsynth.versions import code_version
+from trialsynth.versions import code_version, package_versions
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
     )
     clock = _Stopwatch()
     started = time.perf_counter()
-    record: dict = {}
+    record: dict = {"lineage": _lineage(trial)}
     with heartbeat(sessions, attempt_id):
         try:
             if trial.data is None:
@@ -155,6 +156,15 @@ def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> Tria
             log.exception("trial %s failed unexpectedly", trial.id)
             record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
     return _finish(sessions, attempt_id, trial.id, record, clock, started)
+
+
+def _lineage(trial) -> dict:
+    """What identifies how a file was made, besides data hash, seed, params and code version."""
+    entry = json.dumps(trial.model_dump(mode="json"), sort_keys=True)
+    return {
+        "manifest_entry_sha256": hashlib.sha256(entry.encode()).hexdigest(),
+        "packages": package_versions(),
+    }
 
 
 def _released_outputs(manifest: Manifest, trial) -> ReleasedOutputs | None:

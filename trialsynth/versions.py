@@ -1,9 +1,10 @@
-"""The code version stored with every attempt."""
+"""The code and package versions stored with every attempt (lineage)."""
 
 from __future__ import annotations
 
 import subprocess
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 from trialsynth import __version__
@@ -24,3 +25,29 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return __version__
     return f"{__version__}+{commit}" if commit else __version__
+
+
+LINEAGE_PACKAGES = (
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "scipy",
+    "synthgauge",
+    "synthpop-py",
+    "mbi",
+    "jax",
+    "sqlalchemy",
+    "prefect",
+)
+
+
+@cache
+def package_versions() -> dict[str, str | None]:
+    """Versions of the packages that shape a synthetic file, stored with every attempt."""
+    versions = {}
+    for name in LINEAGE_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions

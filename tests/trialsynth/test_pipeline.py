@@ -42,6 +42,8 @@ def test_cart_trial_is_released_and_catalogued(tmp_path, sessions, raw_trial):
     labels = released.groupby("pupil_fsm")["fsm_label"].unique().to_dict()
     assert labels == {0: ["Not eligible"], 1: ["Eligible for FSM"]}
     assert set(record["timings"]) >= {"load", "clean", "fit", "sample", "evaluate", "write"}
+    assert len(record["lineage"]["manifest_entry_sha256"]) == 64
+    assert record["lineage"]["packages"]["numpy"] and record["lineage"]["packages"]["synthgauge"]
 
 
 def test_unavailable_route_fails_clearly(tmp_path, sessions):

@@ -33,6 +33,7 @@ class Attempt(Base):
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     cleaning: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     timings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    lineage: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # manifest entry hash, packages
     gate: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     output_path: Mapped[str | None] = mapped_column(Text)

@@ -174,5 +174,64 @@ def as_record(attempt: Attempt) -> dict[str, Any]:
         cleaning=attempt.cleaning,
         timings=attempt.timings,
         gate=attempt.gate,
+        lineage=attempt.lineage,
     )
     return record
+
+
+def audit_record(attempt: Attempt) -> dict[str, Any]:
+    """The lineage of one synthetic file: everything needed to say how it was made."""
+    cleaning = attempt.cleaning or {}
+    lineage = attempt.lineage or {}
+    return {
+        "trial_id": attempt.trial_id,
+        "archive": attempt.archive,
+        "run_id": attempt.run_id,
+        "attempt_id": attempt.id,
+        "status": attempt.status,
+        "output_path": attempt.output_path,
+        "input_sha256": cleaning.get("input_sha256"),
+        "manifest_entry_sha256": lineage.get("manifest_entry_sha256"),
+        "code_version": attempt.code_version,
+        "packages": lineage.get("packages"),
+        "seed": attempt.seed,
+        "method": attempt.method,
+        "route_reason": attempt.route_reason,
+        "params": attempt.params,
+        "epsilon": attempt.epsilon,
+        "metrics": attempt.metrics,
+        "ons_category": attempt.ons_category,
+        "category_rules": attempt.category_rules,
+        "gate": attempt.gate,
+        "finished_at": _iso(attempt.finished_at),
+    }
+
+
+def select_attempts(
+    session: Session,
+    *,
+    trial_ids: list[str] | None = None,
+    archive: str | None = None,
+    method: str | None = None,
+    category: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    every_attempt: bool = False,
+) -> list[Attempt]:
+    """Audit query: the latest attempt per trial (or every attempt), filtered. ``since`` and
+    ``until`` bound the attempt's start time (``until`` exclusive)."""
+    attempts = (history if every_attempt else latest_attempts)(session, trial_ids)
+    chosen = []
+    for attempt in attempts:
+        started = _aware(attempt.started_at)
+        if (
+            (archive is None or attempt.archive == archive)
+            and (method is None or attempt.method == method)
+            and (category is None or attempt.ons_category == category)
+            and (status is None or attempt.status == status)
+            and (since is None or started >= since)
+            and (until is None or started < until)
+        ):
+            chosen.append(attempt)
+    return chosen
