@@ -120,6 +120,38 @@ def expire_stale(sessions: sessionmaker, lease_seconds: float = LEASE_SECONDS) -
     return expired
 
 
+def fail_attempt_of(sessions: sessionmaker, job, reason: str, archive: str) -> None:
+    """Fail the attempt ``job`` (run id, trial id) left running - or record a failed one when its
+    process died before it could start one."""
+    from trialsynth.versions import code_version
+
+    with sessions.begin() as session:
+        running = session.scalars(
+            select(Attempt).where(
+                Attempt.run_id == job.run_id, Attempt.trial_id == job.trial_id, Attempt.status == "running"
+            )
+        ).all()
+        now = datetime.now(UTC)
+        for attempt in running:
+            attempt.status, attempt.error, attempt.finished_at = "failed", reason, now
+            attempt.duration_s = round((now - _aware(attempt.started_at)).total_seconds(), 3)
+        if running:
+            return
+        session.add(
+            Attempt(
+                run_id=job.run_id,
+                archive=archive,
+                trial_id=job.trial_id,
+                status="failed",
+                error=reason,
+                started_at=now,
+                finished_at=now,
+                duration_s=0.0,
+                code_version=code_version(),
+            )
+        )
+
+
 def latest_attempts(
     session: Session, trial_ids: list[str] | None = None, archive: str | None = None
 ) -> list[Attempt]:

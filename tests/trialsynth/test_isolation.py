@@ -1,0 +1,32 @@
+"""Hard per-trial limits: an overrunning trial is stopped and recorded; the others complete."""
+
+import uuid
+
+from registry.demo import TrialShape, make_trial
+from tests.conftest import write_archive
+from trialsynth.catalogue import as_record, latest_attempts
+from trialsynth.catalogue.session import sessions_for
+from trialsynth.isolation import run_trial_isolated
+from trialsynth.pipeline import TrialJob
+
+
+def test_a_trial_over_its_time_limit_is_stopped_and_recorded(tmp_path):
+    trials = {"endless": make_trial(TrialShape(300, 15), 1), "quick": make_trial(TrialShape(300, 15), 2)}
+    extra = {"endless": {"method": "ea"}, "quick": {"method": "cart"}}
+    manifest = write_archive(tmp_path, trials, defaults={"ea_generations": 10_000_000}, extra=extra)
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    run_id = str(uuid.uuid4())
+
+    def run(trial_id):
+        job = TrialJob(str(manifest), trial_id, str(tmp_path / "out"), run_id)
+        return run_trial_isolated(job, url, time_limit_s=45)
+
+    stopped, finished = run("endless"), run("quick")
+    assert stopped.status == "failed"
+    assert stopped.error == "time limit: the trial ran longer than 45 s and was stopped"
+    assert finished.status == "succeeded", finished.error
+    with sessions_for(url)() as session:
+        records = {r["trial_id"]: r for r in map(as_record, latest_attempts(session))}
+    assert records["endless"]["status"] == "failed" and records["endless"]["error"] == stopped.error
+    assert records["endless"]["archive"] == "test"
+    assert records["quick"]["status"] == "succeeded"
