@@ -25,6 +25,7 @@ class RegistryDefaults(_Strict):
     epsilon_cap: float = Field(1.0, gt=0)  # policy: no single DP release above this
     epsilon_lifetime: float = Field(10.0, gt=0)  # per trial, summed over distinct releases
     ea_generations: int = Field(2000, ge=1)  # the EA's generation budget (the paper's 2,000)
+    mst_tuning_trials: int = Field(6, ge=0)  # optuna trials on a public surrogate; 0: epsilon 1.0, untuned
     trial_time_limit_s: float | None = Field(None, gt=0)  # set: each trial in its own process, killed after
     trial_memory_limit_mb: int | None = Field(None, gt=0)  # set: each trial in its own process, capped
 

@@ -272,25 +272,40 @@ def _task_runner(args):
     return ThreadPoolTaskRunner(max_workers=args.workers)
 
 
-def _print_summary(summaries: list[dict]) -> None:
-    table = Table(title="run summary")
-    for column in ("trial", "status", "method", "category", "seconds"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("error")
-    for s in sorted(summaries, key=lambda s: s["trial_id"]):
-        table.add_row(
-            s["trial_id"],
-            s["status"],
-            s["method"] or "",
-            s["ons_category"] or "",
-            f"{s['duration_s']:.1f}",
-            (s["error"] or "")[:90],
-        )
-    console.print(table)
+def _counts(summaries: list[dict], key: str) -> str:
     counts: dict[str, int] = {}
     for s in summaries:
-        counts[s["status"]] = counts.get(s["status"], 0) + 1
-    console.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+        label = s[key] or "-"
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
+
+
+def _print_summary(summaries: list[dict]) -> None:
+    """One screen: a row per trial (the whole table when short), then counts by status, method
+    and category, the slowest trials, and every failure with its reason."""
+    if len(summaries) <= 30:
+        table = Table(title="run summary")
+        for column in ("trial", "status", "method", "category", "seconds"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("error")
+        for s in sorted(summaries, key=lambda s: s["trial_id"]):
+            table.add_row(
+                s["trial_id"],
+                s["status"],
+                s["method"] or "",
+                s["ons_category"] or "",
+                f"{s['duration_s']:.1f}",
+                (s["error"] or "")[:90],
+            )
+        console.print(table)
+    console.print(f"status: {_counts(summaries, 'status')}")
+    console.print(f"method: {_counts(summaries, 'method')}")
+    console.print(f"category: {_counts(summaries, 'ons_category')}")
+    slowest = sorted(summaries, key=lambda s: -s["duration_s"])[:3]
+    console.print("slowest: " + ", ".join(f"{s['trial_id']} {s['duration_s']:.0f} s" for s in slowest))
+    for s in summaries:
+        if s["status"] == "failed":
+            console.print(f"[red]failed[/red] {s['trial_id']}: {s['error']}", highlight=False)
 
 
 COMMANDS = {

@@ -31,6 +31,7 @@ from trialsynth.outputs import ReleasedOutputs, combine_outputs
 from trialsynth.routing import route
 from trialsynth.seeds import derive_seed
 from trialsynth.synthesisers import get_synthesiser
+from trialsynth.synthesisers.mst_tuning import tune_mst
 from trialsynth.versions import code_version, package_versions
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,19 @@ def _from_data(job: TrialJob, sessions, manifest: Manifest, trial, seed: int, at
     if decision.method == "none":
         record.update(status="skipped", error=None)
         return
-    synthesiser = get_synthesiser(decision.method, **_params(decision.method, trial, seed, manifest.defaults))
+    params = _params(decision.method, trial, seed, manifest.defaults)
+    tuning = None
+    if decision.method == "mst" and trial.epsilon is None and manifest.defaults.mst_tuning_trials:
+        with clock.stage("tune"):
+            tuning = tune_mst(
+                len(data),
+                data.shape[1],
+                epsilon_cap=manifest.defaults.epsilon_cap,
+                seed=seed,
+                n_trials=manifest.defaults.mst_tuning_trials,
+            )
+        params.update(epsilon=tuning.epsilon, preserve=tuning.preserve, iterations=tuning.iterations)
+    synthesiser = get_synthesiser(decision.method, **params)
     release = _dp_release(manifest, trial, seed, synthesiser, data_hash)
     budget = {}
     if release:
@@ -217,7 +230,12 @@ def _from_data(job: TrialJob, sessions, manifest: Manifest, trial, seed: int, at
         else:
             synthesiser.fit(data, meta)
     record.update(
-        params={**synthesiser.get_params(), **budget, **_search_record(synthesiser)},
+        params={
+            **synthesiser.get_params(),
+            **budget,
+            **_search_record(synthesiser),
+            **({"tuning": tuning.record()} if tuning else {}),
+        },
         epsilon=getattr(synthesiser, "epsilon_spent_", None),
     )
     with clock.stage("sample"):

@@ -1,0 +1,76 @@
+"""MST tuning: it reads only the trial's shape and the cap, is deterministic, and is recorded."""
+
+import uuid
+
+import pytest
+
+from registry.demo import TrialShape, make_trial
+from tests.conftest import write_archive
+from trialsynth.catalogue import as_record, latest_attempts
+from trialsynth.catalogue.session import make_engine, make_sessionmaker
+from trialsynth.pipeline import TrialJob, run_trial
+from trialsynth.synthesisers import mst_tuning
+from trialsynth.synthesisers.mst_tuning import EPSILON_PRICE, objective_value, tune_mst
+
+
+def test_objective_trades_fidelity_against_epsilon_and_refuses_copies():
+    base = {"feature_density_mad": 0.02, "pmse_ratio": 1.5, "min_nn_distance": 3.0}
+    assert objective_value(base, 1.0) == pytest.approx(0.02 + 0.005 + EPSILON_PRICE)
+    assert objective_value(base, 0.1) < objective_value(base, 1.0)
+    assert objective_value({**base, "min_nn_distance": 0.0}, 0.1) > 1
+
+
+def test_tuning_reads_only_the_shape_and_the_cap(monkeypatch):
+    seen = []
+
+    from trialsynth.synthesisers.mst import MstSynthesiser
+
+    original = MstSynthesiser.fit
+
+    def spy(self, data, meta):
+        seen.append((data.shape, tuple(data.columns), self.epsilon))
+        return original(self, data, meta)
+
+    monkeypatch.setattr(MstSynthesiser, "fit", spy)
+    tune_mst.cache_clear()
+    result = tune_mst(300, 14, epsilon_cap=0.5, seed=3, n_trials=2, max_rows=300)
+    assert len(seen) == 2 and all(shape == (300, len(columns)) for shape, columns, _ in seen)
+    assert all({"treatment", "post_test_1"} <= set(columns) for _, columns, _ in seen)  # the demo surrogate
+    assert all(0.01 <= epsilon <= 0.5 for _, _, epsilon in seen)
+    assert 0.01 <= result.epsilon <= 0.5 and result.preserve in {"primary", "all"}
+    assert result.surrogate == {"rows": 300, "cols": 14, "seed": 3, "generator": "registry.demo"}
+    assert "public surrogate" in result.guarantee and len(result.trials) == 2
+    tune_mst.cache_clear()
+    again = tune_mst(300, 14, epsilon_cap=0.5, seed=3, n_trials=2, max_rows=300)
+    assert (again.epsilon, again.preserve, again.iterations) == (
+        result.epsilon,
+        result.preserve,
+        result.iterations,
+    )
+    assert mst_tuning.GUARANTEE == result.guarantee
+
+
+def test_untuned_epsilon_is_tuned_and_recorded_in_the_catalogue(tmp_path, monkeypatch):
+    monkeypatch.setattr(mst_tuning, "ITERATIONS", (200,))
+    tune_mst.cache_clear()
+    frame = make_trial(TrialShape(400, 15), 5)
+    from registry.demo import PUBLIC_BOUNDS, _scale
+
+    bounds = {c: list(PUBLIC_BOUNDS[_scale(c)]) for c in frame.columns if _scale(c)}
+    manifest = write_archive(
+        tmp_path,
+        {"big": frame},
+        defaults={"mst_tuning_trials": 2, "epsilon_cap": 0.8},
+        extra={"big": {"method": "mst", "bounds": bounds}},
+    )
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
+    run_trial(TrialJob(str(manifest), "big", str(tmp_path / "out"), str(uuid.uuid4())), sessions)
+    with sessions() as session:
+        record = as_record(latest_attempts(session, ["big"])[0])
+    assert record["status"] == "succeeded", record["error"]
+    tuning = record["params"]["tuning"]
+    assert record["epsilon"] == pytest.approx(tuning["epsilon"]) and record["epsilon"] <= 0.8
+    assert record["params"]["preserve"] == tuning["preserve"] and record["params"]["iterations"] == 200
+    assert "public surrogate" in tuning["guarantee"]
+    assert "tune" in record["timings"]
+    tune_mst.cache_clear()
