@@ -168,6 +168,21 @@ def _lineage(trial) -> dict:
     }
 
 
+def clean_trial(frame, trial):
+    """Appendix A cleaning with the roles the manifest entry ``trial`` gives."""
+    return clean(
+        frame,
+        trial_id=trial.id,
+        treatment=trial.treatment,
+        outcomes=trial.outcomes,
+        cluster=trial.cluster,
+        drop=trial.drop,
+        categorical=trial.categorical,
+        tcap_key=trial.tcap.key if trial.tcap else (),
+        tcap_target=trial.tcap.target if trial.tcap else None,
+    )
+
+
 def _released_outputs(manifest: Manifest, trial) -> ReleasedOutputs | None:
     """The released outputs the manifest supplies for ``trial`` (several sources combined)."""
     paths = manifest.outputs_paths(trial)
@@ -181,17 +196,7 @@ def _from_data(job: TrialJob, sessions, manifest: Manifest, trial, seed: int, at
     with clock.stage("load"):
         frame, data_hash = load_trial_data(manifest.data_path(trial), trial.id)
     with clock.stage("clean"):
-        data, meta = clean(
-            frame,
-            trial_id=trial.id,
-            treatment=trial.treatment,
-            outcomes=trial.outcomes,
-            cluster=trial.cluster,
-            drop=trial.drop,
-            categorical=trial.categorical,
-            tcap_key=trial.tcap.key if trial.tcap else (),
-            tcap_target=trial.tcap.target if trial.tcap else None,
-        )
+        data, meta = clean_trial(frame, trial)
     del frame
     released = _released_outputs(manifest, trial)
     decision = route(len(data), trial.method, manifest.defaults, outputs_supplied=released is not None)

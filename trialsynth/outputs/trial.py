@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from registry.loading import load_trial_data
 from registry.manifest import Manifest
-from trialsynth.cleaning import clean
 from trialsynth.errors import TrialDataError
 from trialsynth.outputs.clearance import ClearanceRules, clear_outputs
 from trialsynth.outputs.released import ReleasedOutputs
@@ -16,15 +15,9 @@ def clear_trial(manifest: Manifest, trial_id: str, rules: ClearanceRules | None 
     path = manifest.data_path(trial)
     if path is None:
         raise TrialDataError(f"trial {trial.id!r} has no data in the manifest: there is nothing to clear")
+    from trialsynth.pipeline import clean_trial
+
     frame, _ = load_trial_data(path, trial.id)
-    data, meta = clean(
-        frame,
-        trial_id=trial.id,
-        treatment=trial.treatment,
-        outcomes=trial.outcomes,
-        cluster=trial.cluster,
-        drop=trial.drop,
-        categorical=trial.categorical,
-    )
+    data, meta = clean_trial(frame, trial)
     bounds = {k: tuple(v) for k, v in trial.bounds.items()}
     return clear_outputs(data, meta, rules=rules, bounds=bounds, source=f"{manifest.archive}/{trial.id}")
