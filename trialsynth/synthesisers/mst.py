@@ -19,7 +19,8 @@ The mechanism, under (epsilon, delta)-DP via zero-concentrated DP:
    Forcing the pairs *into* the tree instead was measured to cut the outcomes off from each other
    (every post-test hung from the treatment: correlation MSD 0.096 on the 67,200 x 36 demo).
 6. Estimate a graphical model from all noisy measurements with mbi's mirror descent, sample rows
-   from it, decompress merged values uniformly, and un-bin (see ``discretise.py``).
+   from it with the trial's own generator (``mst_sampling.py``), decompress merged values in
+   proportion to their noisy counts, and un-bin (see ``discretise.py``).
 
 All noise, selection and sampling randomness comes from ``random_state``: the same seed gives the
 same release, so a retry re-creates it instead of spending the budget again.
@@ -28,7 +29,6 @@ same release, so a retry re-creates it instead of spending the budget again.
 from __future__ import annotations
 
 import math
-import threading
 from itertools import combinations
 from typing import Any, ClassVar
 
@@ -39,10 +39,9 @@ from trialsynth.meta import TrialMeta
 from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes
 from trialsynth.synthesisers.clusters import pseudonymise, release_labels
 from trialsynth.synthesisers.discretise import ColumnBins, decode, encode, fit_bins
+from trialsynth.synthesisers.mst_sampling import sample_codes
 
 PRESERVE = ("primary", "all", "none")
-# mbi samples with numpy's global generator: seed it under a lock, then restore its state.
-_GLOBAL_NUMPY_LOCK = threading.Lock()
 
 
 def zcdp_rho(epsilon: float, delta: float) -> float:
@@ -176,18 +175,9 @@ class MstSynthesiser:
             raise RuntimeError("MstSynthesiser is not fitted yet: call fit(data, meta) first.")
         if n < 1:
             raise ValueError(f"The 'n' parameter of MstSynthesiser.sample must be >= 1. Got {n!r}.")
-        seed = int(rng.integers(0, 2**32 - 1))
-        with _GLOBAL_NUMPY_LOCK:
-            saved = np.random.get_state()
-            np.random.seed(seed)
-            try:
-                small = self.model_.synthetic_data(rows=n)
-            finally:
-                np.random.set_state(saved)
-        codes = {
-            c: _decompress(np.asarray(small.data[c]), self.mapping_[c], self.value_weights_[c], rng)
-            for c in self.scheme_
-        }
+        small = sample_codes(self.model_, n, rng)
+        weights = self.value_weights_
+        codes = {c: _decompress(small[c], self.mapping_[c], weights[c], rng) for c in self.scheme_}
         decimals = {name: fmt[1] for name, fmt in self.formats_.items()}
         synthetic = decode(codes, self.scheme_, decimals, rng)
         if self.meta_.cluster:

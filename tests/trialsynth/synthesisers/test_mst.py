@@ -91,3 +91,27 @@ def test_contiguous_compression_keeps_order():
     mapping = _contiguous_groups(np.array([1.0, 1.0, 50.0, 60.0, 2.0, 1.0, 5.0]), 10.0, has_missing_code=True)
     assert mapping.tolist() == [0, 0, 0, 1, 1, 1, 2]
     assert (np.diff(mapping[:-1]) >= 0).all()
+
+
+def test_release_is_the_same_while_other_threads_use_numpy_global_random(tiny):
+    """Trials run in threads: another trial drawing from numpy's global generator must not change
+    this trial's release."""
+    import threading
+
+    model = _fit(tiny, seed=4)
+    alone = model.sample(2000, np.random.default_rng(9))
+    stop = threading.Event()
+
+    def draw_globally():
+        while not stop.is_set():
+            np.random.random(64)
+
+    noisy_neighbour = threading.Thread(target=draw_globally)
+    noisy_neighbour.start()
+    try:
+        beside = [model.sample(2000, np.random.default_rng(9)) for _ in range(3)]
+    finally:
+        stop.set()
+        noisy_neighbour.join()
+    for frame in beside:
+        pd.testing.assert_frame_equal(alone, frame)
