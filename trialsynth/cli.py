@@ -59,9 +59,14 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         "--workers", type=_positive_int, default=2, help="trials processed at once (default 2)"
     )
     parser.add_argument(
+        "--threads",
+        action="store_true",
+        help="run --workers trials in threads of this process instead of one process each",
+    )
+    parser.add_argument(
         "--dask",
         action="store_true",
-        help="run trials on a local Dask cluster of --workers processes instead of threads",
+        help="run trials on a local Dask cluster of --workers processes",
     )
     parser.add_argument(
         "--dask-address", metavar="ADDRESS", help="run trials on an existing Dask scheduler (tcp://host:8786)"
@@ -257,7 +262,9 @@ def _run_flow(registry: str, url: str, out_dir: str, trial_ids: list[str], args)
 
 
 def _task_runner(args):
-    """Threads on this machine (default), a local Dask cluster of processes, or a Dask scheduler."""
+    """One worker: a thread. More: one process per worker (no shared interpreter lock, native
+    threads capped so workers do not oversubscribe the cores), or a local Dask cluster of
+    processes, or an existing Dask scheduler."""
     if getattr(args, "dask_address", None):
         from prefect_dask import DaskTaskRunner
 
@@ -265,8 +272,14 @@ def _task_runner(args):
     if getattr(args, "dask", False):
         from prefect_dask import DaskTaskRunner
 
+        settings.share_cores(args.workers)
         cluster = {"n_workers": args.workers, "threads_per_worker": 1, "processes": True}
         return DaskTaskRunner(cluster_kwargs=cluster)
+    if args.workers > 1 and not getattr(args, "threads", False):
+        from prefect.task_runners import ProcessPoolTaskRunner
+
+        settings.share_cores(args.workers)
+        return ProcessPoolTaskRunner(max_workers=args.workers)
     from prefect.task_runners import ThreadPoolTaskRunner
 
     return ThreadPoolTaskRunner(max_workers=args.workers)

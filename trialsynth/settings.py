@@ -36,3 +36,19 @@ def configure_prefect(base: Path | None = None, *, log_level: str = "WARNING") -
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+NATIVE_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def share_cores(workers: int, cores: int | None = None) -> int:
+    """Cap the native threads (BLAS, OpenMP, XLA) of worker processes started after this call so
+    that ``workers`` trials at once do not oversubscribe the machine's cores. Returns the threads
+    each worker gets. Variables the operator has set are left alone."""
+    cores = cores or os.cpu_count() or 1
+    threads = max(1, cores // max(workers, 1))
+    for name in NATIVE_THREAD_VARIABLES:
+        os.environ.setdefault(name, str(threads))
+    if threads == 1 and "XLA_FLAGS" not in os.environ:
+        os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    return threads

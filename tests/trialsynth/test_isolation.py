@@ -30,3 +30,38 @@ def test_a_trial_over_its_time_limit_is_stopped_and_recorded(tmp_path):
     assert records["endless"]["status"] == "failed" and records["endless"]["error"] == stopped.error
     assert records["endless"]["archive"] == "test"
     assert records["quick"]["status"] == "succeeded"
+
+
+def test_a_trial_whose_process_is_killed_is_recorded_with_the_signal(tmp_path):
+    """What the kernel's out-of-memory killer does: SIGKILL the trial's process mid-run."""
+    import multiprocessing
+    import os
+    import signal
+    import threading
+    import time
+
+    trials = {"victim": make_trial(TrialShape(300, 15), 1)}
+    manifest = write_archive(
+        tmp_path, trials, defaults={"ea_generations": 10_000_000}, extra={"victim": {"method": "ea"}}
+    )
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    job = TrialJob(str(manifest), "victim", str(tmp_path / "out"), str(uuid.uuid4()))
+    sessions_for(url)  # the schema exists before parent and child both open it
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.update(o=run_trial_isolated(job, url, time_limit_s=300)))
+    runner.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until the child has opened its attempt
+        with sessions_for(url)() as session:
+            if [r for r in map(as_record, latest_attempts(session)) if r["status"] == "running"]:
+                break
+        time.sleep(0.5)
+    (child,) = multiprocessing.active_children()
+    os.kill(child.pid, signal.SIGKILL)
+    runner.join(60)
+    expected = "the trial's process was killed by SIGKILL (the kernel's out-of-memory killer sends SIGKILL)"
+    assert outcome["o"].status == "failed" and outcome["o"].error == expected
+    with sessions_for(url)() as session:
+        (record,) = map(as_record, latest_attempts(session))
+    assert record["status"] == "failed" and record["error"] == expected
+    assert not list((tmp_path / "out").glob("**/*.partial"))
