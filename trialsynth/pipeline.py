@@ -18,6 +18,7 @@ import numpy as np
 
 from registry.loading import load_trial_data
 from registry.manifest import Manifest, load_manifest
+from trialsynth import settings
 from trialsynth.catalogue import ledger
 from trialsynth.catalogue.queries import finish_attempt, heartbeat, start_attempt
 from trialsynth.categories import OUTPUTS_ONLY_CATEGORY, RULES_VERSION, categorise
@@ -31,7 +32,7 @@ from trialsynth.outputs import ReleasedOutputs, combine_outputs
 from trialsynth.routing import route
 from trialsynth.seeds import derive_seed
 from trialsynth.synthesisers import get_synthesiser
-from trialsynth.synthesisers.mst_tuning import tune_mst
+from trialsynth.synthesisers.mst_tuning import remembered_tuning
 from trialsynth.versions import code_version, package_versions
 
 log = logging.getLogger(__name__)
@@ -214,12 +215,13 @@ def _from_data(job: TrialJob, sessions, manifest: Manifest, trial, seed: int, at
     tuning = None
     if decision.method == "mst" and trial.epsilon is None and manifest.defaults.mst_tuning_trials:
         with clock.stage("tune"):
-            tuning = tune_mst(
+            tuning = remembered_tuning(
                 len(data),
                 data.shape[1],
                 epsilon_cap=manifest.defaults.epsilon_cap,
                 seed=seed,
                 n_trials=manifest.defaults.mst_tuning_trials,
+                store=settings.home() / "mst-tuning",
             )
         params.update(epsilon=tuning.epsilon, preserve=tuning.preserve, iterations=tuning.iterations)
     synthesiser = get_synthesiser(decision.method, **params)

@@ -162,9 +162,11 @@ class MstSynthesiser:
             measurements.append(
                 mbi.LinearMeasurement(counts + rng.normal(0, sigma, counts.size), pair, sigma)
             )
-        # 6. estimation
+        # 6. estimation, from the tree model the noisy marginals imply (post-processing)
+        tree_as_measured = [e for e in edges if e in tree or e[::-1] in tree]
+        start = _tree_potentials(mbi, small.domain, measurements, tree_as_measured)
         estimator = mbi.estimation.MirrorDescent()
-        self.model_ = estimator.estimate(small.domain, measurements, iters=self.iterations)
+        self.model_ = estimator.estimate(small.domain, measurements, iters=self.iterations, warm_start=start)
         self.edges_ = edges
         self.epsilon_spent_ = float(self.epsilon)
         self.rho_spent_ = rho
@@ -183,6 +185,29 @@ class MstSynthesiser:
         if self.meta_.cluster:
             synthetic[self.meta_.cluster] = release_labels(synthetic[self.meta_.cluster], rng)
         return restore_dtypes(synthetic, self.formats_).reset_index(drop=True)
+
+
+def _tree_potentials(mbi, domain, measurements, tree: list[tuple[str, str]]):
+    """Log-potentials of the tree-structured model whose edge and node marginals are the noisy
+    ones (negative counts floored at 1): log p(x) = sum over edges of log p_ab - sum over nodes of
+    (degree - 1) log p_a, exact for a tree with consistent marginals. Mirror descent starts here
+    instead of from the uniform model, which it leaves slowly on strongly related pairs."""
+    import jax.numpy as jnp
+
+    noisy = {m.clique: np.asarray(m.noisy_measurement, dtype=float) for m in measurements}
+
+    def log_distribution(clique):
+        counts = np.maximum(noisy[clique], 1.0)
+        return np.log(counts / counts.sum()).reshape(domain.project(clique).shape)
+
+    degree = {c: 0 for c in domain.attributes}
+    for a, b in tree:
+        degree[a] += 1
+        degree[b] += 1
+    tables = {pair: log_distribution(pair) for pair in tree}
+    tables.update({(c,): (1 - degree[c]) * log_distribution((c,)) for c in domain.attributes})
+    factors = {clique: mbi.Factor(domain.project(clique), jnp.asarray(t)) for clique, t in tables.items()}
+    return mbi.CliqueVector(domain, list(factors), factors)
 
 
 def _compression(noisy: np.ndarray, threshold: float, bins: ColumnBins) -> np.ndarray:

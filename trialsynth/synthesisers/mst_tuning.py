@@ -16,17 +16,27 @@ Objective (lower is better), on the surrogate's Table 3 metrics:
 synthetic row sits on a real one (minimum nearest-neighbour distance 0). ``EPSILON_PRICE`` (0.01
 per unit of epsilon) is the privacy side of the trade: more budget must buy at least that much
 fidelity. Seeded TPE, so the same shape, cap and seed always choose the same settings.
+
+Because the choice depends on nothing private, ``remembered_tuning`` keeps it in a directory
+(``$TRIALSYNTH_HOME/mst-tuning``) keyed by those inputs, the code version and mbi's version:
+a nightly regeneration of an unchanged trial reuses it instead of searching again (about 2 min
+per large trial).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 from dataclasses import asdict, dataclass, field
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
 EPSILON_PRICE = 0.01
+MAX_SURROGATE_ROWS = 5_000
 ITERATIONS = (500, 1000, 2000, 3000)
 GUARANTEE = (
     "(epsilon, delta)-DP at the reported epsilon: settings were tuned on a public surrogate (a demo "
@@ -43,6 +53,7 @@ class TuningResult:
     surrogate: dict
     trials: list[dict] = field(default_factory=list)
     guarantee: str = GUARANTEE
+    reused_from: str | None = None
 
     def record(self) -> dict:
         return asdict(self)
@@ -79,7 +90,7 @@ def tune_mst(
     epsilon_cap: float,
     seed: int,
     n_trials: int = 6,
-    max_rows: int = 5_000,
+    max_rows: int = MAX_SURROGATE_ROWS,
     epsilon_low: float = 0.01,
 ) -> TuningResult:
     """The settings the search picks for a trial of ``n_rows`` x ``n_cols`` (cached per process)."""
@@ -128,3 +139,38 @@ def tune_mst(
         surrogate=surrogate,
         trials=trials,
     )
+
+
+def remembered_tuning(
+    n_rows: int, n_cols: int, *, epsilon_cap: float, seed: int, n_trials: int, store: Path
+) -> TuningResult:
+    """``tune_mst``'s result, kept in ``store`` and reused while every input of the search is the
+    same (the surrogate's shape, cap, seed, number of trials, code and mbi versions)."""
+    from importlib import metadata
+
+    from trialsynth.versions import code_version
+
+    key = {
+        "rows": min(n_rows, MAX_SURROGATE_ROWS),
+        "cols": n_cols,
+        "epsilon_cap": epsilon_cap,
+        "seed": seed,
+        "n_trials": n_trials,
+        "code": code_version(),
+        "mbi": metadata.version("mbi"),
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    path = store / f"{digest}.json"
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text())
+            stored.pop("key", None)
+            return TuningResult(**{**stored, "reused_from": path.name})
+        except (ValueError, TypeError):
+            pass  # an unreadable entry is searched again and overwritten
+    result = tune_mst(n_rows, n_cols, epsilon_cap=epsilon_cap, seed=seed, n_trials=n_trials)
+    store.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps({**result.record(), "key": key}))
+    os.replace(partial, path)
+    return result

@@ -50,7 +50,7 @@ def test_tuning_reads_only_the_shape_and_the_cap(monkeypatch):
     assert mst_tuning.GUARANTEE == result.guarantee
 
 
-def test_untuned_epsilon_is_tuned_and_recorded_in_the_catalogue(tmp_path, monkeypatch):
+def test_untuned_epsilon_is_tuned_recorded_and_reused_by_the_next_run(tmp_path, monkeypatch):
     monkeypatch.setattr(mst_tuning, "ITERATIONS", (200,))
     tune_mst.cache_clear()
     frame = make_trial(TrialShape(400, 15), 5)
@@ -72,5 +72,16 @@ def test_untuned_epsilon_is_tuned_and_recorded_in_the_catalogue(tmp_path, monkey
     assert record["epsilon"] == pytest.approx(tuning["epsilon"]) and record["epsilon"] <= 0.8
     assert record["params"]["preserve"] == tuning["preserve"] and record["params"]["iterations"] == 200
     assert "public surrogate" in tuning["guarantee"]
-    assert "tune" in record["timings"]
+    assert "tune" in record["timings"] and tuning["reused_from"] is None
+
+    def search_again(*args, **kwargs):
+        raise AssertionError("the stored tuning should have been reused")
+
+    monkeypatch.setattr(mst_tuning, "tune_mst", search_again)  # the next run must not search
+    run_trial(TrialJob(str(manifest), "big", str(tmp_path / "out"), str(uuid.uuid4())), sessions)
+    with sessions() as session:
+        rerun = as_record(latest_attempts(session, ["big"])[0])
+    assert rerun["status"] == "succeeded", rerun["error"]
+    assert rerun["params"]["tuning"]["reused_from"].endswith(".json")
+    assert rerun["epsilon"] == record["epsilon"]
     tune_mst.cache_clear()
