@@ -133,6 +133,18 @@ class Manifest(_Strict):
     def outputs_paths(self, trial: Trial) -> list[Path]:
         return [(self.base_dir / name).resolve() for name in trial.outputs]
 
+    def largest_first(self, trial_ids: list[str]) -> list[str]:
+        """``trial_ids`` by the bytes of their input files, largest first (ties by id): on a
+        pool of workers the long trials start first and the short ones fill in around them,
+        instead of one long trial running alone at the end."""
+
+        def size(trial_id: str) -> int:
+            trial = self.trial(trial_id)
+            paths = [self.data_path(trial), *self.outputs_paths(trial)]
+            return sum(p.stat().st_size for p in paths if p is not None and p.exists())
+
+        return sorted(trial_ids, key=lambda t: (-size(t), t))
+
 
 def _describe(error: dict, raw: dict) -> str:
     loc = list(error["loc"])

@@ -15,13 +15,14 @@ from trialsynth.output import remove_stale_partials
 
 @task(name="validate-registry", persist_result=False)
 def validate_registry_task(registry: str, trial_ids: list[str] | None = None) -> list[str]:
-    """Check the manifest and its data; return the ids of the trials to process."""
+    """Check the manifest and its data; return the ids of the trials to process, largest input
+    first (see ``Manifest.largest_first``)."""
     manifest = validate_registry(registry)
     if not trial_ids:
-        return [t.id for t in manifest.trials]
+        return manifest.largest_first([t.id for t in manifest.trials])
     for trial_id in trial_ids:
         manifest.trial(trial_id)  # raises RegistryError naming the unknown id
-    return list(dict.fromkeys(trial_ids))
+    return manifest.largest_first(list(dict.fromkeys(trial_ids)))
 
 
 @task(name="expire-stale-attempts", persist_result=False)

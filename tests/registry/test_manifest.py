@@ -104,3 +104,11 @@ def test_released_outputs_are_checked_like_data(archive, capsys):
     assert not any(p.startswith("trial 'owner'") for p in problems), problems
     assert any(p.startswith("trial 'gone': key 'outputs': file not found") for p in problems)
     assert "trial 'wrong': key 'outcomes': column 'no_such' is not in the released outputs" in problems
+
+
+def test_trials_are_ordered_largest_input_first(tmp_path):
+    sizes = [("a", 100), ("b", 900), ("c", 400)]
+    trials = {name: make_trial(TrialShape(rows, 15), 1) for name, rows in sizes}
+    manifest = load_manifest(write_archive(tmp_path, trials))
+    assert manifest.largest_first(["a", "b", "c"]) == ["b", "c", "a"]
+    assert manifest.largest_first(["a", "c"]) == ["c", "a"]
