@@ -224,6 +224,14 @@ def cmd_run(args) -> int:
     url = _catalogue_url(args)
     registry = Path(args.registry) if args.registry else bundled_registry(settings.home())
     manifest = validate_registry(registry)
+    limits = manifest.defaults.trial_time_limit_s or manifest.defaults.trial_memory_limit_mb
+    if limits and (getattr(args, "dask", False) or getattr(args, "dask_address", None)):
+        console.print(
+            "error: the manifest sets per-trial limits (defaults.trial_time_limit_s / "
+            "trial_memory_limit_mb), which run each trial in a child process; Dask worker "
+            "processes cannot start children: run without --dask/--dask-address, or remove the limits"
+        )
+        return EXIT_USAGE
     trial_ids = args.trials or [t.id for t in manifest.trials]
     if args.command == "rerun":
         if args.failed:

@@ -36,3 +36,14 @@ def test_catalogue_url_from_environment(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TRIALSYNTH_CATALOGUE_URL", url)
     assert main(["catalogue", "--json"]) == 0
     assert (tmp_path / "env.db").exists()
+
+
+def test_per_trial_limits_with_dask_are_refused_before_any_work(tmp_path, capsys):
+    from registry.demo import TrialShape, make_trial
+    from tests.conftest import write_archive
+
+    trials = {"alpha": make_trial(TrialShape(200, 15), 1)}
+    registry = write_archive(tmp_path, trials, defaults={"trial_time_limit_s": 60})
+    catalogue = f"sqlite:///{tmp_path / 'c.db'}"
+    assert main(["run", "--registry", str(registry), "--catalogue", catalogue, "--dask"]) == 2
+    assert "Dask worker processes cannot start children" in " ".join(capsys.readouterr().err.split())
