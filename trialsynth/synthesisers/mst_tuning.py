@@ -18,7 +18,7 @@ per unit of epsilon) is the privacy side of the trade: more budget must buy at l
 fidelity. Seeded TPE, so the same shape, cap and seed always choose the same settings.
 
 Because the choice depends on nothing private, ``remembered_tuning`` keeps it in a directory
-(``$TRIALSYNTH_HOME/mst-tuning``) keyed by those inputs, the code version and mbi's version:
+(``$TRIALSYNTH_HOME/mst-tuning``) keyed by those inputs, the code and the lineage's package versions:
 a nightly regeneration of an unchanged trial reuses it instead of searching again (about 2 min
 per large trial).
 """
@@ -145,10 +145,8 @@ def remembered_tuning(
     n_rows: int, n_cols: int, *, epsilon_cap: float, seed: int, n_trials: int, store: Path
 ) -> TuningResult:
     """``tune_mst``'s result, kept in ``store`` and reused while every input of the search is the
-    same (the surrogate's shape, cap, seed, number of trials, code and mbi versions)."""
-    from importlib import metadata
-
-    from trialsynth.versions import code_version
+    same (the surrogate's shape, cap, seed, number of trials, code and package versions)."""
+    from trialsynth.versions import code_version, package_versions
 
     key = {
         "rows": min(n_rows, MAX_SURROGATE_ROWS),
@@ -157,7 +155,7 @@ def remembered_tuning(
         "seed": seed,
         "n_trials": n_trials,
         "code": code_version(),
-        "mbi": metadata.version("mbi"),
+        "packages": package_versions(),
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
     path = store / f"{digest}.json"
