@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trialsynth.meta import TrialMeta  # noqa: E402
 from trialsynth.outputs import clear_outputs, combine_outputs  # noqa: E402
-from trialsynth.outputs.models import refit  # noqa: E402
+from trialsynth.outputs.regression import refit  # noqa: E402
 from trialsynth.synthesisers.ea import EaSynthesiser  # noqa: E402
 
 TARGET = "votetrump"
@@ -126,7 +126,7 @@ def experiment_4(frame: pd.DataFrame, generations: int, seed: int) -> None:
     """Experiment 4.1: a 50/50 train/holdout split; the training rows are released by two owners
     holding different variables of the same rows (the target in both); a full-model logistic
     regression on the synthetic data is compared with each owner's on the unseen holdout."""
-    from trialsynth.outputs.models import design_matrix, fit_logistic, response
+    from trialsynth.outputs.regression import design_matrix, fit_logistic, response
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(frame))

@@ -24,8 +24,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registry.demo import TrialShape, demo_roles, make_trial  # noqa: E402
 from trialsynth.cleaning import clean  # noqa: E402
+from trialsynth.surrogate import TrialShape, demo_roles, make_trial  # noqa: E402
 from trialsynth.synthesisers.cart import ENGINES, MISSING_MODES, CartSynthesiser  # noqa: E402
 
 

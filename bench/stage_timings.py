@@ -27,7 +27,9 @@ from registry.demo import TrialShape, demo_plan, write_demo_archive  # noqa: E40
 from registry.manifest import load_manifest  # noqa: E402
 from trialsynth.catalogue import as_record, history  # noqa: E402
 from trialsynth.catalogue.session import make_engine, make_sessionmaker  # noqa: E402
-from trialsynth.pipeline import TrialJob, run_trial  # noqa: E402
+from registry.plans import build_plans  # noqa: E402
+from trialsynth.pipeline import run_trial  # noqa: E402
+from trialsynth.plan import RunContext  # noqa: E402
 
 STAGES = ("load", "clean", "fit", "sample", "evaluate", "gate", "write")
 # The study's Table 5, Conditional CART column (Magic Breakfast, 9,900 rows).
@@ -67,11 +69,11 @@ def main() -> None:
     sessions = make_sessionmaker(make_engine(f"sqlite:///{work / 'catalogue.db'}"))
     for repeat in range(args.repeat):
         run_id = str(uuid.uuid4())
-        for trial in manifest.trials:
-            job = TrialJob(str(registry), trial.id, str(work / "out"), run_id)
-            outcome = run_trial(job, sessions, manifest)
+        context = RunContext(run_id=run_id, out_dir=work / "out", cache_dir=work)
+        for plan in build_plans(manifest):
+            outcome = run_trial(plan, sessions, context)
             print(
-                f"repeat {repeat + 1} {trial.id}: {outcome.status} {outcome.method} {outcome.duration_s:.2f}s"
+                f"repeat {repeat + 1} {plan.trial_id}: {outcome.status} {outcome.method} {outcome.duration_s:.2f}s"
             )
     with sessions() as session:
         records = [as_record(a) for a in history(session)]

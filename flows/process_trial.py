@@ -1,21 +1,34 @@
-"""One trial through the whole pipeline (the story is ``trialsynth.pipeline.run_trial``):
+"""One trial through the whole pipeline - the story a newcomer reads first.
 
-load -> clean (Appendix A) -> route by size -> synthesise (cart | mst | ea) -> evaluate
-(Table 3, synthgauge) -> ONS category (Table 4) -> release gate -> atomic write -> catalogue.
+The registry plans the trial (its manifest entry and the archive's defaults, parsed once); the
+engine (``trialsynth.pipeline.run_trial``) then takes it through the study's steps:
+
+load -> clean (Appendix A) -> route by size -> synthesise (tune, fit, sample: cart | mst | ea) ->
+evaluate (Table 3, synthgauge) -> ONS category (Table 4) -> release gate -> atomic write ->
+catalogue record.
+
+It is the flow of the ``one-trial`` deployment (an operator regenerating a single trial on a
+Prefect server); ``regenerate-archive`` runs the same task for every trial.
 """
 
 from __future__ import annotations
 
-import uuid
-
 from prefect import flow
 
+from flows.regenerate_archive import run_context
+from tasks.archive import plan_run_task
 from tasks.trial import process_trial_task
 
 
 @flow(name="process-trial")
 def process_trial(
-    registry: str, trial_id: str, catalogue_url: str, out_dir: str, run_id: str | None = None
+    registry: str,
+    trial_id: str,
+    catalogue_url: str,
+    out_dir: str,
+    run_id: str | None = None,
+    cache_dir: str | None = None,
 ) -> dict:
-    """Process one trial and record the attempt; returns the attempt's summary."""
-    return process_trial_task(registry, trial_id, out_dir, run_id or str(uuid.uuid4()), catalogue_url)
+    """Process one trial and record the attempt; returns the attempt's summary (no data)."""
+    (plan,) = plan_run_task(registry, [trial_id])
+    return process_trial_task(plan, catalogue_url, run_context(out_dir, run_id, cache_dir))

@@ -1,4 +1,4 @@
-"""Regenerate every trial of an archive: validate, then one task per trial, bounded concurrency.
+"""Regenerate every trial of an archive: plan, then one task per trial, bounded concurrency.
 
 A failing trial is recorded as failed by the engine and never stops the others. The run leaves
 two Prefect artifacts: a progress bar updated as trials finish, and a table of trials (status,
@@ -8,14 +8,17 @@ method, category, seconds, error) under the key ``archive-regeneration``.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from prefect import flow
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tasks.archive import expire_stale_attempts_task, remove_stale_partials_task, validate_registry_task
+from flows.environment import home
+from tasks.archive import expire_stale_attempts_task, plan_run_task, remove_stale_partials_task
 from tasks.trial import process_trial_task
+from trialsynth.plan import RunContext, TrialPlan
 
 
 @flow(name="regenerate-archive", task_runner=ThreadPoolTaskRunner(max_workers=2))
@@ -25,19 +28,30 @@ def regenerate_archive(
     out_dir: str,
     trial_ids: list[str] | None = None,
     run_id: str | None = None,
+    cache_dir: str | None = None,
 ) -> list[dict]:
     """Process the registry's trials (or ``trial_ids``); returns one summary per trial."""
-    run_id = run_id or str(uuid.uuid4())
-    selected = validate_registry_task(registry, trial_ids)
+    plans = plan_run_task(registry, trial_ids)
+    return process_plans(plans, catalogue_url, run_context(out_dir, run_id, cache_dir))
+
+
+def run_context(out_dir: str, run_id: str | None, cache_dir: str | None) -> RunContext:
+    return RunContext(
+        run_id=run_id or str(uuid.uuid4()),
+        out_dir=Path(out_dir).resolve(),
+        cache_dir=Path(cache_dir).resolve() if cache_dir else home(),
+    )
+
+
+def process_plans(plans: list[TrialPlan], catalogue_url: str, context: RunContext) -> list[dict]:
+    """Inside a flow: clear what a dead run left, then one task per plan on the flow's runner."""
     expire_stale_attempts_task(catalogue_url)
-    remove_stale_partials_task(out_dir)
-    futures = [
-        process_trial_task.submit(registry, trial_id, out_dir, run_id, catalogue_url) for trial_id in selected
-    ]
-    progress = create_progress_artifact(0.0, description=f"run {run_id}: trials finished")
+    remove_stale_partials_task(str(context.out_dir))
+    futures = [process_trial_task.submit(plan, catalogue_url, context) for plan in plans]
+    progress = create_progress_artifact(0.0, description=f"run {context.run_id}: trials finished")
     for done, _ in enumerate(as_completed(futures), start=1):
         update_progress_artifact(progress, 100.0 * done / max(len(futures), 1))
-    summaries = [_summary(trial_id, future) for trial_id, future in zip(selected, futures, strict=True)]
+    summaries = [_summary(plan.trial_id, future) for plan, future in zip(plans, futures, strict=True)]
     create_table_artifact(
         [
             {
@@ -51,7 +65,7 @@ def regenerate_archive(
             for s in summaries
         ],
         key="archive-regeneration",
-        description=f"run {run_id}: one row per trial (ids, status and categories only; no data)",
+        description=f"run {context.run_id}: one row per trial (ids, status and categories only; no data)",
     )
     return summaries
 

@@ -1,21 +1,33 @@
 """The operator's rerun: every trial of the archive whose latest attempt failed, and nothing else.
 
-Attempts a dead process left ``running`` are failed first (their lease ran out), so they are
-rerun too. Every attempt stays in the catalogue's history.
+Attempts a dead process left ``running`` are failed first (their lease ran out, or their process
+is gone), so they are rerun too. Every attempt stays in the catalogue's history.
 """
 
 from __future__ import annotations
 
 from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.regenerate_archive import regenerate_archive
-from tasks.archive import failed_trials_task
+from flows.regenerate_archive import process_plans, run_context
+from tasks.archive import expire_stale_attempts_task, failed_trials_task, plan_run_task
 
 
-@flow(name="rerun-failed")
-def rerun_failed(registry: str, catalogue_url: str, out_dir: str) -> list[dict]:
-    """Rerun the failed trials of the registry's archive; returns one summary per rerun trial."""
-    trial_ids = failed_trials_task(registry, catalogue_url)
-    if not trial_ids:
+@flow(name="rerun-failed", task_runner=ThreadPoolTaskRunner(max_workers=2))
+def rerun_failed(
+    registry: str,
+    catalogue_url: str,
+    out_dir: str,
+    trial_ids: list[str] | None = None,
+    run_id: str | None = None,
+    cache_dir: str | None = None,
+) -> list[dict]:
+    """Rerun the failed trials of the registry's archive (only those among ``trial_ids`` when
+    given); returns one summary per rerun trial."""
+    plans = plan_run_task(registry, trial_ids)
+    expire_stale_attempts_task(catalogue_url)
+    failed = set(failed_trials_task(catalogue_url, plans[0].archive))
+    chosen = [plan for plan in plans if plan.trial_id in failed]
+    if not chosen:
         return []
-    return regenerate_archive(registry, catalogue_url, out_dir, trial_ids=trial_ids)
+    return process_plans(chosen, catalogue_url, run_context(out_dir, run_id, cache_dir))

@@ -1,152 +1,33 @@
-"""A representative demo archive: RCT-like trials shaped like the study's archive.
-
-Each trial has a treatment (cluster-randomised by school where sensible), pre- and post-test
-outcomes carrying a real treatment effect, FSM/gender/EAL/SEN flags, an ordinal KS2 band, a
-categorical ethnicity group, skewed as well as Gaussian continuous columns, school clusters and
-realistic missingness (item non-response and attrition in the post-tests). Each file also carries
-what Appendix A's cleaning removes: a unit id, a constant project descriptor, a text descriptor of
-FSM and, in some trials, an empty column.
-"""
+"""The demo archive: a manifest and CSVs of public surrogate trials shaped like the study's
+archive (most trials near 10k rows, some small, a few above 50k)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import yaml
 
-# Public ranges of the instruments (test scales, percentages, counts) - design knowledge, not read
-# off the data - used by differentially private methods to bin continuous columns.
-PUBLIC_BOUNDS = {
-    "test": (0.0, 200.0),
-    "attendance_pct": (0.0, 100.0),
-    "days_absent": (0.0, 150.0),
-    "school_context_1": (-4.0, 4.0),
-    "school_context_2": (0.0, 3000.0),
-}
+from trialsynth.defaults import ARCHIVE_SEED
+from trialsynth.surrogate import (
+    PUBLIC_BOUNDS,
+    STUDY_SHAPES,
+    TrialShape,
+    demo_roles,
+    make_trial,
+    public_bounds,
+)
 
-
-def _scale(column: str) -> str | None:
-    if column.startswith(("pre_test_", "post_test_")):
-        return "test"
-    return column if column in PUBLIC_BOUNDS else None
-
-
-CORE_COLUMNS = 11  # school_id .. school_context_1, see _core_columns
-STUDY_SHAPES = {"small": (1200, 20), "mid": (9900, 22), "large": (67200, 36)}
-
-
-@dataclass(frozen=True)
-class TrialShape:
-    """Rows and synthesised columns (after cleaning) of one demo trial."""
-
-    n_rows: int
-    n_cols: int
-    cluster_randomised: bool = True
-
-    def __post_init__(self) -> None:
-        if self.n_rows < 50:
-            raise ValueError(f"n_rows must be at least 50. Got {self.n_rows!r} instead.")
-        if self.n_cols < CORE_COLUMNS + 2:
-            raise ValueError(f"n_cols must be at least {CORE_COLUMNS + 2}. Got {self.n_cols!r}.")
-
-
-def _school_layout(n_rows: int, rng: np.random.Generator) -> np.ndarray:
-    n_schools = max(8, n_rows // 60)
-    weights = rng.dirichlet(np.full(n_schools, 4.0))
-    return rng.choice(n_schools, size=n_rows, p=weights)
-
-
-def _core_columns(shape: TrialShape, rng: np.random.Generator) -> tuple[dict, np.ndarray]:
-    n = shape.n_rows
-    school = _school_layout(n, rng)
-    n_schools = school.max() + 1
-    deprivation = rng.normal(0, 1, n_schools)
-    school_effect = rng.normal(0, 0.35, n_schools) - 0.2 * deprivation
-    if shape.cluster_randomised:
-        treated_schools = rng.permutation(n_schools) < n_schools // 2
-        treatment = treated_schools[school].astype(int)
-    else:
-        treatment = rng.permutation(np.arange(n) % 2)
-    fsm = rng.random(n) < 1 / (1 + np.exp(-(-1.3 + 0.7 * deprivation[school])))
-    sen = rng.random(n) < np.where(fsm, 0.2, 0.12)
-    ability = rng.normal(0, 1, n) - 0.35 * fsm - 0.3 * sen + school_effect[school]
-    band = np.digitize(ability + rng.normal(0, 0.5, n), [-0.6, 0.6])
-    ks2_band = pd.Series(np.array(["low", "middle", "high"])[band], dtype="object")
-    ks2_band[rng.random(n) < 0.05] = np.nan
-    ethnicity = pd.Series(
-        rng.choice(["white", "asian", "black", "mixed", "other"], n, p=[0.7, 0.12, 0.08, 0.06, 0.04]),
-        dtype="object",
-    )
-    ethnicity[rng.random(n) < 0.04] = np.nan
-    attendance = 100 * rng.beta(14 - 4 * fsm, 1.3, n)
-    attendance[rng.random(n) < 0.02] = np.nan
-    columns = {
-        "school_id": np.array([f"URN{100000 + 37 * s}" for s in school]),
-        "treatment": treatment,
-        "pupil_gender": rng.choice(["F", "M"], n),
-        "pupil_fsm": fsm.astype(int),
-        "pupil_eal": (rng.random(n) < 0.15).astype(int),
-        "pupil_sen": sen.astype(int),
-        "ks2_band": ks2_band,
-        "ethnicity": ethnicity,
-        "attendance_pct": np.round(attendance, 1),
-        "days_absent": np.round(rng.lognormal(1.2 + 0.4 * fsm, 0.8, n)).astype(int),
-        "school_context_1": np.round(deprivation[school], 3),
-    }
-    return columns, ability
-
-
-def _outcome_columns(
-    shape: TrialShape, ability: np.ndarray, treatment: np.ndarray, rng: np.random.Generator
-) -> dict:
-    n = shape.n_rows
-    n_pairs = (shape.n_cols - CORE_COLUMNS) // 2
-    left = rng.random(n) < 0.12  # attrition: these pupils have no post-tests at all
-    columns = {}
-    for k in range(1, n_pairs + 1):
-        pre = 100 + 15 * (0.8 * ability + 0.6 * rng.normal(0, 1, n))
-        effect = 3.0 if k == 1 else rng.choice([0.0, 1.5, 3.0])
-        post = 30 + 0.7 * pre + 4 * ability + effect * treatment + rng.normal(0, 8, n)
-        pre[rng.random(n) < 0.03] = np.nan
-        post[left | (rng.random(n) < 0.02)] = np.nan
-        columns[f"pre_test_{k}"] = np.round(pre, 1)
-        columns[f"post_test_{k}"] = np.round(post, 1)
-    if (shape.n_cols - CORE_COLUMNS) % 2:
-        columns["school_context_2"] = np.round(rng.gamma(2.0, 150.0, n), 0)  # skewed
-    return columns
-
-
-def make_trial(shape: TrialShape, seed: int, *, empty_column: bool = False) -> pd.DataFrame:
-    """One RCT-like trial of ``shape`` (plus the columns cleaning is expected to drop)."""
-    rng = np.random.default_rng(seed)
-    core, ability = _core_columns(shape, rng)
-    outcomes = _outcome_columns(shape, ability, core["treatment"], rng)
-    frame = pd.DataFrame({**core, **outcomes})
-    if "school_context_2" in frame:  # school-level: one value per school
-        frame["school_context_2"] = frame.groupby("school_id")["school_context_2"].transform("first")
-    frame.insert(0, "pupil_id", rng.permutation(shape.n_rows) + 500000)
-    frame["project_name"] = "demo project"
-    frame["fsm_label"] = np.where(frame["pupil_fsm"] == 1, "Eligible for FSM", "Not eligible")
-    if empty_column:
-        frame["notes"] = np.nan
-    return frame
-
-
-def demo_roles(frame: pd.DataFrame, outcomes: list[str] | None = None) -> dict:
-    """The column roles of a demo trial, as keyword arguments of ``trialsynth.cleaning.clean``
-    (the demo manifest says the same). Default outcomes: every post-test."""
-    return {
-        "treatment": "treatment",
-        "outcomes": outcomes or [c for c in frame.columns if c.startswith("post_test_")],
-        "cluster": "school_id",
-        "drop": ["pupil_id"],
-        "categorical": ["ks2_band"],
-        "tcap_key": ["pupil_gender", "post_test_1"],
-        "tcap_target": "pupil_fsm",
-    }
+__all__ = [
+    "PUBLIC_BOUNDS",
+    "STUDY_SHAPES",
+    "TrialShape",
+    "demo_plan",
+    "demo_roles",
+    "make_trial",
+    "public_bounds",
+    "write_demo_archive",
+]
 
 
 def demo_plan(n_trials: int) -> list[TrialShape]:
@@ -171,7 +52,7 @@ def demo_plan(n_trials: int) -> list[TrialShape]:
 
 
 def write_demo_archive(
-    directory: str | Path, n_trials: int = 6, seed: int = 20240601, plan: list[TrialShape] | None = None
+    directory: str | Path, n_trials: int = 6, seed: int = ARCHIVE_SEED, plan: list[TrialShape] | None = None
 ) -> Path:
     """Write ``manifest.yaml`` and one CSV per trial into ``directory``; return the manifest path."""
     directory = Path(directory)
@@ -184,7 +65,7 @@ def write_demo_archive(
         frame.to_csv(directory / "data" / f"{trial_id}.csv", index=False)
         roles = demo_roles(frame)
         key, target = roles.pop("tcap_key"), roles.pop("tcap_target")
-        bounds = {c: list(PUBLIC_BOUNDS[_scale(c)]) for c in frame.columns if _scale(c)}
+        bounds = {c: list(b) for c, b in public_bounds(frame.columns).items()}
         trials.append(
             {
                 "id": trial_id,

@@ -8,9 +8,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from trialsynth import defaults as default
 from trialsynth.errors import RegistryError
-
-METHODS = ("auto", "cart", "mst", "ea", "none", "gan")
+from trialsynth.synthesisers import method_names
 
 
 class _Strict(BaseModel):
@@ -18,14 +18,14 @@ class _Strict(BaseModel):
 
 
 class RegistryDefaults(_Strict):
-    small_threshold: int = Field(5000, ge=1)
-    large_threshold: int = Field(50000, ge=1)
-    small_policy: Literal["ea", "none"] = "ea"
-    seed: int = 20240601
-    epsilon_cap: float = Field(1.0, gt=0)  # policy: no single DP release above this
-    epsilon_lifetime: float = Field(10.0, gt=0)  # per trial, summed over distinct releases
-    ea_generations: int = Field(2000, ge=1)  # the EA's generation budget (the paper's 2,000)
-    mst_tuning_trials: int = Field(6, ge=0)  # optuna trials on a public surrogate; 0: epsilon 1.0, untuned
+    small_threshold: int = Field(default.SMALL_THRESHOLD, ge=1)
+    large_threshold: int = Field(default.LARGE_THRESHOLD, ge=1)
+    small_policy: Literal["ea", "none"] = default.SMALL_POLICY  # type: ignore[assignment]
+    seed: int = default.ARCHIVE_SEED
+    epsilon_cap: float = Field(default.EPSILON_CAP, gt=0)
+    epsilon_lifetime: float = Field(default.EPSILON_LIFETIME, gt=0)
+    ea_generations: int = Field(default.EA_GENERATIONS, ge=1)
+    mst_tuning_trials: int = Field(default.MST_TUNING_TRIALS, ge=0)
     trial_time_limit_s: float | None = Field(None, gt=0)  # set: each trial in its own process, killed after
     trial_memory_limit_mb: int | None = Field(None, gt=0)  # set: each trial in its own process, capped
 
@@ -54,7 +54,7 @@ class Trial(_Strict):
     drop: list[str] = []
     categorical: list[str] = []
     tcap: TcapSpec | None = None
-    method: Literal["auto", "cart", "mst", "ea", "none", "gan"] = "auto"
+    method: str = "auto"  # auto | none | a registered method (``trialsynth.synthesisers``)
     epsilon: float | None = Field(None, gt=0)
     bounds: dict[str, tuple[float, float]] = {}
 
@@ -66,6 +66,16 @@ class Trial(_Strict):
                 raise ValueError(
                     f"bounds of {name!r} must be [low, high] with low < high, got [{low}, {high}]"
                 )
+        return value
+
+    @field_validator("method")
+    @classmethod
+    def _method_known(cls, value: str) -> str:
+        names = method_names()
+        if value not in names:
+            raise ValueError(
+                f"method {value!r} is not available in this installation (choose from: {', '.join(names)})"
+            )
         return value
 
     @field_validator("data")

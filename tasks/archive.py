@@ -1,4 +1,4 @@
-"""Archive-level tasks: validate the registry, and clear what a dead run left, before trial work."""
+"""Archive-level tasks: plan the run (the manifest is parsed once), and clear what a dead run left."""
 
 from __future__ import annotations
 
@@ -6,23 +6,20 @@ from pathlib import Path
 
 from prefect import task
 
-from registry.manifest import load_manifest
+from registry.plans import build_plans
 from registry.validation import validate_registry
-from trialsynth.catalogue.queries import expire_stale, failed_trials
+from trialsynth.catalogue.attempts import expire_stale
+from trialsynth.catalogue.queries import failed_trials
 from trialsynth.catalogue.session import sessions_for
-from trialsynth.output import remove_stale_partials
+from trialsynth.files import remove_stale_partials
+from trialsynth.plan import TrialPlan
 
 
-@task(name="validate-registry", persist_result=False)
-def validate_registry_task(registry: str, trial_ids: list[str] | None = None) -> list[str]:
-    """Check the manifest and its data; return the ids of the trials to process, largest input
-    first (see ``Manifest.largest_first``)."""
-    manifest = validate_registry(registry)
-    if not trial_ids:
-        return manifest.largest_first([t.id for t in manifest.trials])
-    for trial_id in trial_ids:
-        manifest.trial(trial_id)  # raises RegistryError naming the unknown id
-    return manifest.largest_first(list(dict.fromkeys(trial_ids)))
+@task(name="plan-run", persist_result=False)
+def plan_run_task(registry: str, trial_ids: list[str] | None = None) -> list[TrialPlan]:
+    """Check the manifest and its data, then plan the trials to process (``trial_ids`` or every
+    trial), largest input first. Plans hold paths, roles and settings: no data."""
+    return build_plans(validate_registry(registry), trial_ids)
 
 
 @task(name="expire-stale-attempts", persist_result=False)
@@ -38,8 +35,7 @@ def remove_stale_partials_task(out_dir: str) -> list[str]:
 
 
 @task(name="failed-trials", persist_result=False)
-def failed_trials_task(registry: str, catalogue_url: str) -> list[str]:
-    """The registry's trials whose latest attempt failed (stale ``running`` ones included)."""
-    manifest = load_manifest(registry)
-    known = {t.id for t in manifest.trials}
-    return [t for t in failed_trials(sessions_for(catalogue_url), manifest.archive) if t in known]
+def failed_trials_task(catalogue_url: str, archive: str) -> list[str]:
+    """The archive's trials whose latest attempt failed."""
+    with sessions_for(catalogue_url)() as session:
+        return failed_trials(session, archive)

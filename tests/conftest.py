@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from registry.demo import TrialShape, demo_roles, make_trial
+from registry.manifest import load_manifest
+from registry.plans import build_plan
 from trialsynth.cleaning import clean
 from trialsynth.meta import TrialMeta
+from trialsynth.pipeline import TrialOutcome, run_trial
+from trialsynth.plan import RunContext, TrialPlan
+from trialsynth.surrogate import TrialShape, demo_roles, make_trial
 
 SMALL_SHAPE = TrialShape(800, 17)
 
@@ -59,9 +64,29 @@ def write_archive(
     return path
 
 
+def plan_of(manifest: Path, trial_id: str) -> TrialPlan:
+    """The plan the registry builds for ``trial_id`` of the manifest at ``manifest``."""
+    parsed = load_manifest(manifest)
+    return build_plan(parsed, parsed.trial(trial_id))
+
+
+def context_in(directory: Path, run_id: str | None = None) -> RunContext:
+    return RunContext(
+        run_id=run_id or str(uuid.uuid4()),
+        out_dir=directory / "out",
+        cache_dir=Path(os.environ["TRIALSYNTH_HOME"]),
+    )
+
+
+def run_registered(
+    manifest: Path, trial_id: str, directory: Path, sessions, run_id: str | None = None
+) -> TrialOutcome:
+    """Run one trial of a manifest through the engine, as a flow's task does."""
+    return run_trial(plan_of(manifest, trial_id), sessions, context_in(directory, run_id))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own TRIALSYNTH_HOME and no catalogue URL from the environment."""
     monkeypatch.setenv("TRIALSYNTH_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("TRIALSYNTH_CATALOGUE_URL", raising=False)
-    yield
-    assert os.environ.get("TRIALSYNTH_HOME")

@@ -1,22 +1,21 @@
 """Appendix A of the study as small pure functions: drop what need not be synthesised, fix types.
 
 Every drop is recorded with its reason. Missing values stay missing in the cleaned frame (they
-are a feature of the data): each synthesiser encodes them its own way (see ``encode_missing``).
+are a feature of the data): each synthesiser encodes them its own way (``trialsynth/missing.py``).
+Putting the dropped columns back into a released file is ``trialsynth/restore.py``.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-import numpy as np
 import pandas as pd
 
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import DroppedColumn, Kind, TrialMeta
+from trialsynth.plan import TrialPlan
 
-NA_CATEGORY = "NA"
-MISSING_SUFFIX = "__missing"
 NUMERIC_PARSE_SHARE = 0.95  # a text column whose values are numbers this often becomes numeric
 MAX_CATEGORIES = 100  # a text or declared-categorical column with more levels is identifying
 
@@ -50,7 +49,7 @@ def _id_style(column: pd.Series) -> str:
     return "integer" if pd.api.types.is_integer_dtype(column) else "text"
 
 
-def _key(value: object) -> object:
+def value_key(value: object) -> object:
     """A dictionary key under which NaN finds NaN."""
     return "\0missing" if pd.isna(value) else value
 
@@ -103,7 +102,7 @@ def drop_descriptors(frame: pd.DataFrame, protected: set[str]) -> tuple[pd.DataF
         for other in kept:
             if levels[other] == levels[text] and _describes(frame, text, other):
                 pairs = frame[[other, text]].drop_duplicates()
-                mapping = {_key(k): v for k, v in zip(pairs[other], pairs[text], strict=True)}
+                mapping = {value_key(k): v for k, v in zip(pairs[other], pairs[text], strict=True)}
                 dropped.append(
                     DroppedColumn(
                         text, f"descriptor of {other!r}", restore="describe", source=other, mapping=mapping
@@ -218,66 +217,17 @@ def clean(
     return frame.reset_index(drop=True), meta
 
 
-def encode_missing_categories(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
-    """Categorical NA becomes its own category, ``NA_CATEGORY``; values become text."""
-    frame = frame.copy()
-    for name in names:
-        text = frame[name].map(_as_label, na_action="ignore")
-        frame[name] = text.astype("object").where(frame[name].notna(), NA_CATEGORY)
-    return frame
-
-
-def _as_label(value: object) -> str:
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def decode_missing_categories(synthetic: pd.DataFrame, labels: Mapping[str, Iterable]) -> pd.DataFrame:
-    """Undo ``encode_missing_categories``: the NA category becomes missing, labels real values."""
-    synthetic = synthetic.copy()
-    for name, values in labels.items():
-        lookup = {_as_label(v): v for v in values}
-        synthetic[name] = synthetic[name].astype("object").map(lambda v, m=lookup: m.get(str(v), np.nan))
-    return synthetic
-
-
-def add_missing_indicators(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
-    """Add a 0/1 ``<name>__missing`` column for each numeric column that has missing values."""
-    frame = frame.copy()
-    for name in names:
-        if frame[name].isna().any():
-            frame[name + MISSING_SUFFIX] = frame[name].isna().astype(int)
-    return frame
-
-
-def apply_missing_indicators(frame: pd.DataFrame) -> pd.DataFrame:
-    """Blank every value whose indicator says missing, then drop the indicator columns."""
-    frame = frame.copy()
-    for indicator in [c for c in frame.columns if c.endswith(MISSING_SUFFIX)]:
-        name = indicator[: -len(MISSING_SUFFIX)]
-        frame.loc[frame[indicator].astype(int) == 1, name] = np.nan
-        frame = frame.drop(columns=indicator)
-    return frame
-
-
-def restore_dropped(synthetic: pd.DataFrame, meta: TrialMeta) -> pd.DataFrame:
-    """Put Appendix A's dropped columns back, in the original column order, so a released file
-    has the real file's layout: empty columns empty, constants constant, descriptors derived from
-    the synthetic column they describe, unit ids fresh (1..n, never real). Manifest drops stay out.
-    """
-    synthetic = synthetic.copy()
-    n = len(synthetic)
-    for dropped in meta.dropped:
-        if dropped.restore == "missing":
-            synthetic[dropped.name] = np.nan
-        elif dropped.restore == "constant":
-            synthetic[dropped.name] = [dropped.value] * n
-        elif dropped.restore == "new_ids":
-            ids = np.arange(1, n + 1)
-            synthetic[dropped.name] = ids if dropped.value == "integer" else [f"S{i:07d}" for i in ids]
-        elif dropped.restore == "describe" and dropped.source in synthetic:
-            mapping = dropped.mapping or {}
-            synthetic[dropped.name] = synthetic[dropped.source].map(lambda v, m=mapping: m.get(_key(v)))
-    order = [c for c in meta.original_columns if c in synthetic.columns]
-    return synthetic[order] if order else synthetic
+def clean_planned(frame: pd.DataFrame, plan: TrialPlan) -> tuple[pd.DataFrame, TrialMeta]:
+    """``clean`` with the column roles of a trial's plan."""
+    roles = plan.roles
+    return clean(
+        frame,
+        trial_id=plan.trial_id,
+        treatment=roles.treatment,
+        outcomes=list(roles.outcomes),
+        cluster=roles.cluster,
+        drop=roles.drop,
+        categorical=roles.categorical,
+        tcap_key=roles.tcap_key,
+        tcap_target=roles.tcap_target,
+    )

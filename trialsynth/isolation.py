@@ -1,7 +1,8 @@
 """One trial in a child process, for hard limits a thread cannot enforce.
 
-With ``defaults.trial_time_limit_s`` (or ``trial_memory_limit_mb``) in the manifest, each trial
-runs in a fresh process (spawned, so nothing is inherited but the job). A trial that overruns
+With a time or memory limit in the trial's plan (``defaults.trial_time_limit_s`` or
+``trial_memory_limit_mb`` in the manifest), each trial runs in a fresh process (spawned, so
+nothing is inherited but the plan). A trial that overruns
 its time is killed; one whose process dies (the kernel's out-of-memory killer, a crash in native
 code) is recorded as failed with that reason; a memory limit makes allocations beyond it raise
 ``MemoryError`` inside the trial, which records it. Every other trial carries on.
@@ -13,30 +14,31 @@ import multiprocessing
 import signal
 from dataclasses import asdict
 
-from registry.manifest import load_manifest
-from trialsynth.catalogue.queries import fail_attempt_of
+from trialsynth.catalogue.attempts import fail_attempt_of
 from trialsynth.catalogue.session import sessions_for
-from trialsynth.pipeline import TrialJob, TrialOutcome, run_trial
+from trialsynth.pipeline import TrialOutcome, run_trial
+from trialsynth.plan import RunContext, TrialPlan
+from trialsynth.versions import code_version
 
 
-def _child(job: TrialJob, catalogue_url: str, memory_limit_mb: int | None, conn) -> None:
-    if memory_limit_mb:
+def _child(plan: TrialPlan, context: RunContext, catalogue_url: str, conn) -> None:
+    if plan.limits.memory_mb:
         import resource
 
-        limit = memory_limit_mb * 1024 * 1024
+        limit = plan.limits.memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    outcome = run_trial(job, sessions_for(catalogue_url))
+    outcome = run_trial(plan, sessions_for(catalogue_url), context)
     conn.send(asdict(outcome))
     conn.close()
 
 
-def run_trial_isolated(
-    job: TrialJob, catalogue_url: str, time_limit_s: float | None = None, memory_limit_mb: int | None = None
-) -> TrialOutcome:
-    """``run_trial`` in a child process, killed after ``time_limit_s``; never raises for the trial."""
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(job, catalogue_url, memory_limit_mb, send))
+def run_trial_isolated(plan: TrialPlan, catalogue_url: str, context: RunContext) -> TrialOutcome:
+    """``run_trial`` in a child process, killed after the plan's time limit; never raises for
+    the trial."""
+    time_limit_s = plan.limits.time_s
+    spawn = multiprocessing.get_context("spawn")
+    receive, send = spawn.Pipe(duplex=False)
+    process = spawn.Process(target=_child, args=(plan, context, catalogue_url, send))
     process.start()
     send.close()
     process.join(time_limit_s)
@@ -52,6 +54,19 @@ def run_trial_isolated(
         reason = f"the trial's process was killed by {name}{hint}"
     else:
         reason = f"the trial's process exited with code {process.exitcode} before recording an outcome"
-    archive = load_manifest(job.registry).archive
-    fail_attempt_of(sessions_for(catalogue_url), job, reason, archive)
-    return TrialOutcome(trial_id=job.trial_id, status="failed", error=reason)
+    fail_attempt_of(
+        sessions_for(catalogue_url),
+        run_id=context.run_id,
+        archive=plan.archive,
+        trial_id=plan.trial_id,
+        reason=reason,
+        code_version=code_version(),
+    )
+    return TrialOutcome(trial_id=plan.trial_id, status="failed", error=reason)
+
+
+def run_planned(plan: TrialPlan, catalogue_url: str, context: RunContext) -> TrialOutcome:
+    """One trial as its plan asks: in its own process when it has limits, else in this one."""
+    if plan.limits.isolated:
+        return run_trial_isolated(plan, catalogue_url, context)
+    return run_trial(plan, sessions_for(catalogue_url), context)

@@ -1,51 +1,37 @@
-"""One trial, end to end: load, clean, route, synthesise, evaluate, categorise, gate, write.
+"""One trial, end to end, as the study's steps: load -> clean -> route -> synthesise (tune, fit,
+sample) -> evaluate -> categorise -> gate -> write -> record.
 
-Everything here is Prefect-free. The result returned is a small summary (ids, status, method,
-category): no real or synthetic rows ever leave this function except the released file.
+``run_trial`` takes the trial's plan (built by the registry) and never reads a manifest. Each step
+is a function in ``stages.py`` returning a value; the attempt's catalogue record is assembled from
+the values the trial reached, so a failure keeps what was learnt before it. Prefect-free: the
+result is a small summary (ids, status, method, category); no real or synthetic rows leave this
+function except the released file.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from typing import Any, Protocol
 
-import numpy as np
+from sqlalchemy.orm import sessionmaker
 
-from registry.loading import load_trial_data
-from registry.manifest import Manifest, load_manifest
-from trialsynth import settings
+from trialsynth import stages
 from trialsynth.catalogue import ledger
-from trialsynth.catalogue.queries import finish_attempt, heartbeat, start_attempt
-from trialsynth.categories import OUTPUTS_ONLY_CATEGORY, RULES_VERSION, categorise
-from trialsynth.cleaning import clean, restore_dropped
-from trialsynth.errors import ReleaseBlockedError, TrialsynthError
-from trialsynth.metrics import METRIC_KEYS
-from trialsynth.metrics.evaluate import evaluate, format_preserved
-from trialsynth.metrics.privacy import reproduced_records
-from trialsynth.output import output_path, write_atomically
-from trialsynth.outputs import ReleasedOutputs, combine_outputs
-from trialsynth.routing import route
-from trialsynth.seeds import derive_seed
-from trialsynth.synthesisers import get_synthesiser
-from trialsynth.synthesisers.mst_tuning import remembered_tuning
+from trialsynth.catalogue.attempts import finish_attempt, heartbeat, start_attempt
+from trialsynth.errors import TrialsynthError
+from trialsynth.plan import RunContext, TrialPlan
+from trialsynth.streams import Streams
 from trialsynth.versions import code_version, package_versions
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TrialJob:
-    """What one worker needs to process one trial: paths and ids only."""
-
-    registry: str
-    trial_id: str
-    out_dir: str
-    run_id: str
+class Stage(Protocol):
+    def record(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -62,12 +48,14 @@ class TrialOutcome:
         return asdict(self)
 
 
-class _Stopwatch:
+class Stopwatch:
+    """Seconds per stage, stored with the attempt."""
+
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
 
     @contextmanager
-    def stage(self, name: str):
+    def stage(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
             yield
@@ -75,247 +63,31 @@ class _Stopwatch:
             self.timings[name] = round(time.perf_counter() - start, 3)
 
 
-def _cleaning_record(meta) -> dict:
-    return {
-        "dropped": [{"column": d.name, "reason": d.reason, "restored": d.restore} for d in meta.dropped],
-        "kinds": meta.kinds,
-        "cluster": meta.cluster,
-        "repairs": list(meta.repairs),
-    }
-
-
-DEFAULT_EPSILON = 1.0  # the study's choice; typical guidance 0.01-1.1
-
-
-def _params(method: str, trial, seed: int, defaults=None) -> dict:
-    """Synthesiser settings from the manifest entry (the DP ones for ``mst``)."""
-    if method == "mst":
-        return {
-            "random_state": seed,
-            "epsilon": trial.epsilon if trial.epsilon is not None else DEFAULT_EPSILON,
-            "bounds": {k: tuple(v) for k, v in trial.bounds.items()},
-        }
-    if method == "ea":
-        generations = defaults.ea_generations if defaults is not None else 2000
-        return {
-            "random_state": seed,
-            "generations": generations,
-            "bounds": {k: tuple(v) for k, v in trial.bounds.items()},
-        }
-    return {"random_state": seed}
-
-
-def _search_record(synthesiser) -> dict:
-    """What a synthesis from released outputs adds to the catalogue: the (cleared) outputs it
-    read and how the search went."""
-    if not hasattr(synthesiser, "outputs_"):
-        return {}
-    return {"released_outputs": synthesiser.outputs_.summary(), "search": synthesiser.search_summary()}
-
-
-def _dp_release(manifest: Manifest, trial, seed: int, synthesiser, data_hash: str):
-    """The ledger identity of a differentially private synthesiser's release, else None."""
-    epsilon = getattr(synthesiser, "epsilon", None)
-    if epsilon is None:
-        return None
-    params = {k: v for k, v in synthesiser.get_params().items() if k != "bin_scheme"}
-    return ledger.Release(
-        archive=manifest.archive,
-        trial_id=trial.id,
-        epsilon=float(epsilon),
-        delta=float(synthesiser.delta),
-        seed=seed,
-        data_hash=data_hash,
-        params=params,
-    )
-
-
-def run_trial(job: TrialJob, sessions, manifest: Manifest | None = None) -> TrialOutcome:
+def run_trial(plan: TrialPlan, sessions: sessionmaker, context: RunContext) -> TrialOutcome:
     """Process one trial and record the attempt in the catalogue; never raises for trial errors."""
-    manifest = manifest or load_manifest(job.registry)
-    trial = manifest.trial(job.trial_id)
-    seed = derive_seed(manifest.defaults.seed, trial.id)
     attempt_id = start_attempt(
         sessions,
-        run_id=job.run_id,
-        archive=manifest.archive,
-        trial_id=trial.id,
-        seed=seed,
+        run_id=context.run_id,
+        archive=plan.archive,
+        trial_id=plan.trial_id,
+        seed=plan.seed,
         code_version=code_version(),
     )
-    clock = _Stopwatch()
-    started = time.perf_counter()
-    record: dict = {"lineage": _lineage(trial)}
+    clock, started = Stopwatch(), time.perf_counter()
+    reached: list[Stage] = []
+    ending: dict[str, Any] = {}
     with heartbeat(sessions, attempt_id):
         try:
-            if trial.data is None:
-                _from_outputs_only(job, manifest, trial, seed, record, clock)
-            else:
-                _from_data(job, sessions, manifest, trial, seed, attempt_id, record, clock)
+            reached.extend(_steps(plan, sessions, context, attempt_id, clock))
         except TrialsynthError as exc:
-            record.update(status="failed", error=str(exc))
+            ending = {"status": "failed", "error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - one trial's failure never stops the archive
-            log.exception("trial %s failed unexpectedly", trial.id)
-            record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-    return _finish(sessions, attempt_id, trial.id, record, clock, started)
-
-
-def _lineage(trial) -> dict:
-    """What identifies how a file was made, besides data hash, seed, params and code version."""
-    entry = json.dumps(trial.model_dump(mode="json"), sort_keys=True)
-    return {
-        "manifest_entry_sha256": hashlib.sha256(entry.encode()).hexdigest(),
-        "packages": package_versions(),
-    }
-
-
-def clean_trial(frame, trial):
-    """Appendix A cleaning with the roles the manifest entry ``trial`` gives."""
-    return clean(
-        frame,
-        trial_id=trial.id,
-        treatment=trial.treatment,
-        outcomes=trial.outcomes,
-        cluster=trial.cluster,
-        drop=trial.drop,
-        categorical=trial.categorical,
-        tcap_key=trial.tcap.key if trial.tcap else (),
-        tcap_target=trial.tcap.target if trial.tcap else None,
-    )
-
-
-def _released_outputs(manifest: Manifest, trial) -> ReleasedOutputs | None:
-    """The released outputs the manifest supplies for ``trial`` (several sources combined)."""
-    paths = manifest.outputs_paths(trial)
-    if not paths:
-        return None
-    return combine_outputs([ReleasedOutputs.from_json(path) for path in paths])
-
-
-def _from_data(job: TrialJob, sessions, manifest: Manifest, trial, seed: int, attempt_id: int, record, clock):
-    """A trial whose microdata the archive holds: the full pipeline, evaluated against it."""
-    with clock.stage("load"):
-        frame, data_hash = load_trial_data(manifest.data_path(trial), trial.id)
-    with clock.stage("clean"):
-        data, meta = clean_trial(frame, trial)
-    del frame
-    released = _released_outputs(manifest, trial)
-    decision = route(len(data), trial.method, manifest.defaults, outputs_supplied=released is not None)
-    record.update(
-        method=decision.method,
-        route_reason=decision.reason,
-        n_rows=len(data),
-        n_cols=data.shape[1],
-        cleaning={**_cleaning_record(meta), "input_sha256": data_hash},
-    )
-    if decision.method == "none":
-        record.update(status="skipped", error=None)
-        return
-    params = _params(decision.method, trial, seed, manifest.defaults)
-    tuning = None
-    if decision.method == "mst" and trial.epsilon is None and manifest.defaults.mst_tuning_trials:
-        with clock.stage("tune"):
-            tuning = remembered_tuning(
-                len(data),
-                data.shape[1],
-                epsilon_cap=manifest.defaults.epsilon_cap,
-                seed=seed,
-                n_trials=manifest.defaults.mst_tuning_trials,
-                store=settings.home() / "mst-tuning",
-            )
-        params.update(epsilon=tuning.epsilon, preserve=tuning.preserve, iterations=tuning.iterations)
-    synthesiser = get_synthesiser(decision.method, **params)
-    release = _dp_release(manifest, trial, seed, synthesiser, data_hash)
-    budget = {}
-    if release:
-        defaults = manifest.defaults
-        cap, lifetime = defaults.epsilon_cap, defaults.epsilon_lifetime
-        budget = {"epsilon_newly_spent": ledger.check(sessions, release, cap=cap, lifetime=lifetime)}
-    with clock.stage("fit"):
-        if released is not None and decision.method == "ea":
-            synthesiser.fit_outputs(released)
-        else:
-            synthesiser.fit(data, meta)
-    record.update(
-        params={
-            **synthesiser.get_params(),
-            **budget,
-            **_search_record(synthesiser),
-            **({"tuning": tuning.record()} if tuning else {}),
-        },
-        epsilon=getattr(synthesiser, "epsilon_spent_", None),
-    )
-    with clock.stage("sample"):
-        n_rows = released.n_rows if released is not None and decision.method == "ea" else len(data)
-        synthetic = synthesiser.sample(n_rows, np.random.default_rng(seed))
-    with clock.stage("evaluate"):
-        metrics = evaluate(data, synthetic, meta, seed)
-        if hasattr(synthesiser, "coef_mae"):
-            metrics["coef_mae"] = synthesiser.coef_mae(synthetic)
-    record.update(
-        metrics=metrics,
-        category_rules=RULES_VERSION,
-        ons_category=categorise(metrics, format_preserved=format_preserved(data, synthetic)),
-    )
-    with clock.stage("gate"):
-        copies = reproduced_records(data, synthetic, ignore=(meta.cluster,) if meta.cluster else ())
-    if copies:
-        record["gate"] = f"blocked: {copies} synthetic rows reproduce a real record"
-        raise ReleaseBlockedError(f"release blocked: {copies} synthetic rows reproduce a real record")
-    record["gate"] = "released: no synthetic row reproduces a real record"
-    with clock.stage("write"):
-        path = output_path(Path(job.out_dir), manifest.archive, trial.id, trial.data)
-        write_atomically(restore_dropped(synthetic, meta), path)
-    if release:
-        ledger.charge(sessions, release, attempt_id)
-    record.update(status="succeeded", output_path=str(path.resolve()))
-
-
-def _from_outputs_only(job: TrialJob, manifest: Manifest, trial, seed: int, record: dict, clock) -> None:
-    """A trial known only by released outputs: EA synthesis, no microdata to evaluate against.
-
-    Only ``coef_mae`` can be measured; the category is ``valid`` (see ``categories``) and the
-    gate has no real record to compare with.
-    """
-    paths = manifest.outputs_paths(trial)
-    with clock.stage("load"):
-        released = _released_outputs(manifest, trial)
-    n_sources = len(paths)
-    record.update(
-        method="ea",
-        route_reason=f"no microdata: synthesis from the released outputs of {n_sources} source(s)",
-        n_rows=released.n_rows,
-        n_cols=len(released.columns) or len(released.variables),
-        cleaning={"input_sha256": _files_hash(paths), "released_outputs": [str(p) for p in paths]},
-    )
-    synthesiser = get_synthesiser("ea", **_params("ea", trial, seed, manifest.defaults))
-    with clock.stage("fit"):
-        synthesiser.fit_outputs(released)
-    record.update(params={**synthesiser.get_params(), **_search_record(synthesiser)})
-    with clock.stage("sample"):
-        synthetic = synthesiser.sample(released.n_rows, np.random.default_rng(seed))
-    with clock.stage("evaluate"):
-        metrics = {key: None for key in METRIC_KEYS}
-        metrics["coef_mae"] = synthesiser.coef_mae(synthetic)
-    record.update(metrics=metrics, category_rules=RULES_VERSION, ons_category=OUTPUTS_ONLY_CATEGORY)
-    record["gate"] = "released: no microdata is held, so no real record can be reproduced"
-    with clock.stage("write"):
-        path = output_path(Path(job.out_dir), manifest.archive, trial.id, "released.csv")
-        write_atomically(synthetic, path)
-    record.update(status="succeeded", output_path=str(path.resolve()))
-
-
-def _files_hash(paths) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(Path(path).read_bytes())
-    return digest.hexdigest()
-
-
-def _finish(sessions, attempt_id: int, trial_id: str, record: dict, clock: _Stopwatch, started: float):
+            log.exception("trial %s failed unexpectedly", plan.trial_id)
+            ending = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+    record = assemble(plan, reached, ending)
     finish_attempt(sessions, attempt_id, timings=clock.timings, **record)
     outcome = TrialOutcome(
-        trial_id=trial_id,
+        trial_id=plan.trial_id,
         status=record["status"],
         method=record.get("method"),
         ons_category=record.get("ons_category"),
@@ -323,5 +95,84 @@ def _finish(sessions, attempt_id: int, trial_id: str, record: dict, clock: _Stop
         duration_s=round(time.perf_counter() - started, 3),
         timings=clock.timings,
     )
-    log.info("trial %s %s (%s) in %.1fs", trial_id, outcome.status, outcome.method, outcome.duration_s)
+    log.info("trial %s %s (%s) in %.1fs", plan.trial_id, outcome.status, outcome.method, outcome.duration_s)
     return outcome
+
+
+def assemble(plan: TrialPlan, reached: list[Stage], ending: dict[str, Any]) -> dict[str, Any]:
+    """The attempt's catalogue fields, from the stage values in the order they were reached."""
+    record: dict[str, Any] = {
+        "lineage": {"manifest_entry_sha256": plan.entry_sha256, "packages": package_versions()}
+    }
+    for value in reached:
+        record.update(value.record())
+    record.update(ending)
+    record.setdefault("status", "failed")
+    return record
+
+
+def _steps(
+    plan: TrialPlan, sessions: sessionmaker, context: RunContext, attempt_id: int, clock: Stopwatch
+) -> Iterator[Stage]:
+    """The study's steps for a trial whose microdata the archive holds; yields each value."""
+    streams = Streams(plan.seed)
+    if not plan.has_data:
+        yield from _steps_from_outputs(plan, sessions, context, streams, clock)
+        return
+    with clock.stage("load"):
+        released = stages.read_released(plan)
+        loaded = stages.load(plan)
+    with clock.stage("clean"):
+        cleaned = stages.clean(loaded, plan)
+    del loaded
+    yield cleaned
+    route = stages.route_trial(len(cleaned.data), plan, released)
+    yield route
+    if route.method == "none":
+        yield stages.Skipped()
+        return
+    method = stages.method_for(route)
+    with clock.stage("tune"):
+        tuned = stages.tune(method, plan, cleaned, streams.seed_of("tune"), context)
+    with clock.stage("fit"):
+        data = (cleaned.data, cleaned.meta, cleaned.data_hash)
+        fitted = stages.fit(method, plan, data, released, tuned, streams, sessions)
+    yield fitted
+    with clock.stage("sample"):
+        sampled = stages.sample(fitted, cleaned, streams)
+    with clock.stage("evaluate"):
+        evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams)
+    yield evaluation
+    yield stages.categorise_trial(evaluation, cleaned, sampled)
+    with clock.stage("gate"):
+        gate = stages.gate(cleaned, sampled)
+    yield gate
+    gate.enforce()
+    with clock.stage("write"):
+        written = stages.write(stages.restored(sampled, cleaned), plan, context)
+    if fitted.release is not None:
+        ledger.charge(sessions, fitted.release, attempt_id)
+    yield written
+
+
+def _steps_from_outputs(
+    plan: TrialPlan, sessions: sessionmaker, context: RunContext, streams: Streams, clock: Stopwatch
+) -> Iterator[Stage]:
+    """A trial known only by released outputs: synthesis from them, nothing to evaluate against
+    but the outputs themselves; the category is ``valid`` and no real record can be reproduced."""
+    with clock.stage("load"):
+        released = stages.read_released(plan)
+    assert released is not None  # a plan has data or outputs
+    yield stages.OutputsOnly(released)
+    method = stages.method_for_outputs()
+    with clock.stage("fit"):
+        fitted = stages.fit(method, plan, None, released, stages.Tuned(None), streams, sessions)
+    yield fitted
+    with clock.stage("sample"):
+        sampled = stages.sample(fitted, None, streams)
+    with clock.stage("evaluate"):
+        yield stages.evaluate_outputs_only(fitted, sampled)
+    yield stages.outputs_only_category()
+    yield stages.outputs_only_gate()
+    with clock.stage("write"):
+        yield stages.write(sampled.synthetic, plan, context)

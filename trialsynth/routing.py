@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from registry.manifest import RegistryDefaults
+from trialsynth.plan import Policy
+
+OUTPUTS_METHOD = "ea"  # the route of a trial whose entry supplies released outputs
 
 
 @dataclass(frozen=True)
@@ -12,8 +14,11 @@ class Route:
     method: str
     reason: str
 
+    def record(self) -> dict:
+        return {"method": self.method, "route_reason": self.reason}
 
-def route(n_rows: int, method: str, defaults: RegistryDefaults, *, outputs_supplied: bool = False) -> Route:
+
+def route(n_rows: int, method: str, policy: Policy, *, outputs_supplied: bool = False) -> Route:
     """The method for a trial of ``n_rows`` cleaned rows, with the reason stored in the catalogue.
 
     A trial whose manifest entry supplies released outputs is synthesised from them (``ea``)
@@ -23,11 +28,12 @@ def route(n_rows: int, method: str, defaults: RegistryDefaults, *, outputs_suppl
         return Route(method, f"manifest sets method: {method} ({n_rows:,} rows)")
     if outputs_supplied:
         return Route(
-            "ea", f"auto: released outputs supplied in the manifest ({n_rows:,} rows held for evaluation)"
+            OUTPUTS_METHOD,
+            f"auto: released outputs supplied in the manifest ({n_rows:,} rows held for evaluation)",
         )
-    small, large = defaults.small_threshold, defaults.large_threshold
+    small, large = policy.small_threshold, policy.large_threshold
     if n_rows < small:
-        if defaults.small_policy == "none":
+        if policy.small_policy == "none":
             return Route(
                 "none",
                 f"auto: {n_rows:,} rows < small_threshold {small:,} and small_policy is none: "

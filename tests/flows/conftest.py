@@ -5,7 +5,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory):
-    from trialsynth.settings import configure_prefect
+    from flows.environment import configure_prefect
 
     configure_prefect(tmp_path_factory.mktemp("prefect-home"))
     from prefect.testing.utilities import prefect_test_harness

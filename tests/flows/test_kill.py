@@ -11,9 +11,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from registry.demo import TrialShape, make_trial
+from cli.main import main
 from tests.conftest import write_archive
-from trialsynth.cli import main
+from trialsynth.surrogate import TrialShape, make_trial
 
 
 def _running(url: str) -> list[str]:
@@ -36,7 +36,7 @@ def test_kill_9_mid_run_then_run_again(tmp_path, prefect_harness, capsys):
     manifest = write_archive(tmp_path, trials, defaults={"small_threshold": 1000, "ea_generations": 100_000})
     url = f"sqlite:///{tmp_path / 'catalogue.db'}"
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "trialsynth.cli", "run", "--registry", str(manifest), "--catalogue", url]
+    command = [sys.executable, "-m", "cli.main", "run", "--registry", str(manifest), "--catalogue", url]
     env = {**os.environ, "TRIALSYNTH_HOME": str(tmp_path / "killed-home")}
     env.pop("PREFECT_API_URL", None)  # the doomed run starts its own temporary Prefect server
     victim = subprocess.Popen(

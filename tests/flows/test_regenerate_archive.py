@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from registry.demo import TrialShape, make_trial
+from cli.main import main
 from tests.conftest import write_archive
-from trialsynth.cli import main
 from trialsynth.metrics import RECORD_METRIC_KEYS
+from trialsynth.surrogate import TrialShape, make_trial
 
 
 @pytest.mark.flow

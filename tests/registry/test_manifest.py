@@ -1,12 +1,13 @@
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from cli.main import main
 from registry import load_manifest, validate_registry
 from registry.demo import TrialShape, make_trial
-from tests.conftest import write_archive
-from trialsynth.cli import main
+from tests.conftest import plan_of, write_archive
 from trialsynth.errors import RegistryError
 
 
@@ -86,7 +87,9 @@ def test_released_outputs_are_checked_like_data(archive, capsys):
 
     assert main(["clear", str(archive), "--trial", "alpha", "--out", str(archive.parent / "alpha.json")]) == 0
     assert "2 models, 200 rows" in capsys.readouterr().out
-    clear_trial(load_manifest(archive), "alpha")  # the same outputs through the engine
+    engine = clear_trial(plan_of(archive, "alpha"))  # the same outputs through the engine
+    written = json.loads((archive.parent / "alpha.json").read_text())
+    assert json.loads(json.dumps(engine.to_dict())) == written
 
     def outputs_only(raw):
         entry = raw["trials"][0]

@@ -1,19 +1,16 @@
 """The bad-input corpus: every broken trial gives its own clear error (or a documented, recorded
 repair) and never affects another trial."""
 
-import uuid
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from registry import validate_registry
-from registry.demo import TrialShape, make_trial
-from tests.conftest import write_archive
+from tests.conftest import run_registered, write_archive
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
 from trialsynth.errors import RegistryError
-from trialsynth.pipeline import TrialJob, run_trial
+from trialsynth.surrogate import TrialShape, make_trial
 
 FAST = {"small_threshold": 100, "ea_generations": 20}
 
@@ -24,8 +21,7 @@ def _good() -> pd.DataFrame:
 
 def _run(tmp_path, manifest, trial_id="t"):
     sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
-    job = TrialJob(str(manifest), trial_id, str(tmp_path / "out"), str(uuid.uuid4()))
-    run_trial(job, sessions)
+    run_registered(manifest, trial_id, tmp_path, sessions)
     with sessions() as session:
         return as_record(latest_attempts(session, [trial_id])[0])
 

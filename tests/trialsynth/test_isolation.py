@@ -1,13 +1,14 @@
 """Hard per-trial limits: an overrunning trial is stopped and recorded; the others complete."""
 
 import uuid
+from dataclasses import replace
 
-from registry.demo import TrialShape, make_trial
-from tests.conftest import write_archive
+from tests.conftest import context_in, plan_of, write_archive
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import sessions_for
 from trialsynth.isolation import run_trial_isolated
-from trialsynth.pipeline import TrialJob
+from trialsynth.plan import Limits
+from trialsynth.surrogate import TrialShape, make_trial
 
 
 def test_a_trial_over_its_time_limit_is_stopped_and_recorded(tmp_path):
@@ -17,13 +18,13 @@ def test_a_trial_over_its_time_limit_is_stopped_and_recorded(tmp_path):
     url = f"sqlite:///{tmp_path / 'c.db'}"
     run_id = str(uuid.uuid4())
 
-    def run(trial_id):
-        job = TrialJob(str(manifest), trial_id, str(tmp_path / "out"), run_id)
-        return run_trial_isolated(job, url, time_limit_s=45)
+    def run(trial_id, seconds):
+        plan = replace(plan_of(manifest, trial_id), limits=Limits(time_s=seconds))
+        return run_trial_isolated(plan, url, context_in(tmp_path, run_id))
 
-    stopped, finished = run("endless"), run("quick")
+    stopped, finished = run("endless", 20), run("quick", 120)
     assert stopped.status == "failed"
-    assert stopped.error == "time limit: the trial ran longer than 45 s and was stopped"
+    assert stopped.error == "time limit: the trial ran longer than 20 s and was stopped"
     assert finished.status == "succeeded", finished.error
     with sessions_for(url)() as session:
         records = {r["trial_id"]: r for r in map(as_record, latest_attempts(session))}
@@ -45,10 +46,12 @@ def test_a_trial_whose_process_is_killed_is_recorded_with_the_signal(tmp_path):
         tmp_path, trials, defaults={"ea_generations": 10_000_000}, extra={"victim": {"method": "ea"}}
     )
     url = f"sqlite:///{tmp_path / 'c.db'}"
-    job = TrialJob(str(manifest), "victim", str(tmp_path / "out"), str(uuid.uuid4()))
+    plan = replace(plan_of(manifest, "victim"), limits=Limits(time_s=300))
     sessions_for(url)  # the schema exists before parent and child both open it
     outcome = {}
-    runner = threading.Thread(target=lambda: outcome.update(o=run_trial_isolated(job, url, time_limit_s=300)))
+    runner = threading.Thread(
+        target=lambda: outcome.update(o=run_trial_isolated(plan, url, context_in(tmp_path)))
+    )
     runner.start()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until the child has opened its attempt

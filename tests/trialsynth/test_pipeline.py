@@ -1,16 +1,14 @@
-import uuid
-
 import pandas as pd
 import pytest
 import yaml
 
-from registry.demo import TrialShape, make_trial
-from tests.conftest import write_archive
+from tests.conftest import plan_of, run_registered, write_archive
 from trialsynth import synthesisers
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
+from trialsynth.errors import RegistryError
 from trialsynth.metrics import RECORD_METRIC_KEYS
-from trialsynth.pipeline import TrialJob, run_trial
+from trialsynth.surrogate import TrialShape, make_trial
 
 
 @pytest.fixture()
@@ -19,10 +17,7 @@ def sessions(tmp_path):
 
 
 def _run(manifest, trial_id, tmp_path, sessions):
-    job = TrialJob(
-        registry=str(manifest), trial_id=trial_id, out_dir=str(tmp_path / "out"), run_id=str(uuid.uuid4())
-    )
-    outcome = run_trial(job, sessions)
+    outcome = run_registered(manifest, trial_id, tmp_path, sessions)
     with sessions() as session:
         return outcome, as_record(latest_attempts(session, [trial_id])[0])
 
@@ -46,14 +41,20 @@ def test_cart_trial_is_released_and_catalogued(tmp_path, sessions, raw_trial):
     assert record["lineage"]["packages"]["numpy"] and record["lineage"]["packages"]["synthgauge"]
 
 
-def test_unavailable_route_fails_clearly(tmp_path, sessions):
+def test_an_unregistered_method_is_refused_before_any_work(tmp_path):
     manifest = write_archive(
         tmp_path, {"tiny": make_trial(TrialShape(120, 15), 1)}, extra={"tiny": {"method": "gan"}}
     )
-    outcome, record = _run(manifest, "tiny", tmp_path, sessions)
-    assert outcome.status == "failed"
-    assert record["method"] == "gan"
-    assert record["error"] == "method 'gan' is not available in this installation (registered: cart, ea, mst)"
+    with pytest.raises(RegistryError, match=r"trial 'tiny': key 'method': .*'gan' is not available"):
+        plan_of(manifest, "tiny")
+
+
+def test_a_route_whose_method_is_not_installed_fails_clearly(tmp_path, sessions, monkeypatch):
+    monkeypatch.delitem(synthesisers.SYNTHESISERS, "cart")
+    manifest = write_archive(tmp_path, {"mid": make_trial(TrialShape(400, 15), 1)})
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "failed" and record["method"] == "cart"
+    assert record["error"] == "method 'cart' is not available in this installation (registered: ea, mst)"
     assert record["output_path"] is None
 
 
@@ -90,6 +91,13 @@ class _CopyingSynthesiser:
     def __init__(self, **params):
         self.params = params
 
+    @classmethod
+    def params_from(cls, plan):
+        return {}
+
+    def fitted_record(self):
+        return {}
+
     def fit(self, data, meta):
         self.data_ = data
         return self
@@ -121,9 +129,9 @@ def test_unreadable_data_is_a_trial_failure(tmp_path, sessions, raw_trial):
 
 
 def test_dp_release_is_capped_ledgered_and_not_charged_twice(tmp_path, sessions, raw_trial):
-    from registry.demo import PUBLIC_BOUNDS, _scale
+    from trialsynth.surrogate import public_bounds
 
-    bounds = {c: list(PUBLIC_BOUNDS[_scale(c)]) for c in raw_trial.columns if _scale(c)}
+    bounds = {c: list(b) for c, b in public_bounds(raw_trial.columns).items()}
     extra = {"dp": {"method": "mst", "epsilon": 0.5, "bounds": bounds}}
     defaults = {"epsilon_lifetime": 0.8}
     manifest = write_archive(tmp_path, {"dp": raw_trial}, defaults=defaults, extra=extra)
@@ -145,7 +153,6 @@ def test_dp_release_is_capped_ledgered_and_not_charged_twice(tmp_path, sessions,
 
 
 def test_trial_known_only_by_released_outputs_of_two_sources(tmp_path, sessions):
-    from registry.manifest import load_manifest
     from trialsynth.outputs.trial import clear_trial
 
     sources = write_archive(
@@ -153,7 +160,7 @@ def test_trial_known_only_by_released_outputs_of_two_sources(tmp_path, sessions)
         {"a": make_trial(TrialShape(400, 15), 1), "b": make_trial(TrialShape(450, 15), 2)},
     )
     for name in ("a", "b"):
-        clear_trial(load_manifest(sources), name).to_json(tmp_path / f"{name}.json")
+        clear_trial(plan_of(sources, name)).to_json(tmp_path / f"{name}.json")
     entry = {
         "id": "joint",
         "outputs": ["a.json", "b.json"],

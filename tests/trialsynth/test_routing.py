@@ -1,9 +1,9 @@
 import pytest
 
-from registry.manifest import RegistryDefaults
+from trialsynth.plan import Policy
 from trialsynth.routing import route
 
-DEFAULTS = RegistryDefaults()
+DEFAULTS = Policy()
 
 
 @pytest.mark.parametrize(
@@ -14,10 +14,10 @@ DEFAULTS = RegistryDefaults()
         (5000, "auto", DEFAULTS, "cart"),
         (49999, "auto", DEFAULTS, "cart"),
         (50000, "auto", DEFAULTS, "mst"),
-        (1200, "auto", RegistryDefaults(small_policy="none"), "none"),
+        (1200, "auto", Policy(small_policy="none"), "none"),
         (1200, "cart", DEFAULTS, "cart"),
         (90000, "none", DEFAULTS, "none"),
-        (800, "auto", RegistryDefaults(small_threshold=500, large_threshold=1000), "cart"),
+        (800, "auto", Policy(small_threshold=500, large_threshold=1000), "cart"),
     ],
 )
 def test_route(n_rows, method, defaults, expected):
@@ -27,10 +27,10 @@ def test_route(n_rows, method, defaults, expected):
 
 
 def test_none_policy_says_why():
-    decision = route(1200, "auto", RegistryDefaults(small_policy="none"))
+    decision = route(1200, "auto", Policy(small_policy="none"))
     assert "small_policy is none" in decision.reason and "no synthetic file" in decision.reason
 
 
 def test_thresholds_must_be_ordered():
     with pytest.raises(ValueError, match="must not exceed"):
-        RegistryDefaults(small_threshold=10, large_threshold=5)
+        Policy(small_threshold=10, large_threshold=5)

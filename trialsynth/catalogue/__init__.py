@@ -1,7 +1,9 @@
 """The SQL catalogue of attempts (SQLite by default, PostgreSQL by URL)."""
 
+from trialsynth.catalogue.attempts import finish_attempt, start_attempt
 from trialsynth.catalogue.models import Attempt, Base
-from trialsynth.catalogue.queries import as_record, finish_attempt, history, latest_attempts, start_attempt
+from trialsynth.catalogue.queries import history, latest_attempts
+from trialsynth.catalogue.records import as_record
 from trialsynth.catalogue.session import CATALOGUE_ENV, default_catalogue_url, make_engine, make_sessionmaker
 
 __all__ = [

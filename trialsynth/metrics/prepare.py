@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from trialsynth.cleaning import MISSING_SUFFIX, NA_CATEGORY, encode_missing_categories
 from trialsynth.meta import TrialMeta
+from trialsynth.missing import MISSING_SUFFIX, NA_CATEGORY, encode_missing_categories
 
 
 @dataclass(frozen=True)

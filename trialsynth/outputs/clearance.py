@@ -33,7 +33,7 @@ import pandas as pd
 
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
-from trialsynth.outputs.models import fit_model, model_terms
+from trialsynth.outputs.regression import fit_model, model_terms
 from trialsynth.outputs.released import ModelOutput, ReleasedOutputs, VariableOutput
 
 

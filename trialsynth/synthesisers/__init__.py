@@ -1,31 +1,63 @@
-"""Registered synthesisers, by the permanent name stored in the catalogue.
+"""The method table: each synthesiser by the permanent name stored in the catalogue.
 
-Engines are imported lazily so that importing the registry never loads a heavy package.
+Engines are imported lazily (``"module:Class"``) so that importing the table never loads a heavy
+package. Besides the methods, a manifest may say ``auto`` (route by size) or ``none`` (release
+nothing); those two are routes, not methods.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
+from typing import Any
 
 from trialsynth.errors import MethodNotAvailableError
-from trialsynth.synthesisers.base import Synthesiser
+from trialsynth.synthesisers.base import (
+    CAPABILITIES,
+    DifferentiallyPrivate,
+    FromReleasedOutputs,
+    Synthesiser,
+    Tunable,
+    capabilities_of,
+)
 
 SYNTHESISERS: dict[str, str] = {
     "cart": "trialsynth.synthesisers.cart:CartSynthesiser",
     "mst": "trialsynth.synthesisers.mst:MstSynthesiser",
     "ea": "trialsynth.synthesisers.ea:EaSynthesiser",
 }
+ROUTES = ("auto", "none")
 
 
-def get_synthesiser(name: str, **params) -> Synthesiser:
-    """A new synthesiser registered as ``name``, built with ``params``."""
+def method_names() -> tuple[str, ...]:
+    """Every name a manifest's ``method`` may take in this installation."""
+    return (*ROUTES, *sorted(SYNTHESISERS))
+
+
+def synthesiser_class(name: str) -> type[Synthesiser]:
+    """The class registered as ``name``."""
     if name not in SYNTHESISERS:
         available = ", ".join(sorted(SYNTHESISERS))
         raise MethodNotAvailableError(
             f"method {name!r} is not available in this installation (registered: {available})"
         )
     module, _, cls = SYNTHESISERS[name].partition(":")
-    return getattr(import_module(module), cls)(**params)
+    return getattr(import_module(module), cls)
 
 
-__all__ = ["SYNTHESISERS", "Synthesiser", "get_synthesiser"]
+def get_synthesiser(name: str, **params: Any) -> Synthesiser:
+    """A new synthesiser registered as ``name``, built with ``params``."""
+    return synthesiser_class(name)(**params)
+
+
+__all__ = [
+    "CAPABILITIES",
+    "SYNTHESISERS",
+    "DifferentiallyPrivate",
+    "FromReleasedOutputs",
+    "Synthesiser",
+    "Tunable",
+    "capabilities_of",
+    "get_synthesiser",
+    "method_names",
+    "synthesiser_class",
+]

@@ -1,31 +1,118 @@
-"""The synthesiser contract every method follows (scikit-learn's estimator conventions).
+"""The synthesiser contract every method follows, and the capabilities a method may declare.
 
-``__init__`` only stores keyword parameters; ``fit(data, meta)`` validates them, learns from the
+The base contract (scikit-learn's estimator conventions): ``__init__`` only stores keyword
+parameters; ``params_from(plan)`` builds those parameters from a trial's plan (the pipeline adds
+``random_state`` from the trial's fit stream); ``fit(data, meta)`` validates them, learns from the
 cleaned trial and returns ``self``; ``sample(n, rng)`` returns ``n`` synthetic rows with the
 cleaned trial's columns and dtypes (missing values as missing); ``get_params()`` returns every
-setting, recorded in the catalogue so any run can be reproduced. Fitted attributes end in ``_``;
-a differentially private method sets ``epsilon_spent_``.
+constructor parameter, so ``type(s)(**s.get_params())`` rebuilds the method and any run can be
+reproduced; ``fitted_record()`` returns what fitting learnt that the catalogue records (public
+things only: a bin scheme, a search summary). Fitted attributes end in ``_``.
+
+Capabilities are further protocols; the pipeline asks which ones a method has, never its name:
+
+- ``DifferentiallyPrivate``: ``epsilon``/``delta`` parameters, ``fit(..., noise=)`` drawing every
+  privacy-relevant random choice from the given generator, ``accounting()`` (the guarantee and
+  how it is accounted, stored with the release) and ``privacy_spent()`` after fit. The pipeline
+  checks and charges the epsilon ledger around it.
+- ``FromReleasedOutputs``: ``fit_outputs(outputs)`` synthesises from released analytical outputs
+  alone, and ``output_metrics(synthetic)`` measures the file against them.
+- ``Tunable``: ``tune(plan, n_rows, n_cols, seed=, cache_dir=)`` chooses settings without reading
+  private rows (or returns None when the plan fixes them).
+
+Adding a method: one module, one line in ``SYNTHESISERS`` (``synthesisers/__init__.py``) and its
+tests; the contract tests run over every registered method and every capability it claims.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeGuard, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
 from trialsynth.meta import TrialMeta
 
+if TYPE_CHECKING:
+    from trialsynth.outputs.released import ReleasedOutputs
+    from trialsynth.plan import TrialPlan
+
 
 @runtime_checkable
 class Synthesiser(Protocol):
     name: ClassVar[str]
 
-    def fit(self, data: pd.DataFrame, meta: TrialMeta) -> Synthesiser: ...
+    @classmethod
+    def params_from(cls, plan: TrialPlan) -> dict[str, Any]: ...
+
+    def fit(self, data: pd.DataFrame, meta: TrialMeta) -> Self: ...
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame: ...
 
     def get_params(self) -> dict[str, Any]: ...
+
+    def fitted_record(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class DifferentiallyPrivate(Synthesiser, Protocol):
+    epsilon: float
+    delta: float
+
+    def fit(
+        self, data: pd.DataFrame, meta: TrialMeta, *, noise: np.random.Generator | None = None
+    ) -> Self: ...
+
+    def accounting(self) -> str: ...
+
+    def privacy_spent(self) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class FromReleasedOutputs(Synthesiser, Protocol):
+    def fit_outputs(self, outputs: ReleasedOutputs) -> Self: ...
+
+    def output_metrics(self, synthetic: pd.DataFrame) -> dict[str, float | None]: ...
+
+
+class Tuning(Protocol):
+    """Settings a tunable method chose, and the record of how (stored under ``params.tuning``)."""
+
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+    def record(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class Tunable(Synthesiser, Protocol):
+    @classmethod
+    def tune(
+        cls, plan: TrialPlan, n_rows: int, n_cols: int, *, seed: int, cache_dir: Path
+    ) -> Tuning | None: ...
+
+
+def is_tunable(method: type) -> TypeGuard[type[Tunable]]:
+    """Whether a method class can tune its settings (asked before it is built)."""
+    return callable(getattr(method, "tune", None))
+
+
+CAPABILITIES: dict[str, type] = {
+    "differentially_private": DifferentiallyPrivate,
+    "from_released_outputs": FromReleasedOutputs,
+    "tunable": Tunable,
+}
+
+
+def capabilities_of(method: type | object) -> tuple[str, ...]:
+    """The names of the capabilities a method (class or instance) has."""
+    probe = method if not isinstance(method, type) else _probe(method)
+    return tuple(name for name, protocol in CAPABILITIES.items() if isinstance(probe, protocol))
+
+
+def _probe(cls: type) -> object:
+    return cls()
 
 
 def check_choice(owner: str, name: str, value: object, allowed: tuple) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -13,13 +13,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer
 
-from trialsynth.cleaning import (
+from trialsynth.meta import TrialMeta
+from trialsynth.missing import (
     add_missing_indicators,
     apply_missing_indicators,
     decode_missing_categories,
     encode_missing_categories,
 )
-from trialsynth.meta import TrialMeta
+from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes
 from trialsynth.synthesisers.cart_trees import SequentialCart
 from trialsynth.synthesisers.clusters import pseudonymise, release_labels
@@ -78,6 +79,14 @@ class CartSynthesiser:
             "random_state": self.random_state,
         }
 
+    @classmethod
+    def params_from(cls, plan: TrialPlan) -> dict[str, Any]:
+        """CART needs nothing from the plan beyond the cleaned data and its roles."""
+        return {}
+
+    def fitted_record(self) -> dict[str, Any]:
+        return {}
+
     def _order(self, columns: list[str], meta: TrialMeta) -> list[str]:
         if self.column_order is not None:
             unknown = sorted(set(self.column_order) - set(columns))
@@ -97,7 +106,7 @@ class CartSynthesiser:
             if meta.kinds[c] == "categorical" or not pd.api.types.is_numeric_dtype(data[c])
         ]
 
-    def fit(self, data: pd.DataFrame, meta: TrialMeta) -> CartSynthesiser:
+    def fit(self, data: pd.DataFrame, meta: TrialMeta) -> Self:
         check_choice("CartSynthesiser", "engine", self.engine, ENGINES)
         check_choice("CartSynthesiser", "missing", self.missing, MISSING_MODES)
         rng = np.random.default_rng(self.random_state)

@@ -20,14 +20,16 @@ sizes.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
+from trialsynth import defaults
 from trialsynth.meta import TrialMeta
 from trialsynth.outputs import ClearanceRules, ReleasedOutputs, clear_outputs
-from trialsynth.outputs.models import coefficient_mae
+from trialsynth.outputs.regression import coefficient_mae
+from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import check_choice
 from trialsynth.synthesisers.ea_search import EaSearch, EaSettings, SearchResult
 
@@ -40,7 +42,7 @@ class EaSynthesiser:
         *,
         random_state: int = 0,
         population: int = 32,
-        generations: int = 2000,
+        generations: int = defaults.EA_GENERATIONS,
         mutation_rate: float = 2e-4,
         mutation_step: int = 250,
         mutation_divisor: float = 3.0,
@@ -71,6 +73,19 @@ class EaSynthesiser:
         params["bounds"] = {k: list(v) for k, v in (self.bounds or {}).items()}
         return params
 
+    @classmethod
+    def params_from(cls, plan: TrialPlan) -> dict[str, Any]:
+        return {"generations": plan.policy.ea_generations, "bounds": dict(plan.bounds)}
+
+    def fitted_record(self) -> dict[str, Any]:
+        """The (cleared) outputs the search read and how it went."""
+        if not hasattr(self, "search_"):
+            return {}
+        return {"released_outputs": self.outputs_.summary(), "search": self.search_summary()}
+
+    def output_metrics(self, synthetic: pd.DataFrame) -> dict[str, float | None]:
+        return {"coef_mae": self.coef_mae(synthetic)}
+
     def _settings(self) -> EaSettings:
         check_choice("EaSynthesiser", "init", self.init, ("model", "marginals"))
         if self.population < 2 or self.generations < 1:
@@ -89,12 +104,12 @@ class EaSynthesiser:
             max_seconds=self.max_seconds,
         )
 
-    def fit(self, data: pd.DataFrame, meta: TrialMeta) -> EaSynthesiser:
+    def fit(self, data: pd.DataFrame, meta: TrialMeta) -> Self:
         """Clear the trial's outputs (the only step that reads ``data``), then search from them."""
         outputs = clear_outputs(data, meta, rules=ClearanceRules(), bounds=self.bounds)
         return self.fit_outputs(outputs)
 
-    def fit_outputs(self, outputs: ReleasedOutputs, progress=None) -> EaSynthesiser:
+    def fit_outputs(self, outputs: ReleasedOutputs, progress=None) -> Self:
         settings = self._settings()
         self.outputs_ = outputs
         self.search_: SearchResult = EaSearch(outputs, settings).run(

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trialsynth.outputs.models import code_table, fit_linear, fit_logistic, model_terms, select_terms
+from trialsynth.outputs.regression import code_table, fit_linear, fit_logistic, model_terms, select_terms
 from trialsynth.outputs.released import ReleasedOutputs
 
 

@@ -22,20 +22,26 @@ The mechanism, under (epsilon, delta)-DP via zero-concentrated DP:
    from it with the trial's own generator (``mst_sampling.py``), decompress merged values in
    proportion to their noisy counts, and un-bin (see ``discretise.py``).
 
-All noise, selection and sampling randomness comes from ``random_state``: the same seed gives the
-same release, so a retry re-creates it instead of spending the budget again.
+Every privacy-relevant random choice (steps 2-5: noise and tree selection) is drawn from the
+``noise`` generator given to ``fit`` - the pipeline passes its trial's noise stream
+(``trialsynth.streams.noise_source``); without one, fresh operating-system entropy is used.
+``random_state`` seeds only the pseudonymisation of school labels; sampling uses the generator
+given to ``sample`` (post-processing: it spends nothing).
 """
 
 from __future__ import annotations
 
 import math
 from itertools import combinations
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
+from trialsynth import defaults
 from trialsynth.meta import TrialMeta
+from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes
 from trialsynth.synthesisers.clusters import pseudonymise, release_labels
 from trialsynth.synthesisers.discretise import ColumnBins, decode, encode, fit_bins
@@ -67,12 +73,12 @@ class MstSynthesiser:
     ----------
     epsilon, delta : the DP guarantee of the release (delta default 1e-9).
     iterations : mirror-descent iterations for mbi's estimation.
-    preserve : {"primary", "all", "none"} treatment x outcome pairs forced into the tree
+    preserve : {"primary", "all", "none"} treatment x outcome pairs measured beside the tree
         (the primary outcome only, or every outcome) - the study's budget allocation option.
-    preserve_weight : budget weight of each forced pair relative to a selected pair.
+    preserve_weight : budget weight of each such pair relative to a tree pair.
     n_bins : bins per continuous column (between the manifest's public bounds).
     bounds : {column: (low, high)} public bounds of continuous columns.
-    random_state : seed of every random step.
+    random_state : seed of the school-label pseudonymisation (not of the DP noise: see ``fit``).
     """
 
     name: ClassVar[str] = "mst"
@@ -80,7 +86,7 @@ class MstSynthesiser:
     def __init__(
         self,
         *,
-        epsilon: float = 1.0,
+        epsilon: float = defaults.EPSILON,
         delta: float = 1e-9,
         iterations: int = 3000,
         preserve: str = "all",
@@ -108,8 +114,45 @@ class MstSynthesiser:
             "n_bins": self.n_bins,
             "bounds": {k: list(v) for k, v in (self.bounds or {}).items()},
             "random_state": self.random_state,
-            "bin_scheme": getattr(self, "bin_scheme_", None),
         }
+
+    @classmethod
+    def params_from(cls, plan: TrialPlan) -> dict[str, Any]:
+        epsilon = plan.epsilon if plan.epsilon is not None else defaults.EPSILON
+        return {"epsilon": epsilon, "bounds": dict(plan.bounds)}
+
+    @classmethod
+    def tune(cls, plan: TrialPlan, n_rows: int, n_cols: int, *, seed: int, cache_dir: Path):
+        """Epsilon, allocation and iterations chosen on a public surrogate of the trial's shape
+        (``mst_tuning.py``); None when the plan fixes epsilon or the policy turns tuning off."""
+        if plan.epsilon is not None or not plan.policy.mst_tuning_trials:
+            return None
+        from trialsynth.synthesisers.mst_tuning import remembered_tuning
+
+        return remembered_tuning(
+            n_rows,
+            n_cols,
+            epsilon_cap=plan.policy.epsilon_cap,
+            seed=seed,
+            n_trials=plan.policy.mst_tuning_trials,
+            store=cache_dir / "mst-tuning",
+        )
+
+    def fitted_record(self) -> dict[str, Any]:
+        return {"bin_scheme": getattr(self, "bin_scheme_", None)}
+
+    def accounting(self) -> str:
+        return (
+            f"({self.epsilon:g}, {self.delta:g})-DP via zero-concentrated DP: rho = "
+            f"{zcdp_rho(self.epsilon, self.delta):.6g} split in thirds between the one-way marginals "
+            "(Gaussian), the spanning-tree selection (exponential mechanism per round) and the "
+            "two-way marginals (Gaussian); add/remove-one neighbours, sensitivity 1 per marginal"
+        )
+
+    def privacy_spent(self) -> dict[str, float]:
+        if not hasattr(self, "epsilon_spent_"):
+            raise RuntimeError("MstSynthesiser is not fitted yet: call fit(data, meta) first.")
+        return {"epsilon": self.epsilon_spent_, "delta": float(self.delta), "rho": self.rho_spent_}
 
     def _validate(self) -> None:
         check_choice("MstSynthesiser", "preserve", self.preserve, PRESERVE)
@@ -125,15 +168,17 @@ class MstSynthesiser:
         outcomes = {"primary": meta.outcomes[:1], "all": meta.outcomes, "none": ()}[self.preserve]
         return [(meta.treatment, o) for o in outcomes]
 
-    def fit(self, data: pd.DataFrame, meta: TrialMeta) -> MstSynthesiser:
+    def fit(self, data: pd.DataFrame, meta: TrialMeta, *, noise: np.random.Generator | None = None) -> Self:
+        """Fit under (epsilon, delta)-DP; every noise draw and selection comes from ``noise``."""
         self._validate()
         mbi = _mbi()
-        rng = np.random.default_rng(self.random_state)
+        rng = noise if noise is not None else np.random.default_rng()
         self.formats_ = column_formats(data)
         self.meta_ = meta
         prepared = data.copy()
         if meta.cluster:
-            prepared[meta.cluster] = pseudonymise(prepared[meta.cluster], rng)
+            labels = np.random.default_rng(self.random_state)
+            prepared[meta.cluster] = pseudonymise(prepared[meta.cluster], labels)
         self.scheme_ = fit_bins(prepared, meta, dict(self.bounds or {}), self.n_bins)
         self.bin_scheme_ = {name: bins.describe() for name, bins in self.scheme_.items()}
         codes = encode(prepared, self.scheme_)

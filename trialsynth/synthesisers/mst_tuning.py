@@ -2,7 +2,7 @@
 
 Tuning on the real data would itself disclose: the chosen settings depend on the private rows,
 and that choice is not covered by the epsilon of the final fit. So the search runs on a **public
-surrogate**: a demo trial (``registry.demo``) of the same shape, rows capped at ``max_rows``,
+surrogate**: a generated trial (``trialsynth.surrogate``) of the same shape, rows capped at ``max_rows``,
 with the demo's public bounds. It reads only the trial's row and column counts (which the released
 file shows anyway) and the policy cap. The reported epsilon is therefore the whole guarantee of
 the release: (epsilon, delta)-DP, with the selection free of privacy cost.
@@ -55,6 +55,11 @@ class TuningResult:
     guarantee: str = GUARANTEE
     reused_from: str | None = None
 
+    @property
+    def params(self) -> dict:
+        """The MST settings this choice sets."""
+        return {"epsilon": self.epsilon, "preserve": self.preserve, "iterations": self.iterations}
+
     def record(self) -> dict:
         return asdict(self)
 
@@ -67,18 +72,17 @@ def objective_value(metrics: dict, epsilon: float) -> float:
 
 
 def _surrogate(n_rows: int, n_cols: int, seed: int, max_rows: int):
-    from registry.demo import PUBLIC_BOUNDS, TrialShape, _scale, demo_roles, make_trial
     from trialsynth.cleaning import clean
+    from trialsynth.surrogate import TrialShape, demo_roles, make_trial, public_bounds
 
     shape = TrialShape(min(n_rows, max_rows), max(n_cols, 14))
     frame = make_trial(shape, seed)
     data, meta = clean(frame, trial_id="surrogate", **demo_roles(frame))
-    bounds = {c: PUBLIC_BOUNDS[_scale(c)] for c in data.columns if _scale(c)}
     return (
         data,
         meta,
-        bounds,
-        {"rows": shape.n_rows, "cols": shape.n_cols, "seed": seed, "generator": "registry.demo"},
+        public_bounds(data.columns),
+        {"rows": shape.n_rows, "cols": shape.n_cols, "seed": seed, "generator": "trialsynth.surrogate"},
     )
 
 
@@ -110,8 +114,10 @@ def tune_mst(
         synthesiser = MstSynthesiser(
             epsilon=epsilon, preserve=preserve, iterations=iterations, bounds=bounds, random_state=seed
         )
-        synthesiser.fit(data, meta)
-        synthetic = synthesiser.sample(len(data), np.random.default_rng(seed))
+        # the surrogate is public: its noise may be seeded, which makes the search repeatable
+        noise, sampling = np.random.SeedSequence(seed).spawn(2)
+        synthesiser.fit(data, meta, noise=np.random.default_rng(noise))
+        synthetic = synthesiser.sample(len(data), np.random.default_rng(sampling))
         metrics = evaluate(data, synthetic, meta, seed)
         value = objective_value(metrics, epsilon)
         trials.append(

@@ -3,11 +3,11 @@
 import json
 from datetime import UTC, datetime, timedelta
 
+from cli.main import main
 from trialsynth.catalogue import finish_attempt, start_attempt
 from trialsynth.catalogue.bands import BANDS, band
 from trialsynth.catalogue.models import Attempt
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
-from trialsynth.cli import main
 
 
 def _catalogue(tmp_path):

@@ -28,8 +28,8 @@ def test_stale_running_attempts_expire_and_live_ones_do_not(tmp_path):
     import time
     from datetime import UTC, datetime, timedelta
 
+    from trialsynth.catalogue.attempts import expire_stale, heartbeat
     from trialsynth.catalogue.models import Attempt
-    from trialsynth.catalogue.queries import expire_stale, heartbeat
 
     sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
     common = dict(archive="a", seed=1, code_version="x", run_id="r")
@@ -67,16 +67,35 @@ def test_failed_trials_are_those_of_one_archive_whose_latest_attempt_failed(tmp_
     attempt("a", "t2", "failed")
     attempt("a", "t3", "skipped")
     attempt("b", "t4", "failed")  # another archive in the same catalogue
-    assert failed_trials(sessions, "a") == ["t2"]
-    assert failed_trials(sessions, "b") == ["t4"]
+    with sessions() as session:
+        assert failed_trials(session, "a") == ["t2"]
+        assert failed_trials(session, "b") == ["t4"]
+
+
+def test_the_latest_attempt_of_a_trial_is_taken_within_the_archive_asked_for(tmp_path):
+    """A trial id used by two archives: the newer attempt in archive b must not hide a's."""
+    from trialsynth.catalogue.queries import latest_attempts, select_attempts
+
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
+    for archive, status in (("a", "succeeded"), ("b", "failed")):
+        attempt_id = start_attempt(
+            sessions, run_id="r", archive=archive, trial_id="t1", seed=1, code_version="x"
+        )
+        finish_attempt(sessions, attempt_id, status=status, method="cart")
+    with sessions() as session:
+        (only_a,) = select_attempts(session, archive="a")
+        assert (only_a.archive, only_a.status) == ("a", "succeeded")
+        assert select_attempts(session, archive="a", status="failed") == []
+        assert [(x.archive, x.status) for x in latest_attempts(session)] == [("a", "succeeded"), ("b", "failed")]
+        assert len(select_attempts(session, archive="b", every_attempt=True)) == 1
 
 
 def test_an_attempt_whose_local_process_is_gone_expires_at_once(tmp_path):
     import subprocess
     import sys
 
+    from trialsynth.catalogue.attempts import expire_stale
     from trialsynth.catalogue.models import Attempt
-    from trialsynth.catalogue.queries import expire_stale
     from trialsynth.owner import this_process
 
     sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))

@@ -4,15 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry.demo import PUBLIC_BOUNDS, _scale
 from trialsynth.errors import MethodNotAvailableError
+from trialsynth.surrogate import public_bounds
 from trialsynth.synthesisers import SYNTHESISERS, get_synthesiser
 
 
 def _params(name: str, data) -> dict:
     """Small, fast settings per method (the DP one needs the manifest's public bounds)."""
     if name == "mst":
-        bounds = {c: PUBLIC_BOUNDS[_scale(c)] for c in data.columns if _scale(c)}
+        bounds = public_bounds(data.columns)
         return {"random_state": 5, "epsilon": 5.0, "iterations": 200, "n_bins": 16, "bounds": bounds}
     if name == "ea":
         return {"random_state": 5, "generations": 60}

@@ -27,7 +27,7 @@ def tiny():
 def _fit(tiny, seed=1, **params):
     data, meta = tiny
     params = {"epsilon": 5.0, "iterations": 200, "n_bins": 8, "bounds": BOUNDS, **params}
-    return MstSynthesiser(random_state=seed, **params).fit(data, meta)
+    return MstSynthesiser(random_state=seed, **params).fit(data, meta, noise=np.random.default_rng(seed))
 
 
 def test_zcdp_conversion_round_trips():
@@ -42,7 +42,25 @@ def test_fit_records_the_spend_and_keeps_the_forced_pair(tiny):
     assert model.edges_[0] == ("arm", "post")
     tree = [e for e in model.edges_[1:]]
     assert 2 <= len(tree) <= 3  # a spanning tree over 4 columns, less the forced pair if chosen
-    assert model.get_params()["bin_scheme"]["score"] == {"bins": 8, "bounds": [0.0, 10.0], "na_code": False}
+    assert model.fitted_record()["bin_scheme"]["score"] == {"bins": 8, "bounds": [0.0, 10.0], "na_code": False}
+    assert model.privacy_spent() == {"epsilon": 5.0, "delta": 1e-9, "rho": zcdp_rho(5.0, 1e-9)}
+    assert "(5, 1e-09)-DP" in model.accounting()
+
+
+def test_noise_comes_only_from_the_generator_given_to_fit(tiny):
+    """The noise stream decides the release: the same generator state gives the same model
+    whatever ``random_state`` says; without a generator, fresh entropy makes each fit differ."""
+    data, meta = tiny
+    params = {"epsilon": 5.0, "iterations": 100, "n_bins": 8, "bounds": BOUNDS}
+
+    def release(model):
+        return model.sample(300, np.random.default_rng(9))
+
+    a = MstSynthesiser(random_state=1, **params).fit(data, meta, noise=np.random.default_rng(42))
+    b = MstSynthesiser(random_state=2, **params).fit(data, meta, noise=np.random.default_rng(42))
+    pd.testing.assert_frame_equal(release(a), release(b))
+    fresh = [MstSynthesiser(random_state=1, **params).fit(data, meta) for _ in range(2)]
+    assert not release(fresh[0]).equals(release(fresh[1]))
 
 
 def test_sample_types_ranges_and_missingness(tiny):
@@ -100,18 +118,25 @@ def test_release_is_the_same_while_other_threads_use_numpy_global_random(tiny):
 
     model = _fit(tiny, seed=4)
     alone = model.sample(2000, np.random.default_rng(9))
-    stop = threading.Event()
+    stop, running = threading.Event(), threading.Event()
+    draws = [0]
 
     def draw_globally():
+        running.set()
         while not stop.is_set():
             np.random.random(64)
+            draws[0] += 1
 
     noisy_neighbour = threading.Thread(target=draw_globally)
     noisy_neighbour.start()
     try:
+        assert running.wait(10)
+        before = draws[0]
         beside = [model.sample(2000, np.random.default_rng(9)) for _ in range(3)]
+        during = draws[0] - before
     finally:
         stop.set()
         noisy_neighbour.join()
+    assert during > 0  # the neighbour really drew from the global generator meanwhile
     for frame in beside:
         pd.testing.assert_frame_equal(alone, frame)

@@ -1,14 +1,11 @@
 """MST tuning: it reads only the trial's shape and the cap, is deterministic, and is recorded."""
 
-import uuid
-
 import pytest
 
-from registry.demo import TrialShape, make_trial
-from tests.conftest import write_archive
+from tests.conftest import run_registered, write_archive
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
-from trialsynth.pipeline import TrialJob, run_trial
+from trialsynth.surrogate import TrialShape, make_trial
 from trialsynth.synthesisers import mst_tuning
 from trialsynth.synthesisers.mst_tuning import EPSILON_PRICE, objective_value, tune_mst
 
@@ -27,9 +24,9 @@ def test_tuning_reads_only_the_shape_and_the_cap(monkeypatch):
 
     original = MstSynthesiser.fit
 
-    def spy(self, data, meta):
+    def spy(self, data, meta, **kwargs):
         seen.append((data.shape, tuple(data.columns), self.epsilon))
-        return original(self, data, meta)
+        return original(self, data, meta, **kwargs)
 
     monkeypatch.setattr(MstSynthesiser, "fit", spy)
     tune_mst.cache_clear()
@@ -38,7 +35,7 @@ def test_tuning_reads_only_the_shape_and_the_cap(monkeypatch):
     assert all({"treatment", "post_test_1"} <= set(columns) for _, columns, _ in seen)  # the demo surrogate
     assert all(0.01 <= epsilon <= 0.5 for _, _, epsilon in seen)
     assert 0.01 <= result.epsilon <= 0.5 and result.preserve in {"primary", "all"}
-    assert result.surrogate == {"rows": 300, "cols": 14, "seed": 3, "generator": "registry.demo"}
+    assert result.surrogate == {"rows": 300, "cols": 14, "seed": 3, "generator": "trialsynth.surrogate"}
     assert "public surrogate" in result.guarantee and len(result.trials) == 2
     tune_mst.cache_clear()
     again = tune_mst(300, 14, epsilon_cap=0.5, seed=3, n_trials=2, max_rows=300)
@@ -54,9 +51,9 @@ def test_untuned_epsilon_is_tuned_recorded_and_reused_by_the_next_run(tmp_path, 
     monkeypatch.setattr(mst_tuning, "ITERATIONS", (200,))
     tune_mst.cache_clear()
     frame = make_trial(TrialShape(400, 15), 5)
-    from registry.demo import PUBLIC_BOUNDS, _scale
+    from trialsynth.surrogate import public_bounds
 
-    bounds = {c: list(PUBLIC_BOUNDS[_scale(c)]) for c in frame.columns if _scale(c)}
+    bounds = {c: list(b) for c, b in public_bounds(frame.columns).items()}
     manifest = write_archive(
         tmp_path,
         {"big": frame},
@@ -64,7 +61,7 @@ def test_untuned_epsilon_is_tuned_recorded_and_reused_by_the_next_run(tmp_path, 
         extra={"big": {"method": "mst", "bounds": bounds}},
     )
     sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
-    run_trial(TrialJob(str(manifest), "big", str(tmp_path / "out"), str(uuid.uuid4())), sessions)
+    run_registered(manifest, "big", tmp_path, sessions)
     with sessions() as session:
         record = as_record(latest_attempts(session, ["big"])[0])
     assert record["status"] == "succeeded", record["error"]
@@ -78,7 +75,7 @@ def test_untuned_epsilon_is_tuned_recorded_and_reused_by_the_next_run(tmp_path, 
         raise AssertionError("the stored tuning should have been reused")
 
     monkeypatch.setattr(mst_tuning, "tune_mst", search_again)  # the next run must not search
-    run_trial(TrialJob(str(manifest), "big", str(tmp_path / "out"), str(uuid.uuid4())), sessions)
+    run_registered(manifest, "big", tmp_path, sessions)
     with sessions() as session:
         rerun = as_record(latest_attempts(session, ["big"])[0])
     assert rerun["status"] == "succeeded", rerun["error"]

@@ -6,7 +6,7 @@ import time
 import pandas as pd
 import pytest
 
-from trialsynth.output import remove_stale_partials, write_atomically
+from trialsynth.files import remove_stale_partials, write_atomically
 
 
 def test_a_failed_write_leaves_neither_the_file_nor_a_temporary(tmp_path, monkeypatch):

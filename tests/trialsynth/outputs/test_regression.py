@@ -5,7 +5,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from trialsynth.outputs import ModelOutput, VariableOutput
-from trialsynth.outputs.models import design_matrix, fit_logistic, refit
+from trialsynth.outputs.regression import design_matrix, fit_logistic, refit
 
 
 def test_irls_matches_scikit_learns_unpenalised_fit():

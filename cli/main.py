@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from trialsynth import settings
+from flows import environment
 from trialsynth.errors import RegistryError
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 3
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _catalogue_url(args) -> str:
     from trialsynth.catalogue.session import default_catalogue_url
 
-    return args.catalogue or default_catalogue_url(settings.home())
+    return args.catalogue or default_catalogue_url(environment.home())
 
 
 def cmd_validate(args) -> int:
@@ -135,13 +135,15 @@ def cmd_demo_archive(args) -> int:
 
 
 def cmd_clear(args) -> int:
+    from registry.plans import build_plan
     from registry.validation import validate_registry
     from trialsynth.errors import TrialDataError
     from trialsynth.outputs.trial import clear_trial
 
     manifest = validate_registry(args.registry)
+    plan = build_plan(manifest, manifest.trial(args.trial))
     try:
-        released = clear_trial(manifest, args.trial)
+        released = clear_trial(plan)
     except TrialDataError as exc:
         console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         return EXIT_FAILED
@@ -155,7 +157,8 @@ def cmd_clear(args) -> int:
 
 def cmd_catalogue(args) -> int:
     from trialsynth.catalogue.bands import public_record
-    from trialsynth.catalogue.queries import as_record, audit_record, select_attempts
+    from trialsynth.catalogue.queries import select_attempts
+    from trialsynth.catalogue.records import as_record, audit_record
     from trialsynth.catalogue.session import sessions_for
 
     with sessions_for(_catalogue_url(args))() as session:
@@ -200,7 +203,7 @@ def _records_table(records: list[dict]) -> Table:
     return table
 
 
-def _watch(url: str, run_id: str, total: int, done: threading.Event) -> None:
+def _watch(url: str, run_id: str, total: int | None, done: threading.Event) -> None:
     from trialsynth.catalogue.queries import run_attempts
     from trialsynth.catalogue.session import sessions_for
 
@@ -214,7 +217,9 @@ def _watch(url: str, run_id: str, total: int, done: threading.Event) -> None:
             running = [a.trial_id for a in attempts if a.status == "running"]
             label = f"running {', '.join(running)}" if running else "waiting"
             progress.update(bar, completed=len(finished), description=label)
-        progress.update(bar, completed=total, description="done")
+        progress.update(
+            bar, total=total or len(finished), completed=total or len(finished), description="done"
+        )
 
 
 def cmd_run(args) -> int:
@@ -222,75 +227,58 @@ def cmd_run(args) -> int:
     from registry.validation import validate_registry
 
     url = _catalogue_url(args)
-    registry = Path(args.registry) if args.registry else bundled_registry(settings.home())
+    registry = Path(args.registry) if args.registry else bundled_registry(environment.home())
     manifest = validate_registry(registry)
     limits = manifest.defaults.trial_time_limit_s or manifest.defaults.trial_memory_limit_mb
-    if limits and (getattr(args, "dask", False) or getattr(args, "dask_address", None)):
+    if limits and (args.dask or args.dask_address):
         console.print(
             "error: the manifest sets per-trial limits (defaults.trial_time_limit_s / "
             "trial_memory_limit_mb), which run each trial in a child process; Dask worker "
             "processes cannot start children: run without --dask/--dask-address, or remove the limits"
         )
         return EXIT_USAGE
-    trial_ids = args.trials or [t.id for t in manifest.trials]
-    if args.command == "rerun":
-        if args.failed:
-            from trialsynth.catalogue.queries import failed_trials
-            from trialsynth.catalogue.session import sessions_for
-
-            failed = failed_trials(sessions_for(url), manifest.archive)
-            trial_ids = [t for t in failed if t in trial_ids]
-        if not trial_ids:
-            console.print("no failed trials to rerun")
-            return EXIT_OK
-    for trial_id in trial_ids:
-        manifest.trial(trial_id)
-    out_dir = Path(args.out) if args.out else settings.default_out_dir()
-    summaries = _run_flow(str(registry.resolve()), url, str(out_dir.resolve()), trial_ids, args)
+    for trial_id in args.trials or []:
+        manifest.trial(trial_id)  # an unknown id is a usage error, before Prefect starts
+    out_dir = Path(args.out) if args.out else environment.default_out_dir()
+    rerun = args.command == "rerun" and args.failed
+    total = None if rerun else len(set(args.trials or [t.id for t in manifest.trials]))
+    summaries = _run_flow(str(registry.resolve()), url, str(out_dir.resolve()), total, args, rerun=rerun)
+    if rerun and not summaries:
+        console.print("no failed trials to rerun")
+        return EXIT_OK
     _print_summary(summaries)
     return EXIT_FAILED if any(s["status"] == "failed" for s in summaries) else EXIT_OK
 
 
-def _run_flow(registry: str, url: str, out_dir: str, trial_ids: list[str], args) -> list[dict]:
-    settings.configure_prefect(log_level="INFO" if args.verbose else "WARNING")
+def _run_flow(registry: str, url: str, out_dir: str, total: int | None, args, *, rerun: bool) -> list[dict]:
+    """Run the archive flow (or the operator's rerun flow) on the task runner the options ask for,
+    with a progress bar that follows the catalogue."""
+    environment.configure_prefect(environment.home(), log_level="INFO" if args.verbose else "WARNING")
     from flows.regenerate_archive import regenerate_archive
+    from flows.rerun_failed import rerun_failed
     from trialsynth.catalogue.session import sessions_for
 
     sessions_for(url)  # create the schema before workers race to do it
     run_id = str(uuid.uuid4())
     done = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(url, run_id, len(trial_ids), done), daemon=True)
+    watcher = threading.Thread(target=_watch, args=(url, run_id, total, done), daemon=True)
     watcher.start()
+    runner = environment.task_runner(
+        args.workers, threads=args.threads, dask=args.dask, dask_address=args.dask_address
+    )
+    flow = rerun_failed if rerun else regenerate_archive
     try:
-        flow = regenerate_archive.with_options(task_runner=_task_runner(args))
-        return flow(registry=registry, catalogue_url=url, out_dir=out_dir, trial_ids=trial_ids, run_id=run_id)
+        return flow.with_options(task_runner=runner)(
+            registry=registry,
+            catalogue_url=url,
+            out_dir=out_dir,
+            trial_ids=args.trials,
+            run_id=run_id,
+            cache_dir=str(environment.home()),
+        )
     finally:
         done.set()
         watcher.join()
-
-
-def _task_runner(args):
-    """One worker: a thread. More: one process per worker (no shared interpreter lock, native
-    threads capped so workers do not oversubscribe the cores), or a local Dask cluster of
-    processes, or an existing Dask scheduler."""
-    if getattr(args, "dask_address", None):
-        from prefect_dask import DaskTaskRunner
-
-        return DaskTaskRunner(address=args.dask_address)
-    if getattr(args, "dask", False):
-        from prefect_dask import DaskTaskRunner
-
-        settings.share_cores(args.workers)
-        cluster = {"n_workers": args.workers, "threads_per_worker": 1, "processes": True}
-        return DaskTaskRunner(cluster_kwargs=cluster)
-    if args.workers > 1 and not getattr(args, "threads", False):
-        from prefect.task_runners import ProcessPoolTaskRunner
-
-        settings.share_cores(args.workers)
-        return ProcessPoolTaskRunner(max_workers=args.workers)
-    from prefect.task_runners import ThreadPoolTaskRunner
-
-    return ThreadPoolTaskRunner(max_workers=args.workers)
 
 
 def _counts(summaries: list[dict], key: str) -> str:

@@ -1,0 +1,1 @@
+"""The ``trialsynth`` command line: an edge like ``flows/`` (it may import Prefect; the engine may not)."""

@@ -1,0 +1,59 @@
+"""From manifest to plans: one ``TrialPlan`` per trial, built once per run and handed to the engine."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+
+from registry.manifest import Manifest, Trial
+from trialsynth.plan import Limits, Policy, Roles, TrialPlan
+from trialsynth.streams import derive_seed
+
+
+def entry_sha256(trial: Trial) -> str:
+    """SHA-256 of the manifest entry as the schema reads it (lineage, release identity)."""
+    entry = json.dumps(trial.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(entry.encode()).hexdigest()
+
+
+def build_plan(manifest: Manifest, trial: Trial) -> TrialPlan:
+    """The plan of one manifest entry, with the archive's defaults."""
+    d = manifest.defaults
+    return TrialPlan(
+        archive=manifest.archive,
+        trial_id=trial.id,
+        roles=Roles(
+            treatment=trial.treatment,
+            outcomes=tuple(trial.outcomes),
+            cluster=trial.cluster,
+            drop=tuple(trial.drop),
+            categorical=tuple(trial.categorical),
+            tcap_key=tuple(trial.tcap.key) if trial.tcap else (),
+            tcap_target=trial.tcap.target if trial.tcap else None,
+        ),
+        seed=derive_seed(d.seed, trial.id),
+        data_path=manifest.data_path(trial),
+        outputs_paths=tuple(manifest.outputs_paths(trial)),
+        method=trial.method,
+        epsilon=trial.epsilon,
+        bounds={name: (float(low), float(high)) for name, (low, high) in trial.bounds.items()},
+        policy=Policy(
+            small_threshold=d.small_threshold,
+            large_threshold=d.large_threshold,
+            small_policy=d.small_policy,
+            epsilon_cap=d.epsilon_cap,
+            epsilon_lifetime=d.epsilon_lifetime,
+            ea_generations=d.ea_generations,
+            mst_tuning_trials=d.mst_tuning_trials,
+        ),
+        limits=Limits(time_s=d.trial_time_limit_s, memory_mb=d.trial_memory_limit_mb),
+        entry_sha256=entry_sha256(trial),
+    )
+
+
+def build_plans(manifest: Manifest, trial_ids: Iterable[str] | None = None) -> list[TrialPlan]:
+    """Plans for ``trial_ids`` (every trial when None, duplicates once), largest input first
+    (``Manifest.largest_first``: on a pool the long trials start first)."""
+    ids = list(dict.fromkeys(trial_ids)) if trial_ids else [t.id for t in manifest.trials]
+    return [build_plan(manifest, manifest.trial(trial_id)) for trial_id in manifest.largest_first(ids)]

@@ -1,0 +1,135 @@
+"""The plan of one trial: everything the engine needs to know before it reads a row.
+
+The registry builds one ``TrialPlan`` per trial from the manifest entry and the archive's
+defaults (``registry/plans.py``); the engine receives it and never reads a manifest. A plan holds
+only public things - paths, column roles, declared metadata, thresholds, policy and method
+settings - so it may travel through task parameters and process boundaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from trialsynth import defaults
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Roles:
+    """What each named column is in the trial's design."""
+
+    treatment: str
+    outcomes: tuple[str, ...]
+    cluster: str | None = None
+    drop: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    tcap_key: tuple[str, ...] = ()
+    tcap_target: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.outcomes:
+            raise ValueError("Roles needs at least one outcome (the first is the primary outcome).")
+        if self.treatment in self.outcomes:
+            raise ValueError(f"The treatment column {self.treatment!r} cannot also be an outcome.")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The archive's routing thresholds, privacy budget and method budgets."""
+
+    small_threshold: int = defaults.SMALL_THRESHOLD
+    large_threshold: int = defaults.LARGE_THRESHOLD
+    small_policy: str = defaults.SMALL_POLICY
+    epsilon_cap: float = defaults.EPSILON_CAP
+    epsilon_lifetime: float = defaults.EPSILON_LIFETIME
+    ea_generations: int = defaults.EA_GENERATIONS
+    mst_tuning_trials: int = defaults.MST_TUNING_TRIALS
+
+    def __post_init__(self) -> None:
+        if self.small_threshold > self.large_threshold:
+            raise ValueError(
+                f"small_threshold ({self.small_threshold}) must not exceed "
+                f"large_threshold ({self.large_threshold})"
+            )
+        if self.small_policy not in ("ea", "none"):
+            raise ValueError(f"small_policy must be 'ea' or 'none'. Got {self.small_policy!r} instead.")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Hard limits per trial; either set runs the trial in its own process."""
+
+    time_s: float | None = None
+    memory_mb: int | None = None
+
+    @property
+    def isolated(self) -> bool:
+        return bool(self.time_s or self.memory_mb)
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    """One trial, planned: built once per run by the registry, read by every stage.
+
+    ``seed`` is the trial's seed (derived from the archive seed and the trial id, stored); every
+    random step draws from an independent stream of it (``trialsynth.streams``).
+    ``entry_sha256`` identifies the manifest entry (lineage and release identity).
+    """
+
+    archive: str
+    trial_id: str
+    roles: Roles
+    seed: int
+    data_path: Path | None = None
+    outputs_paths: tuple[Path, ...] = ()
+    method: str = "auto"
+    epsilon: float | None = None
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    policy: Policy = field(default_factory=Policy)
+    limits: Limits = field(default_factory=Limits)
+    entry_sha256: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "bounds", _frozen({k: (float(a), float(b)) for k, (a, b) in self.bounds.items()})
+        )
+        object.__setattr__(self, "outputs_paths", tuple(self.outputs_paths))
+        if self.data_path is None and not self.outputs_paths:
+            raise ValueError(f"trial {self.trial_id!r}: a plan needs a data file or released outputs")
+
+    def __reduce__(self):  # MappingProxyType does not pickle: rebuild from plain values
+        return (_rebuild, (self._state(),))
+
+    def _state(self) -> dict:
+        state = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        state["bounds"] = dict(self.bounds)
+        return state
+
+    @property
+    def has_data(self) -> bool:
+        return self.data_path is not None
+
+    @property
+    def released_name(self) -> str:
+        """The name the released file's format follows (the data file's, else CSV)."""
+        return self.data_path.name if self.data_path is not None else "released.csv"
+
+
+def _rebuild(state: dict) -> TrialPlan:
+    return TrialPlan(**state)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where one run writes: its id, the output directory and a cache of public choices
+    (tuning results that depend on nothing private)."""
+
+    run_id: str
+    out_dir: Path
+    cache_dir: Path

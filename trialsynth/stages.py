@@ -1,0 +1,347 @@
+"""The study's steps for one trial, each a function returning a value.
+
+Every value carries the catalogue fields it settles (``record()``); the pipeline assembles an
+attempt's record from the values a trial reached, so a failure keeps everything learnt before it.
+Real rows live only inside these values, in memory: ``record()`` returns public fields only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import sessionmaker
+
+from trialsynth.catalogue import ledger
+from trialsynth.categories import OUTPUTS_ONLY_CATEGORY, RULES_VERSION, categorise
+from trialsynth.cleaning import clean_planned
+from trialsynth.errors import ReleaseBlockedError
+from trialsynth.files import output_path, write_atomically
+from trialsynth.loading import load_trial_data
+from trialsynth.meta import TrialMeta
+from trialsynth.metrics import METRIC_KEYS
+from trialsynth.metrics.evaluate import evaluate, format_preserved
+from trialsynth.metrics.privacy import reproduced_records
+from trialsynth.outputs import ReleasedOutputs, combine_outputs
+from trialsynth.plan import RunContext, TrialPlan
+from trialsynth.restore import restore_dropped
+from trialsynth.routing import OUTPUTS_METHOD, Route, route
+from trialsynth.streams import Streams
+from trialsynth.synthesisers import (
+    DifferentiallyPrivate,
+    FromReleasedOutputs,
+    Synthesiser,
+    synthesiser_class,
+)
+from trialsynth.synthesisers.base import Tuning, is_tunable
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """The trial after Appendix A's cleaning (``data`` holds real rows: never recorded)."""
+
+    data: pd.DataFrame = field(repr=False)
+    meta: TrialMeta
+    data_hash: str
+
+    def record(self) -> dict[str, Any]:
+        meta = self.meta
+        cleaning = {
+            "dropped": [{"column": d.name, "reason": d.reason, "restored": d.restore} for d in meta.dropped],
+            "kinds": meta.kinds,
+            "cluster": meta.cluster,
+            "repairs": list(meta.repairs),
+            "input_sha256": self.data_hash,
+        }
+        return {"n_rows": len(self.data), "n_cols": self.data.shape[1], "cleaning": cleaning}
+
+
+@dataclass(frozen=True)
+class Released:
+    """The released outputs a trial's entry supplies, several sources combined."""
+
+    outputs: ReleasedOutputs = field(repr=False)
+    paths: tuple[Path, ...]
+
+    def record(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class OutputsOnly:
+    """A trial known only by released outputs (no microdata held)."""
+
+    released: Released
+
+    def record(self) -> dict[str, Any]:
+        outputs, paths = self.released.outputs, self.released.paths
+        return {
+            "method": "ea",
+            "route_reason": f"no microdata: synthesis from the released outputs of {len(paths)} source(s)",
+            "n_rows": outputs.n_rows,
+            "n_cols": len(outputs.columns) or len(outputs.variables),
+            "cleaning": {"input_sha256": _files_hash(paths), "released_outputs": [str(p) for p in paths]},
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Routing chose to release nothing (``small_policy: none``)."""
+
+    def record(self) -> dict[str, Any]:
+        return {"status": "skipped", "error": None}
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """Settings a tunable method chose without reading private rows (None: nothing tuned)."""
+
+    tuning: Tuning | None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.tuning.params) if self.tuning else {}
+
+    def record(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted method, what it records, and the DP release it makes (if it is private)."""
+
+    synthesiser: Synthesiser
+    params: dict[str, Any]
+    epsilon: float | None = None
+    release: ledger.Release | None = None
+    released_rows: int | None = None  # fitted from released outputs: the rows they describe
+
+    def record(self) -> dict[str, Any]:
+        return {"params": self.params, "epsilon": self.epsilon}
+
+
+@dataclass(frozen=True)
+class Sampled:
+    synthetic: pd.DataFrame = field(repr=False)
+
+    def record(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: dict[str, float | None]
+
+    def record(self) -> dict[str, Any]:
+        return {"metrics": self.metrics}
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    rules: str = RULES_VERSION
+
+    def record(self) -> dict[str, Any]:
+        return {"ons_category": self.name, "category_rules": self.rules}
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The release gate's decision: ``copies`` synthetic rows reproduce a real record."""
+
+    copies: int
+    reason: str
+
+    @property
+    def released(self) -> bool:
+        return self.copies == 0
+
+    def record(self) -> dict[str, Any]:
+        return {"gate": self.reason}
+
+    def enforce(self) -> None:
+        if not self.released:
+            raise ReleaseBlockedError(
+                f"release blocked: {self.copies} synthetic rows reproduce a real record"
+            )
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+
+    def record(self) -> dict[str, Any]:
+        return {"status": "succeeded", "output_path": str(self.path.resolve())}
+
+
+# -- the steps ----------------------------------------------------------------------------------
+
+
+def read_released(plan: TrialPlan) -> Released | None:
+    """The released outputs the plan supplies, several sources combined; None when there are none."""
+    if not plan.outputs_paths:
+        return None
+    outputs = combine_outputs([ReleasedOutputs.from_json(path) for path in plan.outputs_paths])
+    return Released(outputs, plan.outputs_paths)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The trial's file as read (real rows: never recorded) and the SHA-256 of its bytes."""
+
+    frame: pd.DataFrame = field(repr=False)
+    data_hash: str
+
+
+def load(plan: TrialPlan) -> Loaded:
+    """Read the trial's data file (CSV or Parquet)."""
+    assert plan.data_path is not None  # a plan without data takes the outputs-only steps
+    frame, data_hash = load_trial_data(plan.data_path, plan.trial_id)
+    return Loaded(frame, data_hash)
+
+
+def clean(loaded: Loaded, plan: TrialPlan) -> Cleaned:
+    """Appendix A's cleaning with the plan's column roles."""
+    data, meta = clean_planned(loaded.frame, plan)
+    return Cleaned(data, meta, loaded.data_hash)
+
+
+def route_trial(n_rows: int, plan: TrialPlan, released: Released | None) -> Route:
+    return route(n_rows, plan.method, plan.policy, outputs_supplied=released is not None)
+
+
+def tune(
+    method: type[Synthesiser], plan: TrialPlan, cleaned: Cleaned, seed: int, context: RunContext
+) -> Tuned:
+    """Settings chosen by a tunable method (from public inputs only); nothing for other methods."""
+    if not is_tunable(method):
+        return Tuned(None)
+    n_rows, n_cols = cleaned.data.shape
+    return Tuned(method.tune(plan, n_rows, n_cols, seed=seed, cache_dir=context.cache_dir))
+
+
+def fit(
+    method: type[Synthesiser],
+    plan: TrialPlan,
+    data: tuple[pd.DataFrame, TrialMeta, str] | None,
+    released: Released | None,
+    tuned: Tuned,
+    streams: Streams,
+    sessions: sessionmaker,
+) -> Fitted:
+    """Build the method from the plan (plus tuned settings and the fit stream's seed), check the
+    epsilon ledger before a private fit, and fit: from released outputs when supplied and the
+    method can, else from the cleaned data."""
+    params = {**method.params_from(plan), **tuned.params, "random_state": streams.seed_of("fit")}
+    synthesiser = method(**params)
+    release, budget = None, {}
+    private = isinstance(synthesiser, DifferentiallyPrivate)
+    if private and data is not None:
+        release = ledger.Release(
+            archive=plan.archive,
+            trial_id=plan.trial_id,
+            epsilon=float(synthesiser.epsilon),
+            delta=float(synthesiser.delta),
+            seed=plan.seed,
+            data_hash=data[2],
+            params=synthesiser.get_params(),
+        )
+        cap, lifetime = plan.policy.epsilon_cap, plan.policy.epsilon_lifetime
+        budget = {"epsilon_newly_spent": ledger.check(sessions, release, cap=cap, lifetime=lifetime)}
+    released_rows = None
+    if released is not None and isinstance(synthesiser, FromReleasedOutputs):
+        synthesiser.fit_outputs(released.outputs)
+        released_rows = released.outputs.n_rows
+    elif data is None:
+        raise ValueError(f"method {method.name!r} cannot synthesise from released outputs alone")
+    elif private:
+        synthesiser.fit(data[0], data[1], noise=streams.generator("noise"))
+    else:
+        synthesiser.fit(data[0], data[1])
+    record = {**synthesiser.get_params(), **synthesiser.fitted_record(), **budget}
+    if tuned.tuning is not None:
+        record["tuning"] = tuned.tuning.record()
+    epsilon = None
+    if private:
+        spent = synthesiser.privacy_spent()
+        record["accounting"] = synthesiser.accounting()
+        epsilon = spent["epsilon"]
+    return Fitted(synthesiser, record, epsilon, release, released_rows)
+
+
+def sample(fitted: Fitted, cleaned: Cleaned | None, streams: Streams) -> Sampled:
+    """As many rows as the real data has (or as the released outputs describe, when the method
+    synthesised from them), from the trial's sampling stream."""
+    n_rows = fitted.released_rows if fitted.released_rows is not None else len(cleaned.data)  # type: ignore[union-attr]
+    return Sampled(fitted.synthesiser.sample(n_rows, streams.generator("sample")))
+
+
+def output_metrics(fitted: Fitted, synthetic: pd.DataFrame) -> dict[str, float | None]:
+    """What a method that synthesises from released outputs measures against them."""
+    if isinstance(fitted.synthesiser, FromReleasedOutputs):
+        return fitted.synthesiser.output_metrics(synthetic)
+    return {}
+
+
+def evaluate_trial(cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams) -> Evaluation:
+    metrics = evaluate(cleaned.data, sampled.synthetic, cleaned.meta, streams.seed_of("evaluate"))
+    return Evaluation({**metrics, **output_metrics(fitted, sampled.synthetic)})
+
+
+def evaluate_outputs_only(fitted: Fitted, sampled: Sampled) -> Evaluation:
+    """No microdata to compare with: only what the method measures against its outputs."""
+    return Evaluation({**{key: None for key in METRIC_KEYS}, **output_metrics(fitted, sampled.synthetic)})
+
+
+def categorise_trial(evaluation: Evaluation, cleaned: Cleaned, sampled: Sampled) -> Category:
+    preserved = format_preserved(cleaned.data, sampled.synthetic)
+    return Category(categorise(evaluation.metrics, format_preserved=preserved))
+
+
+def outputs_only_category() -> Category:
+    return Category(OUTPUTS_ONLY_CATEGORY)
+
+
+def gate(cleaned: Cleaned, sampled: Sampled) -> Gate:
+    """Count synthetic rows equal to a real record on every synthesised column (school labels
+    are new by design and left out)."""
+    meta = cleaned.meta
+    copies = reproduced_records(
+        cleaned.data, sampled.synthetic, ignore=(meta.cluster,) if meta.cluster else ()
+    )
+    if copies:
+        return Gate(copies, f"blocked: {copies} synthetic rows reproduce a real record")
+    return Gate(0, "released: no synthetic row reproduces a real record")
+
+
+def outputs_only_gate() -> Gate:
+    return Gate(0, "released: no microdata is held, so no real record can be reproduced")
+
+
+def write(frame: pd.DataFrame, plan: TrialPlan, context: RunContext) -> Written:
+    path = output_path(context.out_dir, plan.archive, plan.trial_id, plan.released_name)
+    return Written(write_atomically(frame, path))
+
+
+def restored(sampled: Sampled, cleaned: Cleaned) -> pd.DataFrame:
+    """The released layout: Appendix A's dropped columns put back."""
+    return restore_dropped(sampled.synthetic, cleaned.meta)
+
+
+def method_for(route: Route) -> type[Synthesiser]:
+    return synthesiser_class(route.method)
+
+
+def method_for_outputs() -> type[Synthesiser]:
+    """The method that synthesises a trial known only by released outputs."""
+    return synthesiser_class(OUTPUTS_METHOD)
+
+
+def _files_hash(paths: tuple[Path, ...]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()

@@ -1,0 +1,56 @@
+"""Randomness of one trial as independent streams.
+
+The trial's seed is derived from the archive seed and the trial id (``derive_seed``) and stored
+with every attempt. One ``numpy.random.SeedSequence`` of that seed spawns a separate stream per
+step - fitting, DP noise, sampling, evaluation, tuning - so no two steps ever share a generator
+state, and a step can change how much it draws without moving any other step's numbers.
+
+DP noise comes from ``noise_source``: the one place that decides where a differentially private
+mechanism's randomness comes from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+STEPS = ("fit", "noise", "sample", "evaluate", "tune")
+
+
+def derive_seed(archive_seed: int, *parts: str) -> int:
+    """A 32-bit seed that depends only on ``archive_seed`` and ``parts`` (e.g. the trial id)."""
+    text = ":".join([str(archive_seed), *parts])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The independent random streams of one trial, spawned from ``seed``."""
+
+    seed: int
+
+    def _child(self, step: str) -> np.random.SeedSequence:
+        children = np.random.SeedSequence(self.seed).spawn(len(STEPS))
+        return children[STEPS.index(step)]
+
+    def generator(self, step: str) -> np.random.Generator:
+        """A new generator at the start of ``step``'s stream."""
+        if step not in STEPS:
+            raise ValueError(f"The 'step' parameter must be one of {STEPS}. Got {step!r} instead.")
+        if step == "noise":
+            return noise_source(self)
+        return np.random.default_rng(self._child(step))
+
+    def seed_of(self, step: str) -> int:
+        """A 32-bit integer seed from ``step``'s stream, for settings recorded as an int
+        (``random_state``) and for libraries that take an int (optuna, synthgauge)."""
+        if step not in STEPS or step == "noise":
+            raise ValueError(f"An int seed is only given for {tuple(s for s in STEPS if s != 'noise')}.")
+        return int(self._child(step).generate_state(1)[0])
+
+
+def noise_source(streams: Streams) -> np.random.Generator:
+    """The generator a differentially private mechanism draws its noise and selections from."""
+    return np.random.default_rng(streams._child("noise"))
