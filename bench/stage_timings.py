@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 from registry.demo import TrialShape, demo_plan, write_demo_archive  # noqa: E402
 from registry.manifest import load_manifest  # noqa: E402
+from registry.plans import build_plans  # noqa: E402
 from trialsynth.catalogue import as_record, history  # noqa: E402
 from trialsynth.catalogue.session import make_engine, make_sessionmaker  # noqa: E402
-from registry.plans import build_plans  # noqa: E402
 from trialsynth.pipeline import run_trial  # noqa: E402
 from trialsynth.plan import RunContext  # noqa: E402
 
@@ -73,7 +73,8 @@ def main() -> None:
         for plan in build_plans(manifest):
             outcome = run_trial(plan, sessions, context)
             print(
-                f"repeat {repeat + 1} {plan.trial_id}: {outcome.status} {outcome.method} {outcome.duration_s:.2f}s"
+                f"repeat {repeat + 1} {plan.trial_id}: {outcome.status} {outcome.method} "
+                f"{outcome.duration_s:.2f}s"
             )
     with sessions() as session:
         records = [as_record(a) for a in history(session)]

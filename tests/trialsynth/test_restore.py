@@ -1,8 +1,8 @@
 import numpy as np
 
+from tests.trialsynth.test_cleaning import _frame
 from trialsynth import cleaning
 from trialsynth.restore import restore_dropped
-from tests.trialsynth.test_cleaning import _frame
 
 
 def test_restore_dropped_rebuilds_the_layout_without_real_ids():

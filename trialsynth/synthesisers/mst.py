@@ -130,6 +130,7 @@ class MstSynthesiser:
         from trialsynth.synthesisers.mst_tuning import remembered_tuning
 
         return remembered_tuning(
+            cls,
             n_rows,
             n_cols,
             epsilon_cap=plan.policy.epsilon_cap,

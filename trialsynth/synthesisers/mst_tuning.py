@@ -88,6 +88,7 @@ def _surrogate(n_rows: int, n_cols: int, seed: int, max_rows: int):
 
 @cache
 def tune_mst(
+    method: type,
     n_rows: int,
     n_cols: int,
     *,
@@ -97,11 +98,11 @@ def tune_mst(
     max_rows: int = MAX_SURROGATE_ROWS,
     epsilon_low: float = 0.01,
 ) -> TuningResult:
-    """The settings the search picks for a trial of ``n_rows`` x ``n_cols`` (cached per process)."""
+    """The settings the search picks for ``method`` (the MST class) on a trial of ``n_rows`` x
+    ``n_cols`` (cached per process)."""
     import optuna
 
     from trialsynth.metrics.evaluate import evaluate
-    from trialsynth.synthesisers.mst import MstSynthesiser
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     data, meta, bounds, surrogate = _surrogate(n_rows, n_cols, seed, max_rows)
@@ -111,7 +112,7 @@ def tune_mst(
         epsilon = trial.suggest_float("epsilon", min(epsilon_low, epsilon_cap), epsilon_cap, log=True)
         preserve = trial.suggest_categorical("preserve", ["primary", "all"])
         iterations = trial.suggest_categorical("iterations", list(ITERATIONS))
-        synthesiser = MstSynthesiser(
+        synthesiser = method(
             epsilon=epsilon, preserve=preserve, iterations=iterations, bounds=bounds, random_state=seed
         )
         # the surrogate is public: its noise may be seeded, which makes the search repeatable
@@ -148,7 +149,7 @@ def tune_mst(
 
 
 def remembered_tuning(
-    n_rows: int, n_cols: int, *, epsilon_cap: float, seed: int, n_trials: int, store: Path
+    method: type, n_rows: int, n_cols: int, *, epsilon_cap: float, seed: int, n_trials: int, store: Path
 ) -> TuningResult:
     """``tune_mst``'s result, kept in ``store`` and reused while every input of the search is the
     same (the surrogate's shape, cap, seed, number of trials, code and package versions)."""
@@ -172,7 +173,7 @@ def remembered_tuning(
             return TuningResult(**{**stored, "reused_from": path.name})
         except (ValueError, TypeError):
             pass  # an unreadable entry is searched again and overwritten
-    result = tune_mst(n_rows, n_cols, epsilon_cap=epsilon_cap, seed=seed, n_trials=n_trials)
+    result = tune_mst(method, n_rows, n_cols, epsilon_cap=epsilon_cap, seed=seed, n_trials=n_trials)
     store.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     partial.write_text(json.dumps({**result.record(), "key": key}))

@@ -86,7 +86,10 @@ def test_the_latest_attempt_of_a_trial_is_taken_within_the_archive_asked_for(tmp
         (only_a,) = select_attempts(session, archive="a")
         assert (only_a.archive, only_a.status) == ("a", "succeeded")
         assert select_attempts(session, archive="a", status="failed") == []
-        assert [(x.archive, x.status) for x in latest_attempts(session)] == [("a", "succeeded"), ("b", "failed")]
+        assert [(x.archive, x.status) for x in latest_attempts(session)] == [
+            ("a", "succeeded"),
+            ("b", "failed"),
+        ]
         assert len(select_attempts(session, archive="b", every_attempt=True)) == 1
 
 

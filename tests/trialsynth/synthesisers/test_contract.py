@@ -1,29 +1,62 @@
-"""Every registered synthesiser honours the contract in ``trialsynth/synthesisers/base.py``."""
+"""Every registered synthesiser honours the contract in ``trialsynth/synthesisers/base.py``, and
+every capability it claims."""
+
+import json
+import uuid
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from trialsynth.errors import MethodNotAvailableError
+from trialsynth.outputs import clear_outputs
+from trialsynth.plan import Policy, Roles, TrialPlan
 from trialsynth.surrogate import public_bounds
-from trialsynth.synthesisers import SYNTHESISERS, get_synthesiser
+from trialsynth.synthesisers import (
+    SYNTHESISERS,
+    DifferentiallyPrivate,
+    FromReleasedOutputs,
+    capabilities_of,
+    get_synthesiser,
+    synthesiser_class,
+)
+from trialsynth.synthesisers.base import is_tunable
+
+FAST = {"mst": {"epsilon": 5.0, "iterations": 200, "n_bins": 16}, "ea": {"generations": 60}}
+CLAIMS = {
+    "cart": set(),
+    "mst": {"differentially_private", "tunable"},
+    "ea": {"from_released_outputs"},
+}
 
 
-def _params(name: str, data) -> dict:
-    """Small, fast settings per method (the DP one needs the manifest's public bounds)."""
-    if name == "mst":
-        bounds = public_bounds(data.columns)
-        return {"random_state": 5, "epsilon": 5.0, "iterations": 200, "n_bins": 16, "bounds": bounds}
-    if name == "ea":
-        return {"random_state": 5, "generations": 60}
-    return {"random_state": 5}
+def _plan(data, epsilon=None) -> TrialPlan:
+    return TrialPlan(
+        archive="a",
+        trial_id="t",
+        roles=Roles(treatment="treatment", outcomes=("post_test_1", "post_test_2"), cluster="school_id"),
+        seed=5,
+        data_path=Path("t.csv"),
+        epsilon=epsilon,
+        bounds=public_bounds(data.columns),
+        policy=Policy(ea_generations=60),
+    )
+
+
+def _fit(synthesiser, data, meta):
+    if isinstance(synthesiser, DifferentiallyPrivate):
+        return synthesiser.fit(data, meta, noise=np.random.default_rng(50))
+    return synthesiser.fit(data, meta)
 
 
 @pytest.fixture(scope="module", params=sorted(SYNTHESISERS))
 def fitted(request, cleaned_trial):
     data, meta = cleaned_trial
-    synthesiser = get_synthesiser(request.param, **_params(request.param, data))
-    assert synthesiser.fit(data, meta) is synthesiser
+    cls = synthesiser_class(request.param)
+    params = {**cls.params_from(_plan(data)), **FAST.get(request.param, {}), "random_state": 5}
+    synthesiser = cls(**params)
+    assert _fit(synthesiser, data, meta) is synthesiser
     return synthesiser, data, meta
 
 
@@ -43,7 +76,7 @@ def test_sample_any_size(fitted):
     assert len(synthesiser.sample(37, np.random.default_rng(2))) == 37
 
 
-def test_same_seed_same_rows(fitted):
+def test_same_generator_same_rows(fitted):
     synthesiser, data, _ = fitted
     a = synthesiser.sample(200, np.random.default_rng(3))
     b = synthesiser.sample(200, np.random.default_rng(3))
@@ -70,10 +103,67 @@ def test_cluster_ids_are_never_real(fitted):
     assert synthetic[meta.cluster].str.fullmatch(r"school-\d+").all()
 
 
-def test_params_are_recorded(fitted):
+def test_params_round_trip_and_are_recordable(fitted):
+    """``get_params`` holds every constructor parameter (a fitted attribute is not one): the
+    method rebuilds from them, and they and ``fitted_record`` are JSON for the catalogue."""
     synthesiser, _, _ = fitted
     params = synthesiser.get_params()
+    rebuilt = type(synthesiser)(**params)
+    assert rebuilt.get_params() == params
     assert params["random_state"] == 5
+    for name, value in FAST.get(synthesiser.name, {}).items():
+        assert params[name] == value
+    assert not [k for k in params if k.endswith("_")]
+    json.dumps(params)
+    json.dumps(synthesiser.fitted_record(), default=str)
+
+
+@pytest.mark.parametrize("name", sorted(SYNTHESISERS))
+def test_params_from_a_plan_are_constructor_parameters(name, cleaned_trial):
+    data, _ = cleaned_trial
+    cls = synthesiser_class(name)
+    params = cls.params_from(_plan(data, epsilon=0.3))
+    assert set(params) <= set(cls().get_params())
+    as_json = lambda value: json.loads(json.dumps(value))  # noqa: E731 - the recorded form
+    assert as_json(cls(**params).get_params()) == as_json({**cls().get_params(), **params})
+
+
+@pytest.mark.parametrize("name", sorted(SYNTHESISERS))
+def test_capabilities_are_the_ones_claimed(name):
+    cls = synthesiser_class(name)
+    assert set(capabilities_of(cls)) == CLAIMS[name]
+    assert is_tunable(cls) == ("tunable" in CLAIMS[name])
+
+
+def test_private_methods_account_for_what_they_spend(fitted):
+    synthesiser, _, _ = fitted
+    if not isinstance(synthesiser, DifferentiallyPrivate):
+        pytest.skip(f"{synthesiser.name} is not differentially private")
+    spent = synthesiser.privacy_spent()
+    assert spent["epsilon"] == synthesiser.epsilon and spent["delta"] == synthesiser.delta
+    assert f"({synthesiser.epsilon:g}, {synthesiser.delta:g})-DP" in synthesiser.accounting()
+    with pytest.raises(RuntimeError, match="not fitted"):
+        type(synthesiser)().privacy_spent()
+
+
+def test_methods_from_released_outputs_never_need_the_data(fitted):
+    synthesiser, data, meta = fitted
+    if not isinstance(synthesiser, FromReleasedOutputs):
+        pytest.skip(f"{synthesiser.name} does not synthesise from released outputs")
+    outputs = clear_outputs(data, meta)
+    fresh = type(synthesiser)(**synthesiser.get_params()).fit_outputs(outputs)
+    synthetic = fresh.sample(outputs.n_rows, np.random.default_rng(8))
+    measured = fresh.output_metrics(synthetic)
+    assert measured and all(value is None or value >= 0 for value in measured.values())
+
+
+@pytest.mark.parametrize("name", sorted(SYNTHESISERS))
+def test_tunable_methods_tune_only_what_the_plan_leaves_open(name, cleaned_trial, tmp_path):
+    cls = synthesiser_class(name)
+    if not is_tunable(cls):
+        pytest.skip(f"{name} has nothing to tune")
+    data, _ = cleaned_trial
+    assert cls.tune(_plan(data, epsilon=0.5), 1000, 20, seed=1, cache_dir=tmp_path) is None
 
 
 @pytest.mark.parametrize("name", sorted(SYNTHESISERS))
@@ -83,5 +173,6 @@ def test_sample_before_fit_is_an_error(name):
 
 
 def test_unregistered_method_is_not_available():
-    with pytest.raises(MethodNotAvailableError, match="'gan' is not available"):
-        get_synthesiser("gan")
+    name = f"nothing-{uuid.uuid4().hex[:6]}"
+    with pytest.raises(MethodNotAvailableError, match=f"'{name}' is not available"):
+        get_synthesiser(name)

@@ -42,7 +42,11 @@ def test_fit_records_the_spend_and_keeps_the_forced_pair(tiny):
     assert model.edges_[0] == ("arm", "post")
     tree = [e for e in model.edges_[1:]]
     assert 2 <= len(tree) <= 3  # a spanning tree over 4 columns, less the forced pair if chosen
-    assert model.fitted_record()["bin_scheme"]["score"] == {"bins": 8, "bounds": [0.0, 10.0], "na_code": False}
+    assert model.fitted_record()["bin_scheme"]["score"] == {
+        "bins": 8,
+        "bounds": [0.0, 10.0],
+        "na_code": False,
+    }
     assert model.privacy_spent() == {"epsilon": 5.0, "delta": 1e-9, "rho": zcdp_rho(5.0, 1e-9)}
     assert "(5, 1e-09)-DP" in model.accounting()
 

@@ -7,6 +7,7 @@ from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
 from trialsynth.surrogate import TrialShape, make_trial
 from trialsynth.synthesisers import mst_tuning
+from trialsynth.synthesisers.mst import MstSynthesiser
 from trialsynth.synthesisers.mst_tuning import EPSILON_PRICE, objective_value, tune_mst
 
 
@@ -20,8 +21,6 @@ def test_objective_trades_fidelity_against_epsilon_and_refuses_copies():
 def test_tuning_reads_only_the_shape_and_the_cap(monkeypatch):
     seen = []
 
-    from trialsynth.synthesisers.mst import MstSynthesiser
-
     original = MstSynthesiser.fit
 
     def spy(self, data, meta, **kwargs):
@@ -30,7 +29,7 @@ def test_tuning_reads_only_the_shape_and_the_cap(monkeypatch):
 
     monkeypatch.setattr(MstSynthesiser, "fit", spy)
     tune_mst.cache_clear()
-    result = tune_mst(300, 14, epsilon_cap=0.5, seed=3, n_trials=2, max_rows=300)
+    result = tune_mst(MstSynthesiser, 300, 14, epsilon_cap=0.5, seed=3, n_trials=2, max_rows=300)
     assert len(seen) == 2 and all(shape == (300, len(columns)) for shape, columns, _ in seen)
     assert all({"treatment", "post_test_1"} <= set(columns) for _, columns, _ in seen)  # the demo surrogate
     assert all(0.01 <= epsilon <= 0.5 for _, _, epsilon in seen)
@@ -38,7 +37,7 @@ def test_tuning_reads_only_the_shape_and_the_cap(monkeypatch):
     assert result.surrogate == {"rows": 300, "cols": 14, "seed": 3, "generator": "trialsynth.surrogate"}
     assert "public surrogate" in result.guarantee and len(result.trials) == 2
     tune_mst.cache_clear()
-    again = tune_mst(300, 14, epsilon_cap=0.5, seed=3, n_trials=2, max_rows=300)
+    again = tune_mst(MstSynthesiser, 300, 14, epsilon_cap=0.5, seed=3, n_trials=2, max_rows=300)
     assert (again.epsilon, again.preserve, again.iterations) == (
         result.epsilon,
         result.preserve,

@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+from trialsynth.streams import STEPS, Streams, derive_seed
+
+
+def test_seed_depends_on_archive_seed_and_trial_only():
+    assert derive_seed(1, "a") == derive_seed(1, "a")
+    assert len({derive_seed(1, "a"), derive_seed(2, "a"), derive_seed(1, "b")}) == 3
+
+
+def test_every_step_has_its_own_stream():
+    streams = Streams(7)
+    first = {step: streams.generator(step).random(4).tolist() for step in STEPS}
+    assert len({tuple(v) for v in first.values()}) == len(STEPS)
+    # a step's stream starts at the same point whatever another step drew before
+    streams.generator("fit").random(10_000)
+    assert streams.generator("sample").random(4).tolist() == first["sample"]
+
+
+def test_the_trial_seed_is_not_any_steps_state():
+    """Sampling must not start in the state that drew the DP noise, nor in ``default_rng(seed)``."""
+    streams = Streams(7)
+    plain = np.random.default_rng(7).random(4).tolist()
+    noise = streams.generator("noise").random(4).tolist()
+    assert plain not in [streams.generator(s).random(4).tolist() for s in STEPS]
+    assert streams.generator("sample").random(4).tolist() != noise
+
+
+def test_int_seeds_are_per_step_and_noise_has_none():
+    streams = Streams(7)
+    assert len({streams.seed_of(s) for s in STEPS if s != "noise"}) == len(STEPS) - 1
+    with pytest.raises(ValueError, match="only given for"):
+        streams.seed_of("noise")
+    with pytest.raises(ValueError, match="'step' parameter"):
+        streams.generator("other")
