@@ -47,8 +47,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trialsynth.outputs.regression import code_table, fit_linear, fit_logistic, model_terms, select_terms
+from trialsynth.outputs.regression import fit_linear, fit_logistic
 from trialsynth.outputs.released import ReleasedOutputs
+from trialsynth.synthesisers.ea_scoring import ModelGroup, score_change, sigmoid
+from trialsynth.synthesisers.ea_values import BinValues
 
 
 @dataclass(frozen=True)
@@ -80,178 +82,41 @@ class SearchResult:
     stopped_by: str = "generations"
 
 
+@dataclass
+class Population:
+    """The EA's population: every candidate's codes and values, and the bookkeeping that scores
+    a child from its parent - residuals and scores per model group, code counts, fitness.
+    Updated in place by selection."""
+
+    codes: np.ndarray  # candidates x rows x variables
+    values: np.ndarray  # candidates x rows x continuous variables
+    residuals: list[np.ndarray]  # per model group: candidates x rows
+    scores: list[np.ndarray]  # per model group: candidates x terms
+    counts: np.ndarray  # candidates x all codes
+    fitness: np.ndarray  # candidates
+
+    def best(self) -> int:
+        return int(np.argmin(self.fitness))
+
+
+@dataclass
+class Children:
+    """One generation's children as the rows they change in their parents, already scored."""
+
+    parents: np.ndarray  # child -> parent candidate
+    owner: np.ndarray  # changed row -> child
+    rows: np.ndarray
+    codes: np.ndarray
+    values: np.ndarray
+    residuals: list[np.ndarray]
+    scores: list[np.ndarray]
+    counts: np.ndarray
+    fitness: np.ndarray
+
+
 def mutation_rate_at(generation: int, settings: EaSettings) -> float:
     """Stepped mutation: the rate divided by ``mutation_divisor`` every ``mutation_step`` generations."""
     return settings.mutation_rate / settings.mutation_divisor ** ((generation - 1) // settings.mutation_step)
-
-
-def _sigmoid(eta):
-    return 0.5 * (1.0 + np.tanh(0.5 * eta))
-
-
-class _ModelGroup:
-    """Released models sharing one specification: a common anchor and one target per source.
-
-    A design row is a lookup on the codes (dummies; for a continuous predictor its missing
-    indicator and the released mean standing in for a missing value) plus the continuous
-    predictors' own values in their term columns.
-    """
-
-    def __init__(self, models, index: dict[str, int], variables: list, value_slot: dict[int, int]):
-        first = models[0]
-        self.family = first.family
-        self.outcome = index[first.outcome]
-        self.outcome_slot = value_slot.get(self.outcome)
-        self.predictors = np.array([index[p] for p in first.predictors], dtype=np.int64)
-        tables, value_terms, column = [], [], 1
-        for i in self.predictors:
-            table = code_table(variables[i])
-            if variables[i].kind == "continuous":
-                table = table.copy()
-                table[: len(variables[i].edges) - 1, 0] = 0.0  # the value itself comes from `values`
-                value_terms.append((value_slot[int(i)], column))
-            tables.append(table)
-            column += table.shape[1]
-        sizes = [t.shape[0] for t in tables]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        self.n_codes = int(sum(sizes))
-        full = np.zeros((self.n_codes, column - 1))
-        row = col = 0
-        for t in tables:
-            full[row : row + t.shape[0], col : col + t.shape[1]] = t
-            row, col = row + t.shape[0], col + t.shape[1]
-        # a source's model may lack a combined level (pooled or absent there): it is its reference
-        keep = select_terms(model_terms([variables[i] for i in self.predictors]), first.terms)
-        self.n_terms = len(keep)
-        self.terms = list(first.terms)
-        self.table = full[:, [k - 1 for k in keep[1:]]]
-        position = {k: j for j, k in enumerate(keep)}
-        value_terms = [(slot, position[col]) for slot, col in value_terms if col in position]
-        self.value_slots = np.array([slot for slot, _ in value_terms], dtype=np.int64)
-        self.value_columns = np.array([col for _, col in value_terms], dtype=np.int64)
-        self.targets = np.array([m.coefficients for m in models], dtype=float)
-        if self.targets.shape[1] != self.n_terms:
-            raise ValueError(
-                f"model for {first.outcome!r}: {self.targets.shape[1]} coefficients, {self.n_terms} terms"
-            )
-        self.weights = _precision_weights(models, self.targets.shape)
-        self.anchor = (self.weights * self.targets).sum(axis=0) / self.weights.sum(axis=0)
-        self.eta_lookup = self.table @ self.anchor[1:]
-        self.value_beta = self.anchor[self.value_columns]
-        self.na_code = variables[self.outcome].na_code
-        self.h_inverse = np.eye(self.n_terms)
-
-    def flat(self, codes: np.ndarray) -> np.ndarray:
-        return codes[..., self.predictors] + self.offsets
-
-    def eta(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
-        eta = self.anchor[0] + self.eta_lookup[self.flat(codes)].sum(axis=-1)
-        if len(self.value_slots):
-            eta = eta + values[..., self.value_slots] @ self.value_beta
-        return eta
-
-    def predictor_part(self, codes: np.ndarray, values: np.ndarray, beta: np.ndarray) -> np.ndarray:
-        """The linear predictor of ``beta`` without its intercept."""
-        part = (self.table @ beta[1:])[self.flat(codes)].sum(axis=-1)
-        if len(self.value_slots):
-            part = part + values[..., self.value_slots] @ beta[self.value_columns]
-        return part
-
-    def response(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
-        code = codes[..., self.outcome]
-        y = values[..., self.outcome_slot] if self.family == "linear" else (code == 1).astype(float)
-        return np.where(code == self.na_code, np.nan, y) if self.na_code is not None else y
-
-    def residual(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
-        y = self.response(codes, values)
-        eta = self.eta(codes, values)
-        mu = _sigmoid(eta) if self.family == "logistic" else eta
-        return np.where(np.isnan(y), 0.0, np.nan_to_num(y) - mu)
-
-    def score(self, codes: np.ndarray, values: np.ndarray, r: np.ndarray) -> np.ndarray:
-        width = len(self.predictors)
-        sums = np.bincount(self.flat(codes).ravel(), weights=np.repeat(r, width), minlength=self.n_codes)
-        g = np.concatenate([[r.sum()], sums @ self.table])
-        if len(self.value_slots):
-            g[self.value_columns] += r @ values[:, self.value_slots]
-        return g
-
-    def full_design(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
-        x = np.hstack([np.ones((len(codes), 1)), self.table[self.flat(codes)].sum(axis=1)])
-        if len(self.value_slots):
-            x[:, self.value_columns] += values[:, self.value_slots]
-        return x
-
-    def design(self, codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = self.full_design(codes, values)
-        y = self.response(codes, values)
-        used = ~np.isnan(y)
-        return x[used], y[used]
-
-    def refresh(self, codes: np.ndarray, values: np.ndarray) -> None:
-        x, _ = self.design(codes, values)
-        if self.family == "logistic":
-            mu = _sigmoid(x @ self.anchor)
-            h = (x * (mu * (1 - mu))[:, None]).T @ x
-        else:
-            h = x.T @ x
-        self.h_inverse = np.linalg.pinv(h)
-
-    def exact(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
-        x, y = self.design(codes, values)
-        if self.family == "logistic":
-            return fit_logistic(x, y, beta=self.anchor, max_iter=25)[0]
-        return fit_linear(x, y)
-
-
-def _precision_weights(models, shape: tuple[int, int]) -> np.ndarray:
-    """Per source and coefficient, 1/SE^2 scaled to average 1 over the sources (all ones for one
-    source or when a source released no standard errors)."""
-    if len(models) < 2 or any(m.standard_errors is None for m in models):
-        return np.ones(shape)
-    precision = 1.0 / np.square(np.array([m.standard_errors for m in models], dtype=float))
-    return precision / precision.mean(axis=0, keepdims=True)
-
-
-class _BinValues:
-    """Drawing a value inside a histogram bin: one of the values the column's precision allows
-    there, or uniformly when that grid is too fine to list."""
-
-    def __init__(self, variables: list, continuous: list[int]):
-        lows, highs, starts, counts, grid = [], [], [], [], []
-        self.bin_offset = np.zeros(len(variables), dtype=np.int64)
-        total = 0
-        for i in continuous:
-            variable = variables[i]
-            self.bin_offset[i] = len(lows)
-            for (low, high), values in zip(
-                zip(variable.edges[:-1], variable.edges[1:], strict=True), variable.bin_grids(), strict=True
-            ):
-                lows.append(low)
-                highs.append(high)
-                starts.append(total)
-                counts.append(0 if values is None else len(values))
-                if values is not None:
-                    grid.extend(values.tolist())
-                    total += len(values)
-        if not lows:  # no continuous variable: one placeholder bin keeps the lookups valid
-            lows, highs, starts, counts = [0.0], [0.0], [0], [0]
-        self.low, self.high = np.asarray(lows, dtype=float), np.asarray(highs, dtype=float)
-        self.start, self.count = np.asarray(starts, dtype=np.int64), np.asarray(counts, dtype=np.int64)
-        self.grid = np.asarray(grid + [0.0], dtype=float)
-        self.n_bins = np.array([len(v.edges) - 1 if v.kind == "continuous" else 0 for v in variables])
-
-    def draw(self, var: np.ndarray, code: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Values for cells (``var``, ``code``); 0 for a missing code or a categorical variable."""
-        inside = code < self.n_bins[var]
-        b = self.bin_offset[var] + np.where(inside, code, 0)
-        u = rng.random(var.shape)
-        listed = self.count[b] > 0
-        pick = self.grid[
-            self.start[b] + np.minimum((u * self.count[b]).astype(np.int64), self.count[b] - 1).clip(0)
-        ]
-        uniform = self.low[b] + u * (self.high[b] - self.low[b])
-        return np.where(inside, np.where(listed, pick, uniform), 0.0)
 
 
 class EaSearch:
@@ -271,9 +136,9 @@ class EaSearch:
         groups: dict[tuple, list] = {}
         for model in outputs.models:
             groups.setdefault(model.spec, []).append(model)
-        self.groups = [_ModelGroup(models, index, self.variables, value_slot) for models in groups.values()]
+        self.groups = [ModelGroup(models, index, self.variables, value_slot) for models in groups.values()]
         self.n_coefficients = sum(g.targets.size for g in self.groups)
-        self.bins = _BinValues(self.variables, self.continuous)
+        self.bins = BinValues(self.variables, self.continuous)
         sizes = [v.n_codes for v in self.variables]
         self.all_offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         self.all_codes = int(sum(sizes))
@@ -297,14 +162,14 @@ class EaSearch:
         values = self._values(codes, rng)
         if self.settings.init == "marginals":
             return codes, values
-        by_outcome: dict[int, list[_ModelGroup]] = {}
+        by_outcome: dict[int, list[ModelGroup]] = {}
         for group in self.groups:
             by_outcome.setdefault(group.outcome, []).append(group)
         for outcome, groups in by_outcome.items():
             variable = self.variables[outcome]
             eta = self._joint_predictor(groups, codes, values)
             if groups[0].family == "logistic":
-                drawn = (rng.random(self.n) < _sigmoid(eta)).astype(np.int16)
+                drawn = (rng.random(self.n) < sigmoid(eta)).astype(np.int16)
             else:
                 edges = np.asarray(variable.edges)
                 mids = np.asarray(variable.midpoints())
@@ -327,7 +192,7 @@ class EaSearch:
 
     @staticmethod
     def _joint_predictor(
-        groups: list[_ModelGroup], codes: np.ndarray, values: np.ndarray, rounds: int = 8
+        groups: list[ModelGroup], codes: np.ndarray, values: np.ndarray, rounds: int = 8
     ) -> np.ndarray:
         """One outcome's expected linear predictor, built so that each released model of it
         holds on these covariates in expectation.
@@ -349,7 +214,7 @@ class EaSearch:
             eta = sum(x @ theta for x, theta in zip(designs, shares, strict=True))
             for k, (group, x) in enumerate(zip(groups, designs, strict=True)):
                 if family == "logistic":
-                    fitted = fit_logistic(x, _sigmoid(eta), beta=group.anchor, max_iter=8)[0]
+                    fitted = fit_logistic(x, sigmoid(eta), beta=group.anchor, max_iter=8)[0]
                 else:
                     fitted = fit_linear(x, eta)
                 shares[k] = shares[k] + (group.anchor - fitted)
@@ -390,35 +255,20 @@ class EaSearch:
     def run(self, rng: np.random.Generator, progress=None) -> SearchResult:
         s = self.settings
         started = time.perf_counter()
-        mu = s.population
-        initial = [self._initial(rng) for _ in range(mu)]
-        state = {
-            "codes": np.stack([c for c, _ in initial]),
-            "values": np.stack([v for _, v in initial]),
-        }
-        codes, values = state["codes"], state["values"]
-        for group in self.groups:
-            group.refresh(codes[0], values[0])
-        state["residuals"] = [np.stack([g.residual(c, v) for c, v in initial]) for g in self.groups]
-        state["scores"] = [
-            np.stack([g.score(c, v, r) for (c, v), r in zip(initial, res, strict=True)])
-            for g, res in zip(self.groups, state["residuals"], strict=True)
-        ]
-        state["counts"] = np.stack([self._counts(c) for c, _ in initial])
-        state["fitness"] = self._fitness(state["scores"], state["counts"])
-        del initial
+        population = self._population(rng)
+        codes, values = population.codes, population.values
         history: list[dict] = []
         stopped_by, generation, mae = "generations", 0, float("nan")
         for generation in range(1, s.generations + 1):
             rate = mutation_rate_at(generation, s)
-            self._select(state, self._children(state, rate, rng))
-            fitness = state["fitness"]
-            best = int(np.argmin(fitness))
+            self._select(population, self._children(population, rate, rng))
+            fitness = population.fitness
+            best = population.best()
             if generation % s.refresh_every == 0:
                 for group in self.groups:
                     group.refresh(codes[best], values[best])
-                fitness[:] = self._fitness(state["scores"], state["counts"])
-                best = int(np.argmin(fitness))
+                fitness[:] = self._fitness(population.scores, population.counts)
+                best = population.best()
             if generation % s.check_every == 0 or generation == s.generations:
                 checked = self.check(codes[best], values[best])
                 mae = checked["coef_mae"]
@@ -439,29 +289,44 @@ class EaSearch:
                 if s.max_seconds is not None and elapsed >= s.max_seconds:
                     stopped_by = "time"
                     break
-        self.state_ = state  # the final population's bookkeeping (scores, counts), kept for checks
-        best = int(np.argmin(state["fitness"]))
+        self.population_ = population  # the final population's bookkeeping, kept for checks
+        best = population.best()
         if not history or history[-1]["generation"] != generation:
             mae = self.check(codes[best], values[best])["coef_mae"]
         return SearchResult(
             codes=codes[best].copy(),
             values=values[best].copy(),
             generations=generation,
-            fitness=float(state["fitness"][best]),
+            fitness=float(population.fitness[best]),
             coef_mae=mae,
             seconds=time.perf_counter() - started,
             history=history,
             stopped_by=stopped_by,
         )
 
+    def _population(self, rng: np.random.Generator) -> Population:
+        """The first generation, scored (the Newton step's H from its first candidate)."""
+        initial = [self._initial(rng) for _ in range(self.settings.population)]
+        codes = np.stack([c for c, _ in initial])
+        values = np.stack([v for _, v in initial])
+        for group in self.groups:
+            group.refresh(codes[0], values[0])
+        residuals = [np.stack([g.residual(c, v) for c, v in initial]) for g in self.groups]
+        scores = [
+            np.stack([g.score(c, v, r) for (c, v), r in zip(initial, res, strict=True)])
+            for g, res in zip(self.groups, residuals, strict=True)
+        ]
+        counts = np.stack([self._counts(c) for c, _ in initial])
+        return Population(codes, values, residuals, scores, counts, self._fitness(scores, counts))
+
     def _tournament(self, fitness: np.ndarray, rng: np.random.Generator) -> int:
         a, b = rng.integers(0, len(fitness), 2)
         return int(a if fitness[a] <= fitness[b] else b)
 
-    def _children(self, state: dict, rate: float, rng: np.random.Generator) -> dict:
+    def _children(self, population: Population, rate: float, rng: np.random.Generator) -> Children:
         """Every child of this generation as changed rows only, scored in one batch."""
         s = self.settings
-        codes, values, fitness = state["codes"], state["values"], state["fitness"]
+        codes, values, fitness = population.codes, population.values, population.fitness
         lam = s.population
         parents = np.empty(lam, dtype=np.int64)
         rows_of, codes_of, values_of = [], [], []
@@ -497,69 +362,55 @@ class EaSearch:
         new, new_values = np.concatenate(codes_of), np.concatenate(values_of)
         old, old_values = codes[parents[owner], rows], values[parents[owner], rows]
         child_scores, child_residuals = [], []
-        for group, res, sc in zip(self.groups, state["residuals"], state["scores"], strict=True):
+        for group, res, sc in zip(self.groups, population.residuals, population.scores, strict=True):
             r_new = group.residual(new, new_values)
             r_old = res[parents[owner], rows]
             child_residuals.append(r_new)
-            change = self._score_change(group, owner, lam, (new, new_values, r_new), (old, old_values, r_old))
+            change = score_change(group, owner, lam, (new, new_values, r_new), (old, old_values, r_old))
             child_scores.append(sc[parents] + change)
         base = (owner * self.all_codes)[:, None]
         delta = np.bincount((new + self.all_offsets + base).ravel(), minlength=lam * self.all_codes)
         delta -= np.bincount((old + self.all_offsets + base).ravel(), minlength=lam * self.all_codes)
-        child_counts = state["counts"][parents] + delta.reshape(lam, self.all_codes)
-        return {
-            "parents": parents,
-            "owner": owner,
-            "rows": rows,
-            "codes": new,
-            "values": new_values,
-            "residuals": child_residuals,
-            "scores": child_scores,
-            "counts": child_counts,
-            "fitness": self._fitness(child_scores, child_counts),
-        }
+        child_counts = population.counts[parents] + delta.reshape(lam, self.all_codes)
+        return Children(
+            parents=parents,
+            owner=owner,
+            rows=rows,
+            codes=new,
+            values=new_values,
+            residuals=child_residuals,
+            scores=child_scores,
+            counts=child_counts,
+            fitness=self._fitness(child_scores, child_counts),
+        )
 
-    def _score_change(self, group, owner, lam, new, old) -> np.ndarray:
-        width = len(group.predictors)
-        base = (owner * group.n_codes)[:, None]
-        size = lam * group.n_codes
-        (new_codes, new_values, r_new), (old_codes, old_values, r_old) = new, old
-        plus = np.bincount((group.flat(new_codes) + base).ravel(), np.repeat(r_new, width), minlength=size)
-        minus = np.bincount((group.flat(old_codes) + base).ravel(), np.repeat(r_old, width), minlength=size)
-        intercept = np.bincount(owner, r_new - r_old, minlength=lam)
-        change = np.hstack([intercept[:, None], (plus - minus).reshape(lam, group.n_codes) @ group.table])
-        for slot, column in zip(group.value_slots, group.value_columns, strict=True):
-            weights = r_new * new_values[:, slot] - r_old * old_values[:, slot]
-            change[:, column] += np.bincount(owner, weights, minlength=lam)
-        return change
-
-    def _select(self, state: dict, child: dict) -> None:
+    def _select(self, population: Population, children: Children) -> None:
         """(mu + lambda): the best of parents and children fill the population, in place."""
-        fitness = state["fitness"]
-        mu = len(fitness)
-        ranked = np.argsort(np.concatenate([fitness, child["fitness"]]), kind="stable")[:mu]
-        keep = {int(i) for i in ranked if i < mu}
-        winners = [int(i) - mu for i in ranked if i >= mu]
+        fitness = population.fitness
+        size = len(fitness)
+        ranked = np.argsort(np.concatenate([fitness, children.fitness]), kind="stable")[:size]
+        keep = {int(i) for i in ranked if i < size}
+        winners = [int(i) - size for i in ranked if i >= size]
         if not winners:
             return
         built = []
         for c in winners:
-            p = int(child["parents"][c])
-            mine = child["owner"] == c
-            rows = child["rows"][mine]
-            codes, values = state["codes"][p].copy(), state["values"][p].copy()
-            codes[rows], values[rows] = child["codes"][mine], child["values"][mine]
+            p = int(children.parents[c])
+            mine = children.owner == c
+            rows = children.rows[mine]
+            codes, values = population.codes[p].copy(), population.values[p].copy()
+            codes[rows], values[rows] = children.codes[mine], children.values[mine]
             residuals = []
-            for k, res in enumerate(state["residuals"]):
+            for k, res in enumerate(population.residuals):
                 r = res[p].copy()
-                r[rows] = child["residuals"][k][mine]
+                r[rows] = children.residuals[k][mine]
                 residuals.append(r)
             built.append((c, codes, values, residuals))
-        free = [i for i in range(mu) if i not in keep]
+        free = [i for i in range(size) if i not in keep]
         for slot, (c, codes, values, residuals) in zip(free, built, strict=True):
-            state["codes"][slot], state["values"][slot] = codes, values
+            population.codes[slot], population.values[slot] = codes, values
             for k in range(len(residuals)):
-                state["residuals"][k][slot] = residuals[k]
-                state["scores"][k][slot] = child["scores"][k][c]
-            state["counts"][slot] = child["counts"][c]
-            fitness[slot] = child["fitness"][c]
+                population.residuals[k][slot] = residuals[k]
+                population.scores[k][slot] = children.scores[k][c]
+            population.counts[slot] = children.counts[c]
+            fitness[slot] = children.fitness[c]

@@ -51,14 +51,14 @@ def test_converges_on_a_small_problem(released):
 def test_incremental_scores_equal_scores_from_scratch(released):
     search = EaSearch(released, EaSettings(generations=40, crossover_rate=0.9))
     search.run(np.random.default_rng(3))
-    state = search.state_
+    population = search.population_
     for k, group in enumerate(search.groups):
-        for i in range(len(state["fitness"])):
-            codes, values = state["codes"][i], state["values"][i]
+        for i in range(len(population.fitness)):
+            codes, values = population.codes[i], population.values[i]
             fresh = group.score(codes, values, group.residual(codes, values))
-            assert np.allclose(state["scores"][k][i], fresh, atol=1e-6)
-    fresh_counts = np.stack([search._counts(c) for c in state["codes"]])
-    assert (state["counts"] == fresh_counts).all()
+            assert np.allclose(population.scores[k][i], fresh, atol=1e-6)
+    fresh_counts = np.stack([search._counts(c) for c in population.codes])
+    assert (population.counts == fresh_counts).all()
 
 
 def test_same_seed_same_dataset_and_another_seed_another(released):
