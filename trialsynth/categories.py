@@ -75,7 +75,7 @@ RULES: tuple[tuple[str, Mapping[str, float]], ...] = (
 )
 
 
-def _holds(metrics: Mapping[str, float], thresholds: Mapping[str, float]) -> bool:
+def _holds(metrics: Mapping[str, float | None], thresholds: Mapping[str, float]) -> bool:
     for key, bound in thresholds.items():
         value = metrics.get(key, float("nan"))
         if value is None or math.isnan(value):
@@ -85,7 +85,7 @@ def _holds(metrics: Mapping[str, float], thresholds: Mapping[str, float]) -> boo
     return True
 
 
-def categorise(metrics: Mapping[str, float], *, format_preserved: bool = True) -> str:
+def categorise(metrics: Mapping[str, float | None], *, format_preserved: bool = True) -> str:
     """The ONS category for a synthetic file with these metrics (rules ``RULES_VERSION``)."""
     if not format_preserved:
         return "structural"

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from trialsynth import defaults
 
 
-def _frozen(mapping: Mapping | None) -> Mapping:
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
 
@@ -103,10 +104,10 @@ class TrialPlan:
         if self.data_path is None and not self.outputs_paths:
             raise ValueError(f"trial {self.trial_id!r}: a plan needs a data file or released outputs")
 
-    def __reduce__(self):  # MappingProxyType does not pickle: rebuild from plain values
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:  # MappingProxyType does not pickle
         return (_rebuild, (self._state(),))
 
-    def _state(self) -> dict:
+    def _state(self) -> dict[str, Any]:
         state = {name: getattr(self, name) for name in self.__dataclass_fields__}
         state["bounds"] = dict(self.bounds)
         return state
@@ -121,7 +122,7 @@ class TrialPlan:
         return self.data_path.name if self.data_path is not None else "released.csv"
 
 
-def _rebuild(state: dict) -> TrialPlan:
+def _rebuild(state: dict[str, Any]) -> TrialPlan:
     return TrialPlan(**state)
 
 

@@ -237,17 +237,17 @@ def fit(
     method can, else from the cleaned data."""
     params = {**method.params_from(plan), **tuned.params, "random_state": streams.seed_of("fit")}
     synthesiser = method(**params)
+    private = synthesiser if isinstance(synthesiser, DifferentiallyPrivate) else None
     release, budget = None, {}
-    private = isinstance(synthesiser, DifferentiallyPrivate)
-    if private and data is not None:
+    if private is not None and data is not None:
         release = ledger.Release(
             archive=plan.archive,
             trial_id=plan.trial_id,
-            epsilon=float(synthesiser.epsilon),
-            delta=float(synthesiser.delta),
+            epsilon=float(private.epsilon),
+            delta=float(private.delta),
             seed=plan.seed,
             data_hash=data[2],
-            params=synthesiser.get_params(),
+            params=private.get_params(),
         )
         cap, lifetime = plan.policy.epsilon_cap, plan.policy.epsilon_lifetime
         budget = {"epsilon_newly_spent": ledger.check(sessions, release, cap=cap, lifetime=lifetime)}
@@ -257,18 +257,17 @@ def fit(
         released_rows = released.outputs.n_rows
     elif data is None:
         raise ValueError(f"method {method.name!r} cannot synthesise from released outputs alone")
-    elif private:
-        synthesiser.fit(data[0], data[1], noise=streams.generator("noise"))
+    elif private is not None:
+        private.fit(data[0], data[1], noise=streams.generator("noise"))
     else:
         synthesiser.fit(data[0], data[1])
     record = {**synthesiser.get_params(), **synthesiser.fitted_record(), **budget}
     if tuned.tuning is not None:
         record["tuning"] = tuned.tuning.record()
     epsilon = None
-    if private:
-        spent = synthesiser.privacy_spent()
-        record["accounting"] = synthesiser.accounting()
-        epsilon = spent["epsilon"]
+    if private is not None:
+        record["accounting"] = private.accounting()
+        epsilon = private.privacy_spent()["epsilon"]
     return Fitted(synthesiser, record, epsilon, release, released_rows)
 
 

@@ -44,7 +44,7 @@ LINEAGE_PACKAGES = (
 @cache
 def package_versions() -> dict[str, str | None]:
     """Versions of the packages that shape a synthetic file, stored with every attempt."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in LINEAGE_PACKAGES:
         try:
             versions[name] = metadata.version(name)

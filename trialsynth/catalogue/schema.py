@@ -29,7 +29,10 @@ def _config(connection) -> Config:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(_config(None)).get_current_head()
+    head = ScriptDirectory.from_config(_config(None)).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migration revisions found under {MIGRATIONS}")
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -71,11 +71,13 @@ def _with_source(model, source: str):
 
 
 def _combine_categorical(present: list[VariableOutput]) -> VariableOutput:
-    levels = sorted({level for v in present for level in v.levels}, key=lambda x: (isinstance(x, str), x))
+    levels = sorted(
+        {level for v in present for level in v.category_levels}, key=lambda x: (isinstance(x, str), x)
+    )
     has_missing = any(v.has_missing for v in present)
     total = np.zeros(len(levels) + int(has_missing))
     for v in present:
-        share = dict(zip(v.levels, v.proportions, strict=False))
+        share = dict(zip(v.category_levels, v.proportions, strict=False))
         for i, level in enumerate(levels):
             total[i] += share.get(level, 0.0)
         if v.has_missing:

@@ -26,7 +26,7 @@ INTERCEPT = "(Intercept)"
 
 def terms_of(variable: VariableOutput) -> list[str]:
     if variable.kind == "categorical":
-        names = [f"{variable.name}_{level}" for level in variable.levels[1:]]
+        names = [f"{variable.name}_{level}" for level in variable.category_levels[1:]]
         return names + ([f"{variable.name}_NA"] if variable.has_missing else [])
     return [variable.name] + ([f"{variable.name}_missing"] if variable.has_missing else [])
 
@@ -64,7 +64,7 @@ def encode(column: pd.Series, variable: VariableOutput) -> np.ndarray:
         raise ValueError(f"column {variable.name!r} has missing values its released outputs do not allow")
     codes = np.zeros(len(column), dtype=np.int64)
     if variable.kind == "categorical":
-        lookup = {_label_key(level): i for i, level in enumerate(variable.levels)}
+        lookup = {_label_key(level): i for i, level in enumerate(variable.category_levels)}
         keys = [_label_key(v) for v in column[~missing]]
         unknown = sorted({k for k in keys if k not in lookup}, key=str)
         if unknown:
@@ -72,9 +72,10 @@ def encode(column: pd.Series, variable: VariableOutput) -> np.ndarray:
         codes[~missing] = [lookup[k] for k in keys]
     else:
         values = column.to_numpy(dtype=float, na_value=np.nan)[~missing]
-        codes[~missing] = np.clip(np.digitize(values, variable.edges[1:-1]), 0, len(variable.edges) - 2)
+        edges = variable.bin_edges
+        codes[~missing] = np.clip(np.digitize(values, edges[1:-1]), 0, len(edges) - 2)
     if missing.any():
-        codes[missing] = variable.na_code
+        codes[missing] = variable.n_codes - 1  # the missing code (has_missing was checked above)
     return codes
 
 

@@ -42,8 +42,22 @@ class VariableOutput:
     integer: bool = False
 
     @property
+    def category_levels(self) -> tuple:
+        """``levels``, for a categorical variable (an error for a continuous one)."""
+        if self.levels is None:
+            raise ValueError(f"variable {self.name!r} is {self.kind}: it has no levels")
+        return self.levels
+
+    @property
+    def bin_edges(self) -> tuple[float, ...]:
+        """``edges``, for a continuous variable (an error for a categorical one)."""
+        if self.edges is None:
+            raise ValueError(f"variable {self.name!r} is {self.kind}: it has no histogram edges")
+        return self.edges
+
+    @property
     def n_codes(self) -> int:
-        base = len(self.levels) if self.kind == "categorical" else len(self.edges) - 1
+        base = len(self.category_levels) if self.kind == "categorical" else len(self.bin_edges) - 1
         return base + int(self.has_missing)
 
     @property
@@ -61,8 +75,9 @@ class VariableOutput:
 
     def _grids(self):
         step = 10.0**-self.decimals
-        last = len(self.edges) - 2
-        for i, (a, b) in enumerate(zip(self.edges[:-1], self.edges[1:], strict=True)):
+        edges = self.bin_edges
+        last = len(edges) - 2
+        for i, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
             first, end = math.ceil(a / step - 1e-9), math.floor(b / step + 1e-9)
             if i < last and abs(end * step - b) < 1e-9 * max(1.0, abs(b)):
                 end -= 1  # a bin holds its lower edge, not its upper one (the last holds both)

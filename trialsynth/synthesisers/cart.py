@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -187,3 +187,9 @@ class CartSynthesiser:
         if cluster:
             synthetic[cluster] = release_labels(cluster_labels, rng)
         return restore_dtypes(synthetic, self.formats_).reset_index(drop=True)
+
+
+if TYPE_CHECKING:  # mypy checks the class against every capability it claims
+    from trialsynth.synthesisers.base import Synthesiser
+
+    _synthesiser: type[Synthesiser] = CartSynthesiser

@@ -124,7 +124,7 @@ class SequentialCart:
             values = None
             if present.any():
                 tree = _tree(categorical[j], seed) if j else None
-                values = LeafDonors.fit(tree, X[present] if j else None, y[present])
+                values = LeafDonors.fit(tree, X[present] if X is not None else None, y[present])
             self.models_.append(ColumnModel(str(j), categorical[j], scores, missing, values))
         return self
 
@@ -137,5 +137,5 @@ class SequentialCart:
                 present = model.missing.draw(X, n, rng) == 0
             if model.values is not None and present.any():
                 rows = np.flatnonzero(present)
-                out[rows, j] = model.values.draw(X[rows] if j else None, len(rows), rng)
+                out[rows, j] = model.values.draw(X[rows] if X is not None else None, len(rows), rng)
         return out

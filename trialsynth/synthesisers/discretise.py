@@ -33,15 +33,22 @@ class ColumnBins:
     has_missing_code: bool = True
 
     @property
+    def codes_labels(self) -> tuple:
+        """``labels``, for a categorical column (an error for a binned one)."""
+        if self.labels is None:
+            raise ValueError(f"column {self.name!r} is binned: it has no labels")
+        return self.labels
+
+    @property
     def size(self) -> int:
-        base = len(self.labels) if self.labels is not None else len(self.edges) - 1
+        base = len(self.edges) - 1 if self.edges is not None else len(self.codes_labels)
         return base + int(self.has_missing_code)
 
     def describe(self) -> dict:
         if self.edges is not None:
             bounds = [self.edges[0], self.edges[-1]]
             return {"bins": len(self.edges) - 1, "bounds": bounds, "na_code": self.has_missing_code}
-        return {"categories": len(self.labels), "na_code": self.has_missing_code}
+        return {"categories": len(self.codes_labels), "na_code": self.has_missing_code}
 
 
 def fit_bins(
@@ -76,7 +83,7 @@ def encode(data: pd.DataFrame, scheme: dict[str, ColumnBins]) -> dict[str, np.nd
             inner = np.asarray(bins.edges[1:-1])
             values = np.digitize(column.to_numpy(dtype=float, na_value=np.nan), inner)
         else:
-            lookup = {label: i for i, label in enumerate(bins.labels)}
+            lookup = {label: i for i, label in enumerate(bins.codes_labels)}
             values = column.map(lambda v, m=lookup: m.get(v, 0)).to_numpy(dtype=np.int64, na_value=0)
         codes[name] = (
             np.where(missing, bins.size - 1, values).astype(np.int64) if bins.has_missing_code else values
@@ -97,7 +104,7 @@ def decode(
             values = rng.uniform(edges[index], edges[index + 1]).round(decimals.get(name, 6))
             columns[name] = np.where(missing, np.nan, values)
         else:
-            labels = np.asarray(bins.labels + (None,), dtype=object)
+            labels = np.asarray((*bins.codes_labels, None), dtype=object)
             columns[name] = pd.Series(labels[np.clip(code, 0, len(labels) - 1)], dtype=object).where(
                 ~missing, None
             )

@@ -20,7 +20,7 @@ sizes.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -157,11 +157,14 @@ class EaSynthesiser:
 def _decode(codes: np.ndarray, values: np.ndarray | None, variable) -> pd.Series:
     missing = codes == variable.na_code if variable.has_missing else np.zeros(len(codes), dtype=bool)
     if variable.kind == "categorical":
-        levels = np.asarray(list(variable.levels) + [None], dtype=object)
-        series = pd.Series(levels[np.where(missing, len(variable.levels), codes)], dtype="object")
+        known = variable.category_levels
+        levels = np.asarray([*known, None], dtype=object)
+        series = pd.Series(levels[np.where(missing, len(known), codes)], dtype="object")
         if variable.integer:
             return series.astype("float64").astype("Int64") if missing.any() else series.astype("int64")
         return series
+    if values is None:
+        raise ValueError(f"continuous variable {variable.name!r} decoded without its values")
     series = pd.Series(np.where(missing, np.nan, np.round(values, variable.decimals)))
     if variable.integer:
         return series.astype("Int64") if missing.any() else series.astype("int64")
@@ -178,3 +181,9 @@ def _school_labels(sizes, n: int, rng: np.random.Generator) -> pd.Series:
     labels = rng.permutation(labels)[:n]
     order = rng.permutation(len(sizes))
     return pd.Series([f"school-{order[i] + 1:0{width}d}" for i in labels], dtype="object")
+
+
+if TYPE_CHECKING:  # mypy checks the class against every capability it claims
+    from trialsynth.synthesisers.base import FromReleasedOutputs
+
+    _fromreleasedoutputs: type[FromReleasedOutputs] = EaSynthesiser

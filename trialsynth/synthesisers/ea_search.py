@@ -184,7 +184,7 @@ class EaSearch:
                 values[:, self.slot_of[outcome]] = drawn_values
             if variable.has_missing:
                 missing = rng.random(self.n) < variable.proportions[-1]
-                drawn = np.where(missing, variable.na_code, drawn)
+                drawn = np.where(missing, variable.n_codes - 1, drawn)
                 if variable.kind == "continuous":
                     values[missing, self.slot_of[outcome]] = 0.0
             codes[:, outcome] = drawn

@@ -10,7 +10,11 @@ class BinValues:
     there, or uniformly when that grid is too fine to list."""
 
     def __init__(self, variables: list, continuous: list[int]):
-        lows, highs, starts, counts, grid = [], [], [], [], []
+        lows: list[float] = []
+        highs: list[float] = []
+        starts: list[int] = []
+        counts: list[int] = []
+        grid: list[float] = []
         self.bin_offset = np.zeros(len(variables), dtype=np.int64)
         total = 0
         for i in continuous:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from itertools import combinations
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -250,7 +250,7 @@ def _tree_potentials(mbi, domain, measurements, tree: list[tuple[str, str]]):
     for a, b in tree:
         degree[a] += 1
         degree[b] += 1
-    tables = {pair: log_distribution(pair) for pair in tree}
+    tables: dict[tuple[str, ...], np.ndarray] = {pair: log_distribution(pair) for pair in tree}
     tables.update({(c,): (1 - degree[c]) * log_distribution((c,)) for c in domain.attributes})
     factors = {clique: mbi.Factor(domain.project(clique), jnp.asarray(t)) for clique, t in tables.items()}
     return mbi.CliqueVector(domain, list(factors), factors)
@@ -350,3 +350,10 @@ def _select_tree(dataset, one_way, mapping, rho, rng) -> list[tuple[str, str]]:
         parent[root(a)] = root(b)
         chosen.append((a, b))
     return chosen
+
+
+if TYPE_CHECKING:  # mypy checks the class against every capability it claims
+    from trialsynth.synthesisers.base import DifferentiallyPrivate, Tunable
+
+    _differentiallyprivate: type[DifferentiallyPrivate] = MstSynthesiser
+    _tunable: type[Tunable] = MstSynthesiser
