@@ -19,7 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from flows import environment
+from trialsynth.defaults import ARCHIVE_SEED
 from trialsynth.errors import RegistryError
+from trialsynth.synthesisers import method_names
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 3
 log = logging.getLogger("trialsynth")
@@ -87,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("--history", action="store_true", help="every attempt, not only the latest")
     cat.add_argument("--json", action="store_true", help="print JSON")
     cat.add_argument("--archive", help="only this archive")
-    cat.add_argument("--method", choices=("cart", "mst", "ea", "none", "gan"), help="only this method")
+    methods = [name for name in method_names() if name != "auto"]
+    cat.add_argument("--method", choices=methods, help="only this method")
     cat.add_argument("--category", help="only this ONS category (e.g. multivariate_detailed)")
     cat.add_argument("--status", choices=("succeeded", "failed", "skipped", "running"))
     cat.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="attempts started on or after")
@@ -100,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-archive", help="write a representative demo archive")
     demo.add_argument("directory")
     demo.add_argument("--trials", type=_positive_int, default=6)
-    demo.add_argument("--seed", type=int, default=20240601)
+    demo.add_argument("--seed", type=int, default=ARCHIVE_SEED)
     validate = sub.add_parser("validate", help="check a registry and its data, changing nothing")
     validate.add_argument("registry")
     clear = sub.add_parser(

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from registry.demo import TrialShape, write_demo_archive
+from trialsynth.defaults import ARCHIVE_SEED
 
-BUNDLED_SEED = 20240601
+BUNDLED_SEED = ARCHIVE_SEED
 BUNDLED_PLAN = (
     TrialShape(9900, 22),  # the study's Magic Breakfast shape -> cart
     TrialShape(1200, 20, cluster_randomised=False),  # Maths Champions shape -> ea

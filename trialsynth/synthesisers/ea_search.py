@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from trialsynth import defaults
 from trialsynth.outputs.regression import fit_linear, fit_logistic
 from trialsynth.outputs.released import ReleasedOutputs
 from trialsynth.synthesisers.ea_scoring import ModelGroup, score_change, sigmoid
@@ -56,7 +57,7 @@ from trialsynth.synthesisers.ea_values import BinValues
 @dataclass(frozen=True)
 class EaSettings:
     population: int = 32
-    generations: int = 2000
+    generations: int = defaults.EA_GENERATIONS
     mutation_rate: float = 2e-4
     mutation_step: int = 250
     mutation_divisor: float = 3.0

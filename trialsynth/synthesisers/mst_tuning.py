@@ -9,7 +9,7 @@ the release: (epsilon, delta)-DP, with the selection free of privacy cost.
 
 Search space: epsilon log-uniform in [``epsilon_low``, policy cap] (the study tried 0.01-10; the
 cap, default 1, bounds it); ``preserve`` "primary" or "all" (treatment x primary outcome, or x
-every outcome, forced into the measurements); ``iterations`` in {500, 1000, 2000, 3000}.
+every outcome, measured beside the tree); ``iterations`` in {500, 1000, 2000, 3000}.
 
 Objective (lower is better), on the surrogate's Table 3 metrics:
 ``feature_density_mad + 0.01 * max(pmse_ratio - 1, 0) + EPSILON_PRICE * epsilon``, plus 1 when a
