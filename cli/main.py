@@ -227,6 +227,7 @@ def _watch(url: str, run_id: str, total: int | None, done: threading.Event) -> N
 
 def cmd_run(args) -> int:
     from registry.bundled import bundled_registry
+    from registry.plans import build_plans
     from registry.validation import validate_registry
 
     url = _catalogue_url(args)
@@ -240,12 +241,13 @@ def cmd_run(args) -> int:
             "processes cannot start children: run without --dask/--dask-address, or remove the limits"
         )
         return EXIT_USAGE
-    for trial_id in args.trials or []:
-        manifest.trial(trial_id)  # an unknown id is a usage error, before Prefect starts
     out_dir = Path(args.out) if args.out else environment.default_out_dir()
     rerun = args.command == "rerun" and args.failed
-    total = None if rerun else len(set(args.trials or [t.id for t in manifest.trials]))
-    summaries = _run_flow(str(registry.resolve()), url, str(out_dir.resolve()), total, args, rerun=rerun)
+    plans = build_plans(manifest, args.trials)  # the run's only reading of the manifest
+    total = None if rerun else len(plans)
+    summaries = _run_flow(
+        str(registry.resolve()), url, str(out_dir.resolve()), plans, total, args, rerun=rerun
+    )
     if rerun and not summaries:
         console.print("no failed trials to rerun")
         return EXIT_OK
@@ -253,7 +255,9 @@ def cmd_run(args) -> int:
     return EXIT_FAILED if any(s["status"] == "failed" for s in summaries) else EXIT_OK
 
 
-def _run_flow(registry: str, url: str, out_dir: str, total: int | None, args, *, rerun: bool) -> list[dict]:
+def _run_flow(
+    registry: str, url: str, out_dir: str, plans: list, total: int | None, args, *, rerun: bool
+) -> list[dict]:
     """Run the archive flow (or the operator's rerun flow) on the task runner the options ask for,
     with a progress bar that follows the catalogue."""
     environment.configure_prefect(environment.home(), log_level="INFO" if args.verbose else "WARNING")
@@ -278,6 +282,7 @@ def _run_flow(registry: str, url: str, out_dir: str, total: int | None, args, *,
             trial_ids=args.trials,
             run_id=run_id,
             cache_dir=str(environment.home()),
+            plans=plans,
         )
     finally:
         done.set()

@@ -29,9 +29,11 @@ def regenerate_archive(
     trial_ids: list[str] | None = None,
     run_id: str | None = None,
     cache_dir: str | None = None,
+    plans: list[TrialPlan] | None = None,
 ) -> list[dict]:
-    """Process the registry's trials (or ``trial_ids``); returns one summary per trial."""
-    plans = plan_run_task(registry, trial_ids)
+    """Process the registry's trials (or ``trial_ids``); returns one summary per trial. A caller
+    that has planned the run already (the CLI) passes ``plans`` and the manifest is not read again."""
+    plans = plans if plans is not None else plan_run_task(registry, trial_ids)
     return process_plans(plans, catalogue_url, run_context(out_dir, run_id, cache_dir))
 
 

@@ -11,6 +11,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.regenerate_archive import process_plans, run_context
 from tasks.archive import expire_stale_attempts_task, failed_trials_task, plan_run_task
+from trialsynth.plan import TrialPlan
 
 
 @flow(name="rerun-failed", task_runner=ThreadPoolTaskRunner(max_workers=2))
@@ -21,10 +22,14 @@ def rerun_failed(
     trial_ids: list[str] | None = None,
     run_id: str | None = None,
     cache_dir: str | None = None,
+    plans: list[TrialPlan] | None = None,
 ) -> list[dict]:
     """Rerun the failed trials of the registry's archive (only those among ``trial_ids`` when
-    given); returns one summary per rerun trial."""
-    plans = plan_run_task(registry, trial_ids)
+    given, or among ``plans`` when the caller planned the run); returns one summary per rerun
+    trial."""
+    plans = plans if plans is not None else plan_run_task(registry, trial_ids)
+    if not plans:
+        return []
     expire_stale_attempts_task(catalogue_url)
     failed = set(failed_trials_task(catalogue_url, plans[0].archive))
     chosen = [plan for plan in plans if plan.trial_id in failed]
