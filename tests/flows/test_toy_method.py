@@ -69,6 +69,11 @@ class ToyMarginals:
 @pytest.mark.flow
 def test_a_registered_toy_method_runs_through_the_flow(tmp_path, prefect_harness, capsys, monkeypatch):
     monkeypatch.setitem(SYNTHESISERS, "toy", f"{__name__}:ToyMarginals")
+    import registry.manifest
+
+    parses = []
+    parse = registry.manifest.parse_manifest
+    monkeypatch.setattr(registry.manifest, "parse_manifest", lambda *a: parses.append(1) or parse(*a))
     trial = make_trial(TrialShape(500, 15), 9)
     manifest = write_archive(
         tmp_path, {"toy-trial": trial}, extra={"toy-trial": {"method": "toy", "epsilon": 0.5}}
@@ -86,6 +91,7 @@ def test_a_registered_toy_method_runs_through_the_flow(tmp_path, prefect_harness
         "1",
     ]
     assert main(run) == 0
+    assert len(parses) == 1  # the manifest is read once per run
     capsys.readouterr()
     assert main(["catalogue", "--catalogue", url, "--json"]) == 0
     (record,) = json.loads(capsys.readouterr().out)
