@@ -3,9 +3,9 @@
     python bench/compare_catalogues.py --reference old-a.json old-b.json old-c.json --candidate new.json
 
 Each file is the output of ``trialsynth catalogue --json``. For every trial and metric it prints
-the reference runs' range (their seed-to-seed spread) and the candidate's value, flagged ``OUT``
-when the candidate falls outside the reference range widened by half its width (or by 1e-4 when
-the reference runs agree exactly).
+the median and range of the reference runs (their seed-to-seed spread) and of the candidate
+runs, flagged ``OUT`` when the candidates' median falls outside the reference range; a route or
+a category the reference runs never gave counts as outside too.
 """
 
 from __future__ import annotations
@@ -13,6 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from statistics import median
+
+
+def _spread(values: list[float]) -> str:
+    return f"{median(values):.4g} [{min(values):.4g} .. {max(values):.4g}] (n={len(values)})"
 
 
 def _load(path: str) -> dict[str, dict]:
@@ -28,26 +33,25 @@ def main() -> None:
     candidates = [_load(p) for p in args.candidate]
     outside = 0
     for trial in sorted(references[0]):
-        refs = [r[trial] for r in references]
-        cands = [c[trial] for c in candidates]
+        refs = [r[trial] for r in references if trial in r]
+        cands = [c[trial] for c in candidates if trial in c]
+        if not cands:
+            continue
         routes = {r["method"] for r in refs}, {c["method"] for c in cands}
         cats = sorted({r["ons_category"] for r in refs}), sorted({c["ons_category"] for c in cands})
         print(
             f"\n{trial}: method {sorted(routes[0])} -> {sorted(routes[1])}; category {cats[0]} -> {cats[1]}"
         )
-        outside += routes[0] != routes[1]
+        outside += routes[0] != routes[1] or not set(cats[1]) <= set(cats[0])
         for key in sorted(refs[0]["metrics"] or {}):
             values = [r["metrics"][key] for r in refs if r["metrics"] and r["metrics"][key] is not None]
             new = [c["metrics"][key] for c in cands if c["metrics"] and c["metrics"][key] is not None]
             if not values or not new:
                 continue
-            low, high = min(values), max(values)
-            slack = max((high - low) / 2, 1e-4)
-            flag = "" if all(low - slack <= v <= high + slack for v in new) else "OUT"
+            flag = "" if min(values) <= median(new) <= max(values) else "OUT"
             outside += bool(flag)
-            shown = ", ".join(f"{v:.4g}" for v in new)
-            print(f"  {key:<26} reference {low:.4g} .. {high:.4g}   candidate {shown}  {flag}")
-    print(f"\n{outside} route or metric values outside the reference spread")
+            print(f"  {key:<26} reference {_spread(values)}   candidate {_spread(new)}  {flag}")
+    print(f"\n{outside} routes, categories or metric medians outside the reference spread")
 
 
 if __name__ == "__main__":

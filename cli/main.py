@@ -213,15 +213,17 @@ def _watch(url: str, run_id: str, total: int | None, done: threading.Event) -> N
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task("starting Prefect", total=total)
+        finished_count = 0
         while not done.wait(1.0):
             with sessions_for(url)() as session:
                 attempts = run_attempts(session, run_id)
             finished = [a for a in attempts if a.status != "running"]
             running = [a.trial_id for a in attempts if a.status == "running"]
             label = f"running {', '.join(running)}" if running else "waiting"
-            progress.update(bar, completed=len(finished), description=label)
+            finished_count = len(finished)
+            progress.update(bar, completed=finished_count, description=label)
         progress.update(
-            bar, total=total or len(finished), completed=total or len(finished), description="done"
+            bar, total=total or finished_count, completed=total or finished_count, description="done"
         )
 
 

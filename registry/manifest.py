@@ -10,7 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trialsynth import defaults as default
 from trialsynth.errors import RegistryError
-from trialsynth.synthesisers import method_names
+from trialsynth.synthesisers import SYNTHESISERS, capabilities_of, method_names, synthesiser_class
+
+
+def methods_from_outputs() -> tuple[str, ...]:
+    """The registered methods that can synthesise from released outputs alone."""
+    return tuple(
+        name
+        for name in sorted(SYNTHESISERS)
+        if "from_released_outputs" in capabilities_of(synthesiser_class(name))
+    )
 
 
 class _Strict(BaseModel):
@@ -99,10 +108,10 @@ class Trial(_Strict):
     def _data_or_outputs(self) -> Trial:
         if self.data is None and not self.outputs:
             raise ValueError("give data (the trial's file) or outputs (released outputs), or both")
-        if self.data is None and self.method not in ("auto", "ea"):
+        if self.data is None and self.method != "auto" and self.method not in methods_from_outputs():
             raise ValueError(
                 f"method {self.method!r} needs the trial's data; a trial with released outputs only "
-                "can be synthesised by ea"
+                f"can be synthesised by: {', '.join(methods_from_outputs())}"
             )
         return self
 

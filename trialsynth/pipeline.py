@@ -15,8 +15,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 from sqlalchemy.orm import sessionmaker
 
 from trialsynth import stages
@@ -25,6 +27,8 @@ from trialsynth.catalogue.attempts import finish_attempt, heartbeat, start_attem
 from trialsynth.errors import TrialsynthError
 from trialsynth.plan import RunContext, TrialPlan
 from trialsynth.streams import Streams
+from trialsynth.synthesisers import synthesiser_class
+from trialsynth.synthesisers.base import is_tunable
 from trialsynth.versions import code_version, package_versions
 
 log = logging.getLogger(__name__)
@@ -105,10 +109,29 @@ def assemble(plan: TrialPlan, reached: list[Stage], ending: dict[str, Any]) -> d
         "lineage": {"manifest_entry_sha256": plan.entry_sha256, "packages": package_versions()}
     }
     for value in reached:
-        record.update(value.record())
+        for key, fields in value.record().items():
+            if isinstance(fields, dict) and isinstance(record.get(key), dict):
+                fields = {**record[key], **fields}  # e.g. the input hash, then the whole cleaning
+            record[key] = fields
     record.update(ending)
     record.setdefault("status", "failed")
-    return record
+    return jsonable(record)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays, paths and tuples made plain JSON, so that recording
+    an attempt never fails on what a method put in its record."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    return value
 
 
 def _steps(
@@ -122,6 +145,7 @@ def _steps(
     with clock.stage("load"):
         released = stages.read_released(plan)
         loaded = stages.load(plan)
+    yield loaded
     with clock.stage("clean"):
         cleaned = stages.clean(loaded, plan)
     del loaded
@@ -132,8 +156,12 @@ def _steps(
         yield stages.Skipped()
         return
     method = stages.method_for(route)
-    with clock.stage("tune"):
-        tuned = stages.tune(method, plan, cleaned, streams.seed_of("tune"), context)
+    if is_tunable(method):
+        with clock.stage("tune"):
+            tuned = stages.tune(method, plan, cleaned, streams.seed_of("tune"), context)
+        yield tuned
+    else:
+        tuned = stages.Tuned(None)
     with clock.stage("fit"):
         data = (cleaned.data, cleaned.meta, cleaned.data_hash)
         fitted = stages.fit(method, plan, data, released, tuned, streams, sessions)
@@ -148,11 +176,10 @@ def _steps(
         gate = stages.gate(cleaned, sampled)
     yield gate
     gate.enforce()
-    with clock.stage("write"):
-        written = stages.write(stages.restored(sampled, cleaned), plan, context)
-    if fitted.release is not None:
+    if fitted.release is not None:  # charged before the file exists: a release is never uncharged
         ledger.charge(sessions, fitted.release, attempt_id)
-    yield written
+    with clock.stage("write"):
+        yield stages.write(stages.restored(sampled, cleaned), plan, context)
 
 
 def _steps_from_outputs(
@@ -164,7 +191,7 @@ def _steps_from_outputs(
         released = stages.read_released(plan)
     assert released is not None  # a plan has data or outputs
     yield stages.OutputsOnly(released)
-    method = stages.method_for_outputs()
+    method = synthesiser_class(released.method)
     with clock.stage("fit"):
         fitted = stages.fit(method, plan, None, released, stages.Tuned(None), streams, sessions)
     yield fitted

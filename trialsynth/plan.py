@@ -8,17 +8,21 @@ settings - so it may travel through task parameters and process boundaries.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from trialsynth import defaults
 
+Bounds = tuple[tuple[str, tuple[float, float]], ...]
 
-def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(mapping or {}))
+
+def as_bounds(bounds: Mapping[str, Any] | Iterable[Any]) -> Bounds:
+    """Public ranges as sorted ``(column, (low, high))`` pairs: hashable, picklable and JSON-able,
+    so a plan can be a task or flow parameter."""
+    pairs: Iterable[Any] = bounds.items() if isinstance(bounds, Mapping) else bounds
+    return tuple(sorted((str(name), (float(low), float(high))) for name, (low, high) in pairs))
 
 
 @dataclass(frozen=True)
@@ -91,26 +95,18 @@ class TrialPlan:
     outputs_paths: tuple[Path, ...] = ()
     method: str = "auto"
     epsilon: float | None = None
-    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    bounds: Bounds = ()  # (column, (low, high)) pairs, sorted; ``dict(plan.bounds)`` for a mapping
     policy: Policy = field(default_factory=Policy)
     limits: Limits = field(default_factory=Limits)
     entry_sha256: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "bounds", _frozen({k: (float(a), float(b)) for k, (a, b) in self.bounds.items()})
-        )
-        object.__setattr__(self, "outputs_paths", tuple(self.outputs_paths))
+        object.__setattr__(self, "bounds", as_bounds(self.bounds))
+        object.__setattr__(self, "outputs_paths", tuple(Path(p) for p in self.outputs_paths))
+        if self.data_path is not None:
+            object.__setattr__(self, "data_path", Path(self.data_path))
         if self.data_path is None and not self.outputs_paths:
             raise ValueError(f"trial {self.trial_id!r}: a plan needs a data file or released outputs")
-
-    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:  # MappingProxyType does not pickle
-        return (_rebuild, (self._state(),))
-
-    def _state(self) -> dict[str, Any]:
-        state = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        state["bounds"] = dict(self.bounds)
-        return state
 
     @property
     def has_data(self) -> bool:
@@ -120,10 +116,6 @@ class TrialPlan:
     def released_name(self) -> str:
         """The name the released file's format follows (the data file's, else CSV)."""
         return self.data_path.name if self.data_path is not None else "released.csv"
-
-
-def _rebuild(state: dict[str, Any]) -> TrialPlan:
-    return TrialPlan(**state)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import sessionmaker
 from trialsynth.catalogue import ledger
 from trialsynth.categories import OUTPUTS_ONLY_CATEGORY, RULES_VERSION, categorise
 from trialsynth.cleaning import clean_planned
-from trialsynth.errors import ReleaseBlockedError
+from trialsynth.errors import MethodNotAvailableError, ReleaseBlockedError
 from trialsynth.files import output_path, write_atomically
 from trialsynth.loading import load_trial_data
 from trialsynth.meta import TrialMeta
@@ -65,6 +65,7 @@ class Released:
 
     outputs: ReleasedOutputs = field(repr=False)
     paths: tuple[Path, ...]
+    method: str  # the method that synthesises a trial known only by these outputs
 
     def record(self) -> dict[str, Any]:
         return {}
@@ -79,7 +80,7 @@ class OutputsOnly:
     def record(self) -> dict[str, Any]:
         outputs, paths = self.released.outputs, self.released.paths
         return {
-            "method": "ea",
+            "method": self.released.method,
             "route_reason": f"no microdata: synthesis from the released outputs of {len(paths)} source(s)",
             "n_rows": outputs.n_rows,
             "n_cols": len(outputs.columns) or len(outputs.variables),
@@ -106,7 +107,7 @@ class Tuned:
         return dict(self.tuning.params) if self.tuning else {}
 
     def record(self) -> dict[str, Any]:
-        return {}
+        return {"params": {"tuning": self.tuning.record()}} if self.tuning else {}
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def read_released(plan: TrialPlan) -> Released | None:
     if not plan.outputs_paths:
         return None
     outputs = combine_outputs([ReleasedOutputs.from_json(path) for path in plan.outputs_paths])
-    return Released(outputs, plan.outputs_paths)
+    return Released(outputs, plan.outputs_paths, outputs_method(plan))
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,9 @@ class Loaded:
 
     frame: pd.DataFrame = field(repr=False)
     data_hash: str
+
+    def record(self) -> dict[str, Any]:
+        return {"cleaning": {"input_sha256": self.data_hash}}
 
 
 def load(plan: TrialPlan) -> Loaded:
@@ -237,7 +241,11 @@ def fit(
     method can, else from the cleaned data."""
     params = {**method.params_from(plan), **tuned.params, "random_state": streams.seed_of("fit")}
     synthesiser = method(**params)
-    private = synthesiser if isinstance(synthesiser, DifferentiallyPrivate) else None
+    from_outputs = released is not None and isinstance(synthesiser, FromReleasedOutputs)
+    if not from_outputs and data is None:
+        raise MethodNotAvailableError(f"method {method.name!r} cannot synthesise from released outputs alone")
+    # a private fit reads the data: the ledger is checked before it and charged on release
+    private = synthesiser if isinstance(synthesiser, DifferentiallyPrivate) and not from_outputs else None
     release, budget = None, {}
     if private is not None and data is not None:
         release = ledger.Release(
@@ -252,14 +260,12 @@ def fit(
         cap, lifetime = plan.policy.epsilon_cap, plan.policy.epsilon_lifetime
         budget = {"epsilon_newly_spent": ledger.check(sessions, release, cap=cap, lifetime=lifetime)}
     released_rows = None
-    if released is not None and isinstance(synthesiser, FromReleasedOutputs):
+    if from_outputs and isinstance(synthesiser, FromReleasedOutputs) and released is not None:
         synthesiser.fit_outputs(released.outputs)
         released_rows = released.outputs.n_rows
-    elif data is None:
-        raise ValueError(f"method {method.name!r} cannot synthesise from released outputs alone")
-    elif private is not None:
+    elif private is not None and data is not None:
         private.fit(data[0], data[1], noise=streams.generator("noise"))
-    else:
+    elif data is not None:
         synthesiser.fit(data[0], data[1])
     record = {**synthesiser.get_params(), **synthesiser.fitted_record(), **budget}
     if tuned.tuning is not None:
@@ -334,9 +340,10 @@ def method_for(route: Route) -> type[Synthesiser]:
     return synthesiser_class(route.method)
 
 
-def method_for_outputs() -> type[Synthesiser]:
-    """The method that synthesises a trial known only by released outputs."""
-    return synthesiser_class(OUTPUTS_METHOD)
+def outputs_method(plan: TrialPlan) -> str:
+    """The method that synthesises from a plan's released outputs: the manifest's own choice
+    (validated to be able to), else the default route."""
+    return plan.method if plan.method not in ("auto", "none") else OUTPUTS_METHOD
 
 
 def _files_hash(paths: tuple[Path, ...]) -> str:

@@ -1,9 +1,10 @@
 """Randomness of one trial as independent streams.
 
 The trial's seed is derived from the archive seed and the trial id (``derive_seed``) and stored
-with every attempt. One ``numpy.random.SeedSequence`` of that seed spawns a separate stream per
-step - fitting, DP noise, sampling, evaluation, tuning - so no two steps ever share a generator
-state, and a step can change how much it draws without moving any other step's numbers.
+with every attempt. A ``numpy.random.SeedSequence`` of that seed gives a separate child stream
+per step, keyed by the step's name - fitting, DP noise, sampling, evaluation, tuning - so no two
+steps ever share a generator state, and a step can change how much it draws (or a new step be
+added) without moving any other step's numbers.
 
 DP noise comes from ``noise_source``: the one place that decides where a differentially private
 mechanism's randomness comes from.
@@ -32,8 +33,8 @@ class Streams:
     seed: int
 
     def _child(self, step: str) -> np.random.SeedSequence:
-        children = np.random.SeedSequence(self.seed).spawn(len(STEPS))
-        return children[STEPS.index(step)]
+        # the child is keyed by the step's name, not its position: adding a step moves no other
+        return np.random.SeedSequence(self.seed, spawn_key=(_step_key(step),))
 
     def generator(self, step: str) -> np.random.Generator:
         """A new generator at the start of ``step``'s stream."""
@@ -49,6 +50,10 @@ class Streams:
         if step not in STEPS or step == "noise":
             raise ValueError(f"An int seed is only given for {tuple(s for s in STEPS if s != 'noise')}.")
         return int(self._child(step).generate_state(1)[0])
+
+
+def _step_key(step: str) -> int:
+    return int.from_bytes(hashlib.sha256(step.encode()).digest()[:4], "big")
 
 
 def noise_source(streams: Streams) -> np.random.Generator:

@@ -180,3 +180,44 @@ def test_trial_known_only_by_released_outputs_of_two_sources(tmp_path, sessions)
     assert record["params"]["released_outputs"]["sources"] == ["test/a", "test/b"]
     released = pd.read_csv(record["output_path"])
     assert len(released) == 850 and released["school_id"].str.fullmatch(r"school-\d+").all()
+
+
+def test_a_record_keeps_what_was_learnt_before_cleaning_failed(tmp_path, sessions):
+    broken = make_trial(TrialShape(400, 15), 4)
+    broken["post_test_1"] = None  # an outcome with no values: cleaning refuses the trial
+    manifest = write_archive(tmp_path, {"mid": broken})
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "failed" and "has no values" in record["error"]
+    assert len(record["cleaning"]["input_sha256"]) == 64  # the input was read: its hash is kept
+
+
+def test_numpy_values_in_a_methods_record_are_stored_as_json(tmp_path, sessions, raw_trial, monkeypatch):
+    import numpy as np
+
+    from trialsynth.synthesisers.cart import CartSynthesiser
+
+    monkeypatch.setattr(
+        CartSynthesiser, "fitted_record", lambda self: {"leaves": np.int64(3), "w": np.ones(2)}
+    )
+    manifest = write_archive(tmp_path, {"mid": raw_trial})
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status in {"succeeded", "failed"} and record["finished_at"]
+    assert record["params"]["leaves"] == 3 and record["params"]["w"] == [1.0, 1.0]
+
+
+def test_a_dp_release_whose_charge_fails_is_never_written(tmp_path, sessions, raw_trial, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from trialsynth.catalogue import ledger
+    from trialsynth.surrogate import public_bounds
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("catalogue went away"))
+
+    monkeypatch.setattr(ledger, "charge", refuse)
+    bounds = {c: list(b) for c, b in public_bounds(raw_trial.columns).items()}
+    extra = {"dp": {"method": "mst", "epsilon": 0.5, "bounds": bounds}}
+    manifest = write_archive(tmp_path, {"dp": raw_trial}, extra=extra)
+    outcome, record = _run(manifest, "dp", tmp_path, sessions)
+    assert outcome.status == "failed" and "catalogue went away" in record["error"]
+    assert record["output_path"] is None and not list((tmp_path / "out").rglob("*.csv"))

@@ -115,7 +115,7 @@ def test_params_round_trip_and_are_recordable(fitted):
         assert params[name] == value
     assert not [k for k in params if k.endswith("_")]
     json.dumps(params)
-    json.dumps(synthesiser.fitted_record(), default=str)
+    json.dumps(synthesiser.fitted_record())  # strictly JSON, as the catalogue stores it
 
 
 @pytest.mark.parametrize("name", sorted(SYNTHESISERS))
