@@ -1,0 +1,45 @@
+"""The registry turns a manifest entry and the archive's defaults into the engine's plan."""
+
+import yaml
+
+from registry.manifest import load_manifest
+from registry.plans import build_plan, build_plans, entry_sha256
+from tests.conftest import write_archive
+from trialsynth.streams import derive_seed
+from trialsynth.surrogate import TrialShape, make_trial
+
+
+def test_a_plan_carries_the_entry_and_the_defaults(tmp_path):
+    extra = {
+        "t": {
+            "method": "mst",
+            "epsilon": 0.5,
+            "bounds": {"post_test_1": [0, 200]},
+            "tcap": {"key": ["pupil_gender"], "target": "pupil_fsm"},
+        }
+    }
+    defaults = {"seed": 11, "small_threshold": 100, "epsilon_cap": 0.8, "trial_time_limit_s": 60}
+    path = write_archive(tmp_path, {"t": make_trial(TrialShape(200, 15), 1)}, defaults=defaults, extra=extra)
+    manifest = load_manifest(path)
+    plan = build_plan(manifest, manifest.trial("t"))
+    assert (plan.archive, plan.trial_id, plan.method, plan.epsilon) == ("test", "t", "mst", 0.5)
+    assert plan.seed == derive_seed(11, "t") and plan.data_path == (tmp_path / "data" / "t.csv").resolve()
+    assert plan.roles.outcomes == ("post_test_1", "post_test_2") and plan.roles.cluster == "school_id"
+    assert plan.roles.tcap_key == ("pupil_gender",) and plan.roles.tcap_target == "pupil_fsm"
+    assert dict(plan.bounds) == {"post_test_1": (0.0, 200.0)}
+    assert plan.policy.small_threshold == 100 and plan.policy.epsilon_cap == 0.8
+    assert plan.policy.large_threshold == 50_000  # a default the manifest left out
+    assert plan.limits.time_s == 60 and plan.limits.isolated
+    assert plan.entry_sha256 == entry_sha256(manifest.trial("t")) and len(plan.entry_sha256) == 64
+
+
+def test_the_entry_hash_changes_with_the_entry_only(tmp_path):
+    path = write_archive(
+        tmp_path, {"a": make_trial(TrialShape(200, 15), 1), "b": make_trial(TrialShape(200, 15), 2)}
+    )
+    before = {p.trial_id: p.entry_sha256 for p in build_plans(load_manifest(path))}
+    raw = yaml.safe_load(path.read_text())
+    raw["trials"][0]["drop"] = ["pupil_id", "pupil_eal"]
+    path.write_text(yaml.safe_dump(raw))
+    after = {p.trial_id: p.entry_sha256 for p in build_plans(load_manifest(path))}
+    assert after["a"] != before["a"] and after["b"] == before["b"]
