@@ -82,6 +82,10 @@ def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
     after = {r["trial_id"]: r for r in json.loads(capsys.readouterr().out)}
     assert after["broken"]["status"] == "succeeded" and after["broken"]["run_id"] != latest["broken"]
     assert all(after[t]["run_id"] == latest[t] for t in ("mid-a", "mid-b", "small"))
+    assert main(rerun) == 0  # nothing failed any more: nothing is rerun
+    assert "no failed trials to rerun" in capsys.readouterr().err
+    main(["catalogue", "--catalogue", url, "--history", "--json"])
+    assert len(json.loads(capsys.readouterr().out)) == 6  # 4 + the single-trial run + the rerun
 
     from prefect.client.orchestration import get_client
 
