@@ -22,9 +22,9 @@ def test_a_trial_over_its_time_limit_is_stopped_and_recorded(tmp_path):
         plan = replace(plan_of(manifest, trial_id), limits=Limits(time_s=seconds))
         return run_trial_isolated(plan, url, context_in(tmp_path, run_id))
 
-    stopped, finished = run("endless", 20), run("quick", 120)
+    stopped, finished = run("endless", 12), run("quick", 120)
     assert stopped.status == "failed"
-    assert stopped.error == "time limit: the trial ran longer than 20 s and was stopped"
+    assert stopped.error == "time limit: the trial ran longer than 12 s and was stopped"
     assert finished.status == "succeeded", finished.error
     with sessions_for(url)() as session:
         records = {r["trial_id"]: r for r in map(as_record, latest_attempts(session))}
