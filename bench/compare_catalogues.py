@@ -35,12 +35,16 @@ def main() -> None:
     for trial in sorted(references[0]):
         refs = [r[trial] for r in references if trial in r]
         cands = [c[trial] for c in candidates if trial in c]
-        if not cands:
+        failed = sum(r["status"] == "failed" for r in refs), sum(c["status"] == "failed" for c in cands)
+        refs = [r for r in refs if r["status"] != "failed"]
+        cands = [c for c in cands if c["status"] != "failed"]
+        if not cands or not refs:
             continue
         routes = {r["method"] for r in refs}, {c["method"] for c in cands}
         cats = sorted({r["ons_category"] for r in refs}), sorted({c["ons_category"] for c in cands})
         print(
             f"\n{trial}: method {sorted(routes[0])} -> {sorted(routes[1])}; category {cats[0]} -> {cats[1]}"
+            f"; failed runs {failed[0]} -> {failed[1]}"
         )
         outside += routes[0] != routes[1] or not set(cats[1]) <= set(cats[0])
         for key in sorted(refs[0]["metrics"] or {}):
