@@ -175,7 +175,7 @@ def _describe(error: dict, raw: dict) -> str:
         where = f"trial {trial_id!r}"
         loc = loc[2:]
     key = ".".join(str(part) for part in loc) or "(entry)"
-    message = error["msg"]
+    message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "unknown key"
     return f"{where}: key {key!r}: {message}"
