@@ -78,11 +78,12 @@ def run_trial(plan: TrialPlan, sessions: sessionmaker, context: RunContext) -> T
         code_version=code_version(),
     )
     clock, started = Stopwatch(), time.perf_counter()
-    reached: list[Stage] = []
+    reached: list[dict[str, Any]] = []  # the records of the stages reached (never their data)
     ending: dict[str, Any] = {}
     with heartbeat(sessions, attempt_id):
         try:
-            reached.extend(_steps(plan, sessions, context, attempt_id, clock))
+            for value in _steps(plan, sessions, context, attempt_id, clock):
+                reached.append(value.record())
         except TrialsynthError as exc:
             ending = {"status": "failed", "error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - one trial's failure never stops the archive
@@ -103,13 +104,13 @@ def run_trial(plan: TrialPlan, sessions: sessionmaker, context: RunContext) -> T
     return outcome
 
 
-def assemble(plan: TrialPlan, reached: list[Stage], ending: dict[str, Any]) -> dict[str, Any]:
-    """The attempt's catalogue fields, from the stage values in the order they were reached."""
+def assemble(plan: TrialPlan, reached: list[dict[str, Any]], ending: dict[str, Any]) -> dict[str, Any]:
+    """The attempt's catalogue fields, from the records of the stages in the order they were reached."""
     record: dict[str, Any] = {
         "lineage": {"manifest_entry_sha256": plan.entry_sha256, "packages": package_versions()}
     }
-    for value in reached:
-        for key, fields in value.record().items():
+    for stage_record in reached:
+        for key, fields in stage_record.items():
             if isinstance(fields, dict) and isinstance(record.get(key), dict):
                 fields = {**record[key], **fields}  # e.g. the input hash, then the whole cleaning
             record[key] = fields
