@@ -15,10 +15,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 from sqlalchemy.orm import sessionmaker
 
 from trialsynth import stages
@@ -116,23 +114,7 @@ def assemble(plan: TrialPlan, reached: list[dict[str, Any]], ending: dict[str, A
             record[key] = fields
     record.update(ending)
     record.setdefault("status", "failed")
-    return jsonable(record)
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars and arrays, paths and tuples made plain JSON, so that recording
-    an attempt never fails on what a method put in its record."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    return value
+    return record
 
 
 def _steps(
@@ -156,13 +138,12 @@ def _steps(
     if route.method == "none":
         yield stages.Skipped()
         return
-    method = stages.method_for(route)
+    method = synthesiser_class(route.method)
+    tuned = stages.Tuned(None)
     if is_tunable(method):
         with clock.stage("tune"):
             tuned = stages.tune(method, plan, cleaned, streams.seed_of("tune"), context)
         yield tuned
-    else:
-        tuned = stages.Tuned(None)
     with clock.stage("fit"):
         data = (cleaned.data, cleaned.meta, cleaned.data_hash)
         fitted = stages.fit(method, plan, data, released, tuned, streams, sessions)

@@ -34,9 +34,8 @@ from trialsynth.synthesisers import (
     DifferentiallyPrivate,
     FromReleasedOutputs,
     Synthesiser,
-    synthesiser_class,
 )
-from trialsynth.synthesisers.base import Tuning, is_tunable
+from trialsynth.synthesisers.base import Tunable, Tuning
 
 
 @dataclass(frozen=True)
@@ -217,12 +216,8 @@ def route_trial(n_rows: int, plan: TrialPlan, released: Released | None) -> Rout
     return route(n_rows, plan.method, plan.policy, outputs_supplied=released is not None)
 
 
-def tune(
-    method: type[Synthesiser], plan: TrialPlan, cleaned: Cleaned, seed: int, context: RunContext
-) -> Tuned:
-    """Settings chosen by a tunable method (from public inputs only); nothing for other methods."""
-    if not is_tunable(method):
-        return Tuned(None)
+def tune(method: type[Tunable], plan: TrialPlan, cleaned: Cleaned, seed: int, context: RunContext) -> Tuned:
+    """Settings a tunable method chooses from public inputs only (the cleaned shape, the plan)."""
     n_rows, n_cols = cleaned.data.shape
     return Tuned(method.tune(plan, n_rows, n_cols, seed=seed, cache_dir=context.cache_dir))
 
@@ -334,10 +329,6 @@ def write(frame: pd.DataFrame, plan: TrialPlan, context: RunContext) -> Written:
 def restored(sampled: Sampled, cleaned: Cleaned) -> pd.DataFrame:
     """The released layout: Appendix A's dropped columns put back."""
     return restore_dropped(sampled.synthetic, cleaned.meta)
-
-
-def method_for(route: Route) -> type[Synthesiser]:
-    return synthesiser_class(route.method)
 
 
 def outputs_method(plan: TrialPlan) -> str:
