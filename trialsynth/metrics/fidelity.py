@@ -23,11 +23,14 @@ PROPENSITY_TREE = {"max_depth": 6, "min_samples_leaf": 20}
 def correlation(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
     """Mean-squared difference of pairwise Pearson correlations (numeric columns), and of
     correlation ratios over categorical x numeric pairs (NaN when a trial has no categorical)."""
-    ratio = (
-        correlation_ratio_msd(real, synth, categorical=list(ctx.categorical), numeric=list(ctx.numeric))
-        if ctx.categorical and ctx.numeric
-        else float("nan")
-    )
+    ratio = float("nan")
+    if ctx.categorical and ctx.numeric:
+        # a numeric column constant on one side has no correlation ratio: NaN (stored as None),
+        # not a RuntimeWarning on the operator's screen; errstate is per thread
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = correlation_ratio_msd(
+                real, synth, categorical=list(ctx.categorical), numeric=list(ctx.numeric)
+            )
     return {
         "corr_msd": float(correlation_msd(real, synth, method="pearson", feats=list(ctx.numeric))),
         "corr_ratio_msd": float(ratio),

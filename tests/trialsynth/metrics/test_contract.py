@@ -77,3 +77,20 @@ def test_undefined_metrics_are_none_not_nan(cleaned_trial, synthetic, monkeypatc
     values = evaluate(data, synthetic, meta, seed=1)
     assert values["corr_ratio_msd"] is None
     json.loads(json.dumps(values, allow_nan=False))
+
+
+def test_an_undefined_correlation_ratio_is_quiet(cleaned_trial, synthetic):
+    """A numeric column constant in the synthetic file has no correlation ratio: the family says
+    so without warning on the operator's screen."""
+    import warnings
+
+    from trialsynth.metrics.fidelity import correlation
+
+    data, meta = cleaned_trial
+    flat = synthetic.copy()
+    flat["attendance_pct"] = 50.0
+    real_view, synth_view, context = evaluation_view(data, flat, meta, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        values = correlation(real_view, synth_view, context)
+    assert math.isnan(values["corr_ratio_msd"]) or values["corr_ratio_msd"] >= 0
