@@ -236,13 +236,18 @@ def fit(
     method can, else from the cleaned data."""
     params = {**method.params_from(plan), **tuned.params, "random_state": streams.seed_of("fit")}
     synthesiser = method(**params)
-    from_outputs = released is not None and isinstance(synthesiser, FromReleasedOutputs)
-    if not from_outputs and data is None:
-        raise MethodNotAvailableError(f"method {method.name!r} cannot synthesise from released outputs alone")
+    source = released.outputs if released is not None else None
+    from_outputs = (
+        synthesiser if source is not None and isinstance(synthesiser, FromReleasedOutputs) else None
+    )
     # a private fit reads the data: the ledger is checked before it and charged on release
-    private = synthesiser if isinstance(synthesiser, DifferentiallyPrivate) and not from_outputs else None
+    private = synthesiser if isinstance(synthesiser, DifferentiallyPrivate) and from_outputs is None else None
     release, budget = None, {}
-    if private is not None and data is not None:
+    if from_outputs is not None and source is not None:
+        from_outputs.fit_outputs(source)
+    elif data is None:
+        raise MethodNotAvailableError(f"method {method.name!r} cannot synthesise from released outputs alone")
+    elif private is not None:
         release = ledger.Release(
             archive=plan.archive,
             trial_id=plan.trial_id,
@@ -254,21 +259,15 @@ def fit(
         )
         cap, lifetime = plan.policy.epsilon_cap, plan.policy.epsilon_lifetime
         budget = {"epsilon_newly_spent": ledger.check(sessions, release, cap=cap, lifetime=lifetime)}
-    released_rows = None
-    if from_outputs and isinstance(synthesiser, FromReleasedOutputs) and released is not None:
-        synthesiser.fit_outputs(released.outputs)
-        released_rows = released.outputs.n_rows
-    elif private is not None and data is not None:
         private.fit(data[0], data[1], noise=streams.generator("noise"))
-    elif data is not None:
+    else:
         synthesiser.fit(data[0], data[1])
     record = {**synthesiser.get_params(), **synthesiser.fitted_record(), **budget}
-    if tuned.tuning is not None:
-        record["tuning"] = tuned.tuning.record()
     epsilon = None
     if private is not None:
         record["accounting"] = private.accounting()
         epsilon = private.privacy_spent()["epsilon"]
+    released_rows = source.n_rows if from_outputs is not None and source is not None else None
     return Fitted(synthesiser, record, epsilon, release, released_rows)
 
 
