@@ -124,7 +124,7 @@ def _catalogue_url(args) -> str:
 def cmd_validate(args) -> int:
     from registry.validation import validate_registry
 
-    manifest = validate_registry(args.registry)
+    manifest = validate_registry(args.registry, read_data=True)
     print(f"{args.registry}: archive {manifest.archive!r}, {len(manifest.trials)} trials, valid")
     return EXIT_OK
 
@@ -230,11 +230,11 @@ def _watch(url: str, run_id: str, total: int | None, done: threading.Event) -> N
 def cmd_run(args) -> int:
     from registry.bundled import bundled_registry
     from registry.plans import build_plans
-    from registry.validation import validate_registry
+    from registry.validation import check_registry
 
     url = _catalogue_url(args)
     registry = Path(args.registry) if args.registry else bundled_registry(environment.home())
-    manifest = validate_registry(registry)
+    manifest, problems = check_registry(registry)  # a trial's own problems fail that trial only
     limits = manifest.defaults.trial_time_limit_s or manifest.defaults.trial_memory_limit_mb
     if limits and (args.dask or args.dask_address):
         console.print(
@@ -245,7 +245,7 @@ def cmd_run(args) -> int:
         return EXIT_USAGE
     out_dir = Path(args.out) if args.out else environment.default_out_dir()
     rerun = args.command == "rerun" and args.failed
-    plans = build_plans(manifest, args.trials)  # the run's only reading of the manifest
+    plans = build_plans(manifest, args.trials, problems)  # the run's only reading of the manifest
     total = None if rerun else len(plans)
     summaries = _run_flow(
         str(registry.resolve()), url, str(out_dir.resolve()), plans, total, args, rerun=rerun

@@ -1,11 +1,12 @@
-"""The bundled demo archive used by a bare ``trialsynth run``: one trial per route, small enough
-to finish in a few minutes on 2 cores. Generated deterministically on first use."""
+"""The bundled demo archive used by a bare ``trialsynth run``: one trial per route and one per
+trial design beyond two arms, small enough to finish in a few minutes on 2 cores. Generated
+deterministically on first use."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from registry.demo import TrialShape, write_demo_archive
+from registry.demo import DESIGN_SHAPES, TrialShape, write_demo_archive
 from trialsynth.defaults import ARCHIVE_SEED
 
 BUNDLED_SEED = ARCHIVE_SEED
@@ -14,6 +15,7 @@ BUNDLED_PLAN = (
     TrialShape(1200, 20, cluster_randomised=False),  # Maths Champions shape -> ea
     TrialShape(6500, 24),  # -> cart
     TrialShape(67200, 36),  # Inclusive Learning shape -> mst
+    *DESIGN_SHAPES,  # three arms with unrandomised pupils, long format, narrow, factorial
 )
 
 

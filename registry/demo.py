@@ -14,6 +14,7 @@ from trialsynth.surrogate import (
     STUDY_SHAPES,
     TrialShape,
     demo_roles,
+    design_roles,
     make_trial,
     public_bounds,
 )
@@ -30,10 +31,26 @@ __all__ = [
 ]
 
 
+# Real archives hold more than two-arm trials: one of each other design (``TrialShape``)
+DESIGN_SHAPES = (
+    TrialShape(6000, 20, design="three_arm", unrandomised=0.08),  # -> cart
+    TrialShape(6000, 0, design="long", waves=3),  # 2,000 pupils x 3 years -> cart
+    TrialShape(2500, 0, design="narrow"),  # -> ea
+    TrialShape(1500, 16, cluster_randomised=False, design="factorial"),  # -> ea
+)
+
+
 def demo_plan(n_trials: int) -> list[TrialShape]:
-    """The size mix of the study's archive: most trials near 10k rows, some small, a few large."""
+    """The size mix of the study's archive: most trials near 10k rows, some small, a few large;
+    from the fourth trial on, one of each other design (``DESIGN_SHAPES``) among them."""
     if n_trials < 1:
         raise ValueError(f"n_trials must be at least 1. Got {n_trials!r} instead.")
+    designs = list(DESIGN_SHAPES[: max(0, n_trials - 3)])
+    plan = _study_mix(n_trials - len(designs))
+    return plan[:3] + designs + plan[3:]
+
+
+def _study_mix(n_trials: int) -> list[TrialShape]:
     plan = [TrialShape(*STUDY_SHAPES["mid"])]
     if n_trials >= 2:
         plan.append(TrialShape(*STUDY_SHAPES["small"], cluster_randomised=False))
@@ -63,18 +80,15 @@ def write_demo_archive(
         trial_id = f"trial-{i + 1:03d}"
         frame = make_trial(shape, seed + i, empty_column=i % 3 == 0)
         frame.to_csv(directory / "data" / f"{trial_id}.csv", index=False)
-        roles = demo_roles(frame)
-        key, target = roles.pop("tcap_key"), roles.pop("tcap_target")
+        roles = design_roles(frame, shape)
+        key, target = roles.pop("tcap_key", None), roles.pop("tcap_target", None)
+        entry = {"id": trial_id, "data": f"data/{trial_id}.csv", **roles}
+        if key and target:
+            entry["tcap"] = {"key": key, "target": target}
         bounds = {c: list(b) for c, b in public_bounds(frame.columns).items()}
-        trials.append(
-            {
-                "id": trial_id,
-                "data": f"data/{trial_id}.csv",
-                **roles,
-                "tcap": {"key": key, "target": target},
-                "bounds": bounds,
-            }
-        )
+        if bounds:
+            entry["bounds"] = bounds
+        trials.append(entry)
     manifest = {"archive": "demo", "defaults": {"seed": seed}, "trials": trials}
     path = directory / "manifest.yaml"
     path.write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")

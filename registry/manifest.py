@@ -61,7 +61,10 @@ class Trial(_Strict):
     outcomes: list[str] = Field(min_length=1)
     cluster: str | None = None
     drop: list[str] = []
-    categorical: list[str] = []
+    categorical: list[str] = []  # also integer-coded ordinal scales (Likert items, bands): no bounds needed
+    continuous: list[str] = []  # numeric measurements that must not be taken for identifiers
+    unit: str | None = None  # long format: the pupil id of rows repeated per pupil (never synthesised)
+    keys: list[str] = []  # disclosure key variables for the release gate (default: every column)
     tcap: TcapSpec | None = None
     method: str = "auto"  # auto | none | a registered method (``trialsynth.synthesisers``)
     epsilon: float | None = Field(None, gt=0)
@@ -127,6 +130,12 @@ class Trial(_Strict):
             refs["cluster"] = [self.cluster]
         if self.bounds:
             refs["bounds"] = list(self.bounds)
+        if self.continuous:
+            refs["continuous"] = list(self.continuous)
+        if self.unit:
+            refs["unit"] = [self.unit]
+        if self.keys:
+            refs["keys"] = list(self.keys)
         if self.tcap:
             refs["tcap.key"] = list(self.tcap.key)
             refs["tcap.target"] = [self.tcap.target]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from registry.manifest import Manifest, Trial
 from trialsynth.plan import Limits, Policy, Roles, TrialPlan
@@ -17,8 +17,9 @@ def entry_sha256(trial: Trial) -> str:
     return hashlib.sha256(entry.encode()).hexdigest()
 
 
-def build_plan(manifest: Manifest, trial: Trial) -> TrialPlan:
-    """The plan of one manifest entry, with the archive's defaults."""
+def build_plan(manifest: Manifest, trial: Trial, problems: Iterable[str] = ()) -> TrialPlan:
+    """The plan of one manifest entry, with the archive's defaults (and the ``problems`` the
+    registry found with this trial alone: it then fails at once, recorded)."""
     d = manifest.defaults
     return TrialPlan(
         archive=manifest.archive,
@@ -31,6 +32,9 @@ def build_plan(manifest: Manifest, trial: Trial) -> TrialPlan:
             categorical=tuple(trial.categorical),
             tcap_key=tuple(trial.tcap.key) if trial.tcap else (),
             tcap_target=trial.tcap.target if trial.tcap else None,
+            continuous=tuple(trial.continuous),
+            unit=trial.unit,
+            keys=tuple(trial.keys),
         ),
         seed=derive_seed(d.seed, trial.id),
         data_path=manifest.data_path(trial),
@@ -49,11 +53,21 @@ def build_plan(manifest: Manifest, trial: Trial) -> TrialPlan:
         ),
         limits=Limits(time_s=d.trial_time_limit_s, memory_mb=d.trial_memory_limit_mb),
         entry_sha256=entry_sha256(trial),
+        problems=tuple(problems),
     )
 
 
-def build_plans(manifest: Manifest, trial_ids: Iterable[str] | None = None) -> list[TrialPlan]:
+def build_plans(
+    manifest: Manifest,
+    trial_ids: Iterable[str] | None = None,
+    problems: Mapping[str, list[str]] | None = None,
+) -> list[TrialPlan]:
     """Plans for ``trial_ids`` (every trial when None, duplicates once), largest input first
-    (``Manifest.largest_first``: on a pool the long trials start first)."""
+    (``Manifest.largest_first``: on a pool the long trials start first); ``problems`` by trial id
+    (``registry.validation.check_registry``) travel in the plans of the trials they concern."""
     ids = list(dict.fromkeys(trial_ids)) if trial_ids else [t.id for t in manifest.trials]
-    return [build_plan(manifest, manifest.trial(trial_id)) for trial_id in manifest.largest_first(ids)]
+    problems = problems or {}
+    return [
+        build_plan(manifest, manifest.trial(trial_id), problems.get(trial_id, ()))
+        for trial_id in manifest.largest_first(ids)
+    ]

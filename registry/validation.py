@@ -6,8 +6,11 @@ from pathlib import Path
 
 from registry.loading import read_columns
 from registry.manifest import Manifest, load_manifest
-from trialsynth.errors import RegistryError, TrialDataError
+from registry.plans import build_plan
+from trialsynth import preflight, stages
+from trialsynth.errors import RegistryError, TrialDataError, TrialsynthError
 from trialsynth.outputs.released import ReleasedOutputs
+from trialsynth.plan import TrialPlan
 
 
 def _released_columns(manifest: Manifest, trial, problems: list[str]) -> set[str] | None:
@@ -26,9 +29,11 @@ def _released_columns(manifest: Manifest, trial, problems: list[str]) -> set[str
     return columns
 
 
-def _trial_problems(manifest: Manifest) -> list[str]:
-    problems: list[str] = []
+def _trial_problems(manifest: Manifest) -> dict[str, list[str]]:
+    """Problems of each trial knowable from the manifest and the data files' headers."""
+    found: dict[str, list[str]] = {}
     for trial in manifest.trials:
+        problems = found.setdefault(trial.id, [])
         released = _released_columns(manifest, trial, problems) if trial.outputs else set()
         if released is None:
             continue
@@ -56,13 +61,51 @@ def _trial_problems(manifest: Manifest) -> list[str]:
         kept = {trial.treatment, *trial.outcomes}
         for name in sorted(kept & set(trial.drop)):
             problems.append(f"trial {trial.id!r}: key 'drop': {name!r} is the treatment or an outcome")
-    return problems
+        for name in sorted(set(trial.categorical) & set(trial.continuous)):
+            problems.append(f"trial {trial.id!r}: key 'continuous': {name!r} is also listed as categorical")
+        if trial.unit and trial.unit in {*kept, *(trial.drop), *([trial.cluster] if trial.cluster else [])}:
+            problems.append(
+                f"trial {trial.id!r}: key 'unit': {trial.unit!r} is also the treatment, an outcome, "
+                "the cluster or dropped"
+            )
+    return {trial_id: problems for trial_id, problems in found.items() if problems}
 
 
-def validate_registry(path: str | Path) -> Manifest:
-    """Load the manifest and check every trial; raise RegistryError listing all problems."""
+def _data_problems(manifest: Manifest, plan: TrialPlan) -> list[str]:
+    """What a run would refuse once the trial's data is read: cleaning (roles, arms, identifiers)
+    and what the routed method needs (public bounds for a DP method), before any synthesis."""
+    if plan.data_path is None:
+        return []
+    try:
+        loaded = stages.load(plan)
+        cleaned = stages.clean(loaded, plan)
+        released = stages.read_released(plan)
+        route = stages.route_trial(len(cleaned.data), plan, released)
+        return preflight.route_problems(plan, cleaned.meta, route)
+    except TrialsynthError as exc:
+        return [str(exc) if str(exc).startswith("trial ") else f"trial {plan.trial_id!r}: {exc}"]
+
+
+def check_registry(path: str | Path, *, read_data: bool = False) -> tuple[Manifest, dict[str, list[str]]]:
+    """Load the manifest (a structural problem raises ``RegistryError``: the run is refused) and
+    return each trial's own problems: a run fails those trials, recorded, and completes the rest.
+
+    ``read_data`` also reads each data file and runs cleaning and the routed method's checks
+    (``trialsynth.preflight``), as ``trialsynth validate`` does."""
     manifest = load_manifest(path)
     problems = _trial_problems(manifest)
+    if read_data:
+        for trial in manifest.trials:
+            if trial.id not in problems:
+                found = _data_problems(manifest, build_plan(manifest, trial))
+                if found:
+                    problems[trial.id] = found
+    return manifest, problems
+
+
+def validate_registry(path: str | Path, *, read_data: bool = False) -> Manifest:
+    """Load the manifest and check every trial; raise RegistryError listing all problems."""
+    manifest, problems = check_registry(path, read_data=read_data)
     if problems:
-        raise RegistryError(problems)
+        raise RegistryError([p for trial in manifest.trials for p in problems.get(trial.id, [])])
     return manifest

@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import task
 
 from registry.plans import build_plans
-from registry.validation import validate_registry
+from registry.validation import check_registry
 from trialsynth.catalogue.attempts import expire_stale
 from trialsynth.catalogue.queries import failed_trials
 from trialsynth.catalogue.session import sessions_for
@@ -17,9 +17,11 @@ from trialsynth.plan import TrialPlan
 
 @task(name="plan-run", persist_result=False)
 def plan_run_task(registry: str, trial_ids: list[str] | None = None) -> list[TrialPlan]:
-    """Check the manifest and its data, then plan the trials to process (``trial_ids`` or every
-    trial), largest input first. Plans hold paths, roles and settings: no data."""
-    return build_plans(validate_registry(registry), trial_ids)
+    """Check the manifest, then plan the trials to process (``trial_ids`` or every trial), largest
+    input first; a trial's own problems travel in its plan (it fails, recorded; the rest run).
+    Plans hold paths, roles and settings: no data."""
+    manifest, problems = check_registry(registry)
+    return build_plans(manifest, trial_ids, problems)
 
 
 @task(name="expire-stale-attempts", persist_result=False)

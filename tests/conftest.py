@@ -85,6 +85,14 @@ def run_registered(
     return run_trial(plan_of(manifest, trial_id), sessions, context_in(directory, run_id))
 
 
+@pytest.fixture()
+def sessions(tmp_path):
+    """A fresh SQLite catalogue for one test."""
+    from trialsynth.catalogue.session import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'catalogue.db'}"))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
     """Every test gets its own TRIALSYNTH_HOME and no catalogue URL from the environment."""

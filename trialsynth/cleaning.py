@@ -7,9 +7,11 @@ Putting the dropped columns back into a released file is ``trialsynth/restore.py
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from trialsynth.errors import TrialDataError
@@ -157,14 +159,98 @@ def _check_roles(frame: pd.DataFrame, trial_id: str, treatment: str, outcomes: I
             raise TrialDataError(
                 f"trial {trial_id!r}: outcome column {name!r} has no values (every row is missing)"
             )
-    if frame[treatment].isna().any():
-        count = int(frame[treatment].isna().sum())
-        raise TrialDataError(f"trial {trial_id!r}: treatment column {treatment!r} has {count} missing values")
-    if frame[treatment].nunique() != 2:
+    arms = frame[treatment].dropna().unique()
+    if len(arms) == 0:
         raise TrialDataError(
-            f"trial {trial_id!r}: treatment column {treatment!r} must have exactly 2 arms, "
-            f"found {frame[treatment].nunique()}"
+            f"trial {trial_id!r}: treatment column {treatment!r} is missing in every row "
+            "(key 'treatment' must name the arm column)"
         )
+    if len(arms) == 1:
+        raise TrialDataError(
+            f"trial {trial_id!r}: treatment column {treatment!r} holds one arm only: a trial "
+            "needs at least 2 arms (key 'treatment' must name the arm column)"
+        )
+
+
+def arm_sizes(column: pd.Series) -> tuple[tuple[object, int], ...]:
+    """``(arm, rows)`` for every arm in sorted level order: the first is the reference arm."""
+    counts = column.value_counts(dropna=True)
+    try:
+        levels = sorted(counts.index)
+    except TypeError:
+        levels = sorted(counts.index, key=str)
+    return tuple((_plain(level), int(counts[level])) for level in levels)
+
+
+def _plain(value: object) -> object:
+    return value.item() if hasattr(value, "item") else value
+
+
+ID_NAME = re.compile(r"(?i)(^|[^a-z])(id|ids|no|num|number|code)$|[a-z]id$|ID$")
+MAX_ROWS_PER_ID = 12  # an id repeats once per wave or record, a measurement's values far more
+
+
+def looks_like_id(column: pd.Series) -> str | None:
+    """Why an integer column looks like an identifier (student or teacher numbers), or None.
+
+    Only integer-valued columns with more than ``MAX_CATEGORIES`` distinct values are judged:
+    their name ends like an id (``id``, ``_no``, ``number``, ``code``), or no value occurs more
+    than ``MAX_ROWS_PER_ID`` times (the pupil id of a long-format file: one row per wave). A
+    measurement taken for an id is declared ``continuous``; a refusal is cheap, an id
+    synthesised as a number is not."""
+    present = column.dropna()
+    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column) or present.empty:
+        return None
+    values = present.to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
+        return None
+    levels = present.nunique()
+    if levels <= MAX_CATEGORIES:
+        return None
+    if ID_NAME.search(str(column.name)):
+        return f"{levels:,} distinct integers and a name like an identifier"
+    most = int(present.value_counts().iloc[0])
+    if most <= MAX_ROWS_PER_ID:
+        return f"{levels:,} distinct integers, none in more than {most} rows"
+    return None
+
+
+def check_identifiers(frame: pd.DataFrame, trial_id: str, declared: set[str]) -> None:
+    """Refuse integer columns that look like identifiers unless the manifest says what they are."""
+    problems = []
+    for name in frame.columns:
+        if name in declared:
+            continue
+        why = looks_like_id(frame[name])
+        if why:
+            problems.append(
+                f"trial {trial_id!r}: column {name!r} looks like an identifier ({why}): declare it "
+                "under 'drop' (never synthesised), 'cluster' (a school or class), 'unit' (the pupil "
+                "of a long-format file) or 'continuous' (a measurement)"
+            )
+    if problems:
+        raise TrialDataError("; ".join(problems))
+
+
+def drop_unit(
+    frame: pd.DataFrame, unit: str | None, trial_id: str
+) -> tuple[pd.DataFrame, list[DroppedColumn]]:
+    """A long-format file's pupil id: never synthesised; the released file gets fresh ids that
+    group its rows into pupils as many rows each as the real file's pupils have (``restore``)."""
+    if not unit:
+        return frame, []
+    if frame[unit].isna().any():
+        raise TrialDataError(f"trial {trial_id!r}: key 'unit': column {unit!r} has missing values")
+    per_unit = frame[unit].value_counts().value_counts().sort_index()
+    mapping = {int(rows): int(units) for rows, units in per_unit.items()}
+    style = _id_style(frame[unit])
+    reason = (
+        f"pupil id of a long-format file: {frame[unit].nunique():,} pupils, "
+        f"{len(frame) / frame[unit].nunique():.2f} rows each on average"
+    )
+    return frame.drop(columns=[unit]), [
+        DroppedColumn(unit, reason, restore="units", value=style, mapping=mapping)
+    ]
 
 
 def clean(
@@ -178,14 +264,24 @@ def clean(
     categorical: Iterable[str] = (),
     tcap_key: Iterable[str] = (),
     tcap_target: str | None = None,
+    continuous: Iterable[str] = (),
+    unit: str | None = None,
+    keys: Iterable[str] = (),
 ) -> tuple[pd.DataFrame, TrialMeta]:
-    """Apply Appendix A: returns the cleaned frame and its metadata (kinds, roles, drops)."""
+    """Apply Appendix A: returns the cleaned frame and its metadata (kinds, roles, drops).
+
+    The treatment is categorical whatever its coding (k >= 2 arms); rows whose treatment is
+    missing (pupils never randomised) are kept, the missing arm synthesised as a state of its own.
+    """
     _check_roles(frame, trial_id, treatment, outcomes)
     original_columns = list(frame.columns)
     protected = {treatment, *outcomes, *([cluster] if cluster else [])}
-    categorical = set(categorical) | ({cluster} if cluster else set())
+    categorical = set(categorical) | {treatment} | ({cluster} if cluster else set())
+    continuous = set(continuous) - categorical
     dropped: list[DroppedColumn] = []
     frame, d = drop_listed(frame, drop)
+    dropped += d
+    frame, d = drop_unit(frame, unit, trial_id)
     dropped += d
     for step in (drop_empty, drop_constant):
         frame, d = step(frame, protected)
@@ -194,6 +290,7 @@ def clean(
     frame = coerce_numeric_text(frame, protected_text=categorical, repairs=repairs)
     frame, d = drop_unit_ids(frame, protected)
     dropped += d
+    check_identifiers(frame, trial_id, declared=protected | categorical | continuous)
     frame, d = drop_high_cardinality(frame, protected, categorical)
     dropped += d
     frame, d = drop_descriptors(frame, protected)
@@ -213,6 +310,9 @@ def clean(
         tcap_target=tcap_target if tcap_target in kinds else None,
         original_columns=tuple(original_columns),
         repairs=tuple(repairs),
+        arms=arm_sizes(frame[treatment]),
+        unrandomised=int(frame[treatment].isna().sum()),
+        keys=tuple(k for k in keys if k in kinds),
     )
     return frame.reset_index(drop=True), meta
 
@@ -230,4 +330,7 @@ def clean_planned(frame: pd.DataFrame, plan: TrialPlan) -> tuple[pd.DataFrame, T
         categorical=roles.categorical,
         tcap_key=roles.tcap_key,
         tcap_target=roles.tcap_target,
+        continuous=(*roles.continuous, *(name for name, _ in plan.bounds)),  # bounded: a measurement
+        unit=roles.unit,
+        keys=roles.keys,
     )

@@ -39,6 +39,14 @@ class TrialMeta:
     tcap_target: str | None = None
     original_columns: tuple[str, ...] = ()
     repairs: tuple[str, ...] = ()  # what cleaning changed in place (e.g. stray text set to missing)
+    arms: tuple[tuple[object, int], ...] = ()  # (arm label, rows), the reference arm first
+    unrandomised: int = 0  # rows whose treatment is missing (never randomised): kept, own state
+    keys: tuple[str, ...] = ()  # declared disclosure key variables (empty: every synthesised column)
+
+    @property
+    def reference_arm(self) -> object:
+        """The arm every contrast is taken against: the first level in sorted order."""
+        return self.arms[0][0] if self.arms else None
 
     @property
     def columns(self) -> list[str]:

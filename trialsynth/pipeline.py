@@ -1,5 +1,5 @@
 """One trial, end to end, as the study's steps: load -> clean -> route -> synthesise (tune, fit,
-sample) -> evaluate -> categorise -> gate -> write -> record.
+sample) -> gate (re-draw replicated uniques) -> evaluate -> categorise -> write -> record.
 
 ``run_trial`` takes the trial's plan (built by the registry) and never reads a manifest. Each step
 is a function in ``stages.py`` returning a value; the attempt's catalogue record is assembled from
@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from trialsynth import stages
 from trialsynth.catalogue import ledger
 from trialsynth.catalogue.attempts import finish_attempt, heartbeat, start_attempt
-from trialsynth.errors import TrialsynthError
+from trialsynth.errors import TrialDataError, TrialsynthError
 from trialsynth.plan import RunContext, TrialPlan
 from trialsynth.streams import Streams
 from trialsynth.synthesisers import synthesiser_class
@@ -122,6 +122,8 @@ def _steps(
 ) -> Iterator[Stage]:
     """The study's steps for a trial whose microdata the archive holds; yields each value."""
     streams = Streams(plan.seed)
+    if plan.problems:
+        raise TrialDataError("; ".join(plan.problems))
     if not plan.has_data:
         yield from _steps_from_outputs(plan, sessions, context, streams, clock)
         return
@@ -135,6 +137,7 @@ def _steps(
     yield cleaned
     route = stages.route_trial(len(cleaned.data), plan, released)
     yield route
+    stages.check_route(plan, cleaned, route)
     if route.method == "none":
         yield stages.Skipped()
         return
@@ -150,13 +153,13 @@ def _steps(
     yield fitted
     with clock.stage("sample"):
         sampled = stages.sample(fitted, cleaned, streams)
+    with clock.stage("gate"):
+        gate, sampled = stages.gate(cleaned, sampled, fitted, streams)
+    yield gate
     with clock.stage("evaluate"):
-        evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams)
+        evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate)
     yield evaluation
     yield stages.categorise_trial(evaluation, cleaned, sampled)
-    with clock.stage("gate"):
-        gate = stages.gate(cleaned, sampled)
-    yield gate
     gate.enforce()
     if fitted.release is not None:  # charged before the file exists: a release is never uncharged
         ledger.charge(sessions, fitted.release, attempt_id)

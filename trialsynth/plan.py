@@ -36,6 +36,9 @@ class Roles:
     categorical: tuple[str, ...] = ()
     tcap_key: tuple[str, ...] = ()
     tcap_target: str | None = None
+    continuous: tuple[str, ...] = ()  # numeric measurements, never taken for identifiers
+    unit: str | None = None  # long format: the pupil (subject) id of rows repeated per pupil
+    keys: tuple[str, ...] = ()  # disclosure key variables (empty: every synthesised column)
 
     def __post_init__(self) -> None:
         if not self.outcomes:
@@ -85,6 +88,8 @@ class TrialPlan:
     ``seed`` is the trial's seed (derived from the archive seed and the trial id, stored); every
     random step draws from an independent stream of it (``trialsynth.streams``).
     ``entry_sha256`` identifies the manifest entry (lineage and release identity).
+    ``problems`` are what the registry found wrong with this trial alone (a missing or unreadable
+    data file, a column the file lacks): the trial fails with them, recorded, and the run goes on.
     """
 
     archive: str
@@ -99,9 +104,11 @@ class TrialPlan:
     policy: Policy = field(default_factory=Policy)
     limits: Limits = field(default_factory=Limits)
     entry_sha256: str = ""
+    problems: tuple[str, ...] = ()  # found by the registry before the run: the trial fails at once
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bounds", as_bounds(self.bounds))
+        object.__setattr__(self, "problems", tuple(self.problems))
         object.__setattr__(self, "outputs_paths", tuple(Path(p) for p in self.outputs_paths))
         if self.data_path is not None:
             object.__setattr__(self, "data_path", Path(self.data_path))

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import sessionmaker
 
+from trialsynth import preflight
 from trialsynth.catalogue import ledger
 from trialsynth.categories import OUTPUTS_ONLY_CATEGORY, RULES_VERSION, categorise
 from trialsynth.cleaning import clean_planned
@@ -24,7 +26,7 @@ from trialsynth.loading import load_trial_data
 from trialsynth.meta import TrialMeta
 from trialsynth.metrics import METRIC_KEYS
 from trialsynth.metrics.evaluate import evaluate, format_preserved
-from trialsynth.metrics.privacy import reproduced_records
+from trialsynth.metrics.privacy import matches
 from trialsynth.outputs import ReleasedOutputs, combine_outputs
 from trialsynth.plan import RunContext, TrialPlan
 from trialsynth.restore import restore_dropped
@@ -54,6 +56,12 @@ class Cleaned:
             "cluster": meta.cluster,
             "repairs": list(meta.repairs),
             "input_sha256": self.data_hash,
+            "design": {
+                "treatment": meta.treatment,
+                "arms": [{"arm": arm, "rows": rows} for arm, rows in meta.arms],
+                "reference_arm": meta.reference_arm,
+                "unrandomised_rows": meta.unrandomised,
+            },
         }
         return {"n_rows": len(self.data), "n_cols": self.data.shape[1], "cleaning": cleaning}
 
@@ -148,25 +156,70 @@ class Category:
         return {"ons_category": self.name, "category_rules": self.rules}
 
 
+GATE_RULE = "replicated-uniques-v1"
+REDRAW_ROUNDS = 8  # rounds of re-drawing flagged rows before the gate blocks the file
+REDRAW_LIMIT = 20  # at most this many times the file's rows drawn in all the rounds together
+
+
 @dataclass(frozen=True)
 class Gate:
-    """The release gate's decision: ``copies`` synthetic rows reproduce a real record."""
+    """The release gate: a synthetic row equal (on the synthesised columns) to a real record that
+    is unique in the real data on the key variables discloses that person; such rows are re-drawn
+    from the fitted model, every round recorded, and the file is blocked if any remain.
 
-    copies: int
-    reason: str
+    ``exact_matches`` counts synthetic rows equal to any real record before re-drawing (kept as a
+    metric: a combination many real pupils share discloses no one)."""
+
+    keys: tuple[str, ...]
+    key_basis: str
+    compared: tuple[str, ...]
+    real_uniques: int
+    exact_matches: int
+    replicated_initial: int
+    redrawn: tuple[int, ...] = ()
+    replicated_uniques: int = 0
 
     @property
     def released(self) -> bool:
-        return self.copies == 0
+        return self.replicated_uniques == 0
+
+    @property
+    def reason(self) -> str:
+        if not self.released:
+            return (
+                f"blocked: {self.replicated_uniques} synthetic rows reproduce a real record unique on "
+                f"{self.key_basis} after {len(self.redrawn)} re-draw rounds"
+            )
+        if self.redrawn:
+            return (
+                f"released: {self.replicated_initial} synthetic rows reproduced a real record unique on "
+                f"{self.key_basis}; re-drawn from the model in {len(self.redrawn)} rounds "
+                f"({', '.join(map(str, self.redrawn))} rows), none remain"
+            )
+        return f"released: no synthetic row reproduces a real record unique on {self.key_basis}"
+
+    def metrics(self) -> dict[str, float | None]:
+        return {"replicated_uniques": self.replicated_uniques, "exact_matches": self.exact_matches}
 
     def record(self) -> dict[str, Any]:
-        return {"gate": self.reason}
+        return {
+            "gate": self.reason,
+            "disclosure": {
+                "rule": GATE_RULE,
+                "keys": list(self.keys),
+                "key_basis": self.key_basis,
+                "compared_columns": len(self.compared),
+                "real_uniques": self.real_uniques,
+                "exact_matches": self.exact_matches,
+                "replicated_uniques_initial": self.replicated_initial,
+                "redrawn_per_round": list(self.redrawn),
+                "replicated_uniques": self.replicated_uniques,
+            },
+        }
 
     def enforce(self) -> None:
         if not self.released:
-            raise ReleaseBlockedError(
-                f"release blocked: {self.copies} synthetic rows reproduce a real record"
-            )
+            raise ReleaseBlockedError(self.reason)
 
 
 @dataclass(frozen=True)
@@ -214,6 +267,11 @@ def clean(loaded: Loaded, plan: TrialPlan) -> Cleaned:
 
 def route_trial(n_rows: int, plan: TrialPlan, released: Released | None) -> Route:
     return route(n_rows, plan.method, plan.policy, outputs_supplied=released is not None)
+
+
+def check_route(plan: TrialPlan, cleaned: Cleaned, route: Route) -> None:
+    """Refuse, before any work, what the routed method cannot take (``trialsynth.preflight``)."""
+    preflight.check_route(plan, cleaned.meta, route)
 
 
 def tune(method: type[Tunable], plan: TrialPlan, cleaned: Cleaned, seed: int, context: RunContext) -> Tuned:
@@ -285,9 +343,12 @@ def output_metrics(fitted: Fitted, synthetic: pd.DataFrame) -> dict[str, float |
     return {}
 
 
-def evaluate_trial(cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams) -> Evaluation:
+def evaluate_trial(
+    cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams, gate: Gate
+) -> Evaluation:
+    """Table 3's metrics on the file as released (after the gate's re-draws), with the gate's counts."""
     metrics = evaluate(cleaned.data, sampled.synthetic, cleaned.meta, streams.seed_of("evaluate"))
-    return Evaluation({**metrics, **output_metrics(fitted, sampled.synthetic)})
+    return Evaluation({**metrics, **gate.metrics(), **output_metrics(fitted, sampled.synthetic)})
 
 
 def evaluate_outputs_only(fitted: Fitted, sampled: Sampled) -> Evaluation:
@@ -304,20 +365,58 @@ def outputs_only_category() -> Category:
     return Category(OUTPUTS_ONLY_CATEGORY)
 
 
-def gate(cleaned: Cleaned, sampled: Sampled) -> Gate:
-    """Count synthetic rows equal to a real record on every synthesised column (school labels
-    are new by design and left out)."""
+def gate(cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams) -> tuple[Gate, Sampled]:
+    """The release gate (``Gate``): find synthetic rows that replicate a real unique record, re-draw
+    them from the fitted model (post-processing: no privacy cost for a DP model) and check again.
+
+    Compared columns: every synthesised column except the school label (new by construction:
+    comparing it would let every copied pupil record pass); keys: the manifest's ``keys``, else
+    every compared column. Values are compared in one canonical form per column, so 5 and 5.0
+    match."""
     meta = cleaned.meta
-    copies = reproduced_records(
-        cleaned.data, sampled.synthetic, ignore=(meta.cluster,) if meta.cluster else ()
+    compared = [c for c in cleaned.data.columns if c != meta.cluster]
+    keys = [k for k in meta.keys if k in compared]
+    basis = f"the key variables {keys}" if keys else "every synthesised column"
+    synthetic = sampled.synthetic.reset_index(drop=True)
+    found = matches(cleaned.data, synthetic, compared, keys)
+    initial, exact = int(found.replicated.sum()), int(found.exact.sum())
+    rng, drawn = streams.generator("redraw"), 0
+    redrawn: list[int] = []
+    flagged = np.flatnonzero(found.replicated)
+    while len(flagged) and len(redrawn) < REDRAW_ROUNDS and drawn < REDRAW_LIMIT * len(synthetic):
+        share_bad = max(len(flagged) / len(synthetic), 0.05)
+        want = int(np.ceil(len(flagged) / max(1 - share_bad, 0.05) * 1.5)) + 10
+        fresh = fitted.synthesiser.sample(want, rng).reset_index(drop=True)[synthetic.columns]
+        drawn += want
+        good = fresh.loc[~matches(cleaned.data, fresh, compared, keys).replicated]
+        take = min(len(good), len(flagged))
+        replace, flagged = flagged[:take], flagged[take:]
+        synthetic.loc[replace] = good.iloc[:take].set_axis(replace).astype(synthetic.dtypes.to_dict())
+        redrawn.append(take)
+    remaining = int(matches(cleaned.data, synthetic, compared, keys).replicated.sum()) if redrawn else initial
+    result = Gate(
+        keys=tuple(keys),
+        key_basis=basis,
+        compared=tuple(compared),
+        real_uniques=found.real_uniques,
+        exact_matches=exact,
+        replicated_initial=initial,
+        redrawn=tuple(redrawn),
+        replicated_uniques=remaining,
     )
-    if copies:
-        return Gate(copies, f"blocked: {copies} synthetic rows reproduce a real record")
-    return Gate(0, "released: no synthetic row reproduces a real record")
+    return result, Sampled(synthetic) if redrawn else sampled
 
 
-def outputs_only_gate() -> Gate:
-    return Gate(0, "released: no microdata is held, so no real record can be reproduced")
+def outputs_only_gate() -> OutputsOnlyGate:
+    return OutputsOnlyGate()
+
+
+@dataclass(frozen=True)
+class OutputsOnlyGate:
+    """No microdata is held: no real record can be reproduced."""
+
+    def record(self) -> dict[str, Any]:
+        return {"gate": "released: no microdata is held, so no real record can be reproduced"}
 
 
 def write(frame: pd.DataFrame, plan: TrialPlan, context: RunContext) -> Written:

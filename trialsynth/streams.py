@@ -2,7 +2,8 @@
 
 The trial's seed is derived from the archive seed and the trial id (``derive_seed``) and stored
 with every attempt. A ``numpy.random.SeedSequence`` of that seed gives a separate child stream
-per step, keyed by the step's name - fitting, DP noise, sampling, evaluation, tuning - so no two
+per step, keyed by the step's name - fitting, DP noise, sampling, evaluation, tuning, the release
+gate's re-draws - so no two
 steps ever share a generator state, and a step can change how much it draws (or a new step be
 added) without moving any other step's numbers.
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STEPS = ("fit", "noise", "sample", "evaluate", "tune")
+STEPS = ("fit", "noise", "sample", "evaluate", "tune", "redraw")
 
 
 def derive_seed(archive_seed: int, *parts: str) -> int:

@@ -43,15 +43,34 @@ CORE_COLUMNS = 11  # school_id .. school_context_1, see _core_columns
 STUDY_SHAPES = {"small": (1200, 20), "mid": (9900, 22), "large": (67200, 36)}
 
 
+DESIGNS = ("two_arm", "three_arm", "factorial", "long", "narrow")
+
+
 @dataclass(frozen=True)
 class TrialShape:
-    """Rows and synthesised columns (after cleaning) of one demo trial."""
+    """Rows and synthesised columns (after cleaning) of one demo trial, and its design:
+
+    - ``two_arm``: treatment 0/1 (the study's trials);
+    - ``three_arm``: ``control``, ``programme_a``, ``programme_b``, with ``unrandomised`` (a share
+      of pupils who joined later and were never randomised: their arm is missing);
+    - ``factorial``: two crossed programmes as four arms (``control``, ``a``, ``b``, ``a+b``);
+    - ``long``: repeated measures, one row per pupil and year (``waves`` years, ``n_rows`` rows in
+      all), with the pupil id to declare as the ``unit``;
+    - ``narrow``: four coded columns (arm, sex, a 3-level band, a binary ``passed`` outcome).
+    """
 
     n_rows: int
     n_cols: int
     cluster_randomised: bool = True
+    design: str = "two_arm"
+    unrandomised: float = 0.0
+    waves: int = 3
 
     def __post_init__(self) -> None:
+        if self.design not in DESIGNS:
+            raise ValueError(f"design must be one of {DESIGNS}. Got {self.design!r} instead.")
+        if self.design in ("long", "narrow"):
+            return
         if self.n_rows < 50:
             raise ValueError(f"n_rows must be at least 50. Got {self.n_rows!r} instead.")
         if self.n_cols < CORE_COLUMNS + 2:
@@ -70,11 +89,14 @@ def _core_columns(shape: TrialShape, rng: np.random.Generator) -> tuple[dict, np
     n_schools = school.max() + 1
     deprivation = rng.normal(0, 1, n_schools)
     school_effect = rng.normal(0, 0.35, n_schools) - 0.2 * deprivation
-    if shape.cluster_randomised:
+    k = {"three_arm": 3, "factorial": 4}.get(shape.design, 2)
+    if shape.cluster_randomised and k == 2:
         treated_schools = rng.permutation(n_schools) < n_schools // 2
         treatment = treated_schools[school].astype(int)
+    elif shape.cluster_randomised:
+        treatment = (rng.permutation(n_schools) % k)[school]
     else:
-        treatment = rng.permutation(np.arange(n) % 2)
+        treatment = rng.permutation(np.arange(n) % k)
     fsm = rng.random(n) < 1 / (1 + np.exp(-(-1.3 + 0.7 * deprivation[school])))
     sen = rng.random(n) < np.where(fsm, 0.2, 0.12)
     ability = rng.normal(0, 1, n) - 0.35 * fsm - 0.3 * sen + school_effect[school]
@@ -124,11 +146,28 @@ def _outcome_columns(
     return columns
 
 
+ARM_LABELS = {
+    "three_arm": np.array(["control", "programme_a", "programme_b"]),
+    "factorial": np.array(["control", "a", "b", "a+b"]),
+}
+ARM_EFFECTS = {"three_arm": np.array([0.0, 3.0, 1.5]), "factorial": np.array([0.0, 2.0, 1.5, 4.5])}
+
+
 def make_trial(shape: TrialShape, seed: int, *, empty_column: bool = False) -> pd.DataFrame:
     """One RCT-like trial of ``shape`` (plus the columns cleaning is expected to drop)."""
     rng = np.random.default_rng(seed)
+    if shape.design == "long":
+        return _long_trial(shape, rng)
+    if shape.design == "narrow":
+        return _narrow_trial(shape, rng)
     core, ability = _core_columns(shape, rng)
-    outcomes = _outcome_columns(shape, ability, core["treatment"], rng)
+    arm = core["treatment"]
+    dose = ARM_EFFECTS[shape.design][arm] / 3.0 if shape.design in ARM_EFFECTS else arm
+    outcomes = _outcome_columns(shape, ability, dose, rng)
+    if shape.design in ARM_LABELS:
+        labels = pd.Series(ARM_LABELS[shape.design][arm], dtype="object")
+        labels[rng.random(shape.n_rows) < shape.unrandomised] = np.nan  # joined later: never randomised
+        core["treatment"] = labels
     frame = pd.DataFrame({**core, **outcomes})
     if "school_context_2" in frame:  # school-level: one value per school
         frame["school_context_2"] = frame.groupby("school_id")["school_context_2"].transform("first")
@@ -138,6 +177,59 @@ def make_trial(shape: TrialShape, seed: int, *, empty_column: bool = False) -> p
     if empty_column:
         frame["notes"] = np.nan
     return frame
+
+
+def _long_trial(shape: TrialShape, rng: np.random.Generator) -> pd.DataFrame:
+    """Repeated measures: ``n_rows // waves`` pupils in schools, a row per pupil and year; the arm
+    is the pupil's school's, the score grows by year and carries the pupil's ability."""
+    pupils = max(shape.n_rows // shape.waves, 20)
+    school = _school_layout(pupils, rng)
+    arm = (rng.permutation(school.max() + 1) % 2)[school]
+    ability = rng.normal(0, 1, pupils)
+    sex = rng.choice(["F", "M"], pupils)
+    fsm = (rng.random(pupils) < 0.25).astype(int)
+    year = np.tile(np.arange(1, shape.waves + 1), pupils)
+    each = np.repeat(np.arange(pupils), shape.waves)
+    score = 50 + 6 * ability[each] + 4 * year + 2.5 * arm[each] * (year - 1) - 3 * fsm[each]
+    score = np.round(score + rng.normal(0, 4, len(each)), 1)
+    score[rng.random(len(each)) < 0.05] = np.nan
+    return pd.DataFrame(
+        {
+            "pupil_id": 700000 + np.repeat(rng.permutation(pupils), shape.waves),
+            "school_id": np.array([f"URN{200000 + 41 * s}" for s in school])[each],
+            "year": year,
+            "arm": arm[each],
+            "sex": sex[each],
+            "fsm": fsm[each],
+            "score": score,
+        }
+    )
+
+
+def _narrow_trial(shape: TrialShape, rng: np.random.Generator) -> pd.DataFrame:
+    """Four coded columns: arm, sex, a 3-level band and a binary outcome ``passed``."""
+    n = shape.n_rows
+    arm = rng.permutation(np.arange(n) % 2)
+    band = rng.choice([1, 2, 3], n, p=[0.3, 0.45, 0.25])
+    passed = rng.random(n) < 1 / (1 + np.exp(-(-1.0 + 0.4 * arm + 0.7 * (band - 2))))
+    return pd.DataFrame(
+        {"arm": arm, "sex": rng.choice(["F", "M"], n), "band": band, "passed": passed.astype(int)}
+    )
+
+
+def design_roles(frame: pd.DataFrame, shape: TrialShape) -> dict:
+    """The manifest roles of a demo trial of ``shape`` (``demo_roles`` for the study's designs)."""
+    if shape.design == "long":
+        return {
+            "treatment": "arm",
+            "outcomes": ["score"],
+            "cluster": "school_id",
+            "unit": "pupil_id",
+            "categorical": ["year"],
+        }
+    if shape.design == "narrow":
+        return {"treatment": "arm", "outcomes": ["passed"], "categorical": ["band"]}
+    return demo_roles(frame)
 
 
 def demo_roles(frame: pd.DataFrame, outcomes: list[str] | None = None) -> dict:

@@ -36,9 +36,8 @@ def _header(frame: pd.DataFrame) -> bytes:
     return (",".join(frame.columns) + "\n").encode()
 
 
-def _treatment_missing(frame):
-    frame["treatment"] = frame["treatment"].astype("float64")
-    frame.loc[7, "treatment"] = np.nan
+def _treatment_missing_everywhere(frame):
+    frame["treatment"] = np.nan
 
 
 def _one_arm(frame):
@@ -53,11 +52,17 @@ def _outcome_empty(frame):
     ("name", "break_it", "expected"),
     [
         (
-            "treatment-with-nan",
-            _treatment_missing,
-            "trial 't': treatment column 'treatment' has 1 missing values",
+            "treatment-missing-everywhere",
+            _treatment_missing_everywhere,
+            "trial 't': treatment column 'treatment' is missing in every row "
+            "(key 'treatment' must name the arm column)",
         ),
-        ("one-arm", _one_arm, "trial 't': treatment column 'treatment' must have exactly 2 arms, found 1"),
+        (
+            "one-arm",
+            _one_arm,
+            "trial 't': treatment column 'treatment' holds one arm only: a trial needs at least 2 arms "
+            "(key 'treatment' must name the arm column)",
+        ),
         (
             "outcome-all-missing",
             _outcome_empty,

@@ -51,6 +51,7 @@ def as_record(attempt: Attempt) -> dict[str, Any]:
         cleaning=attempt.cleaning,
         timings=attempt.timings,
         gate=attempt.gate,
+        disclosure=attempt.disclosure,
         lineage=attempt.lineage,
     )
     return record
@@ -80,5 +81,6 @@ def audit_record(attempt: Attempt) -> dict[str, Any]:
         "ons_category": attempt.ons_category,
         "category_rules": attempt.category_rules,
         "gate": attempt.gate,
+        "disclosure": attempt.disclosure,
         "finished_at": _iso(attempt.finished_at),
     }

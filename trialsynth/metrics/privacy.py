@@ -1,6 +1,8 @@
-"""Privacy metrics of Table 3 (synthgauge) and the exact-match check behind the release gate."""
+"""Privacy metrics of Table 3 (synthgauge) and the record matching behind the release gate."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,13 +32,15 @@ def nearest_neighbour(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationCo
 
 
 def default_tcap(ctx: EvaluationContext) -> tuple[list[str], str]:
-    """The manifest's TCAP key/target, or the documented default: target = the first binary
-    column other than the treatment (a pupil characteristic such as FSM); key = the first
-    other categorical or binary column plus the primary outcome (as in the study)."""
+    """The manifest's TCAP key/target, or the documented default: target = the first binary or
+    categorical column other than the treatment, the school and the outcomes (a pupil
+    characteristic such as FSM); key = the next such column plus the primary outcome (as in the
+    study). With no such column: key = the treatment, target = the primary outcome."""
     meta = ctx.meta
     if meta.tcap_key and meta.tcap_target:
         return list(meta.tcap_key), meta.tcap_target
-    discrete = [c for c in meta.of_kind("binary", "categorical") if c not in (meta.treatment, meta.cluster)]
+    roles = (meta.treatment, meta.cluster, *meta.outcomes)
+    discrete = [c for c in meta.of_kind("binary", "categorical") if c not in roles]
     if not discrete:
         return [meta.treatment], meta.primary_outcome
     target = discrete[0]
@@ -63,12 +67,77 @@ def overlap(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> 
     return {"sample_overlap": float(score)}
 
 
+def canonical(real: pd.Series, synth: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """One comparable form per column for both files: numbers as float64 (5, 5.0 and "5" alike,
+    -0.0 as 0.0) when either file holds the column as numbers, else text labels (5.0 as "5");
+    missing stays missing on both sides."""
+    numeric = any(
+        pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c) for c in (real, synth)
+    )
+    if numeric:
+        return _as_float(real), _as_float(synth)
+    return _as_text(real), _as_text(synth)
+
+
+def _as_float(column: pd.Series) -> pd.Series:
+    return pd.Series(pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan) + 0.0)
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    text = column.map(_label, na_action="ignore").astype("object").where(column.notna(), "\0NA")
+    return pd.Series(text.to_numpy())
+
+
+def _label(value: object) -> str:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, bool | np.bool_):
+        return str(int(value))
+    return str(value)
+
+
+def row_keys(real: pd.DataFrame, synth: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of every row of both files on ``columns``, in the canonical form."""
+    pairs = [canonical(real[c].reset_index(drop=True), synth[c].reset_index(drop=True)) for c in columns]
+    left = pd.DataFrame({i: p[0] for i, p in enumerate(pairs)})
+    right = pd.DataFrame({i: p[1] for i, p in enumerate(pairs)})
+    return (
+        pd.util.hash_pandas_object(left, index=False).to_numpy(),
+        pd.util.hash_pandas_object(right, index=False).to_numpy(),
+    )
+
+
+@dataclass(frozen=True)
+class Matches:
+    """Which synthetic rows equal a real record: any (``exact``), or one unique in the real data
+    on the key variables (``replicated``, synthpop's replicated uniques)."""
+
+    exact: np.ndarray  # bool per synthetic row
+    replicated: np.ndarray  # bool per synthetic row
+    real_uniques: int  # real records unique on the keys
+
+
+def matches(real: pd.DataFrame, synth: pd.DataFrame, columns: list[str], keys: list[str]) -> Matches:
+    """Synthetic rows equal on ``columns`` to a real record, and to one that is unique in the
+    real data on ``keys`` (a subset of ``columns``; all of them when empty)."""
+    full_real, full_synth = row_keys(real, synth, columns)
+    if keys and set(keys) != set(columns):
+        key_real = row_keys(real, real.iloc[:0], keys)[0]
+    else:
+        key_real = full_real
+    counts = pd.Series(key_real).map(pd.Series(key_real).value_counts()).to_numpy()
+    unique_rows = full_real[counts == 1]
+    return Matches(
+        exact=np.isin(full_synth, full_real),
+        replicated=np.isin(full_synth, unique_rows),
+        real_uniques=int((counts == 1).sum()),
+    )
+
+
 def reproduced_records(real: pd.DataFrame, synth: pd.DataFrame, ignore: tuple[str, ...] = ()) -> int:
     """Number of synthetic rows identical to some real row on every synthesised column.
 
     ``ignore`` names columns whose synthetic values are new by construction (pseudonymised
     school labels): comparing them would let every copied pupil record pass."""
     columns = [c for c in real.columns if c not in ignore]
-    keys_real = pd.util.hash_pandas_object(real[columns].astype("object").fillna("\0"), index=False)
-    keys_synth = pd.util.hash_pandas_object(synth[columns].astype("object").fillna("\0"), index=False)
-    return int(np.isin(keys_synth.to_numpy(), keys_real.to_numpy()).sum())
+    return int(matches(real, synth, columns, []).exact.sum())
