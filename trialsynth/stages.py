@@ -188,12 +188,12 @@ class Gate:
         if not self.released:
             return (
                 f"blocked: {self.replicated_uniques} synthetic rows reproduce a real record unique on "
-                f"{self.key_basis} after {len(self.redrawn)} re-draw rounds"
+                f"{self.key_basis} after {_rounds(len(self.redrawn))} of re-drawing"
             )
         if self.redrawn:
             return (
                 f"released: {self.replicated_initial} synthetic rows reproduced a real record unique on "
-                f"{self.key_basis}; re-drawn from the model in {len(self.redrawn)} rounds "
+                f"{self.key_basis}; re-drawn from the model in {_rounds(len(self.redrawn))} "
                 f"({', '.join(map(str, self.redrawn))} rows), none remain"
             )
         return f"released: no synthetic row reproduces a real record unique on {self.key_basis}"
@@ -219,7 +219,7 @@ class Gate:
 
     def enforce(self) -> None:
         if not self.released:
-            raise ReleaseBlockedError(self.reason)
+            raise ReleaseBlockedError(f"release {self.reason}")
 
 
 @dataclass(frozen=True)
@@ -357,7 +357,8 @@ def evaluate_outputs_only(fitted: Fitted, sampled: Sampled) -> Evaluation:
 
 
 def categorise_trial(evaluation: Evaluation, cleaned: Cleaned, sampled: Sampled) -> Category:
-    preserved = format_preserved(cleaned.data, sampled.synthetic)
+    cluster = cleaned.meta.cluster
+    preserved = format_preserved(cleaned.data, sampled.synthetic, labels=(cluster,) if cluster else ())
     return Category(categorise(evaluation.metrics, format_preserved=preserved))
 
 
@@ -391,7 +392,7 @@ def gate(cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams) -
         good = fresh.loc[~matches(cleaned.data, fresh, compared, keys).replicated]
         take = min(len(good), len(flagged))
         replace, flagged = flagged[:take], flagged[take:]
-        synthetic.loc[replace] = good.iloc[:take].set_axis(replace).astype(synthetic.dtypes.to_dict())
+        synthetic = _replace_rows(synthetic, replace, good.iloc[:take])
         redrawn.append(take)
     remaining = int(matches(cleaned.data, synthetic, compared, keys).replicated.sum()) if redrawn else initial
     result = Gate(
@@ -405,6 +406,23 @@ def gate(cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams) -
         replicated_uniques=remaining,
     )
     return result, Sampled(synthetic) if redrawn else sampled
+
+
+def _rounds(count: int) -> str:
+    return f"{count} round" if count == 1 else f"{count} rounds"
+
+
+def _replace_rows(frame: pd.DataFrame, positions: np.ndarray, rows: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the rows at ``positions`` replaced by ``rows``, every other row in place,
+    each column's dtype kept where the new values allow it."""
+    fresh = rows.set_axis(positions)
+    out = pd.concat([frame.drop(index=positions), fresh]).sort_index()
+    for name, dtype in frame.dtypes.items():
+        try:
+            out[name] = out[name].astype(dtype)
+        except (TypeError, ValueError):
+            pass  # e.g. a re-drawn missing value in an integer column: the wider dtype stays
+    return out
 
 
 def outputs_only_gate() -> OutputsOnlyGate:

@@ -13,8 +13,6 @@ from trialsynth.surrogate import TrialShape, make_trial
 @pytest.mark.flow
 def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
     broken = make_trial(TrialShape(400, 15), 4)
-    broken["treatment"] = broken["treatment"].astype("float64")
-    broken.loc[3, "treatment"] = None  # passes validation (the column exists), fails cleaning
     trials = {
         "mid-a": make_trial(TrialShape(700, 16), 1),
         "mid-b": make_trial(TrialShape(600, 15), 2),
@@ -22,6 +20,7 @@ def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
         "broken": broken,
     }
     manifest = write_archive(tmp_path, trials, defaults={"small_threshold": 300, "ea_generations": 40})
+    (manifest.parent / "data" / "broken.csv").write_bytes(b"")  # a truncated file fails its trial only
     url = f"sqlite:///{tmp_path / 'catalogue.db'}"
     code = main(["run", "--registry", str(manifest), "--catalogue", url, "--out", str(tmp_path / "out")])
     assert code == 3  # the broken trial failed; every other trial still completed
@@ -37,7 +36,9 @@ def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
     assert records["small"]["status"] == "succeeded" and records["small"]["method"] == "ea"
     assert records["small"]["metrics"]["coef_mae"] is not None
     assert records["broken"]["status"] == "failed"
-    assert records["broken"]["error"] == "trial 'broken': treatment column 'treatment' has 1 missing values"
+    assert (
+        records["broken"]["error"] == "trial 'broken': key 'data': broken.csv: the file is empty (no header)"
+    )
     assert len({r["run_id"] for r in records.values()}) == 1
 
     assert (

@@ -115,3 +115,42 @@ def test_trials_are_ordered_largest_input_first(tmp_path):
     manifest = load_manifest(write_archive(tmp_path, trials))
     assert manifest.largest_first(["a", "b", "c"]) == ["b", "c", "a"]
     assert manifest.largest_first(["a", "c"]) == ["c", "a"]
+
+
+def test_validate_reads_the_data_and_names_every_column_a_dp_route_lacks(tmp_path):
+    """A trial routed to MST without public bounds is refused by validate, naming trial, key and
+    every continuous column, before any run spends minutes tuning."""
+    from trialsynth.surrogate import TrialShape, make_trial
+
+    frame = make_trial(TrialShape(400, 15), 1)
+    archive = write_archive(
+        tmp_path, {"big": frame}, defaults={"small_threshold": 100, "large_threshold": 300}
+    )
+    with pytest.raises(RegistryError) as raised:
+        validate_registry(archive, read_data=True)
+    continuous = [
+        "attendance_pct",
+        "school_context_1",
+        "pre_test_1",
+        "post_test_1",
+        "pre_test_2",
+        "post_test_2",
+    ]
+    for name in continuous:
+        assert any(
+            p.startswith("trial 'big': key 'bounds': continuous column " + repr(name))
+            for p in raised.value.problems
+        ), name
+    assert validate_registry(archive).trials  # the header-only check cannot know the route
+
+
+def test_a_trial_with_a_broken_file_is_refused_alone(tmp_path):
+    from registry.validation import check_registry
+    from trialsynth.surrogate import TrialShape, make_trial
+
+    trials = {"good": make_trial(TrialShape(300, 15), 1), "gone": make_trial(TrialShape(300, 15), 2)}
+    archive = write_archive(tmp_path, trials)
+    (archive.parent / "data" / "gone.csv").write_bytes(b"")
+    manifest, problems = check_registry(archive)
+    assert [t.id for t in manifest.trials] == ["good", "gone"]
+    assert problems == {"gone": ["trial 'gone': key 'data': gone.csv: the file is empty (no header)"]}

@@ -1,5 +1,6 @@
 import math
 
+import pandas as pd
 import pytest
 
 from trialsynth.categories import CATEGORIES, RULES, RULES_VERSION, categorise
@@ -63,3 +64,13 @@ def test_format_not_preserved_is_structural():
 def test_rules_are_versioned_data_over_known_categories():
     assert RULES_VERSION
     assert all(category in CATEGORIES for category, _ in RULES)
+
+
+def test_format_checks_school_labels_by_name_only():
+    from trialsynth.metrics.evaluate import format_preserved
+
+    real = pd.DataFrame({"school": [101, 102], "y": [1.0, 2.0]})
+    synthetic = pd.DataFrame({"school": ["school-001", "school-002"], "y": [1.5, 2.5]})
+    assert format_preserved(real, synthetic, labels=("school",))
+    assert not format_preserved(real, synthetic)  # any other column turned to text is caught
+    assert not format_preserved(real, synthetic.assign(y=["a", "b"]), labels=("school",))

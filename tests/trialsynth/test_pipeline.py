@@ -1,13 +1,16 @@
+import dataclasses
+
 import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import plan_of, run_registered, write_archive
+from tests.conftest import context_in, plan_of, run_registered, write_archive
 from trialsynth import synthesisers
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
 from trialsynth.errors import RegistryError
 from trialsynth.metrics import RECORD_METRIC_KEYS
+from trialsynth.pipeline import run_trial
 from trialsynth.surrogate import TrialShape, make_trial
 
 
@@ -116,7 +119,12 @@ def test_gate_blocks_a_file_that_reproduces_real_records(tmp_path, sessions, raw
     manifest = write_archive(tmp_path, {"mid": raw_trial})
     outcome, record = _run(manifest, "mid", tmp_path, sessions)
     assert outcome.status == "failed"
-    assert record["error"].startswith("release blocked: 800 synthetic rows reproduce a real record")
+    assert record["error"] == (
+        "release blocked: 800 synthetic rows reproduce a real record unique on every synthesised "
+        "column after 1 round of re-drawing"
+    )
+    assert record["disclosure"]["replicated_uniques"] == 800
+    assert record["metrics"]["replicated_uniques"] == 800
     assert record["output_path"] is None
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))
 
@@ -221,3 +229,21 @@ def test_a_dp_release_whose_charge_fails_is_never_written(tmp_path, sessions, ra
     outcome, record = _run(manifest, "dp", tmp_path, sessions)
     assert outcome.status == "failed" and "catalogue went away" in record["error"]
     assert record["output_path"] is None and not list((tmp_path / "out").rglob("*.csv"))
+
+
+def test_a_dp_route_without_bounds_fails_before_any_tuning(tmp_path, sessions):
+    frame = make_trial(TrialShape(400, 15), 1)
+    manifest = write_archive(
+        tmp_path, {"big": frame}, defaults={"small_threshold": 100, "large_threshold": 300}
+    )
+    outcome = run_registered(manifest, "big", tmp_path, sessions)
+    assert outcome.status == "failed" and "key 'bounds': continuous column 'attendance_pct'" in outcome.error
+    assert set(outcome.timings) == {"load", "clean"}  # nothing tuned, fitted or sampled
+
+
+def test_a_plan_with_problems_fails_at_once_with_them(tmp_path, sessions):
+    manifest = write_archive(tmp_path, {"t": make_trial(TrialShape(400, 15), 1)})
+    plan = dataclasses.replace(plan_of(manifest, "t"), problems=("trial 't': key 'data': unreadable",))
+    outcome = run_trial(plan, sessions, context_in(tmp_path))
+    assert outcome.status == "failed" and outcome.error == "trial 't': key 'data': unreadable"
+    assert outcome.timings == {}

@@ -27,6 +27,8 @@ BANDS: dict[str, tuple[float, ...]] = {
     "tcap": (0.1, 0.3, 0.5),
     "sample_overlap": (0.0, 0.01),
     "coef_mae": (0.005, 0.02, 0.1),
+    "replicated_uniques": (0.0,),  # released files hold none; a blocked file says only "> 0"
+    "exact_matches": (0.0, 100.0, 1000.0),
 }
 
 

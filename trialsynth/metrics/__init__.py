@@ -14,6 +14,9 @@ from trialsynth.metrics.prepare import EvaluationContext, evaluation_view
 # process-wide filter for that message: catch_warnings() is not safe across the threads that
 # evaluate metric families (and trials) concurrently.
 warnings.filterwarnings("ignore", message="Selected features include non-object types", category=UserWarning)
+# scikit-learn's local outlier factor (synthgauge's outlier filter) warns on tied distances, which
+# coded and narrow files always have; the filter is computed all the same.
+warnings.filterwarnings("ignore", message="Duplicate values are leading to incorrect", category=UserWarning)
 
 MetricFamily = Callable[[pd.DataFrame, pd.DataFrame, EvaluationContext], dict[str, float]]
 

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -43,3 +45,39 @@ def test_unknown_engine_is_named(cleaned_trial):
     data, meta = cleaned_trial
     with pytest.raises(ValueError, match="The 'engine' parameter of CartSynthesiser must be one of"):
         CartSynthesiser(engine="ranger").fit(data, meta)
+
+
+def _long_file():
+    from trialsynth.cleaning import clean
+    from trialsynth.surrogate import TrialShape, design_roles, make_trial
+
+    shape = TrialShape(1500, 0, design="long")
+    frame = make_trial(shape, 6)
+    return clean(frame, trial_id="t", **design_roles(frame, shape))
+
+
+def test_density_smoothing_stops_copying_donors_and_keeps_point_masses():
+    from trialsynth.metrics.privacy import matches
+
+    data, meta = _long_file()
+    rng = np.random.default_rng(0)
+    data["bonus"] = np.where(rng.random(len(data)) < 0.6, 0.0, np.round(rng.gamma(2, 40, len(data)), 2))
+    meta = dataclasses.replace(meta, kinds={**meta.kinds, "bonus": "continuous"})
+    columns = [c for c in data.columns if c != meta.cluster]
+    copied = {}
+    for smoothing in ("none", "density"):
+        model = CartSynthesiser(smoothing=smoothing, random_state=1).fit(data, meta)
+        synthetic = model.sample(len(data), np.random.default_rng(2))
+        copied[smoothing] = int(matches(data, synthetic, columns, []).exact.sum())
+        zero_share = (synthetic["bonus"] == 0).mean()
+        assert abs(zero_share - (data["bonus"] == 0).mean()) < 0.05, smoothing  # the point mass stays
+        assert synthetic["score"].dropna().between(data["score"].min(), data["score"].max()).all()
+        assert (synthetic["score"].dropna().round(1) == synthetic["score"].dropna()).all()
+    assert copied["none"] > 0.4 * len(data)  # leaf donors copy whole real rows
+    assert copied["density"] < 0.5 * copied["none"]
+
+
+def test_unknown_smoothing_is_named(cleaned_trial):
+    data, meta = cleaned_trial
+    with pytest.raises(ValueError, match="'smoothing' parameter of CartSynthesiser"):
+        CartSynthesiser(smoothing="kernel").fit(data, meta)
