@@ -49,3 +49,19 @@ def test_demo_archive_validates(tmp_path):
 def test_shape_rejects_too_few_columns():
     with pytest.raises(ValueError, match="n_cols"):
         TrialShape(100, 5)
+
+
+def test_the_demo_archive_holds_every_trial_design_and_validates_with_its_data(tmp_path):
+    from registry.bundled import BUNDLED_PLAN
+    from registry.demo import DESIGN_SHAPES
+
+    designs = {shape.design for shape in DESIGN_SHAPES}
+    assert designs == {"three_arm", "factorial", "long", "narrow"}
+    assert designs <= {shape.design for shape in BUNDLED_PLAN}
+    assert designs <= {shape.design for shape in demo_plan(8)}
+    path = write_demo_archive(tmp_path, plan=list(DESIGN_SHAPES))
+    manifest = validate_registry(path, read_data=True)  # cleaning, routing and route checks pass
+    entries = {t.id: t for t in manifest.trials}
+    assert entries["trial-002"].unit == "pupil_id"
+    three_arm = make_trial(DESIGN_SHAPES[0], 0)
+    assert three_arm["treatment"].nunique() == 3 and three_arm["treatment"].isna().any()

@@ -176,3 +176,37 @@ def test_unregistered_method_is_not_available():
     name = f"nothing-{uuid.uuid4().hex[:6]}"
     with pytest.raises(MethodNotAvailableError, match=f"'{name}' is not available"):
         get_synthesiser(name)
+
+
+@pytest.fixture(scope="module")
+def three_arm_trial():
+    """Three arms (effects +3 and +1.5 on the post-tests) and 10% of pupils never randomised."""
+    from trialsynth.cleaning import clean
+    from trialsynth.surrogate import TrialShape, design_roles, make_trial
+
+    shape = TrialShape(3000, 15, design="three_arm", unrandomised=0.1)
+    frame = make_trial(shape, 21)
+    return clean(frame, trial_id="t", **design_roles(frame, shape))
+
+
+def _effects(frame: pd.DataFrame) -> pd.Series:
+    means = frame.groupby("treatment")["post_test_1"].mean()
+    return means.drop("control") - means["control"]
+
+
+@pytest.mark.parametrize("method", sorted(SYNTHESISERS))
+def test_every_method_keeps_k_arms_the_unrandomised_state_and_the_arm_effects(method, three_arm_trial):
+    data, meta = three_arm_trial
+    cls = synthesiser_class(method)
+    params = {**cls.params_from(_plan(data)), **FAST.get(method, {}), "random_state": 5}
+    if method == "mst":
+        params["epsilon"] = 20.0  # the effect, not the noise, is under test here
+    synthetic = _fit(cls(**params), data, meta).sample(len(data), np.random.default_rng(3))
+    assert set(synthetic["treatment"].dropna()) == {"control", "programme_a", "programme_b"}
+    unrandomised = synthetic["treatment"].isna().mean()
+    assert abs(unrandomised - data["treatment"].isna().mean()) < 0.05, unrandomised
+    real, synth = _effects(data), _effects(synthetic)
+    assert (synth.sort_index().index == real.sort_index().index).all()
+    if "from_released_outputs" not in capabilities_of(cls):  # the EA matches adjusted coefficients
+        assert np.abs(synth - real).max() < 2.5, (real.to_dict(), synth.to_dict())
+    assert synth["programme_a"] > synth["programme_b"] > 0  # the arms' order survives
