@@ -188,28 +188,34 @@ def _plain(value: object) -> object:
 
 ID_NAME = re.compile(r"(?i)(^|[^a-z])(id|ids|no|num|number|code)$|[a-z]id$|ID$")
 MAX_ROWS_PER_ID = 12  # an id repeats once per wave or record, a measurement's values far more
+MIN_ID_LEVELS = 20  # a column named like an id, with more values than this, is judged whatever its type
 
 
 def looks_like_id(column: pd.Series) -> str | None:
-    """Why an integer column looks like an identifier (student or teacher numbers), or None.
+    """Why a column looks like an identifier (pupil, student or teacher numbers), or None.
 
-    Only integer-valued columns with more than ``MAX_CATEGORIES`` distinct values are judged:
-    their name ends like an id (``id``, ``_no``, ``number``, ``code``), or no value occurs more
-    than ``MAX_ROWS_PER_ID`` times (the pupil id of a long-format file: one row per wave). A
-    measurement taken for an id is declared ``continuous``; a refusal is cheap, an id
-    synthesised as a number is not."""
+    An integer-valued column with more than ``MAX_CATEGORIES`` distinct values whose name ends
+    like an id (``id``, ``_no``, ``number``, ``code``) or whose values each occur in at most
+    ``MAX_ROWS_PER_ID`` rows (the pupil id of a long-format file: one row per wave); and a column
+    of any type with more than ``MIN_ID_LEVELS`` distinct values, named like an id, each in at
+    most ``MAX_ROWS_PER_ID`` rows (a small file's pupil ids, numbers or text). A measurement taken
+    for an id is declared ``continuous`` (or given ``bounds``); a refusal is cheap, an id
+    synthesised as a number or released as a category is not."""
     present = column.dropna()
-    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column) or present.empty:
+    if present.empty or pd.api.types.is_bool_dtype(column):
+        return None
+    levels = present.nunique()
+    named = bool(ID_NAME.search(str(column.name)))
+    most = int(present.value_counts().iloc[0])
+    if named and levels > MIN_ID_LEVELS and most <= MAX_ROWS_PER_ID:
+        return f"{levels:,} distinct values, none in more than {most} rows, and a name like an identifier"
+    if not pd.api.types.is_numeric_dtype(column) or levels <= MAX_CATEGORIES:
         return None
     values = present.to_numpy(dtype=float)
     if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
         return None
-    levels = present.nunique()
-    if levels <= MAX_CATEGORIES:
-        return None
-    if ID_NAME.search(str(column.name)):
+    if named:
         return f"{levels:,} distinct integers and a name like an identifier"
-    most = int(present.value_counts().iloc[0])
     if most <= MAX_ROWS_PER_ID:
         return f"{levels:,} distinct integers, none in more than {most} rows"
     return None

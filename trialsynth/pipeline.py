@@ -164,7 +164,7 @@ def _steps(
     if fitted.release is not None:  # charged before the file exists: a release is never uncharged
         ledger.charge(sessions, fitted.release, attempt_id)
     with clock.stage("write"):
-        yield stages.write(stages.restored(sampled, cleaned), plan, context)
+        yield stages.write(stages.restored(sampled, cleaned, streams), plan, context)
 
 
 def _steps_from_outputs(

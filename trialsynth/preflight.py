@@ -16,9 +16,9 @@ from trialsynth.synthesisers import capabilities_of, synthesiser_class
 
 def route_problems(plan: TrialPlan, meta: TrialMeta, route: Route) -> list[str]:
     """Every problem that stops the routed method, each naming the trial, the key and the column."""
+    problems = key_problems(plan, meta)
     if route.method == "none":
-        return []
-    problems = []
+        return problems
     method = synthesiser_class(route.method)
     if "differentially_private" in capabilities_of(method):
         bounds = dict(plan.bounds)
@@ -39,6 +39,23 @@ def route_problems(plan: TrialPlan, meta: TrialMeta, route: Route) -> list[str]:
                 f"analysis models of binary or continuous outcomes only, and has {described}; "
                 "list a binary or continuous outcome, or declare a scored scale under 'continuous'"
             )
+    return problems
+
+
+def key_problems(plan: TrialPlan, meta: TrialMeta) -> list[str]:
+    """Declared disclosure keys must be synthesised columns (not the school label, not dropped)."""
+    problems = []
+    dropped = {d.name: d.reason for d in meta.dropped}
+    for name in plan.roles.keys:
+        if name == meta.cluster:
+            why = "the school label (released as new labels, never compared)"
+        elif name in dropped:
+            why = f"dropped by cleaning ({dropped[name]})"
+        elif name not in meta.kinds:
+            why = "not a synthesised column"
+        else:
+            continue
+        problems.append(f"trial {plan.trial_id!r}: key 'keys': column {name!r} is {why}")
     return problems
 
 

@@ -9,7 +9,9 @@ from trialsynth.cleaning import value_key
 from trialsynth.meta import DroppedColumn, TrialMeta
 
 
-def restore_dropped(synthetic: pd.DataFrame, meta: TrialMeta) -> pd.DataFrame:
+def restore_dropped(
+    synthetic: pd.DataFrame, meta: TrialMeta, rng: np.random.Generator | None = None
+) -> pd.DataFrame:
     """Put Appendix A's dropped columns back, in the original column order, so a released file
     has the real file's layout: empty columns empty, constants constant, descriptors derived from
     the synthetic column they describe, unit ids fresh (1..n, never real), a long-format file's
@@ -18,7 +20,7 @@ def restore_dropped(synthetic: pd.DataFrame, meta: TrialMeta) -> pd.DataFrame:
     synthetic = synthetic.copy()
     for dropped in meta.dropped:
         if dropped.restore == "units":
-            synthetic = assign_units(synthetic, dropped, meta)
+            synthetic = assign_units(synthetic, dropped, meta, rng or np.random.default_rng(0))
     n = len(synthetic)
     for dropped in meta.dropped:
         if dropped.restore == "missing":
@@ -35,16 +37,18 @@ def restore_dropped(synthetic: pd.DataFrame, meta: TrialMeta) -> pd.DataFrame:
     return synthetic[order] if order else synthetic
 
 
-def assign_units(synthetic: pd.DataFrame, dropped: DroppedColumn, meta: TrialMeta) -> pd.DataFrame:
+def assign_units(
+    synthetic: pd.DataFrame, dropped: DroppedColumn, meta: TrialMeta, rng: np.random.Generator
+) -> pd.DataFrame:
     """Fresh pupil ids for a long-format file: the synthetic rows, ordered by arm and school, are
     cut into pupils with as many rows each as the real file's pupils have (``dropped.mapping``:
-    rows per pupil -> number of pupils), largest first; the rows of a pupil are contiguous.
+    rows per pupil -> number of pupils), the sizes in random order (so attrition falls on every
+    arm alike); the rows of a pupil are contiguous.
 
     Rows are synthesised independently: a pupil's rows share the arm and school where the counts
     allow, but the correlation of one pupil's measurements across rows is not kept."""
-    sizes = [
-        rows for rows, units in sorted((dropped.mapping or {}).items(), reverse=True) for _ in range(units)
-    ]
+    sizes = [rows for rows, units in sorted((dropped.mapping or {}).items()) for _ in range(units)]
+    sizes = [sizes[i] for i in rng.permutation(len(sizes))]
     n = len(synthetic)
     if sum(sizes) != n:  # another row count than the real file's: scale the sizes' shares
         sizes = _scaled(sizes, n)

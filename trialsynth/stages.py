@@ -37,7 +37,7 @@ from trialsynth.synthesisers import (
     FromReleasedOutputs,
     Synthesiser,
 )
-from trialsynth.synthesisers.base import Tunable, Tuning
+from trialsynth.synthesisers.base import Redraws, Tunable, Tuning
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,7 @@ class Category:
 GATE_RULE = "replicated-uniques-v1"
 REDRAW_ROUNDS = 8  # rounds of re-drawing flagged rows before the gate blocks the file
 REDRAW_LIMIT = 20  # at most this many times the file's rows drawn in all the rounds together
+RESAMPLE_SHARE = 0.10  # more flagged rows than this share: the whole file is re-drawn (``redraw``)
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,12 @@ class Gate:
     replicated_initial: int
     redrawn: tuple[int, ...] = ()
     replicated_uniques: int = 0
+    resampled: bool = False  # the whole file re-drawn (smoothed) before the row re-draws
+
+    @property
+    def rounds(self) -> str:
+        whole = "the whole file re-drawn, then " if self.resampled else ""
+        return f"{whole}{_rounds(len(self.redrawn))} of re-drawing"
 
     @property
     def released(self) -> bool:
@@ -188,13 +195,13 @@ class Gate:
         if not self.released:
             return (
                 f"blocked: {self.replicated_uniques} synthetic rows reproduce a real record unique on "
-                f"{self.key_basis} after {_rounds(len(self.redrawn))} of re-drawing"
+                f"{self.key_basis} after {self.rounds}"
             )
-        if self.redrawn:
+        if self.redrawn or self.resampled:
             return (
                 f"released: {self.replicated_initial} synthetic rows reproduced a real record unique on "
-                f"{self.key_basis}; re-drawn from the model in {_rounds(len(self.redrawn))} "
-                f"({', '.join(map(str, self.redrawn))} rows), none remain"
+                f"{self.key_basis}; re-drawn from the model ({self.rounds}: "
+                f"{', '.join(map(str, self.redrawn)) or 0} rows), none remain"
             )
         return f"released: no synthetic row reproduces a real record unique on {self.key_basis}"
 
@@ -212,6 +219,7 @@ class Gate:
                 "real_uniques": self.real_uniques,
                 "exact_matches": self.exact_matches,
                 "replicated_uniques_initial": self.replicated_initial,
+                "whole_file_redrawn": self.resampled,
                 "redrawn_per_round": list(self.redrawn),
                 "replicated_uniques": self.replicated_uniques,
             },
@@ -367,34 +375,54 @@ def outputs_only_category() -> Category:
 
 
 def gate(cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams) -> tuple[Gate, Sampled]:
-    """The release gate (``Gate``): find synthetic rows that replicate a real unique record, re-draw
-    them from the fitted model (post-processing: no privacy cost for a DP model) and check again.
+    """The release gate (``Gate``): find synthetic rows that replicate a real unique record,
+    re-draw them from the fitted model and check again; block the file if any remain.
 
     Compared columns: every synthesised column except the school label (new by construction:
     comparing it would let every copied pupil record pass); keys: the manifest's ``keys``, else
-    every compared column. Values are compared in one canonical form per column, so 5 and 5.0
-    match."""
+    every compared column. Values are compared in one canonical form per column (5, 5.0 and "5"
+    alike, numbers at the released precision).
+
+    Re-drawing: ``redraw`` where the method has it (CART: smoothed donors), else ``sample`` (a
+    re-drawn row keeps the school label of the row it replaces: labels are per draw). When more
+    than ``RESAMPLE_SHARE`` of the rows are flagged, a method with ``redraw`` re-draws the whole
+    file first (``bench/gate_remedies.py``: re-drawing a third of a file row by row removes every
+    row near a unique record and distorts it; a whole smoothed draw does not). A differentially
+    private method is never re-drawn: choosing rows by the real data is not post-processing and
+    would leave the guarantee; its file is released or blocked as drawn, and that decision, like
+    every gate decision, is made on the real data outside the DP guarantee."""
     meta = cleaned.meta
     compared = [c for c in cleaned.data.columns if c != meta.cluster]
     keys = [k for k in meta.keys if k in compared]
     basis = f"the key variables {keys}" if keys else "every synthesised column"
     synthetic = sampled.synthetic.reset_index(drop=True)
+    n = len(synthetic)
     found = matches(cleaned.data, synthetic, compared, keys)
     initial, exact = int(found.replicated.sum()), int(found.exact.sum())
-    rng, drawn = streams.generator("redraw"), 0
+    rng, drawn, resampled = streams.generator("redraw"), 0, False
     redrawn: list[int] = []
     flagged = np.flatnonzero(found.replicated)
-    while len(flagged) and len(redrawn) < REDRAW_ROUNDS and drawn < REDRAW_LIMIT * len(synthetic):
-        share_bad = max(len(flagged) / len(synthetic), 0.05)
-        want = int(np.ceil(len(flagged) / max(1 - share_bad, 0.05) * 1.5)) + 10
-        fresh = fitted.synthesiser.sample(want, rng).reset_index(drop=True)[synthetic.columns]
+    method = fitted.synthesiser
+    may_redraw = not isinstance(method, DifferentiallyPrivate)
+    if may_redraw and isinstance(method, Redraws) and len(flagged) > RESAMPLE_SHARE * n:
+        synthetic, drawn, resampled = method.redraw(n, rng).reset_index(drop=True)[synthetic.columns], n, True
+        flagged = np.flatnonzero(matches(cleaned.data, synthetic, compared, keys).replicated)
+    draw = method.redraw if isinstance(method, Redraws) else method.sample
+    while may_redraw and len(flagged) and len(redrawn) < REDRAW_ROUNDS and drawn < REDRAW_LIMIT * n:
+        share_bad = max(len(flagged) / n, 0.05)
+        want = min(int(np.ceil(len(flagged) / max(1 - share_bad, 0.05) * 1.5)) + 10, REDRAW_LIMIT * n - drawn)
+        fresh = draw(want, rng).reset_index(drop=True)[synthetic.columns]
         drawn += want
         good = fresh.loc[~matches(cleaned.data, fresh, compared, keys).replicated]
         take = min(len(good), len(flagged))
         replace, flagged = flagged[:take], flagged[take:]
-        synthetic = _replace_rows(synthetic, replace, good.iloc[:take])
+        rows = good.iloc[:take].copy()
+        if meta.cluster and not isinstance(method, Redraws):
+            rows[meta.cluster] = synthetic[meta.cluster].to_numpy()[replace]
+        synthetic = _replace_rows(synthetic, replace, rows)
         redrawn.append(take)
-    remaining = int(matches(cleaned.data, synthetic, compared, keys).replicated.sum()) if redrawn else initial
+    changed = bool(redrawn) or resampled
+    remaining = int(matches(cleaned.data, synthetic, compared, keys).replicated.sum()) if changed else initial
     result = Gate(
         keys=tuple(keys),
         key_basis=basis,
@@ -404,8 +432,9 @@ def gate(cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams) -
         replicated_initial=initial,
         redrawn=tuple(redrawn),
         replicated_uniques=remaining,
+        resampled=resampled,
     )
-    return result, Sampled(synthetic) if redrawn else sampled
+    return result, Sampled(synthetic) if changed else sampled
 
 
 def _rounds(count: int) -> str:
@@ -419,9 +448,12 @@ def _replace_rows(frame: pd.DataFrame, positions: np.ndarray, rows: pd.DataFrame
     out = pd.concat([frame.drop(index=positions), fresh]).sort_index()
     for name, dtype in frame.dtypes.items():
         try:
-            out[name] = out[name].astype(dtype)
+            cast = out[name].astype(dtype)
         except (TypeError, ValueError):
-            pass  # e.g. a re-drawn missing value in an integer column: the wider dtype stays
+            continue  # e.g. a re-drawn missing value in an integer column: the wider dtype stays
+        same = (cast.astype("object") == out[name].astype("object")) | (cast.isna() & out[name].isna())
+        if bool(same.all()):  # never a value changed by the cast (2.7 -> 2, a new category -> NaN)
+            out[name] = cast
     return out
 
 
@@ -442,9 +474,9 @@ def write(frame: pd.DataFrame, plan: TrialPlan, context: RunContext) -> Written:
     return Written(write_atomically(frame, path))
 
 
-def restored(sampled: Sampled, cleaned: Cleaned) -> pd.DataFrame:
+def restored(sampled: Sampled, cleaned: Cleaned, streams: Streams) -> pd.DataFrame:
     """The released layout: Appendix A's dropped columns put back."""
-    return restore_dropped(sampled.synthetic, cleaned.meta)
+    return restore_dropped(sampled.synthetic, cleaned.meta, streams.generator("restore"))
 
 
 def outputs_method(plan: TrialPlan) -> str:

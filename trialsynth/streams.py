@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STEPS = ("fit", "noise", "sample", "evaluate", "tune", "redraw")
+STEPS = ("fit", "noise", "sample", "evaluate", "tune", "redraw", "restore")
 
 
 def derive_seed(archive_seed: int, *parts: str) -> int:

@@ -109,3 +109,46 @@ def test_declared_keys_define_uniqueness():
     # on (arm, sex) nobody is unique: the copies disclose no one the keys could single out
     gate, _ = _gate(real, synthetic, synthetic, keys=("arm", "sex"))
     assert gate.exact_matches == 10 and gate.replicated_initial == 0 and gate.released
+
+
+def test_a_copy_released_at_six_decimals_is_still_a_copy():
+    rng = np.random.default_rng(5)
+    real = pd.DataFrame({"z": rng.normal(size=200), "arm": rng.integers(0, 2, 200)})
+    copies = real.iloc[:4].copy()
+    copies["z"] = copies["z"].round(6)  # what restore_dtypes releases for a 15-decimal column
+    found = matches(real, copies, ["z", "arm"], [])
+    assert found.replicated.all()
+    assert matches(pd.DataFrame({"x": [0.3]}), pd.DataFrame({"x": [0.1 + 0.2]}), ["x"], []).exact.all()
+
+
+def test_a_dp_model_is_never_redrawn():
+    class PrivatePool(Pool):
+        name = "private-pool"
+        epsilon, delta = 1.0, 1e-9
+
+        def fit(self, data, meta, *, noise=None):
+            return self
+
+        def accounting(self):
+            return ""
+
+        def privacy_spent(self):
+            return {"epsilon": 1.0, "delta": 1e-9}
+
+        def get_params(self):
+            return {}
+
+        def fitted_record(self):
+            return {}
+
+        @classmethod
+        def params_from(cls, plan):
+            return {}
+
+    real = _real()
+    synthetic = pd.concat([_fresh(real, 290), _uniques(real).iloc[:10]], ignore_index=True)
+    cleaned = stages.Cleaned(real, _meta(real), "")
+    fitted = stages.Fitted(PrivatePool(_fresh(real, 500, seed=4)), {})  # type: ignore[arg-type]
+    gate, released = stages.gate(cleaned, stages.Sampled(synthetic), fitted, Streams(3))
+    assert gate.redrawn == () and not gate.resampled and gate.replicated_uniques == 10
+    assert not gate.released and released.synthetic is synthetic

@@ -146,3 +146,39 @@ def test_the_default_tcap_key_never_repeats_its_target(tmp_path, sessions):
     manifest = _manifest(tmp_path, {"t": (frame, entry)}, {"small_threshold": 800})
     outcome = run_registered(manifest, "t", tmp_path, sessions)
     assert outcome.status == "succeeded", outcome.error
+
+
+def test_unit_sizes_fall_on_every_arm_alike():
+    """Half the pupils of each arm have three rows, half one: the release keeps that in each arm."""
+    rng = np.random.default_rng(2)
+    sizes = np.tile([3, 1], 200)
+    frame = pd.DataFrame({"pid": np.repeat(np.arange(400), sizes)})
+    frame["arm"] = np.repeat(np.arange(400) % 2, sizes)
+    frame["y"] = rng.normal(size=len(frame))
+    data, meta = cleaning.clean(frame, trial_id="t", treatment="arm", outcomes=["y"], unit="pid")
+    released = restore_dropped(data, meta, np.random.default_rng(1))
+    per_pupil = released.groupby("pid").agg(rows=("y", "size"), arm=("arm", "first"))
+    share_three = per_pupil.groupby("arm")["rows"].apply(lambda r: (r == 3).mean())
+    assert share_three.between(0.35, 0.65).all(), share_three.to_dict()
+
+
+def test_a_small_files_text_pupil_ids_are_refused():
+    frame = pd.DataFrame({"pupil_id": [f"P{i:04d}" for i in np.repeat(np.arange(60), 2)]})
+    frame["arm"], frame["y"] = np.repeat(np.arange(60) % 2, 2), np.arange(120.0)
+    with pytest.raises(TrialDataError, match="'pupil_id' looks like an identifier"):
+        cleaning.clean(frame, trial_id="t", treatment="arm", outcomes=["y"])
+
+
+def test_keys_that_are_not_synthesised_are_named(tmp_path):
+    from registry.validation import check_registry
+
+    frame, roles = _three_arm()
+    roles = {k: v for k, v in roles.items() if not k.startswith("tcap")}
+    roles["keys"] = ["school_id", "pupil_id", "pupil_gender"]
+    manifest = _manifest(tmp_path, {"t": (frame, roles)})
+    _, problems = check_registry(manifest, read_data=True)
+    assert problems["t"] == [
+        "trial 't': key 'keys': column 'school_id' is the school label "
+        "(released as new labels, never compared)",
+        "trial 't': key 'keys': column 'pupil_id' is dropped by cleaning (listed in the manifest's drop)",
+    ]

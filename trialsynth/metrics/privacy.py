@@ -10,6 +10,9 @@ from synthgauge.metrics.privacy import min_nearest_neighbour, sample_overlap_sco
 
 from trialsynth.metrics.prepare import EvaluationContext
 
+# The finest precision a released file keeps (``synthesisers.base.column_formats`` caps a column's
+# decimals at 6): real values are compared at it, so a copy rounded on release is still a copy.
+COMPARE_DECIMALS = 6
 NN_MAX_ROWS = 15000  # per side; brute-force Manhattan distances grow with rows squared
 
 
@@ -68,9 +71,10 @@ def overlap(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> 
 
 
 def canonical(real: pd.Series, synth: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """One comparable form per column for both files: numbers as float64 (5, 5.0 and "5" alike,
-    -0.0 as 0.0) when either file holds the column as numbers, else text labels (5.0 as "5");
-    missing stays missing on both sides."""
+    """One comparable form per column for both files: numbers as float64 rounded to
+    ``COMPARE_DECIMALS`` places (5, 5.0 and "5" alike, -0.0 as 0.0, 0.1 + 0.2 as 0.3; a value
+    released at that precision matches the real value it copies) when either file holds the column
+    as numbers, else text labels (5.0 as "5"); missing stays missing on both sides."""
     numeric = any(
         pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c) for c in (real, synth)
     )
@@ -80,7 +84,8 @@ def canonical(real: pd.Series, synth: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _as_float(column: pd.Series) -> pd.Series:
-    return pd.Series(pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan) + 0.0)
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return pd.Series(np.round(values, COMPARE_DECIMALS) + 0.0)
 
 
 def _as_text(column: pd.Series) -> pd.Series:

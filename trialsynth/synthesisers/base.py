@@ -19,6 +19,9 @@ Capabilities are further protocols; the pipeline asks which ones a method has, n
   alone, and ``output_metrics(synthetic)`` measures the file against them.
 - ``Tunable``: ``tune(plan, n_rows, n_cols, seed=, cache_dir=)`` chooses settings without reading
   private rows (or returns None when the plan fixes them).
+- ``Redraws``: ``redraw(n, rng)`` draws rows to replace the ones the release gate flags (copies
+  of a real unique record), drawn so that they seldom copy a real record (CART: smoothed
+  donors). Without it the gate re-draws with ``sample``.
 
 Adding a method: one module, one line in ``SYNTHESISERS`` (``synthesisers/__init__.py``) and its
 tests; the contract tests run over every registered method and every capability it claims.
@@ -98,10 +101,16 @@ def is_tunable(method: type) -> TypeGuard[type[Tunable]]:
     return callable(getattr(method, "tune", None))
 
 
+@runtime_checkable
+class Redraws(Synthesiser, Protocol):
+    def redraw(self, n: int, rng: np.random.Generator) -> pd.DataFrame: ...
+
+
 CAPABILITIES: dict[str, type] = {
     "differentially_private": DifferentiallyPrivate,
     "from_released_outputs": FromReleasedOutputs,
     "tunable": Tunable,
+    "redraws": Redraws,
 }
 
 
@@ -132,6 +141,16 @@ def column_formats(real: pd.DataFrame) -> dict[str, ColumnFormat]:
         numeric = pd.api.types.is_numeric_dtype(real[name]) and not pd.api.types.is_bool_dtype(real[name])
         formats[name] = (real[name].dtype, _decimals(real[name]) if numeric else -1)
     return formats
+
+
+def school_formats(formats: dict[str, ColumnFormat], cluster: str | None) -> dict[str, ColumnFormat]:
+    """``formats`` with the school column's set for its release labels: whole numbers where the
+    real ids are numeric, text otherwise (``clusters.label_mapping``)."""
+    if not cluster or cluster not in formats:
+        return formats
+    dtype = formats[cluster][0]
+    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    return {**formats, cluster: (dtype, 0 if numeric else -1)}
 
 
 def restore_dtypes(synthetic: pd.DataFrame, formats: dict[str, ColumnFormat]) -> pd.DataFrame:

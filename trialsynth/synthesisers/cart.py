@@ -22,9 +22,9 @@ from trialsynth.missing import (
     encode_missing_categories,
 )
 from trialsynth.plan import TrialPlan
-from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes
+from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes, school_formats
 from trialsynth.synthesisers.cart_trees import SequentialCart
-from trialsynth.synthesisers.clusters import pseudonymise, release_labels
+from trialsynth.synthesisers.clusters import label_mapping, pseudonymise
 
 log = logging.getLogger(__name__)
 # synthpop-py keeps its random state in class-level globals (RandomStateManager): two fits or
@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 _SYNTHPOP_LOCK = threading.Lock()
 MISSING_MODES = ("native", "indicator")
 ENGINES = ("trees", "synthpop")
-SMOOTHING = ("density", "none")
+SMOOTHING = ("none", "density")
 SMOOTH_MIN_LEVELS = 20  # continuous columns with fewer distinct values (counts, scales) keep donors
-SMOOTH_SHARED_ROWS = 10  # a value this many real rows share is a point mass: drawn as it is
+SMOOTH_SHARED_ROWS = 10  # a value this many real rows share (the minimum cell) is drawn as it is
 
 
 class CartSynthesiser:
@@ -53,14 +53,18 @@ class CartSynthesiser:
         synthesised, values are imputed (``IterativeImputer``) for fitting and blanked afterwards.
     column_order : list of str, optional
         Visiting order. Default: cluster, treatment, then the data's own order.
-    smoothing : {"density", "none"}
-        ``density`` (default; R synthpop's ``smoothing = "density"``): a drawn value of a
-        continuous column (``SMOOTH_MIN_LEVELS`` distinct values or more) moves by Gaussian
-        noise of the column's kernel bandwidth (Silverman's rule), kept within the column's real
-        range and rounded to its decimals, so a leaf's donors are not copied exactly (a file of
-        few coarse columns otherwise reproduces real records row for row). Values that at least
-        ``SMOOTH_SHARED_ROWS`` real rows share (zero spending, a ceiling score) are kept as
-        drawn. ``none``: donors copied as they are.
+    smoothing : {"none", "density"}
+        ``none`` (default, R synthpop's default): donors copied as they are. ``density`` (R
+        synthpop's ``smoothing = "density"``): a drawn value of a continuous column
+        (``SMOOTH_MIN_LEVELS`` distinct values or more) moves by Gaussian noise of the column's
+        kernel bandwidth (Silverman's rule), kept within the column's real range and rounded to
+        its decimals, so a leaf's donors are not copied exactly; values that at least
+        ``SMOOTH_SHARED_ROWS`` real rows share (zero spending, a school-level value) are kept as
+        drawn: they identify no one, and smoothing would erase point masses.
+        Whatever this setting, ``redraw`` - the rows the release gate re-draws in place of
+        copies of real unique records - smooths: measured in ``bench/gate_remedies.py``,
+        smoothing every row costs fidelity on files that copy nothing, while re-drawing without
+        it removes every row near a unique record and distorts the file.
     random_state : int
         Seed for fitting (tree tie-breaks, pseudonymisation of clusters).
 
@@ -76,7 +80,7 @@ class CartSynthesiser:
         engine: str = "trees",
         missing: str = "native",
         column_order: list[str] | None = None,
-        smoothing: str = "density",
+        smoothing: str = "none",
         random_state: int = 0,
     ) -> None:
         self.engine = engine
@@ -127,11 +131,13 @@ class CartSynthesiser:
         check_choice("CartSynthesiser", "smoothing", self.smoothing, SMOOTHING)
         rng = np.random.default_rng(self.random_state)
         self.formats_ = column_formats(data)
-        self.smoothing_ = _bandwidths(data, meta) if self.smoothing == "density" else {}
+        self.smoothing_ = _bandwidths(data, meta)
         self.labels_ = {c: data[c].dropna().unique() for c in self._text_columns(data, meta)}
         prepared = data.copy()
         if meta.cluster:
+            numeric = pd.api.types.is_numeric_dtype(data[meta.cluster])
             prepared[meta.cluster] = pseudonymise(prepared[meta.cluster], rng)
+            self.school_labels_ = label_mapping(prepared[meta.cluster], rng, numeric=numeric)
         prepared = encode_missing_categories(prepared, self.labels_)
         if self.missing == "indicator":
             prepared = self._impute_with_indicators(prepared, meta)
@@ -184,6 +190,13 @@ class CartSynthesiser:
         return prepared
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        return self._draw(n, rng, smooth=self.smoothing == "density")
+
+    def redraw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """Rows to replace the release gate's flagged ones: donors always smoothed."""
+        return self._draw(n, rng, smooth=True)
+
+    def _draw(self, n: int, rng: np.random.Generator, *, smooth: bool) -> pd.DataFrame:
         if not hasattr(self, "model_"):
             raise RuntimeError("CartSynthesiser is not fitted yet: call fit(data, meta) first.")
         if n < 1:
@@ -196,21 +209,23 @@ class CartSynthesiser:
                 warnings.filterwarnings("ignore", category=UserWarning, module="synthpop")
                 synthetic = self.model_.generate(n=n, random_seed=seed)
         synthetic = apply_missing_indicators(synthetic)
-        synthetic = _smooth(synthetic, self.smoothing_, rng)
+        if smooth:
+            synthetic = _smooth(synthetic, self.smoothing_, rng)
         cluster = self.meta_.cluster
         if cluster:
             cluster_labels = synthetic[cluster].astype("object")
         labels = {c: v for c, v in self.labels_.items() if c != cluster}
         synthetic = decode_missing_categories(synthetic, labels)
         if cluster:
-            synthetic[cluster] = release_labels(cluster_labels, rng)
-        return restore_dtypes(synthetic, self.formats_).reset_index(drop=True)
+            synthetic[cluster] = cluster_labels.map(self.school_labels_)
+        return restore_dtypes(synthetic, school_formats(self.formats_, cluster)).reset_index(drop=True)
 
 
 if TYPE_CHECKING:  # mypy checks the class against every capability it claims
-    from trialsynth.synthesisers.base import Synthesiser
+    from trialsynth.synthesisers.base import Redraws, Synthesiser
 
     _synthesiser: type[Synthesiser] = CartSynthesiser
+    _redraws: type[Redraws] = CartSynthesiser
 
 
 @dataclass(frozen=True)

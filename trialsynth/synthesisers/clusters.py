@@ -3,7 +3,10 @@
 Real school ids are replaced by opaque labels before the synthesiser sees them, schools with fewer
 than ``min_size`` pupils are pooled into one label (a small school's id is itself disclosive and
 synthpop-py guards against rare categories), and synthetic labels are released as ``school-NNN``
-numbered in a random order, so no real id and no real ordering appears in the output.
+(or, where the real ids are numbers, as the numbers 1..K) in a random order fixed when the model
+is fitted (``label_mapping``), so no real id and no real ordering appears in the output and every
+draw from one model - a file and the rows the release gate re-draws into it - names each school
+alike.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ def pseudonymise(ids: pd.Series, rng: np.random.Generator, min_size: int = 5) ->
     return ids.map(lambda v: mapping.get(v, POOLED)).astype("object")
 
 
-def release_labels(labels: pd.Series, rng: np.random.Generator) -> pd.Series:
-    distinct = sorted(labels.dropna().unique())
+def label_mapping(pseudonyms: pd.Series, rng: np.random.Generator, *, numeric: bool) -> dict:
+    """Release label of every pseudonymised school, in a random order: ``school-NNN``, or the
+    integers 1..K when the real ids are numeric (the released column keeps its type)."""
+    distinct = sorted(pseudonyms.dropna().unique())
     order = rng.permutation(len(distinct))
     width = max(3, len(str(len(distinct))))
-    mapping = {v: f"school-{order[i] + 1:0{width}d}" for i, v in enumerate(distinct)}
-    return labels.map(mapping).astype("object")
+    if numeric:
+        return {v: int(order[i] + 1) for i, v in enumerate(distinct)}
+    return {v: f"school-{order[i] + 1:0{width}d}" for i, v in enumerate(distinct)}

@@ -42,8 +42,8 @@ import pandas as pd
 from trialsynth import defaults
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
-from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes
-from trialsynth.synthesisers.clusters import pseudonymise, release_labels
+from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes, school_formats
+from trialsynth.synthesisers.clusters import label_mapping, pseudonymise
 from trialsynth.synthesisers.discretise import ColumnBins, decode, encode, fit_bins
 from trialsynth.synthesisers.mst_sampling import sample_codes
 
@@ -179,7 +179,9 @@ class MstSynthesiser:
         prepared = data.copy()
         if meta.cluster:
             labels = np.random.default_rng(self.random_state)
+            numeric = pd.api.types.is_numeric_dtype(data[meta.cluster])
             prepared[meta.cluster] = pseudonymise(prepared[meta.cluster], labels)
+            self.school_labels_ = label_mapping(prepared[meta.cluster], labels, numeric=numeric)
         self.scheme_ = fit_bins(prepared, meta, dict(self.bounds or {}), self.n_bins)
         self.bin_scheme_ = {name: bins.describe() for name, bins in self.scheme_.items()}
         codes = encode(prepared, self.scheme_)
@@ -228,9 +230,10 @@ class MstSynthesiser:
         codes = {c: _decompress(small[c], self.mapping_[c], weights[c], rng) for c in self.scheme_}
         decimals = {name: fmt[1] for name, fmt in self.formats_.items()}
         synthetic = decode(codes, self.scheme_, decimals, rng)
-        if self.meta_.cluster:
-            synthetic[self.meta_.cluster] = release_labels(synthetic[self.meta_.cluster], rng)
-        return restore_dtypes(synthetic, self.formats_).reset_index(drop=True)
+        cluster = self.meta_.cluster
+        if cluster:
+            synthetic[cluster] = synthetic[cluster].map(self.school_labels_)
+        return restore_dtypes(synthetic, school_formats(self.formats_, cluster)).reset_index(drop=True)
 
 
 def _tree_potentials(mbi, domain, measurements, tree: list[tuple[str, str]]):

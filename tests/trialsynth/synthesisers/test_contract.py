@@ -17,6 +17,7 @@ from trialsynth.synthesisers import (
     SYNTHESISERS,
     DifferentiallyPrivate,
     FromReleasedOutputs,
+    Redraws,
     capabilities_of,
     get_synthesiser,
     synthesiser_class,
@@ -25,7 +26,7 @@ from trialsynth.synthesisers.base import is_tunable
 
 FAST = {"mst": {"epsilon": 5.0, "iterations": 200, "n_bins": 16}, "ea": {"generations": 60}}
 CLAIMS = {
-    "cart": set(),
+    "cart": {"redraws"},
     "mst": {"differentially_private", "tunable"},
     "ea": {"from_released_outputs"},
 }
@@ -144,6 +145,21 @@ def test_private_methods_account_for_what_they_spend(fitted):
     assert f"({synthesiser.epsilon:g}, {synthesiser.delta:g})-DP" in synthesiser.accounting()
     with pytest.raises(RuntimeError, match="not fitted"):
         type(synthesiser)().privacy_spent()
+
+
+def test_redraws_have_the_samples_shape_and_copy_less(fitted):
+    synthesiser, data, meta = fitted
+    if not isinstance(synthesiser, Redraws):
+        pytest.skip(f"{synthesiser.name} re-draws with sample")
+    from trialsynth.metrics.privacy import matches
+
+    rng = np.random.default_rng(4)
+    drawn, redrawn = synthesiser.sample(len(data), rng), synthesiser.redraw(len(data), rng)
+    assert list(redrawn.columns) == list(drawn.columns) and len(redrawn) == len(data)
+    assert (redrawn.dtypes == drawn.dtypes).all()
+    columns = [c for c in data.columns if c != meta.cluster]
+    copies = [int(matches(data, frame, columns, []).exact.sum()) for frame in (drawn, redrawn)]
+    assert copies[1] <= copies[0]
 
 
 def test_methods_from_released_outputs_never_need_the_data(fitted):
