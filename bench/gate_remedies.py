@@ -73,9 +73,7 @@ def main() -> None:
     parser.add_argument("--real", type=Path, help="archive directory written by bench/real_archive.py")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    print(
-        f"{'file':<11} {'smoothing':<9} {'repl_uniq':>9} {'exact':>6} {'redrawn':>8}  first draw -> released"
-    )
+    print(f"{'file':<11} {'remedy':<15} {'repl_uniq':>9} {'exact':>6} {'redrawn':>8}  first draw -> released")
     for name, frame, roles in files(args.real):
         data, meta = clean(frame, trial_id=name, **roles)
         streams = Streams(7)

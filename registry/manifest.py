@@ -65,6 +65,7 @@ class Trial(_Strict):
     continuous: list[str] = []  # numeric measurements that must not be taken for identifiers
     unit: str | None = None  # long format: the pupil id of rows repeated per pupil (never synthesised)
     keys: list[str] = []  # disclosure key variables for the release gate (default: every column)
+    reference_arm: str | int | None = None  # the arm contrasts are against (default: a control)
     tcap: TcapSpec | None = None
     method: str = "auto"  # auto | none | a registered method (``trialsynth.synthesisers``)
     epsilon: float | None = Field(None, gt=0)

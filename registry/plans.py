@@ -35,6 +35,7 @@ def build_plan(manifest: Manifest, trial: Trial, problems: Iterable[str] = ()) -
             continuous=tuple(trial.continuous),
             unit=trial.unit,
             keys=tuple(trial.keys),
+            reference_arm=trial.reference_arm,
         ),
         seed=derive_seed(d.seed, trial.id),
         data_path=manifest.data_path(trial),

@@ -172,14 +172,40 @@ def _check_roles(frame: pd.DataFrame, trial_id: str, treatment: str, outcomes: I
         )
 
 
-def arm_sizes(column: pd.Series) -> tuple[tuple[object, int], ...]:
-    """``(arm, rows)`` for every arm in sorted level order: the first is the reference arm."""
+CONTROL_LABELS = ("control", "ctrl", "placebo", "comparison", "business as usual", "usual care", "bau")
+
+
+def arm_sizes(
+    column: pd.Series, reference: object = None, trial_id: str = ""
+) -> tuple[tuple[object, int], ...]:
+    """``(arm, rows)`` for every arm, the reference arm first, then the others in sorted order.
+
+    The reference arm is the manifest's ``reference_arm`` when given (matched as text, so 0 and
+    "0" alike), else an arm labelled like a control (``CONTROL_LABELS``, any case), else the
+    first arm in sorted order (0 of a 0/1 coding)."""
     counts = column.value_counts(dropna=True)
     try:
         levels = sorted(counts.index)
     except TypeError:
         levels = sorted(counts.index, key=str)
-    return tuple((_plain(level), int(counts[level])) for level in levels)
+    text = {_arm_text(level): level for level in levels}
+    if reference is not None:
+        if _arm_text(reference) not in text:
+            raise TrialDataError(
+                f"trial {trial_id!r}: key 'reference_arm': {reference!r} is not an arm of "
+                f"{column.name!r} (arms: {', '.join(map(str, text))})"
+            )
+        first = text[_arm_text(reference)]
+    else:
+        first = next((text[t] for t in text if t.lower() in CONTROL_LABELS), levels[0])
+    ordered = [first, *(level for level in levels if level != first)]
+    return tuple((_plain(level), int(counts[level])) for level in ordered)
+
+
+def _arm_text(value: object) -> str:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def _plain(value: object) -> object:
@@ -273,6 +299,7 @@ def clean(
     continuous: Iterable[str] = (),
     unit: str | None = None,
     keys: Iterable[str] = (),
+    reference_arm: object = None,
 ) -> tuple[pd.DataFrame, TrialMeta]:
     """Apply Appendix A: returns the cleaned frame and its metadata (kinds, roles, drops).
 
@@ -316,7 +343,7 @@ def clean(
         tcap_target=tcap_target if tcap_target in kinds else None,
         original_columns=tuple(original_columns),
         repairs=tuple(repairs),
-        arms=arm_sizes(frame[treatment]),
+        arms=arm_sizes(frame[treatment], reference_arm, trial_id),
         unrandomised=int(frame[treatment].isna().sum()),
         keys=tuple(k for k in keys if k in kinds),
     )
@@ -339,4 +366,5 @@ def clean_planned(frame: pd.DataFrame, plan: TrialPlan) -> tuple[pd.DataFrame, T
         continuous=(*roles.continuous, *(name for name, _ in plan.bounds)),  # bounded: a measurement
         unit=roles.unit,
         keys=roles.keys,
+        reference_arm=roles.reference_arm,
     )

@@ -45,7 +45,7 @@ class TrialMeta:
 
     @property
     def reference_arm(self) -> object:
-        """The arm every contrast is taken against: the first level in sorted order."""
+        """The arm every contrast is taken against (``cleaning.arm_sizes``)."""
         return self.arms[0][0] if self.arms else None
 
     @property

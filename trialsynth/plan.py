@@ -39,6 +39,7 @@ class Roles:
     continuous: tuple[str, ...] = ()  # numeric measurements, never taken for identifiers
     unit: str | None = None  # long format: the pupil (subject) id of rows repeated per pupil
     keys: tuple[str, ...] = ()  # disclosure key variables (empty: every synthesised column)
+    reference_arm: str | int | None = None  # the arm contrasts are taken against (default: a control)
 
     def __post_init__(self) -> None:
         if not self.outcomes:

@@ -6,8 +6,9 @@ From a cleaned trial this produces, and records the rules it applied:
   continuous variable, a histogram) with proportions;
 - the trial's **analysis models**: each outcome regressed on the treatment and the baseline
   covariates (every other column except outcomes and the school), logistic for a binary outcome,
-  linear for a continuous one, reference levels first-sorted as in the paper's table A2, with
-  coefficients and their standard errors (as a regression table is released);
+  linear for a continuous one, reference levels first-sorted as in the paper's table A2 (the
+  treatment's reference: its reference arm), with coefficients and their standard errors (as a
+  regression table is released);
 - the school sizes, for the released file's cluster labels.
 
 Statistical disclosure rules (``ClearanceRules``, stored with the outputs):
@@ -68,7 +69,8 @@ def clear_outputs(
         if meta.kinds[name] == "continuous":
             variables[name], cleared[name] = _clear_continuous(data[name], rules, bounds.get(name), log)
         else:
-            variables[name], cleared[name] = _clear_categorical(data[name], rules, log)
+            first = meta.reference_arm if name == meta.treatment else None
+            variables[name], cleared[name] = _clear_categorical(data[name], rules, log, first)
     models = []
     covariates = [n for n in variables if n not in meta.outcomes and n != meta.treatment]
     for outcome in meta.outcomes:
@@ -111,7 +113,7 @@ def _plain(value: object) -> object:
     return value.item() if hasattr(value, "item") else value
 
 
-def _clear_categorical(column: pd.Series, rules: ClearanceRules, log: list[str]):
+def _clear_categorical(column: pd.Series, rules: ClearanceRules, log: list[str], first: object = None):
     name = column.name
     counts = column.value_counts(dropna=True)
     modal = counts.index[0]
@@ -129,6 +131,8 @@ def _clear_categorical(column: pd.Series, rules: ClearanceRules, log: list[str])
         )
         n_missing = 0
     levels = _sorted_levels(column.dropna().unique().tolist())
+    if first is not None and first in levels:  # the treatment's reference arm: every contrast's base
+        levels = [first, *(level for level in levels if level != first)]
     counts = [int((column == level).sum()) for level in levels] + ([n_missing] if n_missing else [])
     numeric = pd.api.types.is_numeric_dtype(column)
     variable = VariableOutput(

@@ -35,7 +35,7 @@ MISSING_MODES = ("native", "indicator")
 ENGINES = ("trees", "synthpop")
 SMOOTHING = ("none", "density")
 SMOOTH_MIN_LEVELS = 20  # continuous columns with fewer distinct values (counts, scales) keep donors
-SMOOTH_SHARED_ROWS = 10  # a value this many real rows share (the minimum cell) is drawn as it is
+SMOOTH_SHARED_SHARE = 0.01  # a value at least this share of real rows (and 10) hold is drawn as it is
 
 
 class CartSynthesiser:
@@ -59,8 +59,9 @@ class CartSynthesiser:
         (``SMOOTH_MIN_LEVELS`` distinct values or more) moves by Gaussian noise of the column's
         kernel bandwidth (Silverman's rule), kept within the column's real range and rounded to
         its decimals, so a leaf's donors are not copied exactly; values that at least
-        ``SMOOTH_SHARED_ROWS`` real rows share (zero spending, a school-level value) are kept as
-        drawn: they identify no one, and smoothing would erase point masses.
+        ``SMOOTH_SHARED_SHARE`` of the real rows (and at least 10) share - zero spending, a
+        ceiling score - are kept as drawn: they identify no one, and smoothing would erase point
+        masses.
         Whatever this setting, ``redraw`` - the rows the release gate re-draws in place of
         copies of real unique records - smooths: measured in ``bench/gate_remedies.py``,
         smoothing every row costs fidelity on files that copy nothing, while re-drawing without
@@ -242,7 +243,7 @@ class Smoothing:
 
 def _bandwidths(data: pd.DataFrame, meta: TrialMeta) -> dict[str, Smoothing]:
     """The ``Smoothing`` of each continuous column worth smoothing: Silverman's rule of thumb,
-    0.9 min(sd, IQR / 1.34) n^(-1/5), over the values not shared by ``SMOOTH_SHARED_ROWS`` rows."""
+    0.9 min(sd, IQR / 1.34) n^(-1/5), over the values not shared by ``SMOOTH_SHARED_SHARE`` of rows."""
     out = {}
     for name in meta.of_kind("continuous"):
         values = data[name].to_numpy(dtype=float, na_value=np.nan)
@@ -250,7 +251,7 @@ def _bandwidths(data: pd.DataFrame, meta: TrialMeta) -> dict[str, Smoothing]:
         levels, counts = np.unique(values, return_counts=True)
         if len(levels) < SMOOTH_MIN_LEVELS:
             continue
-        shared = levels[counts >= SMOOTH_SHARED_ROWS]
+        shared = levels[counts >= max(SMOOTH_SHARED_SHARE * len(values), 10)]
         spread_of = values[~np.isin(values, shared)]
         if len(spread_of) < 2:
             continue

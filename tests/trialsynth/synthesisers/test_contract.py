@@ -226,3 +226,21 @@ def test_every_method_keeps_k_arms_the_unrandomised_state_and_the_arm_effects(me
     if "from_released_outputs" not in capabilities_of(cls):  # the EA matches adjusted coefficients
         assert np.abs(synth - real).max() < 2.5, (real.to_dict(), synth.to_dict())
     assert synth["programme_a"] > synth["programme_b"] > 0  # the arms' order survives
+
+
+@pytest.mark.parametrize("method", ["cart", "mst"])
+def test_numeric_school_ids_are_released_as_numbers_named_alike_in_every_draw(method, cleaned_trial):
+    data, meta = cleaned_trial
+    data = data.copy()
+    codes = {label: 4000 + 7 * i for i, label in enumerate(sorted(data[meta.cluster].unique()))}
+    data[meta.cluster] = data[meta.cluster].map(codes).astype("int64")
+    cls = synthesiser_class(method)
+    params = {**cls.params_from(_plan(data)), **FAST.get(method, {}), "random_state": 5}
+    model = _fit(cls(**params), data, meta)
+    first, second = (model.sample(len(data), np.random.default_rng(seed)) for seed in (1, 2))
+    assert pd.api.types.is_integer_dtype(first[meta.cluster]) and first[meta.cluster].notna().all()
+    assert not set(first[meta.cluster]) & set(codes.values())  # no real id
+    # one school, one label: the same pseudonymised school gets the same number in every draw
+    assert model.school_labels_ and set(first[meta.cluster]) | set(second[meta.cluster]) <= set(
+        model.school_labels_.values()
+    )
