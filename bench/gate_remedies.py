@@ -92,7 +92,7 @@ def main() -> None:
             sampled = stages.sample(fitted, cleaned, streams)
             gate, released = stages.gate(cleaned, sampled, fitted, streams)
             first = evaluate(data, sampled.synthetic, meta, 1)
-            after = evaluate(data, released.synthetic, meta, 1) if gate.redrawn else first
+            after = evaluate(data, released.synthetic, meta, 1) if released is not sampled else first
             change = "  ".join(f"{k} {first[k]:.4g} -> {after[k]:.4g}" for k in KEYS)
             print(
                 f"{name:<11} {remedy:<15} {gate.replicated_initial:>9} {gate.exact_matches:>6} "
