@@ -17,7 +17,7 @@ from cli.main import main
 from tests.conftest import plan_of, write_archive
 from trialsynth import defaults
 from trialsynth.outputs.trial import clear_trial
-from trialsynth.surrogate import TrialShape, make_trial
+from trialsynth.surrogate import TrialShape, make_trial, public_bounds
 from trialsynth.synthesisers import SYNTHESISERS
 
 
@@ -106,7 +106,9 @@ def test_a_registered_toy_method_runs_through_the_flow(tmp_path, prefect_harness
     source = write_archive(tmp_path / "owner", {"src": make_trial(TrialShape(300, 15), 8)})
     clear_trial(plan_of(source, "src")).to_json(tmp_path / "src.json")
     trial = make_trial(TrialShape(500, 15), 9)
-    manifest = write_archive(tmp_path, {"toy-trial": trial}, extra={"toy-trial": {"method": "toy"}})
+    bounds = {c: list(b) for c, b in public_bounds(trial.columns).items()}  # a DP domain is public
+    extra = {"toy-trial": {"method": "toy", "bounds": bounds}}
+    manifest = write_archive(tmp_path, {"toy-trial": trial}, extra=extra)
     raw = yaml.safe_load(manifest.read_text())
     outputs_only = {"id": "toy-outputs", "outputs": ["src.json"], "treatment": "treatment"}
     raw["trials"].append({**outputs_only, "outcomes": ["post_test_1"], "method": "toy"})
