@@ -57,7 +57,7 @@ class CartSynthesiser:
         ``none`` (default, R synthpop's default): donors copied as they are. ``density`` (R
         synthpop's ``smoothing = "density"``): a drawn value of a continuous column
         (``SMOOTH_MIN_LEVELS`` distinct values or more) moves by Gaussian noise of the column's
-        kernel bandwidth (Silverman's rule), kept within the column's real range and rounded to
+        kernel bandwidth (Silverman's rule), reflected into the column's real range, rounded to
         its decimals, so a leaf's donors are not copied exactly; values that at least
         ``SMOOTH_SHARED_SHARE`` of the real rows (and at least 10) share - zero spending, a
         ceiling score - are kept as drawn: they identify no one, and smoothing would erase point
@@ -263,6 +263,14 @@ def _bandwidths(data: pd.DataFrame, meta: TrialMeta) -> dict[str, Smoothing]:
     return out
 
 
+def _reflected(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Values pushed past the real range folded back inside it (a clip would pile them up on the
+    real extremes, and reproduce an extreme real value exactly)."""
+    values = np.where(values < low, 2 * low - values, values)
+    values = np.where(values > high, 2 * high - values, values)
+    return np.clip(values, low, high)
+
+
 def _smooth(
     synthetic: pd.DataFrame, smoothing: dict[str, Smoothing], rng: np.random.Generator
 ) -> pd.DataFrame:
@@ -270,5 +278,5 @@ def _smooth(
         values = pd.to_numeric(synthetic[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         noise = rng.normal(0.0, how.bandwidth, len(values))
         keep = np.isnan(values) | np.isin(values, how.shared)
-        synthetic[name] = np.where(keep, values, np.clip(values + noise, how.low, how.high))
+        synthetic[name] = np.where(keep, values, _reflected(values + noise, how.low, how.high))
     return synthetic
