@@ -25,7 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trialsynth import stages  # noqa: E402
+from trialsynth import release_gate, stages  # noqa: E402
 from trialsynth.cleaning import clean  # noqa: E402
 from trialsynth.metrics.evaluate import evaluate  # noqa: E402
 from trialsynth.streams import Streams  # noqa: E402
@@ -33,7 +33,7 @@ from trialsynth.surrogate import TrialShape, demo_roles, design_roles, make_tria
 from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
 
 KEYS = ("pmse_ratio", "corr_msd", "feature_density_mad")
-RESAMPLE_SHARE = stages.RESAMPLE_SHARE
+RESAMPLE_SHARE = release_gate.RESAMPLE_SHARE
 
 
 def files(real_dir: Path | None):
@@ -85,7 +85,7 @@ def main() -> None:
             "gate": plain,
         }
         for remedy, synthesiser in remedies.items():
-            stages.RESAMPLE_SHARE = RESAMPLE_SHARE if remedy == "gate" else 1.0
+            release_gate.RESAMPLE_SHARE = RESAMPLE_SHARE if remedy == "gate" else 1.0
             start = time.perf_counter()
             fitted = stages.Fitted(synthesiser, {})  # type: ignore[arg-type]
             cleaned = stages.Cleaned(data, meta, "")

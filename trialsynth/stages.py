@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.orm import sessionmaker
 
@@ -20,15 +19,15 @@ from trialsynth import preflight
 from trialsynth.catalogue import ledger
 from trialsynth.categories import OUTPUTS_ONLY_CATEGORY, RULES_VERSION, categorise
 from trialsynth.cleaning import clean_planned
-from trialsynth.errors import MethodNotAvailableError, ReleaseBlockedError
+from trialsynth.errors import MethodNotAvailableError
 from trialsynth.files import output_path, write_atomically
 from trialsynth.loading import load_trial_data
 from trialsynth.meta import TrialMeta
 from trialsynth.metrics import METRIC_KEYS
 from trialsynth.metrics.evaluate import evaluate, format_preserved
-from trialsynth.metrics.privacy import matches
 from trialsynth.outputs import ReleasedOutputs, combine_outputs
 from trialsynth.plan import RunContext, TrialPlan
+from trialsynth.release_gate import Gate, check_release
 from trialsynth.restore import restore_dropped
 from trialsynth.routing import OUTPUTS_METHOD, Route, route
 from trialsynth.streams import Streams
@@ -37,7 +36,7 @@ from trialsynth.synthesisers import (
     FromReleasedOutputs,
     Synthesiser,
 )
-from trialsynth.synthesisers.base import Redraws, Tunable, Tuning
+from trialsynth.synthesisers.base import Tunable, Tuning
 
 
 @dataclass(frozen=True)
@@ -154,80 +153,6 @@ class Category:
 
     def record(self) -> dict[str, Any]:
         return {"ons_category": self.name, "category_rules": self.rules}
-
-
-GATE_RULE = "replicated-uniques-v1"
-REDRAW_ROUNDS = 8  # rounds of re-drawing flagged rows before the gate blocks the file
-REDRAW_LIMIT = 20  # at most this many times the file's rows drawn in all the rounds together
-RESAMPLE_SHARE = 0.05  # more flagged rows than this share: the whole file is re-drawn (``redraw``)
-
-
-@dataclass(frozen=True)
-class Gate:
-    """The release gate: a synthetic row equal (on the synthesised columns) to a real record that
-    is unique in the real data on the key variables discloses that person; such rows are re-drawn
-    from the fitted model, every round recorded, and the file is blocked if any remain.
-
-    ``exact_matches`` counts synthetic rows equal to any real record before re-drawing (kept as a
-    metric: a combination many real pupils share discloses no one)."""
-
-    keys: tuple[str, ...]
-    key_basis: str
-    compared: tuple[str, ...]
-    real_uniques: int
-    exact_matches: int
-    replicated_initial: int
-    redrawn: tuple[int, ...] = ()
-    replicated_uniques: int = 0
-    resampled: bool = False  # the whole file re-drawn (smoothed) before the row re-draws
-
-    @property
-    def rounds(self) -> str:
-        whole = "the whole file re-drawn, then " if self.resampled else ""
-        return f"{whole}{_rounds(len(self.redrawn))} of re-drawing"
-
-    @property
-    def released(self) -> bool:
-        return self.replicated_uniques == 0
-
-    @property
-    def reason(self) -> str:
-        if not self.released:
-            return (
-                f"blocked: {self.replicated_uniques} synthetic rows reproduce a real record unique on "
-                f"{self.key_basis} after {self.rounds}"
-            )
-        if self.redrawn or self.resampled:
-            return (
-                f"released: {self.replicated_initial} synthetic rows reproduced a real record unique on "
-                f"{self.key_basis}; re-drawn from the model ({self.rounds}: "
-                f"{', '.join(map(str, self.redrawn)) or 0} rows), none remain"
-            )
-        return f"released: no synthetic row reproduces a real record unique on {self.key_basis}"
-
-    def metrics(self) -> dict[str, float | None]:
-        return {"replicated_uniques": self.replicated_uniques, "exact_matches": self.exact_matches}
-
-    def record(self) -> dict[str, Any]:
-        return {
-            "gate": self.reason,
-            "disclosure": {
-                "rule": GATE_RULE,
-                "keys": list(self.keys),
-                "key_basis": self.key_basis,
-                "compared_columns": len(self.compared),
-                "real_uniques": self.real_uniques,
-                "exact_matches": self.exact_matches,
-                "replicated_uniques_initial": self.replicated_initial,
-                "whole_file_redrawn": self.resampled,
-                "redrawn_per_round": list(self.redrawn),
-                "replicated_uniques": self.replicated_uniques,
-            },
-        }
-
-    def enforce(self) -> None:
-        if not self.released:
-            raise ReleaseBlockedError(f"release {self.reason}")
 
 
 @dataclass(frozen=True)
@@ -375,88 +300,12 @@ def outputs_only_category() -> Category:
 
 
 def gate(cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams) -> tuple[Gate, Sampled]:
-    """The release gate (``Gate``): find synthetic rows that replicate a real unique record,
-    re-draw them from the fitted model and check again; block the file if any remain.
-
-    Compared columns: every synthesised column except the school label (new by construction:
-    comparing it would let every copied pupil record pass); keys: the manifest's ``keys``, else
-    every compared column. Values are compared in one canonical form per column (5, 5.0 and "5"
-    alike, numbers at the released precision).
-
-    Re-drawing: ``redraw`` where the method has it (CART: smoothed donors), else ``sample`` (a
-    re-drawn row keeps the school label of the row it replaces: labels are per draw). When more
-    than ``RESAMPLE_SHARE`` of the rows are flagged, a method with ``redraw`` re-draws the whole
-    file first (``bench/gate_remedies.py``: re-drawing 1.5% of a file row by row costs nothing
-    measurable, re-drawing 8% or a third of it removes every row near a unique record and
-    distorts it - pMSE ratio 3.2 -> 8.7 on Project STAR long - where a whole smoothed draw does
-    not). A differentially
-    private method is never re-drawn: choosing rows by the real data is not post-processing and
-    would leave the guarantee; its file is released or blocked as drawn, and that decision, like
-    every gate decision, is made on the real data outside the DP guarantee."""
-    meta = cleaned.meta
-    compared = [c for c in cleaned.data.columns if c != meta.cluster]
-    keys = [k for k in meta.keys if k in compared]
-    basis = f"the key variables {keys}" if keys else "every synthesised column"
-    synthetic = sampled.synthetic.reset_index(drop=True)
-    n = len(synthetic)
-    found = matches(cleaned.data, synthetic, compared, keys)
-    initial, exact = int(found.replicated.sum()), int(found.exact.sum())
-    rng, drawn, resampled = streams.generator("redraw"), 0, False
-    redrawn: list[int] = []
-    flagged = np.flatnonzero(found.replicated)
-    method = fitted.synthesiser
-    may_redraw = not isinstance(method, DifferentiallyPrivate)
-    if may_redraw and isinstance(method, Redraws) and len(flagged) > RESAMPLE_SHARE * n:
-        synthetic, drawn, resampled = method.redraw(n, rng).reset_index(drop=True)[synthetic.columns], n, True
-        flagged = np.flatnonzero(matches(cleaned.data, synthetic, compared, keys).replicated)
-    draw = method.redraw if isinstance(method, Redraws) else method.sample
-    while may_redraw and len(flagged) and len(redrawn) < REDRAW_ROUNDS and drawn < REDRAW_LIMIT * n:
-        share_bad = max(len(flagged) / n, 0.05)
-        want = min(int(np.ceil(len(flagged) / max(1 - share_bad, 0.05) * 1.5)) + 10, REDRAW_LIMIT * n - drawn)
-        fresh = draw(want, rng).reset_index(drop=True)[synthetic.columns]
-        drawn += want
-        good = fresh.loc[~matches(cleaned.data, fresh, compared, keys).replicated]
-        take = min(len(good), len(flagged))
-        replace, flagged = flagged[:take], flagged[take:]
-        rows = good.iloc[:take].copy()
-        if meta.cluster and not isinstance(method, Redraws):
-            rows[meta.cluster] = synthetic[meta.cluster].to_numpy()[replace]
-        synthetic = _replace_rows(synthetic, replace, rows)
-        redrawn.append(take)
-    changed = bool(redrawn) or resampled
-    remaining = int(matches(cleaned.data, synthetic, compared, keys).replicated.sum()) if changed else initial
-    result = Gate(
-        keys=tuple(keys),
-        key_basis=basis,
-        compared=tuple(compared),
-        real_uniques=found.real_uniques,
-        exact_matches=exact,
-        replicated_initial=initial,
-        redrawn=tuple(redrawn),
-        replicated_uniques=remaining,
-        resampled=resampled,
+    """The release gate on the first draw (``trialsynth.release_gate``), re-draws from the
+    ``redraw`` stream; the file as it will be released comes back with the decision."""
+    decision, synthetic = check_release(
+        cleaned.data, sampled.synthetic, cleaned.meta, fitted.synthesiser, streams.generator("redraw")
     )
-    return result, Sampled(synthetic) if changed else sampled
-
-
-def _rounds(count: int) -> str:
-    return f"{count} round" if count == 1 else f"{count} rounds"
-
-
-def _replace_rows(frame: pd.DataFrame, positions: np.ndarray, rows: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with the rows at ``positions`` replaced by ``rows``, every other row in place,
-    each column's dtype kept where the new values allow it."""
-    fresh = rows.set_axis(positions)
-    out = pd.concat([frame.drop(index=positions), fresh]).sort_index()
-    for name, dtype in frame.dtypes.items():
-        try:
-            cast = out[name].astype(dtype)
-        except (TypeError, ValueError):
-            continue  # e.g. a re-drawn missing value in an integer column: the wider dtype stays
-        same = (cast.astype("object") == out[name].astype("object")) | (cast.isna() & out[name].isna())
-        if bool(same.all()):  # never a value changed by the cast (2.7 -> 2, a new category -> NaN)
-            out[name] = cast
-    return out
+    return decision, sampled if synthetic is sampled.synthetic else Sampled(synthetic)
 
 
 def outputs_only_gate() -> OutputsOnlyGate:

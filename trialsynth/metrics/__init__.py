@@ -47,7 +47,7 @@ METRIC_KEYS = (
 
 # Stored beside Table 3 for syntheses from released outputs (``ea``); null for other methods.
 OUTPUT_METRIC_KEYS = ("coef_mae",)
-# The release gate's counts (``stages.Gate``): synthetic rows equal to a real record unique on the
+# The release gate's counts (``release_gate.Gate``): synthetic rows equal to a real record unique on the
 # key variables (after re-drawing), and equal to any real record (before re-drawing).
 GATE_METRIC_KEYS = ("replicated_uniques", "exact_matches")
 RECORD_METRIC_KEYS = METRIC_KEYS + OUTPUT_METRIC_KEYS + GATE_METRIC_KEYS
