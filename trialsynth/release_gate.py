@@ -45,6 +45,7 @@ class Gate:
     redrawn: tuple[int, ...] = ()
     replicated_uniques: int = 0
     resampled: bool = False  # the whole file re-drawn (smoothed) before the row re-draws
+    enforced: bool = True  # False for a differentially private method: measured, not enforced
 
     @property
     def rounds(self) -> str:
@@ -53,10 +54,16 @@ class Gate:
 
     @property
     def released(self) -> bool:
-        return self.replicated_uniques == 0
+        return self.replicated_uniques == 0 or not self.enforced
 
     @property
     def reason(self) -> str:
+        if not self.enforced:
+            return (
+                f"released: {self.replicated_uniques} synthetic rows equal a real record unique on "
+                f"{self.key_basis}, measured and not enforced: the method is differentially private, "
+                "and its guarantee covers every row; re-drawing or blocking on the real data would void it"
+            )
         if not self.released:
             return (
                 f"blocked: {self.replicated_uniques} synthetic rows reproduce a real record unique on "
@@ -87,6 +94,7 @@ class Gate:
                 "whole_file_redrawn": self.resampled,
                 "redrawn_per_round": list(self.redrawn),
                 "replicated_uniques": self.replicated_uniques,
+                "enforced": self.enforced,
             },
         }
 
@@ -117,10 +125,13 @@ def check_release(
     file first (``bench/gate_remedies.py``: re-drawing 1.5% of a file row by row costs nothing
     measurable, re-drawing 8% or a third of it removes every row near a unique record and
     distorts it - pMSE ratio 3.2 -> 8.7 on Project STAR long - where a whole smoothed draw does
-    not). A differentially
-    private method is never re-drawn: choosing rows by the real data is not post-processing and
-    would leave the guarantee; its file is released or blocked as drawn, and that decision, like
-    every gate decision, is made on the real data outside the DP guarantee."""
+    not).
+
+    A differentially private method's file is measured and released as drawn (``enforced`` is
+    False): its (epsilon, delta) guarantee already bounds what any synthetic row - one equal to a
+    unique real record included - says about any person, while re-drawing rows chosen by the real
+    data, or blocking on them, is not post-processing and would void that guarantee (a person's
+    presence would change which files can be released)."""
     first = synthetic
     compared = [c for c in real.columns if c != meta.cluster]
     keys = [k for k in meta.keys if k in compared]
@@ -162,6 +173,7 @@ def check_release(
         redrawn=tuple(redrawn),
         replicated_uniques=remaining,
         resampled=resampled,
+        enforced=may_redraw,
     )
     return result, synthetic if changed else first
 

@@ -121,7 +121,7 @@ def test_a_copy_released_at_six_decimals_is_still_a_copy():
     assert matches(pd.DataFrame({"x": [0.3]}), pd.DataFrame({"x": [0.1 + 0.2]}), ["x"], []).exact.all()
 
 
-def test_a_dp_model_is_never_redrawn():
+def test_a_dp_models_file_is_measured_never_redrawn_or_blocked():
     class PrivatePool(Pool):
         name = "private-pool"
         epsilon, delta = 1.0, 1e-9
@@ -151,4 +151,6 @@ def test_a_dp_model_is_never_redrawn():
     fitted = stages.Fitted(PrivatePool(_fresh(real, 500, seed=4)), {})  # type: ignore[arg-type]
     gate, released = stages.gate(cleaned, stages.Sampled(synthetic), fitted, Streams(3))
     assert gate.redrawn == () and not gate.resampled and gate.replicated_uniques == 10
-    assert not gate.released and released.synthetic is synthetic
+    assert not gate.enforced and gate.released and released.synthetic is synthetic  # released as drawn
+    assert gate.metrics()["replicated_uniques"] == 10 and gate.record()["disclosure"]["enforced"] is False
+    assert "not enforced: the method is differentially private" in gate.reason
