@@ -248,7 +248,8 @@ def looks_like_id(column: pd.Series) -> str | None:
 
 
 def check_identifiers(frame: pd.DataFrame, trial_id: str, declared: set[str]) -> None:
-    """Refuse integer columns that look like identifiers unless the manifest says what they are."""
+    """Refuse columns that look like identifiers (``looks_like_id``) unless the manifest says what
+    they are."""
     problems = []
     for name in frame.columns:
         if name in declared:
