@@ -16,6 +16,7 @@ import pandas as pd
 
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import DroppedColumn, Kind, TrialMeta
+from trialsynth.missing import as_label
 from trialsynth.plan import TrialPlan
 
 NUMERIC_PARSE_SHARE = 0.95  # a text column whose values are numbers this often becomes numeric
@@ -203,9 +204,7 @@ def arm_sizes(
 
 
 def _arm_text(value: object) -> str:
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
+    return as_label(value).strip()
 
 
 def _plain(value: object) -> object:

@@ -16,12 +16,14 @@ def encode_missing_categories(frame: pd.DataFrame, names: Iterable[str]) -> pd.D
     """Categorical NA becomes its own category, ``NA_CATEGORY``; values become text."""
     frame = frame.copy()
     for name in names:
-        text = frame[name].map(_as_label, na_action="ignore")
+        text = frame[name].map(as_label, na_action="ignore")
         frame[name] = text.astype("object").where(frame[name].notna(), NA_CATEGORY)
     return frame
 
 
-def _as_label(value: object) -> str:
+def as_label(value: object) -> str:
+    """A value as text, a whole float as an integer (5.0 as "5"), so codes read alike whatever
+    their dtype."""
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value)
@@ -31,7 +33,7 @@ def decode_missing_categories(synthetic: pd.DataFrame, labels: Mapping[str, Iter
     """Undo ``encode_missing_categories``: the NA category becomes missing, labels real values."""
     synthetic = synthetic.copy()
     for name, values in labels.items():
-        lookup = {_as_label(v): v for v in values}
+        lookup = {as_label(v): v for v in values}
         synthetic[name] = synthetic[name].astype("object").map(lambda v, m=lookup: m.get(str(v), np.nan))
     return synthetic
 

@@ -9,6 +9,7 @@ import pandas as pd
 from synthgauge.metrics.privacy import min_nearest_neighbour, sample_overlap_score, tcap_score
 
 from trialsynth.metrics.prepare import EvaluationContext
+from trialsynth.missing import as_label
 
 # The finest precision a released file keeps (``synthesisers.base.column_formats`` caps a column's
 # decimals at 6): real values are compared at it, so a copy rounded on release is still a copy.
@@ -94,11 +95,7 @@ def _as_text(column: pd.Series) -> pd.Series:
 
 
 def _label(value: object) -> str:
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    if isinstance(value, bool | np.bool_):
-        return str(int(value))
-    return str(value)
+    return str(int(value)) if isinstance(value, bool | np.bool_) else as_label(value)
 
 
 def row_keys(real: pd.DataFrame, synth: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -137,12 +134,3 @@ def matches(real: pd.DataFrame, synth: pd.DataFrame, columns: list[str], keys: l
         replicated=np.isin(full_synth, unique_rows),
         real_uniques=int((counts == 1).sum()),
     )
-
-
-def reproduced_records(real: pd.DataFrame, synth: pd.DataFrame, ignore: tuple[str, ...] = ()) -> int:
-    """Number of synthetic rows identical to some real row on every synthesised column.
-
-    ``ignore`` names columns whose synthetic values are new by construction (pseudonymised
-    school labels): comparing them would let every copied pupil record pass."""
-    columns = [c for c in real.columns if c not in ignore]
-    return int(matches(real, synth, columns, []).exact.sum())
