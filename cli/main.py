@@ -73,6 +73,12 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dask-address", metavar="ADDRESS", help="run trials on an existing Dask scheduler (tcp://host:8786)"
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="re-synthesise trials whose release identity already has a released file (otherwise "
+        "reported unchanged); a forced differentially private release is charged to the ledger",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's and the engine's logs")
 
 
@@ -92,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     methods = [name for name in method_names() if name != "auto"]
     cat.add_argument("--method", choices=methods, help="only this method")
     cat.add_argument("--category", help="only this ONS category (e.g. multivariate_detailed)")
-    cat.add_argument("--status", choices=("succeeded", "failed", "skipped", "running"))
+    cat.add_argument("--status", choices=("succeeded", "failed", "skipped", "unchanged", "running"))
     cat.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="attempts started on or after")
     cat.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="attempts started before")
     view = cat.add_mutually_exclusive_group()
@@ -112,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     clear.add_argument("registry")
     clear.add_argument("--trial", required=True, metavar="ID")
     clear.add_argument("--out", required=True, help="JSON file to write")
+    codebook = sub.add_parser(
+        "codebook", help="draft a trial's public domain (codebook YAML) from its data, for review"
+    )
+    codebook.add_argument("registry")
+    codebook.add_argument("--trial", required=True, metavar="ID")
+    codebook.add_argument("--out", required=True, help="YAML file to write")
     return parser
 
 
@@ -155,6 +167,30 @@ def cmd_clear(args) -> int:
         print(f"  {line}")
     shape = f"{len(released.variables)} variables, {len(released.models)} models, {released.n_rows} rows"
     print(f"{args.out}: {shape}")
+    return EXIT_OK
+
+
+def cmd_codebook(args) -> int:
+    from registry.codebook import draft_codebook, write_codebook
+    from registry.plans import build_plan
+    from registry.validation import validate_registry
+    from trialsynth.errors import TrialDataError
+    from trialsynth.loading import load_trial_data
+
+    manifest = validate_registry(args.registry)
+    plan = build_plan(manifest, manifest.trial(args.trial))
+    if plan.data_path is None:
+        console.print(f"[red]error:[/red] trial {args.trial!r} has no data file to draft from", markup=True)
+        return EXIT_USAGE
+    try:
+        frame, _ = load_trial_data(plan.data_path, plan.trial_id)
+        codebook = draft_codebook(frame, plan)
+    except TrialDataError as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        return EXIT_FAILED
+    path = write_codebook(Path(args.out), codebook)
+    print(f"{path}: {len(codebook['columns'])} columns drafted from the data: review before publishing")
+    print(f"then add to the trial's entry: codebook: {path}")
     return EXIT_OK
 
 
@@ -285,6 +321,7 @@ def _run_flow(
             run_id=run_id,
             cache_dir=str(environment.home()),
             plans=plans,
+            force=args.force,
         )
     finally:
         done.set()
@@ -334,6 +371,7 @@ COMMANDS = {
     "demo-archive": cmd_demo_archive,
     "validate": cmd_validate,
     "clear": cmd_clear,
+    "codebook": cmd_codebook,
 }
 
 

@@ -28,7 +28,8 @@ def process_trial(
     out_dir: str,
     run_id: str | None = None,
     cache_dir: str | None = None,
+    force: bool = False,
 ) -> dict:
     """Process one trial and record the attempt; returns the attempt's summary (no data)."""
     (plan,) = plan_run_task(registry, [trial_id])
-    return process_trial_task(plan, catalogue_url, run_context(out_dir, run_id, cache_dir))
+    return process_trial_task(plan, catalogue_url, run_context(out_dir, run_id, cache_dir, force))

@@ -30,18 +30,22 @@ def regenerate_archive(
     run_id: str | None = None,
     cache_dir: str | None = None,
     plans: list[TrialPlan] | None = None,
+    force: bool = False,
 ) -> list[dict]:
     """Process the registry's trials (or ``trial_ids``); returns one summary per trial. A caller
     that has planned the run already (the CLI) passes ``plans`` and the manifest is not read again."""
     plans = plans if plans is not None else plan_run_task(registry, trial_ids)
-    return process_plans(plans, catalogue_url, run_context(out_dir, run_id, cache_dir))
+    return process_plans(plans, catalogue_url, run_context(out_dir, run_id, cache_dir, force))
 
 
-def run_context(out_dir: str, run_id: str | None, cache_dir: str | None) -> RunContext:
+def run_context(out_dir: str, run_id: str | None, cache_dir: str | None, force: bool = False) -> RunContext:
+    """Where a run writes; ``force`` re-synthesises trials whose release identity already has a
+    released file (otherwise reported ``unchanged``)."""
     return RunContext(
         run_id=run_id or str(uuid.uuid4()),
         out_dir=Path(out_dir).resolve(),
         cache_dir=Path(cache_dir).resolve() if cache_dir else home(),
+        force=force,
     )
 
 

@@ -23,6 +23,7 @@ def rerun_failed(
     run_id: str | None = None,
     cache_dir: str | None = None,
     plans: list[TrialPlan] | None = None,
+    force: bool = False,
 ) -> list[dict]:
     """Rerun the failed trials of the registry's archive (only those among ``trial_ids`` when
     given, or among ``plans`` when the caller planned the run); returns one summary per rerun
@@ -35,4 +36,4 @@ def rerun_failed(
     chosen = [plan for plan in plans if plan.trial_id in failed]
     if not chosen:
         return []
-    return process_plans(chosen, catalogue_url, run_context(out_dir, run_id, cache_dir))
+    return process_plans(chosen, catalogue_url, run_context(out_dir, run_id, cache_dir, force))

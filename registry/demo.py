@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from trialsynth.defaults import ARCHIVE_SEED
+from registry.codebook import write_codebook
+from trialsynth.defaults import ARCHIVE_SEED, LARGE_THRESHOLD
 from trialsynth.surrogate import (
     PUBLIC_BOUNDS,
     STUDY_SHAPES,
@@ -68,6 +69,26 @@ def _study_mix(n_trials: int) -> list[TrialShape]:
     return plan
 
 
+DEMO_HEADER = "# The demo trial's public domain: the data are generated, so reading it off them is safe.\n"
+
+
+def _demo_codebook(frame, entry: dict, seed: int) -> dict:
+    from registry.codebook import draft_codebook
+    from trialsynth.plan import Roles, TrialPlan
+
+    fields = ("treatment", "outcomes", "cluster", "drop", "categorical", "continuous")
+    roles = Roles(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items() if k in fields})
+    plan = TrialPlan(
+        archive="demo",
+        trial_id=entry["id"],
+        roles=roles,
+        seed=seed,
+        data_path=Path(entry["data"]),
+        bounds=entry.get("bounds", {}),
+    )
+    return draft_codebook(frame, plan)
+
+
 def write_demo_archive(
     directory: str | Path, n_trials: int = 6, seed: int = ARCHIVE_SEED, plan: list[TrialShape] | None = None
 ) -> Path:
@@ -88,6 +109,10 @@ def write_demo_archive(
         bounds = {c: list(b) for c, b in public_bounds(frame.columns).items()}
         if bounds:
             entry["bounds"] = bounds
+        if len(frame) >= LARGE_THRESHOLD:  # the DP route: its domain is public, in a codebook
+            entry["codebook"] = f"codebooks/{trial_id}.yaml"
+            codebook = _demo_codebook(frame, entry, seed)
+            write_codebook(directory / entry["codebook"], codebook, header=DEMO_HEADER)
         trials.append(entry)
     manifest = {"archive": "demo", "defaults": {"seed": seed}, "trials": trials}
     path = directory / "manifest.yaml"

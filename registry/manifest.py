@@ -33,6 +33,7 @@ class RegistryDefaults(_Strict):
     seed: int = default.ARCHIVE_SEED
     epsilon_cap: float = Field(default.EPSILON_CAP, gt=0)
     epsilon_lifetime: float = Field(default.EPSILON_LIFETIME, gt=0)
+    epsilon_archive_lifetime: float | None = Field(None, gt=0)  # total over the archive (None: no limit)
     ea_generations: int = Field(default.EA_GENERATIONS, ge=1)
     mst_tuning_trials: int = Field(default.MST_TUNING_TRIALS, ge=0)
     trial_time_limit_s: float | None = Field(None, gt=0)  # set: each trial in its own process, killed after
@@ -53,6 +54,37 @@ class TcapSpec(_Strict):
     target: str
 
 
+class ColumnSpec(_Strict):
+    """One column of a public domain (``trialsynth.dp.domain.ColumnDomain``)."""
+
+    kind: Literal["binary", "categorical", "continuous"] | None = None
+    levels: list[bool | int | float | str] | None = Field(None, min_length=1)
+    bounds: tuple[float, float] | None = None
+    missing: bool | None = True  # null: estimated under DP (with estimate: true)
+    decimals: int | None = Field(None, ge=0, le=6)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ColumnSpec:
+        if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
+            raise ValueError(f"bounds must be [low, high] with low < high, got {list(self.bounds)}")
+        if self.levels is not None and self.bounds is not None:
+            raise ValueError("give levels (a categorical column) or bounds (a continuous one), not both")
+        if self.kind == "continuous" and self.levels is not None:
+            raise ValueError("a continuous column has bounds, not levels")
+        if self.kind in ("binary", "categorical") and self.bounds is not None:
+            raise ValueError(f"a {self.kind} column has levels, not bounds")
+        return self
+
+
+class DomainSpec(_Strict):
+    """A trial's public domain: every column a DP method synthesises, and the policy for what is
+    not declared (``estimate``: under DP, with ``estimate_share`` of the budget)."""
+
+    columns: dict[str, ColumnSpec] = Field(min_length=1)
+    estimate: bool = False
+    estimate_share: float = Field(0.1, gt=0, lt=1)
+
+
 class Trial(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     data: str | None = None
@@ -70,6 +102,8 @@ class Trial(_Strict):
     method: str = "auto"  # auto | none | a registered method (``trialsynth.synthesisers``)
     epsilon: float | None = Field(None, gt=0)
     bounds: dict[str, tuple[float, float]] = {}
+    domain: DomainSpec | None = None  # the public domain of a DP release (or in a codebook file)
+    codebook: str | None = None  # YAML file holding the domain (same keys as ``domain``)
 
     @field_validator("bounds")
     @classmethod
@@ -109,6 +143,12 @@ class Trial(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _one_domain(self) -> Trial:
+        if self.domain is not None and self.codebook is not None:
+            raise ValueError("give the public domain inline (domain) or in a file (codebook), not both")
+        return self
+
+    @model_validator(mode="after")
     def _data_or_outputs(self) -> Trial:
         if self.data is None and not self.outputs:
             raise ValueError("give data (the trial's file) or outputs (released outputs), or both")
@@ -137,6 +177,8 @@ class Trial(_Strict):
             refs["unit"] = [self.unit]
         if self.keys:
             refs["keys"] = list(self.keys)
+        if self.domain is not None:
+            refs["domain"] = list(self.domain.columns)
         if self.tcap:
             refs["tcap.key"] = list(self.tcap.key)
             refs["tcap.target"] = [self.tcap.target]
@@ -158,6 +200,9 @@ class Manifest(_Strict):
 
     def data_path(self, trial: Trial) -> Path | None:
         return (self.base_dir / trial.data).resolve() if trial.data else None
+
+    def codebook_path(self, trial: Trial) -> Path | None:
+        return (self.base_dir / trial.codebook).resolve() if trial.codebook else None
 
     def outputs_paths(self, trial: Trial) -> list[Path]:
         return [(self.base_dir / name).resolve() for name in trial.outputs]

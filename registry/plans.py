@@ -6,7 +6,9 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 
+from registry.codebook import load_domain
 from registry.manifest import Manifest, Trial
+from trialsynth.errors import TrialDataError
 from trialsynth.plan import Limits, Policy, Roles, TrialPlan
 from trialsynth.streams import derive_seed
 
@@ -21,6 +23,13 @@ def build_plan(manifest: Manifest, trial: Trial, problems: Iterable[str] = ()) -
     """The plan of one manifest entry, with the archive's defaults (and the ``problems`` the
     registry found with this trial alone: it then fails at once, recorded)."""
     d = manifest.defaults
+    problems = list(problems)
+    try:
+        domain = load_domain(manifest, trial)
+    except TrialDataError as exc:
+        domain = None
+        if str(exc) not in problems:
+            problems.append(str(exc))
     return TrialPlan(
         archive=manifest.archive,
         trial_id=trial.id,
@@ -49,12 +58,14 @@ def build_plan(manifest: Manifest, trial: Trial, problems: Iterable[str] = ()) -
             small_policy=d.small_policy,
             epsilon_cap=d.epsilon_cap,
             epsilon_lifetime=d.epsilon_lifetime,
+            epsilon_archive_lifetime=d.epsilon_archive_lifetime,
             ea_generations=d.ea_generations,
             mst_tuning_trials=d.mst_tuning_trials,
         ),
         limits=Limits(time_s=d.trial_time_limit_s, memory_mb=d.trial_memory_limit_mb),
         entry_sha256=entry_sha256(trial),
         problems=tuple(problems),
+        domain=domain,
     )
 
 

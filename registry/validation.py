@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from registry.codebook import load_domain
 from registry.loading import read_columns
 from registry.manifest import Manifest, load_manifest
 from registry.plans import build_plan
@@ -49,7 +50,15 @@ def _trial_problems(manifest: Manifest) -> dict[str, list[str]]:
             except TrialDataError as exc:
                 problems.append(f"trial {trial.id!r}: key 'data': {exc}")
                 continue
-        for key, names in trial.referenced_columns().items():
+        references = trial.referenced_columns()
+        if trial.codebook:
+            try:
+                domain = load_domain(manifest, trial)
+            except TrialDataError as exc:
+                problems.append(str(exc))
+            else:
+                references["codebook"] = domain.names if domain is not None else []
+        for key, names in references.items():
             for name in names:
                 if name not in columns:
                     problems.append(f"trial {trial.id!r}: key {key!r}: column {name!r} is not in {where}")
@@ -78,9 +87,12 @@ def _data_problems(manifest: Manifest, plan: TrialPlan) -> list[str]:
         return []
     try:
         loaded = stages.load(plan)
-        cleaned = stages.clean(loaded, plan)
         released = stages.read_released(plan)
-        route = stages.route_trial(len(cleaned.data), plan, released)
+        route = stages.route_trial(len(loaded.frame), plan, released)
+        private = preflight.private_problems(plan, route)
+        if private:
+            return private
+        cleaned = stages.clean(loaded, plan, route)
         return preflight.route_problems(plan, cleaned.meta, route)
     except TrialsynthError as exc:
         return [str(exc) if str(exc).startswith("trial ") else f"trial {plan.trial_id!r}: {exc}"]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from trialsynth.dp.domain import PublicDomain
 
 Kind = Literal["binary", "categorical", "continuous"]
 
@@ -42,6 +45,7 @@ class TrialMeta:
     arms: tuple[tuple[object, int], ...] = ()  # (arm label, rows), the reference arm first
     unrandomised: int = 0  # rows whose treatment is missing (never randomised): kept, own state
     keys: tuple[str, ...] = ()  # declared disclosure key variables (empty: every synthesised column)
+    domain: PublicDomain | None = None  # a DP trial's public domain (``trialsynth.dp.domain``)
 
     @property
     def reference_arm(self) -> object:

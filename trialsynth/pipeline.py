@@ -1,4 +1,5 @@
-"""One trial, end to end, as the study's steps: load -> clean -> route -> synthesise (tune, fit,
+"""One trial, end to end, as the study's steps: identify (a release identity that already has a
+released file stops here, ``unchanged``) -> load -> route -> clean -> synthesise (tune, fit,
 sample) -> gate (re-draw replicated uniques) -> evaluate -> categorise -> write -> record.
 
 ``run_trial`` takes the trial's plan (built by the registry) and never reads a manifest. Each step
@@ -20,7 +21,6 @@ from typing import Any, Protocol
 from sqlalchemy.orm import sessionmaker
 
 from trialsynth import stages
-from trialsynth.catalogue import ledger
 from trialsynth.catalogue.attempts import finish_attempt, heartbeat, start_attempt
 from trialsynth.errors import TrialDataError, TrialsynthError
 from trialsynth.plan import RunContext, TrialPlan
@@ -127,16 +127,27 @@ def _steps(
     if not plan.has_data:
         yield from _steps_from_outputs(plan, sessions, context, streams, clock)
         return
-    with clock.stage("load"):
+    with clock.stage("identify"):
         released = stages.read_released(plan)
+        identity = stages.identify(plan, stages.file_hash(plan), released)
+    yield identity
+    same = stages.unchanged(sessions, plan, identity, context)
+    if same is not None:  # released before with this identity: nothing to synthesise or spend
+        yield same
+        return
+    with clock.stage("load"):
         loaded = stages.load(plan)
     yield loaded
+    if loaded.data_hash != identity.parts["data_sha256"]:  # the file changed while it was read
+        identity = stages.identify(plan, loaded.data_hash, released)
+        yield identity
+    route = stages.route_trial(len(loaded.frame), plan, released)  # cleaning never drops a row
+    yield route
+    stages.check_private(plan, route)
     with clock.stage("clean"):
-        cleaned = stages.clean(loaded, plan)
+        cleaned = stages.clean(loaded, plan, route)
     del loaded
     yield cleaned
-    route = stages.route_trial(len(cleaned.data), plan, released)
-    yield route
     stages.check_route(plan, cleaned, route)
     if route.method == "none":
         yield stages.Skipped()
@@ -149,7 +160,8 @@ def _steps(
         yield tuned
     with clock.stage("fit"):
         data = (cleaned.data, cleaned.meta, cleaned.data_hash)
-        fitted = stages.fit(method, plan, data, released, tuned, streams, sessions)
+        charge = stages.Charge(attempt_id, identity, forced=context.force)
+        fitted = stages.fit(method, plan, data, released, tuned, streams, sessions, charge)
     yield fitted
     with clock.stage("sample"):
         sampled = stages.sample(fitted, cleaned, streams)
@@ -161,8 +173,6 @@ def _steps(
     yield evaluation
     yield stages.categorise_trial(evaluation, cleaned, sampled)
     gate.enforce()
-    if fitted.release is not None:  # charged before the file exists: a release is never uncharged
-        ledger.charge(sessions, fitted.release, attempt_id)
     with clock.stage("write"):
         yield stages.write(stages.restored(sampled, cleaned, streams), plan, context)
 
@@ -175,6 +185,12 @@ def _steps_from_outputs(
     with clock.stage("load"):
         released = stages.read_released(plan)
     assert released is not None  # a plan has data or outputs
+    identity = stages.identify(plan, None, released)
+    yield identity
+    same = stages.unchanged(sessions, plan, identity, context)
+    if same is not None:
+        yield same
+        return
     yield stages.OutputsOnly(released)
     method = synthesiser_class(released.method)
     with clock.stage("fit"):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from trialsynth import defaults
+from trialsynth.dp.domain import PublicDomain
 
 Bounds = tuple[tuple[str, tuple[float, float]], ...]
 
@@ -57,6 +58,7 @@ class Policy:
     small_policy: str = defaults.SMALL_POLICY
     epsilon_cap: float = defaults.EPSILON_CAP
     epsilon_lifetime: float = defaults.EPSILON_LIFETIME
+    epsilon_archive_lifetime: float | None = None  # total epsilon over the archive (None: no limit)
     ea_generations: int = defaults.EA_GENERATIONS
     mst_tuning_trials: int = defaults.MST_TUNING_TRIALS
 
@@ -106,6 +108,7 @@ class TrialPlan:
     limits: Limits = field(default_factory=Limits)
     entry_sha256: str = ""
     problems: tuple[str, ...] = ()  # found by the registry before the run: the trial fails at once
+    domain: PublicDomain | None = None  # the public domain a DP method needs (manifest or codebook)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bounds", as_bounds(self.bounds))
@@ -134,3 +137,4 @@ class RunContext:
     run_id: str
     out_dir: Path
     cache_dir: Path
+    force: bool = False  # re-synthesise trials whose release identity already has a released file

@@ -20,16 +20,7 @@ def route_problems(plan: TrialPlan, meta: TrialMeta, route: Route) -> list[str]:
     if route.method == "none":
         return problems
     method = synthesiser_class(route.method)
-    if "differentially_private" in capabilities_of(method):
-        bounds = dict(plan.bounds)
-        for name in meta.of_kind("continuous"):
-            if name not in bounds:
-                problems.append(
-                    f"trial {plan.trial_id!r}: key 'bounds': continuous column {name!r} needs public "
-                    f"bounds for the differentially private method {route.method!r} "
-                    f"({route.reason}); add bounds: {{{name}: [low, high]}} from its codebook, or "
-                    "list it under 'categorical' if it is a coded scale"
-                )
+    problems += private_problems(plan, route)
     if "from_released_outputs" in capabilities_of(method):
         modelled = [o for o in meta.outcomes if meta.kinds.get(o) in ("binary", "continuous")]
         if not modelled:
@@ -39,6 +30,36 @@ def route_problems(plan: TrialPlan, meta: TrialMeta, route: Route) -> list[str]:
                 f"analysis models of binary or continuous outcomes only, and has {described}; "
                 "list a binary or continuous outcome, or declare a scored scale under 'continuous'"
             )
+    return problems
+
+
+def private_problems(plan: TrialPlan, route: Route) -> list[str]:
+    """What a differentially private route needs from the plan alone, before the data is cleaned:
+    a complete public domain (or ``estimate: true``) holding the trial's roles, and one row per
+    pupil (the guarantee protects one row)."""
+    if route.method == "none" or "differentially_private" not in capabilities_of(
+        synthesiser_class(route.method)
+    ):
+        return []
+    where = f"trial {plan.trial_id!r}"
+    why = f"the differentially private method {route.method!r} ({route.reason})"
+    if plan.domain is None:
+        return [
+            f"{where}: key 'domain': {why} needs the trial's public domain: declare every column to "
+            "synthesise under 'domain: {columns: {name: {levels: [...]} | {bounds: [low, high]}}}' "
+            "or in a 'codebook' file (`trialsynth codebook` drafts one from the data for review)"
+        ]
+    roles = [
+        plan.roles.treatment,
+        *plan.roles.outcomes,
+        *([plan.roles.cluster] if plan.roles.cluster else []),
+    ]
+    problems = [f"{where}: key 'domain': {p}" for p in plan.domain.problems(required=roles)]
+    if plan.roles.unit:
+        problems.append(
+            f"{where}: key 'unit': {why} protects one row, and a long-format file has several rows "
+            "per pupil: synthesise it with cart, or release one row per pupil"
+        )
     return problems
 
 
@@ -57,6 +78,12 @@ def key_problems(plan: TrialPlan, meta: TrialMeta) -> list[str]:
             continue
         problems.append(f"trial {plan.trial_id!r}: key 'keys': column {name!r} is {why}")
     return problems
+
+
+def check_private(plan: TrialPlan, route: Route) -> None:
+    problems = private_problems(plan, route)
+    if problems:
+        raise TrialDataError("; ".join(problems))
 
 
 def check_route(plan: TrialPlan, meta: TrialMeta, route: Route) -> None:

@@ -17,10 +17,13 @@ from sqlalchemy.orm import sessionmaker
 
 from trialsynth import preflight
 from trialsynth.catalogue import ledger
+from trialsynth.catalogue.queries import released_with_identity
 from trialsynth.categories import OUTPUTS_ONLY_CATEGORY, RULES_VERSION, categorise
-from trialsynth.cleaning import clean_planned
-from trialsynth.errors import MethodNotAvailableError
+from trialsynth.cleaning import clean_planned, clean_public
+from trialsynth.dp.noise import SecureNoise
+from trialsynth.errors import MethodNotAvailableError, TrialDataError
 from trialsynth.files import output_path, write_atomically
+from trialsynth.identity import identity_key, release_identity
 from trialsynth.loading import load_trial_data
 from trialsynth.meta import TrialMeta
 from trialsynth.metrics import METRIC_KEYS
@@ -35,8 +38,9 @@ from trialsynth.synthesisers import (
     DifferentiallyPrivate,
     FromReleasedOutputs,
     Synthesiser,
+    synthesiser_class,
 )
-from trialsynth.synthesisers.base import Tunable, Tuning
+from trialsynth.synthesisers.base import Tunable, Tuning, capabilities_of
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,15 @@ class Fitted:
 
 
 @dataclass(frozen=True)
+class Charge:
+    """What a private fit is charged under: the attempt, the release identity, forced or not."""
+
+    attempt_id: int
+    identity: Identity
+    forced: bool = False
+
+
+@dataclass(frozen=True)
 class Sampled:
     synthetic: pd.DataFrame = field(repr=False)
 
@@ -185,6 +198,18 @@ class Loaded:
         return {"cleaning": {"input_sha256": self.data_hash}}
 
 
+def file_hash(plan: TrialPlan) -> str:
+    """SHA-256 of the trial's data file, without parsing it (the release identity's data part)."""
+    assert plan.data_path is not None
+    if not plan.data_path.is_file():
+        raise TrialDataError(f"trial {plan.trial_id!r}: data file not found: {plan.data_path}")
+    digest = hashlib.sha256()
+    with plan.data_path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def load(plan: TrialPlan) -> Loaded:
     """Read the trial's data file (CSV or Parquet)."""
     assert plan.data_path is not None  # a plan without data takes the outputs-only steps
@@ -192,14 +217,89 @@ def load(plan: TrialPlan) -> Loaded:
     return Loaded(frame, data_hash)
 
 
-def clean(loaded: Loaded, plan: TrialPlan) -> Cleaned:
-    """Appendix A's cleaning with the plan's column roles."""
-    data, meta = clean_planned(loaded.frame, plan)
+def clean(loaded: Loaded, plan: TrialPlan, route: Route) -> Cleaned:
+    """Appendix A's cleaning with the plan's column roles - or, for a differentially private
+    method, the public domain's columns with no decision read from the data (``clean_public``)."""
+    if is_private(route.method):
+        data, meta = clean_public(loaded.frame, plan)
+    else:
+        data, meta = clean_planned(loaded.frame, plan)
     return Cleaned(data, meta, loaded.data_hash)
+
+
+def is_private(method: str) -> bool:
+    """Whether a routed method is differentially private (its cleaning must be public)."""
+    if method in ("none",):
+        return False
+    return "differentially_private" in capabilities_of(synthesiser_class(method))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The trial's release identity (``trialsynth.identity``) and its key."""
+
+    parts: dict[str, Any] = field(repr=False)
+    key: str
+
+    def record(self) -> dict[str, Any]:
+        return {"release_identity": self.key, "lineage": {"release_identity": self.parts}}
+
+
+def identify(plan: TrialPlan, data_hash: str | None, released: Released | None) -> Identity:
+    outputs_hash = _files_hash(released.paths) if released is not None else None
+    parts = release_identity(plan, data_hash, outputs_hash)
+    return Identity(parts, identity_key(parts))
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """The trial's release identity already has a released file: nothing is synthesised."""
+
+    source: dict[str, Any]
+
+    def record(self) -> dict[str, Any]:
+        copied = {key: self.source[key] for key in UNCHANGED_FIELDS if key in self.source}
+        lineage = {"unchanged_since": {"attempt_id": self.source["id"], "run_id": self.source["run_id"]}}
+        return {**copied, "status": "unchanged", "error": None, "lineage": lineage}
+
+
+UNCHANGED_FIELDS = (
+    "method",
+    "route_reason",
+    "n_rows",
+    "n_cols",
+    "epsilon",
+    "ons_category",
+    "category_rules",
+    "metrics",
+    "params",
+    "cleaning",
+    "gate",
+    "disclosure",
+    "output_path",
+)
+
+
+def unchanged(
+    sessions: sessionmaker, plan: TrialPlan, identity: Identity, context: RunContext
+) -> Unchanged | None:
+    """The released attempt with this identity whose file is still there (None: synthesise)."""
+    if context.force:
+        return None
+    with sessions() as session:
+        source = released_with_identity(session, plan.archive, plan.trial_id, identity.key)
+    if source is None or not source.get("output_path") or not Path(source["output_path"]).is_file():
+        return None
+    return Unchanged(source)
 
 
 def route_trial(n_rows: int, plan: TrialPlan, released: Released | None) -> Route:
     return route(n_rows, plan.method, plan.policy, outputs_supplied=released is not None)
+
+
+def check_private(plan: TrialPlan, route: Route) -> None:
+    """Refuse a private route without a usable public domain, before the data is cleaned."""
+    preflight.check_private(plan, route)
 
 
 def check_route(plan: TrialPlan, cleaned: Cleaned, route: Route) -> None:
@@ -221,10 +321,12 @@ def fit(
     tuned: Tuned,
     streams: Streams,
     sessions: sessionmaker,
+    charge: Charge | None = None,
 ) -> Fitted:
-    """Build the method from the plan (plus tuned settings and the fit stream's seed), check the
-    epsilon ledger before a private fit, and fit: from released outputs when supplied and the
-    method can, else from the cleaned data."""
+    """Build the method from the plan (plus tuned settings and the fit stream's seed), reserve
+    the budget of a private fit in the epsilon ledger (``charge``: for which attempt and release
+    identity), and fit: from released outputs when supplied and the method can, else from the
+    cleaned data. A private fit's noise comes from ``SecureNoise``, never from ``streams``."""
     params = {**method.params_from(plan), **tuned.params, "random_state": streams.seed_of("fit")}
     synthesiser = method(**params)
     source = released.outputs if released is not None else None
@@ -239,18 +341,23 @@ def fit(
     elif data is None:
         raise MethodNotAvailableError(f"method {method.name!r} cannot synthesise from released outputs alone")
     elif private is not None:
+        assert charge is not None  # a private fit is always charged
         release = ledger.Release(
             archive=plan.archive,
             trial_id=plan.trial_id,
             epsilon=float(private.epsilon),
             delta=float(private.delta),
-            seed=plan.seed,
-            data_hash=data[2],
-            params=private.get_params(),
+            identity=charge.identity.key,
+            forced=charge.forced,
         )
-        cap, lifetime = plan.policy.epsilon_cap, plan.policy.epsilon_lifetime
-        budget = {"epsilon_newly_spent": ledger.check(sessions, release, cap=cap, lifetime=lifetime)}
-        private.fit(data[0], data[1], noise=streams.generator("noise"))
+        limits = ledger.Limits(
+            cap=plan.policy.epsilon_cap,
+            lifetime=plan.policy.epsilon_lifetime,
+            archive_lifetime=plan.policy.epsilon_archive_lifetime,
+        )
+        # charged in one transaction with the budget check, before any noise is drawn
+        budget = {"epsilon_newly_spent": ledger.reserve(sessions, release, charge.attempt_id, limits)}
+        private.fit(data[0], data[1], noise=SecureNoise())
     else:
         synthesiser.fit(data[0], data[1])
     record = {**synthesiser.get_params(), **synthesiser.fitted_record(), **budget}

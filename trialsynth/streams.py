@@ -1,14 +1,13 @@
-"""Randomness of one trial as independent streams.
+"""Randomness of one trial as independent streams - every random step except DP noise.
 
 The trial's seed is derived from the archive seed and the trial id (``derive_seed``) and stored
 with every attempt. A ``numpy.random.SeedSequence`` of that seed gives a separate child stream
-per step, keyed by the step's name - fitting, DP noise, sampling, evaluation, tuning, the release
-gate's re-draws - so no two
-steps ever share a generator state, and a step can change how much it draws (or a new step be
-added) without moving any other step's numbers.
+per step, keyed by the step's name - fitting, sampling, evaluation, tuning, the release gate's
+re-draws, restoring dropped columns - so no two steps ever share a generator state, and a step
+can change how much it draws (or a new step be added) without moving any other step's numbers.
 
-DP noise comes from ``noise_source``: the one place that decides where a differentially private
-mechanism's randomness comes from.
+Differentially private noise is *not* a stream: anything derived from a stored seed could be
+recomputed by whoever holds it. It comes from ``trialsynth.dp.noise.SecureNoise``.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STEPS = ("fit", "noise", "sample", "evaluate", "tune", "redraw", "restore")
+STEPS = ("fit", "sample", "evaluate", "tune", "redraw", "restore")
 
 
 def derive_seed(archive_seed: int, *parts: str) -> int:
@@ -41,22 +40,15 @@ class Streams:
         """A new generator at the start of ``step``'s stream."""
         if step not in STEPS:
             raise ValueError(f"The 'step' parameter must be one of {STEPS}. Got {step!r} instead.")
-        if step == "noise":
-            return noise_source(self)
         return np.random.default_rng(self._child(step))
 
     def seed_of(self, step: str) -> int:
         """A 32-bit integer seed from ``step``'s stream, for settings recorded as an int
         (``random_state``) and for libraries that take an int (optuna, synthgauge)."""
-        if step not in STEPS or step == "noise":
-            raise ValueError(f"An int seed is only given for {tuple(s for s in STEPS if s != 'noise')}.")
+        if step not in STEPS:
+            raise ValueError(f"The 'step' parameter must be one of {STEPS}. Got {step!r} instead.")
         return int(self._child(step).generate_state(1)[0])
 
 
 def _step_key(step: str) -> int:
     return int.from_bytes(hashlib.sha256(step.encode()).digest()[:4], "big")
-
-
-def noise_source(streams: Streams) -> np.random.Generator:
-    """The generator a differentially private mechanism draws its noise and selections from."""
-    return np.random.default_rng(streams._child("noise"))

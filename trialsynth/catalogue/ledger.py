@@ -1,96 +1,122 @@
-"""The epsilon ledger: what each trial has spent, checked before and charged after a DP release."""
+"""The epsilon ledger: every differentially private fit is checked against the budgets and
+charged in one transaction, before its noise is drawn.
+
+``reserve`` reads what the trial and the archive have spent and records the new charge in the
+same transaction - serialisable on PostgreSQL (a concurrent reservation that would together
+overspend fails and is retried against the committed total), an immediate write lock on
+SQLite - so two releases started at once can never both pass a lifetime check that only one fits.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from trialsynth.catalogue.models import EpsilonCharge
 from trialsynth.errors import PrivacyBudgetError
 
+RETRIES = 8  # serialisation failures retried before giving up
+
 
 @dataclass(frozen=True)
 class Release:
+    """One private fit: its trial, guarantee and release identity (``trialsynth.identity``)."""
+
     archive: str
     trial_id: str
     epsilon: float
     delta: float
-    seed: int
-    data_hash: str
-    params: dict
-
-    @property
-    def key(self) -> str:
-        fields = [
-            self.archive,
-            self.trial_id,
-            self.epsilon,
-            self.delta,
-            self.seed,
-            self.data_hash,
-            self.params,
-        ]
-        return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+    identity: str  # the release identity's SHA-256
+    forced: bool = False  # re-released on request although its identity had a released file
 
 
-def spent(sessions: sessionmaker, archive: str, trial_id: str) -> float:
+@dataclass(frozen=True)
+class Limits:
+    """The budgets a reservation is checked against (``None``: no archive-wide limit)."""
+
+    cap: float  # largest epsilon of one release
+    lifetime: float  # total epsilon per trial
+    archive_lifetime: float | None = None  # total epsilon per archive (a pupil may be in several trials)
+
+
+def spent(sessions: sessionmaker, archive: str, trial_id: str | None = None) -> float:
+    """Epsilon charged to a trial (or, with ``trial_id`` None, to the whole archive)."""
     with sessions() as session:
-        total = session.scalar(
-            select(func.sum(EpsilonCharge.epsilon)).where(
-                EpsilonCharge.archive == archive, EpsilonCharge.trial_id == trial_id
-            )
-        )
-    return float(total or 0.0)
+        return _spent(session, archive, trial_id)
 
 
-def already_charged(sessions: sessionmaker, release: Release) -> bool:
-    with sessions() as session:
-        return (
-            session.scalar(select(EpsilonCharge.id).where(EpsilonCharge.release_key == release.key))
-            is not None
-        )
+def _spent(session: Session, archive: str, trial_id: str | None) -> float:
+    query = select(func.sum(EpsilonCharge.epsilon)).where(EpsilonCharge.archive == archive)
+    if trial_id is not None:
+        query = query.where(EpsilonCharge.trial_id == trial_id)
+    return float(session.scalar(query) or 0.0)
 
 
-def check(sessions: sessionmaker, release: Release, *, cap: float, lifetime: float) -> float:
-    """Refuse a release above the policy cap or beyond the trial's lifetime budget; returns the
-    epsilon this release would newly spend (0 when the identical release was charged before)."""
-    if release.epsilon > cap:
+def reserve(sessions: sessionmaker, release: Release, attempt_id: int, limits: Limits) -> float:
+    """Check the budgets and charge ``release`` atomically; returns the epsilon charged.
+    Raises ``PrivacyBudgetError`` (nothing charged) when the release does not fit."""
+    if release.epsilon > limits.cap:
         raise PrivacyBudgetError(
-            f"trial {release.trial_id!r}: epsilon {release.epsilon:g} exceeds the policy cap "
-            f"epsilon_cap {cap:g}"
+            f"trial {release.trial_id!r}: epsilon {release.epsilon:g} exceeds the policy cap epsilon_cap "
+            f"{limits.cap:g}"
         )
-    if already_charged(sessions, release):
-        return 0.0
-    used = spent(sessions, release.archive, release.trial_id)
-    if used + release.epsilon > lifetime + 1e-12:
-        raise PrivacyBudgetError(
-            f"trial {release.trial_id!r}: this release needs epsilon {release.epsilon:g} but "
-            f"{used:g} of the lifetime budget epsilon_lifetime {lifetime:g} is spent"
-        )
-    return release.epsilon
-
-
-def charge(sessions: sessionmaker, release: Release, attempt_id: int) -> None:
-    """Record the release's spend once; the same release again is not charged twice."""
-    try:
-        with sessions.begin() as session:
-            session.add(
-                EpsilonCharge(
-                    archive=release.archive,
-                    trial_id=release.trial_id,
-                    attempt_id=attempt_id,
-                    release_key=release.key,
-                    epsilon=release.epsilon,
-                    delta=release.delta,
-                    seed=release.seed,
-                    charged_at=datetime.now(UTC),
+    for attempt in range(RETRIES):
+        try:
+            with sessions() as session:
+                _begin(session)
+                _check(session, release, limits)
+                session.add(
+                    EpsilonCharge(
+                        archive=release.archive,
+                        trial_id=release.trial_id,
+                        attempt_id=attempt_id,
+                        release_key=release.identity,
+                        epsilon=release.epsilon,
+                        delta=release.delta,
+                        forced=release.forced,
+                        charged_at=datetime.now(UTC),
+                    )
                 )
+                session.commit()
+            return release.epsilon
+        except (OperationalError, DBAPIError) as exc:
+            if attempt == RETRIES - 1 or not _retryable(exc):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _begin(session: Session) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.connection(execution_options={"isolation_level": "SERIALIZABLE"})
+    elif dialect == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
+
+
+def _check(session: Session, release: Release, limits: Limits) -> None:
+    used = _spent(session, release.archive, release.trial_id)
+    if used + release.epsilon > limits.lifetime + 1e-12:
+        raise PrivacyBudgetError(
+            f"trial {release.trial_id!r}: this release needs epsilon {release.epsilon:g} but {used:g} of "
+            f"the lifetime budget epsilon_lifetime {limits.lifetime:g} is spent"
+        )
+    if limits.archive_lifetime is not None:
+        total = _spent(session, release.archive, None)
+        if total + release.epsilon > limits.archive_lifetime + 1e-12:
+            raise PrivacyBudgetError(
+                f"trial {release.trial_id!r}: this release needs epsilon {release.epsilon:g} but "
+                f"{total:g} of the archive's budget epsilon_archive_lifetime {limits.archive_lifetime:g} "
+                "is spent"
             )
-    except IntegrityError:
-        pass  # charged before: the identical release is already in the ledger
+
+
+def _retryable(exc: Exception) -> bool:
+    """A serialisation failure or deadlock (PostgreSQL) or a busy database (SQLite)."""
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code in ("40001", "40P01") or "database is locked" in str(exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -21,7 +21,7 @@ class Attempt(Base):
     run_id: Mapped[str] = mapped_column(String(36), index=True)
     archive: Mapped[str] = mapped_column(String(200))
     trial_id: Mapped[str] = mapped_column(String(200), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed | skipped
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed | skipped | unchanged
     method: Mapped[str | None] = mapped_column(String(16))
     route_reason: Mapped[str | None] = mapped_column(Text)
     n_rows: Mapped[int | None] = mapped_column(Integer)
@@ -45,24 +45,26 @@ class Attempt(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_s: Mapped[float | None] = mapped_column(Float)
     code_version: Mapped[str] = mapped_column(String(64))
+    release_identity: Mapped[str | None] = mapped_column(String(64), index=True)  # trialsynth.identity
 
 
 class EpsilonCharge(Base):
-    """The privacy budget spent by one distinct differentially private release of a trial.
+    """The privacy budget spent by one differentially private fit of a trial.
 
-    ``release_key`` hashes what determines the release (data, method settings, epsilon, delta,
-    seed): re-creating the same release (a retry, a nightly rerun on unchanged data) reproduces
-    the same file from the same noise and is charged once."""
+    Every private fit is charged, before its noise is drawn (``ledger.reserve``): a forced
+    re-release of the same data is a new release. ``release_key`` is the release identity
+    (``trialsynth.identity``): a release whose identity already has a released file is reported
+    ``unchanged`` and never fitted again, so nightly reruns and retries spend nothing."""
 
     __tablename__ = "epsilon_ledger"
-    __table_args__ = (UniqueConstraint("release_key", name="uq_epsilon_ledger_release"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    archive: Mapped[str] = mapped_column(String(200))
+    archive: Mapped[str] = mapped_column(String(200), index=True)
     trial_id: Mapped[str] = mapped_column(String(200), index=True)
     attempt_id: Mapped[int] = mapped_column(Integer)
-    release_key: Mapped[str] = mapped_column(String(64))
+    release_key: Mapped[str] = mapped_column(String(64), index=True)
     epsilon: Mapped[float] = mapped_column(Float)
     delta: Mapped[float] = mapped_column(Float)
-    seed: Mapped[int] = mapped_column(BigInteger)
+    seed: Mapped[int | None] = mapped_column(BigInteger)  # no longer written: DP noise has no seed
+    forced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     charged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

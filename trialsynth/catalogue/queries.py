@@ -79,3 +79,22 @@ def select_attempts(
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def released_with_identity(session: Session, archive: str, trial_id: str, identity: str) -> dict | None:
+    """The newest succeeded attempt of a trial with this release identity, as a dict of its
+    columns (None when there is none)."""
+    attempt = session.scalar(
+        select(Attempt)
+        .where(
+            Attempt.archive == archive,
+            Attempt.trial_id == trial_id,
+            Attempt.release_identity == identity,
+            Attempt.status == "succeeded",
+        )
+        .order_by(Attempt.id.desc())
+        .limit(1)
+    )
+    if attempt is None:
+        return None
+    return {column.name: getattr(attempt, column.name) for column in Attempt.__table__.columns}

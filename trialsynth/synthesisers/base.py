@@ -12,9 +12,10 @@ things only: a bin scheme, a search summary). Fitted attributes end in ``_``.
 Capabilities are further protocols; the pipeline asks which ones a method has, never its name:
 
 - ``DifferentiallyPrivate``: ``epsilon``/``delta`` parameters, ``fit(..., noise=)`` drawing every
-  privacy-relevant random choice from the given generator, ``accounting()`` (the guarantee and
-  how it is accounted, stored with the release) and ``privacy_spent()`` after fit. The pipeline
-  checks and charges the epsilon ledger around it.
+  privacy-relevant random choice from the given ``trialsynth.dp.noise.Noise`` (the pipeline
+  passes ``SecureNoise``) over the public domain in ``meta.domain``, ``accounting()`` (the
+  guarantee and how it is accounted, stored with the release) and ``privacy_spent()`` after fit.
+  The pipeline reserves the budget in the epsilon ledger before it.
 - ``FromReleasedOutputs``: ``fit_outputs(outputs)`` synthesises from released analytical outputs
   alone, and ``output_metrics(synthetic)`` measures the file against them.
 - ``Tunable``: ``tune(plan, n_rows, n_cols, seed=, cache_dir=)`` chooses settings without reading
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeGuard, runt
 import numpy as np
 import pandas as pd
 
+from trialsynth.dp.noise import Noise
 from trialsynth.meta import TrialMeta
 
 if TYPE_CHECKING:
@@ -63,9 +65,7 @@ class DifferentiallyPrivate(Synthesiser, Protocol):
     epsilon: float
     delta: float
 
-    def fit(
-        self, data: pd.DataFrame, meta: TrialMeta, *, noise: np.random.Generator | None = None
-    ) -> Self: ...
+    def fit(self, data: pd.DataFrame, meta: TrialMeta, *, noise: Noise | None = None) -> Self: ...
 
     def accounting(self) -> str: ...
 

@@ -1,17 +1,16 @@
-"""Discretisation for marginal-based methods (MST): every column becomes codes 0..k-1.
+"""Discretisation for marginal-based methods (MST): every column becomes codes 0..k-1 over its
+**public domain** (``trialsynth.dp.domain``) - nothing about the codes is read from the data.
 
-- Continuous columns are cut into ``n_bins`` equal-width bins between **public bounds** given in
-  the manifest (``bounds: {column: [low, high]}``: instrument scales, known ranges). Bounds are
-  never read off the private data: a continuous column without bounds is refused. Values outside
-  the bounds are clipped into the end bins.
-- Categorical and binary columns keep one code per category. Their *domain* (the list of
-  possible labels) is taken as public metadata, as in the NIST contest setting; counts are not.
-- Missing values are one more code of their own, in each column that has missing values (which
-  columns can be missing is schema metadata, public like the labels). Without it, noise would
-  invent missing values in complete columns.
+- Continuous columns are cut into ``n_bins`` equal-width bins between the domain's bounds;
+  values outside the bounds are clipped into the end bins.
+- Categorical and binary columns keep one code per declared level.
+- A column whose domain allows missing values has one more code, its missing state. A value the
+  domain does not hold (an undeclared label, text in a continuous column, a missing value in a
+  column declared never missing) goes to the missing state, or - without one - to the first
+  level or the middle bin.
 
-Decoding draws a value uniformly within its bin and rounds it to the column's recorded
-precision, so the output has the original types; the NA code becomes missing.
+Decoding draws a value uniformly within its bin and rounds it to the domain's precision; the
+missing code becomes missing.
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from trialsynth.dp.domain import ColumnDomain, PublicDomain, level_codes
 from trialsynth.errors import TrialDataError
-from trialsynth.meta import TrialMeta
 
 
 @dataclass(frozen=True)
@@ -51,42 +50,42 @@ class ColumnBins:
         return {"categories": len(self.codes_labels), "na_code": self.has_missing_code}
 
 
-def fit_bins(
-    data: pd.DataFrame, meta: TrialMeta, bounds: dict[str, tuple[float, float]], n_bins: int
-) -> dict[str, ColumnBins]:
-    """The bin scheme of every column; raises when a continuous column lacks public bounds."""
-    missing = [c for c in meta.of_kind("continuous") if c not in bounds]
-    if missing:
+def bins_from_domain(domain: PublicDomain, n_bins: int) -> dict[str, ColumnBins]:
+    """The bin scheme of every column of a complete public domain."""
+    undeclared = domain.undeclared()
+    if undeclared:
         raise TrialDataError(
-            f"continuous columns {missing} need public bounds for a differentially private method: "
-            "add them to the trial's manifest entry as bounds: {column: [low, high]}"
+            f"the public domain is incomplete ({undeclared}): declare it in the trial's domain "
+            "or codebook, or set estimate: true"
         )
     scheme = {}
-    for name in data.columns:
-        can_be_missing = bool(data[name].isna().any())
-        if meta.kinds[name] == "continuous":
-            low, high = bounds[name]
+    for column in domain.columns:
+        missing = bool(column.missing)
+        if column.continuous:
+            low, high = column.bounds  # type: ignore[misc]
             edges = tuple(np.linspace(low, high, n_bins + 1).tolist())
-            scheme[name] = ColumnBins(name, edges=edges, has_missing_code=can_be_missing)
+            scheme[column.name] = ColumnBins(column.name, edges=edges, has_missing_code=missing)
         else:
-            labels = tuple(sorted(data[name].dropna().unique().tolist()))
-            scheme[name] = ColumnBins(name, labels=labels, has_missing_code=can_be_missing)
+            scheme[column.name] = ColumnBins(column.name, labels=column.levels, has_missing_code=missing)
     return scheme
 
 
 def encode(data: pd.DataFrame, scheme: dict[str, ColumnBins]) -> dict[str, np.ndarray]:
+    """Codes of every value, each mapped on its own (see the module docstring)."""
     codes = {}
     for name, bins in scheme.items():
         column = data[name]
-        missing = column.isna().to_numpy()
         if bins.edges is not None:
-            inner = np.asarray(bins.edges[1:-1])
-            values = np.digitize(column.to_numpy(dtype=float, na_value=np.nan), inner)
+            numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            values = np.digitize(numbers, np.asarray(bins.edges[1:-1]))
+            outside = np.isnan(numbers)
+            fallback = (len(bins.edges) - 1) // 2  # the middle bin
         else:
-            lookup = {label: i for i, label in enumerate(bins.codes_labels)}
-            values = column.map(lambda v, m=lookup: m.get(v, 0)).to_numpy(dtype=np.int64, na_value=0)
-        codes[name] = (
-            np.where(missing, bins.size - 1, values).astype(np.int64) if bins.has_missing_code else values
+            values = level_codes(column, ColumnDomain(name, levels=bins.codes_labels))
+            outside = values < 0
+            fallback = 0
+        codes[name] = np.where(outside, bins.size - 1 if bins.has_missing_code else fallback, values).astype(
+            np.int64
         )
     return codes
 

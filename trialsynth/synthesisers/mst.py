@@ -1,37 +1,43 @@
 """MST (McKenna, Miklau, Sheldon 2021, "Winning the NIST Contest") on mbi's estimation engine.
 
-The mechanism, under (epsilon, delta)-DP via zero-concentrated DP:
+Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). The mechanism,
+under (epsilon, delta)-DP via zero-concentrated DP (``trialsynth.dp.accounting.plan_budget``):
 
-1. Convert (epsilon, delta) to a zCDP budget rho: epsilon = rho + 2 sqrt(rho log(1/delta)), so
-   rho = (sqrt(log(1/delta) + epsilon) - sqrt(log(1/delta)))^2. Split rho in thirds.
-2. Measure every one-way marginal with Gaussian noise (each has L2 sensitivity 1; d marginals at
-   sigma cost d / (2 sigma^2), so sigma = sqrt(d / (2 rho/3))).
+0. The domain (columns, kinds, levels, missing states, bounds) is public (``meta.domain``). What
+   the operator left undeclared is estimated first with ``estimate_share`` of rho
+   (``trialsynth.dp.domain.complete``); the level selection then takes half of delta.
+1. Convert (epsilon, delta) to rho: epsilon = rho + 2 sqrt(rho log(1/delta)). Split what is
+   left in thirds.
+2. Measure every one-way marginal with discrete Gaussian noise. Replacing one record moves one
+   count down and another up in each marginal: L2 sensitivity sqrt 2, so d marginals at sigma
+   cost d / sigma^2 and sigma = sqrt(d / rho_1).
 3. Compress each column's domain: values whose noisy count is below 3 sigma are merged into one
    value (post-processing of step 2).
-4. Select a maximum spanning tree of two-way marginals with the exponential mechanism: the score of
-   a pair is the L1 distance between its true two-way counts and the counts implied by the noisy
-   one-way marginals (independence); sensitivity 1. Kruskal adds one edge per round among pairs
+4. Select a maximum spanning tree of two-way marginals with the exponential mechanism: the score
+   of a pair is the L1 distance between its true two-way counts and the counts the noisy one-way
+   marginals imply under independence (scaled to the public n); replacing a record changes two
+   cells by one each, so the sensitivity is 2. Kruskal adds one edge per round among pairs
    joining two components, each round an exponential mechanism at epsilon_r = sqrt(8 rho_r)
-   (an exponential mechanism at epsilon is epsilon^2/8-zCDP), rho_r = (rho/3) / (d - 1).
+   (an exponential mechanism at epsilon is epsilon^2/8-zCDP), rho_r = rho_2 / (d - 1).
 5. Measure the tree's two-way marginals, plus the forced pairs (treatment x outcome: the study's
-   budget allocation) in addition to the tree, with Gaussian noise; the last rho/3 is shared in
-   proportion to weights (forced pairs weigh ``preserve_weight``): rho_k = 1/(2 sigma_k^2).
-   Forcing the pairs *into* the tree instead was measured to cut the outcomes off from each other
-   (every post-test hung from the treatment: correlation MSD 0.096 on the 67,200 x 36 demo).
-6. Estimate a graphical model from all noisy measurements with mbi's mirror descent, sample rows
-   from it with the trial's own generator (``mst_sampling.py``), decompress merged values in
-   proportion to their noisy counts, and un-bin (see ``discretise.py``).
+   budget allocation) beside the tree, with discrete Gaussian noise; rho_3 is shared in
+   proportion to weights (forced pairs weigh ``preserve_weight``): sensitivity sqrt 2 each, so
+   sigma_k = sqrt(1 / rho_k). Forcing the pairs *into* the tree instead was measured to cut the
+   outcomes off from each other (correlation MSD 0.096 on the 67,200 x 36 demo).
+6. Estimate a graphical model from all noisy measurements with mbi's mirror descent, sample n
+   rows from it with the trial's sampling generator (``mst_sampling.py``), decompress merged
+   values in proportion to their noisy counts, and un-bin (see ``discretise.py``). All of this
+   is post-processing: it reads no record.
 
-Every privacy-relevant random choice (steps 2-5: noise and tree selection) is drawn from the
-``noise`` generator given to ``fit`` - the pipeline passes its trial's noise stream
-(``trialsynth.streams.noise_source``); without one, fresh operating-system entropy is used.
-``random_state`` seeds only the pseudonymisation of school labels; sampling uses the generator
-given to ``sample`` (post-processing: it spends nothing).
+Every privacy-relevant random choice (steps 0, 2-5) comes from the ``noise`` given to ``fit``,
+by default ``trialsynth.dp.noise.SecureNoise`` (the operating system's secure generator: no seed
+exists to store). School labels are a random permutation drawn from the same secret source.
 """
 
 from __future__ import annotations
 
 import math
+import secrets
 from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -40,20 +46,19 @@ import numpy as np
 import pandas as pd
 
 from trialsynth import defaults
+from trialsynth.dp.accounting import plan_budget
+from trialsynth.dp.domain import PublicDomain, complete
+from trialsynth.dp.noise import Noise, SecureNoise, report_noisy_max
+from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
-from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes, school_formats
-from trialsynth.synthesisers.clusters import label_mapping, pseudonymise
-from trialsynth.synthesisers.discretise import ColumnBins, decode, encode, fit_bins
+from trialsynth.synthesisers.base import ColumnFormat, check_choice, restore_dtypes
+from trialsynth.synthesisers.clusters import label_mapping
+from trialsynth.synthesisers.discretise import ColumnBins, bins_from_domain, decode, encode
 from trialsynth.synthesisers.mst_sampling import sample_codes
 
 PRESERVE = ("primary", "all", "none")
-
-
-def zcdp_rho(epsilon: float, delta: float) -> float:
-    """The zCDP budget whose (epsilon, delta)-DP conversion equals ``epsilon`` at ``delta``."""
-    log_term = math.log(1 / delta)
-    return (math.sqrt(log_term + epsilon) - math.sqrt(log_term)) ** 2
+SCORE_SENSITIVITY = 2.0  # replace-one: two cells of a pair's counts change by one
 
 
 def _mbi():
@@ -71,14 +76,13 @@ class MstSynthesiser:
 
     Parameters
     ----------
-    epsilon, delta : the DP guarantee of the release (delta default 1e-9).
+    epsilon, delta : the DP guarantee of the release (delta default 1e-9), replace-one neighbours.
     iterations : mirror-descent iterations for mbi's estimation.
     preserve : {"primary", "all", "none"} treatment x outcome pairs measured beside the tree
         (the primary outcome only, or every outcome) - the study's budget allocation option.
     preserve_weight : budget weight of each such pair relative to a tree pair.
-    n_bins : bins per continuous column (between the manifest's public bounds).
-    bounds : {column: (low, high)} public bounds of continuous columns.
-    random_state : seed of the school-label pseudonymisation (not of the DP noise: see ``fit``).
+    n_bins : bins per continuous column (between the public domain's bounds).
+    random_state : kept for the common interface; no private step and no label uses it.
     """
 
     name: ClassVar[str] = "mst"
@@ -92,7 +96,6 @@ class MstSynthesiser:
         preserve: str = "all",
         preserve_weight: float = 2.0,
         n_bins: int = 32,
-        bounds: dict[str, tuple[float, float]] | None = None,
         random_state: int = 0,
     ) -> None:
         self.epsilon = epsilon
@@ -101,7 +104,6 @@ class MstSynthesiser:
         self.preserve = preserve
         self.preserve_weight = preserve_weight
         self.n_bins = n_bins
-        self.bounds = bounds
         self.random_state = random_state
 
     def get_params(self) -> dict[str, Any]:
@@ -112,14 +114,13 @@ class MstSynthesiser:
             "preserve": self.preserve,
             "preserve_weight": self.preserve_weight,
             "n_bins": self.n_bins,
-            "bounds": {k: list(v) for k, v in (self.bounds or {}).items()},
             "random_state": self.random_state,
         }
 
     @classmethod
     def params_from(cls, plan: TrialPlan) -> dict[str, Any]:
         epsilon = plan.epsilon if plan.epsilon is not None else defaults.EPSILON
-        return {"epsilon": epsilon, "bounds": dict(plan.bounds)}
+        return {"epsilon": epsilon}
 
     @classmethod
     def tune(cls, plan: TrialPlan, n_rows: int, n_cols: int, *, seed: int, cache_dir: Path):
@@ -140,14 +141,36 @@ class MstSynthesiser:
         )
 
     def fitted_record(self) -> dict[str, Any]:
-        return {"bin_scheme": getattr(self, "bin_scheme_", None)}
+        if not hasattr(self, "budget_"):
+            return {}
+        return {
+            "bin_scheme": self.bin_scheme_,
+            "budget": {**self.budget_.record(), "sigma": self.sigmas_},
+            "domain": self.domain_.describe(),
+            "domain_estimated": self.domain_estimated_,
+            "guarantee": self.accounting(),
+        }
 
     def accounting(self) -> str:
+        """The guarantee of the release, as stored with it."""
+        budget = getattr(self, "budget_", None) or plan_budget(self.epsilon, self.delta)
+        parts = budget.parts
+        estimated = (
+            f"the undeclared parts of the domain were estimated under DP with rho {parts['domain']:.6g} "
+            f"(delta {budget.delta_selection:g} for level selection); "
+            if parts.get("domain")
+            else "the domain was declared in full (public); "
+        )
         return (
-            f"({self.epsilon:g}, {self.delta:g})-DP via zero-concentrated DP: rho = "
-            f"{zcdp_rho(self.epsilon, self.delta):.6g} split in thirds between the one-way marginals "
-            "(Gaussian), the spanning-tree selection (exponential mechanism per round) and the "
-            "two-way marginals (Gaussian); add/remove-one neighbours, sensitivity 1 per marginal"
+            f"({self.epsilon:g}, {self.delta:g})-DP for neighbouring datasets that differ by replacing "
+            f"one row (the row count is public): rho = {budget.rho:.6g} zCDP at delta "
+            f"{budget.delta_conversion:g}; {estimated}one-way marginals (discrete Gaussian, "
+            f"sensitivity sqrt 2) rho {parts['one_way']:.6g}, spanning-tree selection (exponential "
+            f"mechanism, sensitivity 2) rho {parts['selection']:.6g}, two-way marginals (discrete "
+            f"Gaussian, sensitivity sqrt 2) rho {parts['two_way']:.6g}; noise from the operating "
+            "system's secure generator (never stored). Covered: the synthetic file. Read without "
+            "noise but public: the row count and the declared domain. Not covered: the evaluation "
+            "metrics in the catalogue, computed on the real data."
         )
 
     def privacy_spent(self) -> dict[str, float]:
@@ -169,47 +192,70 @@ class MstSynthesiser:
         outcomes = {"primary": meta.outcomes[:1], "all": meta.outcomes, "none": ()}[self.preserve]
         return [(meta.treatment, o) for o in outcomes]
 
-    def fit(self, data: pd.DataFrame, meta: TrialMeta, *, noise: np.random.Generator | None = None) -> Self:
-        """Fit under (epsilon, delta)-DP; every noise draw and selection comes from ``noise``."""
+    def fit(self, data: pd.DataFrame, meta: TrialMeta, *, noise: Noise | None = None) -> Self:
+        """Fit under (epsilon, delta)-DP on ``meta.domain``; every private draw comes from ``noise``."""
         self._validate()
+        if meta.domain is None:
+            raise TrialDataError(
+                "a differentially private method needs the trial's public domain: declare it "
+                "under the trial's 'domain' (or 'codebook') key"
+            )
         mbi = _mbi()
-        rng = noise if noise is not None else np.random.default_rng()
-        self.formats_ = column_formats(data)
-        self.meta_ = meta
-        prepared = data.copy()
-        if meta.cluster:
-            labels = np.random.default_rng(self.random_state)
-            numeric = pd.api.types.is_numeric_dtype(data[meta.cluster])
-            prepared[meta.cluster] = pseudonymise(prepared[meta.cluster], labels)
-            self.school_labels_ = label_mapping(prepared[meta.cluster], labels, numeric=numeric)
-        self.scheme_ = fit_bins(prepared, meta, dict(self.bounds or {}), self.n_bins)
+        noise = noise if noise is not None else SecureNoise()
+        declared = meta.domain
+        undeclared = declared.undeclared().values()
+        budget = plan_budget(
+            self.epsilon,
+            self.delta,
+            estimate_share=declared.estimate_share if undeclared else 0.0,
+            selects=any("levels" in p or "missing" in p for p in undeclared),
+        )
+        domain, self.domain_estimated_ = complete(
+            data, declared, budget.parts["domain"], budget.delta_selection, noise
+        )
+        self.domain_, self.budget_, self.meta_ = domain, budget, meta
+        self.formats_ = domain_formats(domain)
+        self.scheme_ = bins_from_domain(domain, self.n_bins)
         self.bin_scheme_ = {name: bins.describe() for name, bins in self.scheme_.items()}
-        codes = encode(prepared, self.scheme_)
+        if meta.cluster:
+            levels = domain.column(meta.cluster).levels or ()
+            numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels)
+            secret = np.random.default_rng(secrets.randbits(128))  # the labels' order: never stored
+            self.school_labels_ = label_mapping(pd.Series(range(len(levels))), secret, numeric=numeric)
+        codes = encode(data[domain.names], self.scheme_)
         columns = list(codes)
-        domain = mbi.Domain(columns, [self.scheme_[c].size for c in columns])
-        dataset = mbi.Dataset(codes, domain)
-        rho = zcdp_rho(self.epsilon, self.delta)
-        # 2. one-way marginals
-        sigma1 = math.sqrt(len(columns) / (2 * rho / 3))
-        one_way = {c: dataset.project((c,)).datavector() + rng.normal(0, sigma1, domain[c]) for c in columns}
+        mbi_domain = mbi.Domain(columns, [self.scheme_[c].size for c in columns])
+        dataset = mbi.Dataset(codes, mbi_domain)
+        n = len(data)  # public under replace-one neighbours
+        parts = budget.parts
+        # 2. one-way marginals: sensitivity sqrt 2 each, d of them
+        sigma1 = math.sqrt(len(columns) / parts["one_way"])
+        one_way = {
+            c: dataset.project((c,)).datavector() + noise.discrete_gaussian(sigma1, mbi_domain[c])
+            for c in columns
+        }
         # 3. compression of rare values
         self.mapping_ = {c: _compression(one_way[c], 3 * sigma1, self.scheme_[c]) for c in columns}
         self.value_weights_ = {c: np.clip(one_way[c], 0, None) for c in columns}
         small = dataset.compress(self.mapping_)
         measurements = [
-            mbi.LinearMeasurement(one_way[c], (c,), sigma1).compress(self.mapping_, domain) for c in columns
+            mbi.LinearMeasurement(one_way[c], (c,), sigma1).compress(self.mapping_, mbi_domain)
+            for c in columns
         ]
         # 4. tree selection, 5. two-way measurements
         forced = self._forced_pairs(meta)
-        tree = _select_tree(small, one_way, self.mapping_, rho / 3, rng)
+        tree = _select_tree(small, one_way, self.mapping_, parts["selection"], n, noise)
         edges = forced + [e for e in tree if e not in forced and e[::-1] not in forced]
         weights = [self.preserve_weight] * len(forced) + [1.0] * (len(edges) - len(forced))
+        sigmas = []
         for pair, weight in zip(edges, weights, strict=True):
-            sigma = math.sqrt(1 / (2 * (rho / 3) * weight / sum(weights)))
+            sigma = math.sqrt(1 / (parts["two_way"] * weight / sum(weights)))
+            sigmas.append(sigma)
             counts = small.project(pair).datavector()
             measurements.append(
-                mbi.LinearMeasurement(counts + rng.normal(0, sigma, counts.size), pair, sigma)
+                mbi.LinearMeasurement(counts + noise.discrete_gaussian(sigma, counts.size), pair, sigma)
             )
+        self.sigmas_ = {"one_way": sigma1, "two_way": sorted(set(round(s, 6) for s in sigmas))}
         # 6. estimation, from the tree model the noisy marginals imply (post-processing)
         tree_as_measured = [e for e in edges if e in tree or e[::-1] in tree]
         start = _tree_potentials(mbi, small.domain, measurements, tree_as_measured)
@@ -217,7 +263,7 @@ class MstSynthesiser:
         self.model_ = estimator.estimate(small.domain, measurements, iters=self.iterations, warm_start=start)
         self.edges_ = edges
         self.epsilon_spent_ = float(self.epsilon)
-        self.rho_spent_ = rho
+        self.rho_spent_ = budget.rho
         return self
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -228,12 +274,35 @@ class MstSynthesiser:
         small = sample_codes(self.model_, n, rng)
         weights = self.value_weights_
         codes = {c: _decompress(small[c], self.mapping_[c], weights[c], rng) for c in self.scheme_}
-        decimals = {name: fmt[1] for name, fmt in self.formats_.items()}
+        decimals = {name: max(fmt[1], 0) for name, fmt in self.formats_.items()}
         synthetic = decode(codes, self.scheme_, decimals, rng)
         cluster = self.meta_.cluster
+        formats = dict(self.formats_)
         if cluster:
-            synthetic[cluster] = synthetic[cluster].map(self.school_labels_)
-        return restore_dtypes(synthetic, school_formats(self.formats_, cluster)).reset_index(drop=True)
+            levels = list(self.domain_.column(cluster).levels or ())
+            index = {level: i for i, level in enumerate(levels)}
+            synthetic[cluster] = synthetic[cluster].map(lambda v: self.school_labels_.get(index.get(v)))
+            numeric = all(isinstance(v, int) for v in self.school_labels_.values())
+            formats[cluster] = (np.dtype("int64"), 0) if numeric else (np.dtype("object"), -1)
+        return restore_dtypes(synthetic, formats).reset_index(drop=True)
+
+
+def domain_formats(domain: PublicDomain) -> dict[str, ColumnFormat]:
+    """Released dtype and precision of each column, from the public domain alone."""
+    formats: dict[str, ColumnFormat] = {}
+    for column in domain.columns:
+        if column.continuous:
+            places = column.released_decimals()
+            formats[column.name] = (np.dtype("int64") if places == 0 else np.dtype("float64"), places)
+            continue
+        levels = column.levels or ()
+        if levels and all(isinstance(v, int) and not isinstance(v, bool) for v in levels):
+            formats[column.name] = (np.dtype("int64"), 0)
+        elif levels and all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels):
+            formats[column.name] = (np.dtype("float64"), 6)
+        else:
+            formats[column.name] = (np.dtype("object"), -1)
+    return formats
 
 
 def _tree_potentials(mbi, domain, measurements, tree: list[tuple[str, str]]):
@@ -319,7 +388,7 @@ def _independent_estimate(one_way: dict, mapping: dict, a: str, b: str, total: f
     return np.outer(marginal(a), marginal(b)).ravel() * total
 
 
-def _select_tree(dataset, one_way, mapping, rho, rng) -> list[tuple[str, str]]:
+def _select_tree(dataset, one_way, mapping, rho, n: int, noise: Noise) -> list[tuple[str, str]]:
     """Kruskal's algorithm with an exponential-mechanism choice at each round (see module doc)."""
     columns = list(dataset.domain.attributes)
     parent = {c: c for c in columns}
@@ -330,12 +399,10 @@ def _select_tree(dataset, one_way, mapping, rho, rng) -> list[tuple[str, str]]:
             c = parent[c]
         return c
 
-    # the total is estimated from the noisy one-way marginals: the true row count is private
-    total = float(np.mean([np.clip(v, 0, None).sum() for v in one_way.values()]))
     candidates = list(combinations(columns, 2))
     scores = {
         pair: np.abs(
-            dataset.project(pair).datavector() - _independent_estimate(one_way, mapping, *pair, total)
+            dataset.project(pair).datavector() - _independent_estimate(one_way, mapping, *pair, n)
         ).sum()
         for pair in candidates
     }
@@ -347,9 +414,7 @@ def _select_tree(dataset, one_way, mapping, rho, rng) -> list[tuple[str, str]]:
     for _ in range(rounds):
         open_pairs = [p for p in candidates if root(p[0]) != root(p[1])]
         utility = np.array([scores[p] for p in open_pairs])
-        logits = epsilon_round * (utility - utility.max()) / 2
-        probabilities = np.exp(logits) / np.exp(logits).sum()
-        a, b = open_pairs[rng.choice(len(open_pairs), p=probabilities)]
+        a, b = open_pairs[report_noisy_max(utility, epsilon_round, SCORE_SENSITIVITY, noise)]
         parent[root(a)] = root(b)
         chosen.append((a, b))
     return chosen

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -5,11 +6,21 @@ import pandas as pd
 import pytest
 
 from trialsynth.cleaning import clean
+from trialsynth.dp.accounting import plan_budget, zcdp_rho
+from trialsynth.dp.domain import ColumnDomain, PublicDomain
+from trialsynth.dp.noise import PublicNoise
 from trialsynth.errors import TrialDataError
 from trialsynth.synthesisers import discretise
-from trialsynth.synthesisers.mst import MstSynthesiser, _contiguous_groups, zcdp_rho
+from trialsynth.synthesisers.mst import MstSynthesiser, _contiguous_groups
 
-BOUNDS = {"score": (0.0, 10.0), "post": (0.0, 20.0)}
+DOMAIN = PublicDomain(
+    (
+        ColumnDomain("arm", levels=(0, 1), missing=False),
+        ColumnDomain("sex", levels=("F", "M"), missing=False),
+        ColumnDomain("score", bounds=(0.0, 10.0), missing=False, decimals=1),
+        ColumnDomain("post", bounds=(0.0, 20.0), missing=True, decimals=1),
+    )
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +32,16 @@ def tiny():
     post = np.round(score + 3 * arm + rng.normal(0, 1, n), 1)
     post[rng.random(n) < 0.1] = np.nan
     frame = pd.DataFrame({"arm": arm, "sex": rng.choice(["F", "M"], n), "score": score, "post": post})
-    return clean(frame, trial_id="t", treatment="arm", outcomes=["post"])
+    data, meta = clean(frame, trial_id="t", treatment="arm", outcomes=["post"])
+    return data, dataclasses.replace(meta, domain=DOMAIN)
 
 
 def _fit(tiny, seed=1, **params):
     data, meta = tiny
-    params = {"epsilon": 5.0, "iterations": 200, "n_bins": 8, "bounds": BOUNDS, **params}
-    return MstSynthesiser(random_state=seed, **params).fit(data, meta, noise=np.random.default_rng(seed))
+    params = {"epsilon": 5.0, "iterations": 200, "n_bins": 8, **params}
+    return MstSynthesiser(random_state=seed, **params).fit(
+        data, meta, noise=PublicNoise(np.random.default_rng(seed))
+    )
 
 
 def test_zcdp_conversion_round_trips():
@@ -36,32 +50,52 @@ def test_zcdp_conversion_round_trips():
         assert rho + 2 * math.sqrt(rho * math.log(1e9)) == pytest.approx(epsilon)
 
 
+@pytest.mark.parametrize(("share", "selects"), [(0.0, False), (0.1, True), (0.3, False)])
+def test_the_rho_split_sums_to_the_budget(share, selects):
+    budget = plan_budget(1.0, 1e-9, estimate_share=share, selects=selects)
+    assert sum(budget.parts.values()) == pytest.approx(budget.rho)
+    assert budget.parts["domain"] == pytest.approx(share * budget.rho)
+    assert budget.delta_conversion + budget.delta_selection == pytest.approx(1e-9)
+    assert budget.rho == pytest.approx(zcdp_rho(1.0, budget.delta_conversion))
+
+
+def test_sigma_matches_the_budget_under_replace_one(tiny):
+    """Each marginal has L2 sensitivity sqrt 2: d one-way marginals at sigma cost 2d / (2 sigma^2),
+    and the two-way measurements' costs 2 / (2 sigma_k^2) add up to their third."""
+    model = _fit(tiny, preserve="primary")
+    parts = model.budget_.parts
+    d = 4
+    assert 2 * d / (2 * model.sigmas_["one_way"] ** 2) == pytest.approx(parts["one_way"])
+    weights = [model.preserve_weight] + [1.0] * (len(model.edges_) - 1)
+    sigma_of = {w: math.sqrt(sum(weights) / (parts["two_way"] * w)) for w in set(weights)}
+    spent = sum(2 / (2 * sigma_of[w] ** 2) for w in weights)
+    assert spent == pytest.approx(parts["two_way"])
+    assert sorted(round(s, 6) for s in set(sigma_of.values())) == model.sigmas_["two_way"]
+
+
 def test_fit_records_the_spend_and_keeps_the_forced_pair(tiny):
     model = _fit(tiny, preserve="primary")
     assert model.epsilon_spent_ == 5.0
     assert model.edges_[0] == ("arm", "post")
-    tree = [e for e in model.edges_[1:]]
-    assert 2 <= len(tree) <= 3  # a spanning tree over 4 columns, less the forced pair if chosen
-    assert model.fitted_record()["bin_scheme"]["score"] == {
-        "bins": 8,
-        "bounds": [0.0, 10.0],
-        "na_code": False,
-    }
+    assert 2 <= len(model.edges_[1:]) <= 3  # a spanning tree over 4 columns, less the forced pair
+    record = model.fitted_record()
+    assert record["bin_scheme"]["score"] == {"bins": 8, "bounds": [0.0, 10.0], "na_code": False}
     assert model.privacy_spent() == {"epsilon": 5.0, "delta": 1e-9, "rho": zcdp_rho(5.0, 1e-9)}
-    assert "(5, 1e-09)-DP" in model.accounting()
+    assert "(5, 1e-09)-DP" in record["guarantee"] and "replacing one row" in record["guarantee"]
+    assert record["domain"]["columns"]["sex"]["levels"] == ["F", "M"]
 
 
-def test_noise_comes_only_from_the_generator_given_to_fit(tiny):
-    """The noise stream decides the release: the same generator state gives the same model
-    whatever ``random_state`` says; without a generator, fresh entropy makes each fit differ."""
+def test_public_noise_repeats_and_secure_noise_never_does(tiny):
+    """Seeded noise (public data only) gives the same model; the default, secure noise differs
+    on every fit whatever ``random_state`` says."""
     data, meta = tiny
-    params = {"epsilon": 5.0, "iterations": 100, "n_bins": 8, "bounds": BOUNDS}
+    params = {"epsilon": 5.0, "iterations": 100, "n_bins": 8}
 
     def release(model):
         return model.sample(300, np.random.default_rng(9))
 
-    a = MstSynthesiser(random_state=1, **params).fit(data, meta, noise=np.random.default_rng(42))
-    b = MstSynthesiser(random_state=2, **params).fit(data, meta, noise=np.random.default_rng(42))
+    a = MstSynthesiser(random_state=1, **params).fit(data, meta, noise=PublicNoise(np.random.default_rng(42)))
+    b = MstSynthesiser(random_state=1, **params).fit(data, meta, noise=PublicNoise(np.random.default_rng(42)))
     pd.testing.assert_frame_equal(release(a), release(b))
     fresh = [MstSynthesiser(random_state=1, **params).fit(data, meta) for _ in range(2)]
     assert not release(fresh[0]).equals(release(fresh[1]))
@@ -77,36 +111,52 @@ def test_sample_types_ranges_and_missingness(tiny):
     assert set(synthetic["sex"]) <= {"F", "M"}
 
 
-def test_same_seed_same_release(tiny):
-    a = _fit(tiny, seed=4).sample(300, np.random.default_rng(9))
-    b = _fit(tiny, seed=4).sample(300, np.random.default_rng(9))
-    c = _fit(tiny, seed=5).sample(300, np.random.default_rng(9))
-    pd.testing.assert_frame_equal(a, b)
-    assert not a.equals(c)
-
-
-def test_bounds_are_required_never_read_off_the_data(tiny):
+def test_a_fit_without_a_public_domain_is_refused(tiny):
     data, meta = tiny
-    with pytest.raises(TrialDataError, match=r"\['post'\] need public bounds"):
-        MstSynthesiser(bounds={"score": (0, 10)}).fit(data, meta)
+    with pytest.raises(TrialDataError, match="public domain"):
+        MstSynthesiser().fit(data, dataclasses.replace(meta, domain=None))
+
+
+def test_an_incomplete_domain_is_refused_unless_estimated(tiny):
+    data, meta = tiny
+    partial = dataclasses.replace(DOMAIN, columns=(*DOMAIN.columns[:3], ColumnDomain("post", "continuous")))
+    with pytest.raises(ValueError, match="estimate is false"):
+        MstSynthesiser(iterations=50).fit(data, dataclasses.replace(meta, domain=partial))
 
 
 @pytest.mark.parametrize(("name", "value"), [("epsilon", 0.0), ("delta", 1.5), ("preserve", "some")])
 def test_bad_parameters_are_named(tiny, name, value):
     data, meta = tiny
     with pytest.raises(ValueError, match=f"'{name}' parameter of MstSynthesiser"):
-        MstSynthesiser(bounds=BOUNDS, **{name: value}).fit(data, meta)
+        MstSynthesiser(**{name: value}).fit(data, meta)
 
 
 def test_discretisation_round_trip(tiny):
-    data, meta = tiny
-    scheme = discretise.fit_bins(data, meta, BOUNDS, n_bins=10)
+    data, _ = tiny
+    scheme = discretise.bins_from_domain(DOMAIN, n_bins=10)
     codes = discretise.encode(data, scheme)
     assert codes["post"].max() == scheme["post"].size - 1  # the NA code
     back = discretise.decode(codes, scheme, {"score": 1, "post": 1}, np.random.default_rng(0))
     assert back["post"].isna().equals(data["post"].isna())
     width = 1.0  # score bins are 1 wide: each value comes back inside its own bin
     assert (np.abs(back["score"] - data["score"]) <= width + 0.05).all()
+
+
+def test_values_outside_the_domain_are_mapped_to_public_states():
+    scheme = discretise.bins_from_domain(DOMAIN, n_bins=10)
+    frame = pd.DataFrame(
+        {
+            "arm": [1, 7, None],
+            "sex": ["M", "Z-unique", None],
+            "score": [50.0, None, -3.0],
+            "post": [1.0, None, 99.0],
+        }
+    )
+    codes = discretise.encode(frame, scheme)
+    assert codes["arm"].tolist() == [1, 0, 0]  # no missing state: the first level
+    assert codes["sex"].tolist() == [1, 0, 0]
+    assert codes["score"].tolist() == [9, 5, 0]  # clipped, or the middle bin
+    assert codes["post"].tolist() == [0, 10, 9]  # the missing state exists for post
 
 
 def test_contiguous_compression_keeps_order():

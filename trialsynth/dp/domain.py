@@ -1,0 +1,344 @@
+"""The public domain of a differentially private release: which columns, their kinds, category
+levels, whether a value may be missing, the bounds and precision of continuous columns.
+
+A DP method reads nothing about the data's *shape* from the data: the domain comes from the
+manifest (``domain:``) or a codebook file it names (``codebook:``), public metadata such as a
+trial's data dictionary. What the operator does not declare can be estimated under DP with a
+declared share of the budget (``estimate: true``, ``complete``):
+
+- **category levels and missing states** by thresholded noisy counts (Gaussian partition
+  selection): each value's count gets discrete Gaussian noise and the value enters the domain
+  only when its noisy count exceeds ``1 + 1 + sigma * z``, z chosen so that a value held by one
+  record alone passes with probability at most ``delta_selection`` over all selections;
+- **bounds** of continuous columns from a noisy histogram over a fixed public ladder of bins
+  (0, +-2^-4 ... +-2^40): the bounds are the outer edges of the outermost bins whose noisy count
+  passes the same threshold.
+
+Values outside the domain never enter it (``conform`` and the method's encoding): a number
+beyond its bounds is clipped to the nearer bound; a label not among the levels, text in a
+continuous column, or a missing value goes to the column's missing state - or, in a column
+declared never missing, to its first level (categorical) or the middle of its bounds
+(continuous).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trialsynth.dp.noise import Noise
+from trialsynth.meta import Kind
+from trialsynth.missing import as_label
+
+DEFAULT_DECIMALS = 2  # a continuous column's released precision when the domain does not say
+MISSING_LABEL = "\0missing"
+LADDER = tuple(sorted({0.0, *(s * 2.0**j for s in (-1, 1) for j in range(-4, 41))}))
+
+
+@dataclass(frozen=True)
+class ColumnDomain:
+    """One column's public domain; ``None`` marks what is not declared (estimated under DP)."""
+
+    name: str
+    kind: Kind | None = None
+    levels: tuple | None = None  # categorical and binary: every possible label
+    bounds: tuple[float, float] | None = None  # continuous: [low, high]
+    missing: bool | None = True  # may a value be missing (the column gets a missing state)
+    decimals: int | None = None  # continuous: released decimal places
+
+    def __post_init__(self) -> None:
+        kind = self.kind
+        if kind is None and self.levels is not None:
+            kind = "binary" if len(self.levels) == 2 else "categorical"
+        if kind is None and self.bounds is not None:
+            kind = "continuous"
+        if kind == "categorical" and self.levels is not None and len(self.levels) == 2:
+            kind = "binary"
+        object.__setattr__(self, "kind", kind)
+        if self.levels is not None:
+            object.__setattr__(self, "levels", tuple(self.levels))
+        if self.bounds is not None:
+            low, high = (float(b) for b in self.bounds)
+            if not low < high:
+                raise ValueError(f"column {self.name!r}: bounds must be [low, high] with low < high")
+            object.__setattr__(self, "bounds", (low, high))
+
+    @property
+    def continuous(self) -> bool:
+        return self.kind == "continuous"
+
+    def undeclared(self) -> list[str]:
+        """What is missing from this column's declaration: 'kind', 'levels', 'bounds', 'missing'."""
+        if self.kind is None:
+            return ["kind"]
+        parts = ["bounds"] if self.continuous and self.bounds is None else []
+        parts += ["levels"] if not self.continuous and self.levels is None else []
+        return parts + (["missing"] if self.missing is None else [])
+
+    def released_decimals(self) -> int:
+        return DEFAULT_DECIMALS if self.decimals is None else int(self.decimals)
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "missing": self.missing}
+        if self.levels is not None:
+            out["levels"] = [_plain(v) for v in self.levels]
+        if self.bounds is not None:
+            out["bounds"] = list(self.bounds)
+        if self.decimals is not None:
+            out["decimals"] = self.decimals
+        return out
+
+
+@dataclass(frozen=True)
+class PublicDomain:
+    """Every synthesised column's public domain, and the policy for what is not declared."""
+
+    columns: tuple[ColumnDomain, ...]
+    estimate: bool = False  # estimate what is not declared under DP (else: refused)
+    estimate_share: float = 0.1  # share of the zCDP budget spent estimating it
+    source: str = "manifest"  # where it was declared: the manifest, or the codebook's path
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> ColumnDomain:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def undeclared(self) -> dict[str, list[str]]:
+        return {c.name: parts for c in self.columns if (parts := c.undeclared())}
+
+    @property
+    def complete(self) -> bool:
+        return not self.undeclared()
+
+    def kinds(self) -> dict[str, Kind]:
+        return {c.name: c.kind or "categorical" for c in self.columns}
+
+    def problems(self, *, required: Iterable[str] = ()) -> list[str]:
+        """Why this domain cannot be used for a DP release (empty when it can)."""
+        problems = [
+            f"column {name!r} is a role of the trial but not in the public domain: declare it"
+            for name in required
+            if name not in self.names
+        ]
+        for name, parts in self.undeclared().items():
+            if "kind" in parts:
+                problems.append(f"column {name!r}: declare its kind, levels or bounds")
+            elif not self.estimate:
+                problems.append(
+                    f"column {name!r}: declare {' and '.join(parts)} (or set estimate: true to "
+                    "estimate them under DP with estimate_share of the budget)"
+                )
+        for column in self.columns:
+            if column.levels is not None and len(column.levels) < 1:
+                problems.append(f"column {column.name!r}: levels must not be empty")
+        return problems
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "estimate": self.estimate,
+            "estimate_share": self.estimate_share,
+            "columns": {c.name: c.describe() for c in self.columns},
+        }
+
+    @classmethod
+    def from_mapping(
+        cls,
+        spec: Mapping[str, Any],
+        *,
+        bounds: Mapping[str, tuple[float, float]] | None = None,
+        source: str = "manifest",
+    ) -> PublicDomain:
+        """From the manifest's or a codebook's mapping: ``{columns: {name: {kind, levels,
+        bounds, missing, decimals}}, estimate, estimate_share}``; ``bounds`` (the trial's
+        ``bounds:`` key) fill in bounds a column entry does not give."""
+        bounds = dict(bounds or {})
+        columns = []
+        for name, entry in (spec.get("columns") or {}).items():
+            entry = dict(entry or {})
+            if entry.get("bounds") is None and name in bounds:
+                entry["bounds"] = bounds[name]
+            columns.append(ColumnDomain(name=str(name), **entry))
+        return cls(
+            columns=tuple(columns),
+            estimate=bool(spec.get("estimate", False)),
+            estimate_share=float(spec.get("estimate_share", 0.1)),
+            source=source,
+        )
+
+
+def _plain(value: object) -> object:
+    return value.item() if hasattr(value, "item") else value
+
+
+# -- the data, conformed to the domain (per record: no decision reads the data) -----------------
+
+
+def conform(frame: pd.DataFrame, domain: PublicDomain) -> pd.DataFrame:
+    """The domain's columns of ``frame``, each value mapped on its own: numbers parsed (text
+    becomes missing) in continuous columns; labels kept as they are (the method's encoding maps
+    a label outside the levels). No decision here depends on any other row."""
+    out = {}
+    for column in domain.columns:
+        values = frame[column.name]
+        if column.continuous:
+            out[column.name] = pd.to_numeric(values, errors="coerce").astype("float64")
+        else:
+            out[column.name] = values.astype("object")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def level_codes(values: pd.Series, column: ColumnDomain) -> np.ndarray:
+    """Code of each value among ``column.levels`` (matched as text: 1, 1.0 and "1" alike); a
+    value outside the levels or missing gets -1."""
+    lookup = {as_label(level): i for i, level in enumerate(column.levels or ())}
+    return np.array([-1 if pd.isna(v) else lookup.get(as_label(v), -1) for v in values], dtype=np.int64)
+
+
+# -- estimating what is not declared, under DP --------------------------------------------------
+
+
+def selection_threshold(sigma: float, delta_selection: float, selections: int) -> float:
+    """Noisy count a value held by one record must exceed to enter the domain: with discrete
+    Gaussian noise of ``sigma``, such a value passes with probability at most
+    ``delta_selection / selections`` (one more count of margin covers the discrete tail)."""
+    z = NormalDist().inv_cdf(1 - delta_selection / max(selections, 1))
+    return 2.0 + sigma * z
+
+
+def estimation_sigma(rho: float, histograms: int) -> float:
+    """Noise of each histogram when ``histograms`` are measured with ``rho`` in all: under
+    replace-one a record moves one count of each histogram (L2 sensitivity sqrt 2 each)."""
+    return float(np.sqrt(histograms / rho))
+
+
+def complete(
+    data: pd.DataFrame, domain: PublicDomain, rho: float, delta_selection: float, noise: Noise
+) -> tuple[PublicDomain, dict[str, Any]]:
+    """Estimate every undeclared part of ``domain`` from ``data`` under rho-zCDP plus
+    ``delta_selection`` (see the module docstring); returns the completed domain and a record of
+    what was estimated with the noise used. The domain as declared is returned unchanged."""
+    todo = [c for c in domain.columns if c.undeclared()]
+    if not todo:
+        return domain, {}
+    if not domain.estimate:
+        raise ValueError(f"undeclared domain parts {domain.undeclared()} and estimate is false")
+    sigma = estimation_sigma(rho, len(todo))
+    threshold = selection_threshold(sigma, delta_selection, len(todo))
+    completed = {c.name: c for c in domain.columns}
+    estimated: dict[str, Any] = {}
+    for column in todo:
+        values = data[column.name]
+        if column.continuous:
+            completed[column.name], estimated[column.name] = _estimate_continuous(
+                values, column, sigma, threshold, noise
+            )
+        else:
+            completed[column.name], estimated[column.name] = _estimate_levels(
+                values, column, sigma, threshold, noise
+            )
+    record = {"sigma": sigma, "threshold": threshold, "rho": rho, "delta_selection": delta_selection}
+    return replace(domain, columns=tuple(completed[c.name] for c in domain.columns)), {
+        **record,
+        "columns": estimated,
+    }
+
+
+def _estimate_levels(
+    values: pd.Series, column: ColumnDomain, sigma: float, threshold: float, noise: Noise
+) -> tuple[ColumnDomain, dict]:
+    """Levels (when undeclared) and the missing state (when undeclared) by partition selection.
+    Declared levels are never dropped; only values the data holds are candidates."""
+    labels = values.map(lambda v: MISSING_LABEL if pd.isna(v) else as_label(v))
+    counts = labels.value_counts()
+    first = {as_label(v): v for v in values.dropna()}  # a representative value per label
+    noisy = counts.to_numpy() + noise.discrete_gaussian(sigma, len(counts))
+    passed = [label for label, n in zip(counts.index, noisy, strict=True) if n > threshold]
+    levels = column.levels
+    if levels is None:
+        found = sorted((label for label in passed if label != MISSING_LABEL), key=_order)
+        levels = tuple(_plain(first[label]) for label in found)
+    missing = column.missing if column.missing is not None else MISSING_LABEL in passed
+    if not levels and not missing:  # nothing passed: every value goes to the missing state
+        missing = True
+    kind = column.kind if column.levels is not None else None  # estimated levels decide the kind
+    done = replace(column, levels=levels, missing=missing, kind=kind)
+    return done, {"levels": len(levels or ()), "missing": missing}
+
+
+def _order(label: str) -> tuple:
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def _estimate_continuous(
+    values: pd.Series, column: ColumnDomain, sigma: float, threshold: float, noise: Noise
+) -> tuple[ColumnDomain, dict]:
+    """Bounds (when undeclared) from a noisy histogram on ``LADDER`` bins, and the missing state
+    (when undeclared) from the same histogram's missing bin."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    present = numbers[~np.isnan(numbers)]
+    edges = np.asarray(LADDER)
+    # bin i holds [edges[i-1], edges[i]); bin 0 everything below edges[0], the last everything above
+    counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=edges.size + 1)
+    counts = np.append(counts, np.isnan(numbers).sum())  # the missing bin
+    noisy = counts + noise.discrete_gaussian(sigma, counts.size)
+    bins = np.flatnonzero(noisy[:-1] > threshold)
+    bounds = column.bounds
+    if bounds is None:
+        if bins.size == 0:
+            bins = np.array([int(np.argmax(noisy[:-1]))])
+        low = edges[max(bins[0] - 1, 0)]
+        high = edges[min(bins[-1], edges.size - 1)]
+        bounds = (float(low), float(high)) if low < high else (float(low), float(low) + 1.0)
+    missing = column.missing if column.missing is not None else bool(noisy[-1] > threshold)
+    done = replace(column, bounds=bounds, missing=missing)
+    return done, {"bounds": list(bounds), "missing": missing}
+
+
+# -- public data only ---------------------------------------------------------------------------
+
+
+def draft_domain(
+    frame: pd.DataFrame,
+    kinds: Mapping[str, Kind],
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    *,
+    source: str = "drafted from public data",
+) -> PublicDomain:
+    """A domain read off ``frame`` - only for data that is itself public (a surrogate, the demo
+    archive) or as an operator's draft to review before it is published as a codebook: levels,
+    missing states and precision here come from the rows."""
+    from trialsynth.synthesisers.base import column_formats
+
+    bounds = dict(bounds or {})
+    formats = column_formats(frame)
+    columns = []
+    for name, kind in kinds.items():
+        values = frame[name]
+        missing = bool(values.isna().any())
+        if kind == "continuous":
+            present = pd.to_numeric(values, errors="coerce").dropna()
+            low, high = bounds.get(name, (float(present.min()), float(present.max())))
+            high = high if high > low else low + 1.0
+            columns.append(
+                ColumnDomain(
+                    name, "continuous", bounds=(low, high), missing=missing, decimals=formats[name][1]
+                )
+            )
+        else:
+            levels = sorted((_plain(v) for v in values.dropna().unique()), key=lambda v: _order(as_label(v)))
+            columns.append(ColumnDomain(name, kind, levels=tuple(levels), missing=missing))
+    return PublicDomain(tuple(columns), source=source)
