@@ -70,19 +70,45 @@ def plan_of(manifest: Path, trial_id: str) -> TrialPlan:
     return build_plan(parsed, parsed.trial(trial_id))
 
 
-def context_in(directory: Path, run_id: str | None = None) -> RunContext:
+def context_in(directory: Path, run_id: str | None = None, force: bool = False) -> RunContext:
     return RunContext(
         run_id=run_id or str(uuid.uuid4()),
         out_dir=directory / "out",
         cache_dir=Path(os.environ["TRIALSYNTH_HOME"]),
+        force=force,
     )
 
 
 def run_registered(
-    manifest: Path, trial_id: str, directory: Path, sessions, run_id: str | None = None
+    manifest: Path, trial_id: str, directory: Path, sessions, run_id: str | None = None, force: bool = False
 ) -> TrialOutcome:
     """Run one trial of a manifest through the engine, as a flow's task does."""
-    return run_trial(plan_of(manifest, trial_id), sessions, context_in(directory, run_id))
+    return run_trial(plan_of(manifest, trial_id), sessions, context_in(directory, run_id, force))
+
+
+def public_domain(frame: pd.DataFrame) -> dict:
+    """The ``domain`` of a manifest entry with ``write_archive``'s roles, drafted from a generated
+    trial (its data are public, so reading the domain off them discloses nothing)."""
+    from registry.codebook import draft_codebook
+    from trialsynth.plan import Roles
+    from trialsynth.surrogate import public_bounds
+
+    roles = Roles(
+        treatment="treatment",
+        outcomes=("post_test_1", "post_test_2"),
+        cluster="school_id",
+        drop=("pupil_id",),
+        categorical=("ks2_band",),
+    )
+    plan = TrialPlan(
+        archive="test",
+        trial_id="x",
+        roles=roles,
+        seed=1,
+        data_path=Path("x.csv"),
+        bounds=public_bounds(frame.columns),
+    )
+    return draft_codebook(frame, plan)
 
 
 @pytest.fixture()

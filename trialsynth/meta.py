@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
 
-if TYPE_CHECKING:
-    from trialsynth.dp.domain import PublicDomain
+from trialsynth.dp.domain import Kind, PublicDomain
 
-Kind = Literal["binary", "categorical", "continuous"]
+__all__ = ["DroppedColumn", "Kind", "TrialMeta"]
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 import dataclasses
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import context_in, plan_of, run_registered, write_archive
+from tests.conftest import context_in, plan_of, public_domain, run_registered, write_archive
 from trialsynth import synthesisers
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
@@ -136,19 +137,27 @@ def test_unreadable_data_is_a_trial_failure(tmp_path, sessions, raw_trial):
     assert outcome.status == "failed" and record["error"] == "trial 'mid': mid.csv: the file is empty"
 
 
-def test_dp_release_is_capped_ledgered_and_not_charged_twice(tmp_path, sessions, raw_trial):
+def _dp_archive(tmp_path, frame, defaults=None, epsilon=0.5):
     from trialsynth.surrogate import public_bounds
 
-    bounds = {c: list(b) for c, b in public_bounds(raw_trial.columns).items()}
-    extra = {"dp": {"method": "mst", "epsilon": 0.5, "bounds": bounds}}
-    defaults = {"epsilon_lifetime": 0.8}
-    manifest = write_archive(tmp_path, {"dp": raw_trial}, defaults=defaults, extra=extra)
+    bounds = {c: list(b) for c, b in public_bounds(frame.columns).items()}
+    extra = {"dp": {"method": "mst", "epsilon": epsilon, "bounds": bounds, "domain": public_domain(frame)}}
+    return write_archive(tmp_path, {"dp": frame}, defaults=defaults, extra=extra)
+
+
+def test_dp_release_is_capped_ledgered_and_an_unchanged_release_spends_nothing(tmp_path, sessions, raw_trial):
+    from trialsynth.catalogue import ledger
+
+    manifest = _dp_archive(tmp_path, raw_trial, defaults={"epsilon_lifetime": 0.8})
     outcome, record = _run(manifest, "dp", tmp_path, sessions)
     assert outcome.status == "succeeded", outcome.error
     assert record["epsilon"] == 0.5 and record["params"]["epsilon_newly_spent"] == 0.5
     assert record["params"]["bin_scheme"]["post_test_1"]["bounds"] == [0.0, 200.0]
-    _, again = _run(manifest, "dp", tmp_path, sessions)  # same data, same seed: same release
-    assert again["status"] == "succeeded" and again["params"]["epsilon_newly_spent"] == 0.0
+    assert "replacing one row" in record["params"]["guarantee"]
+    _, again = _run(manifest, "dp", tmp_path, sessions)  # same identity: nothing re-synthesised
+    assert again["status"] == "unchanged" and again["output_path"] == record["output_path"]
+    assert again["epsilon"] == 0.5 and again["ons_category"] == record["ons_category"]
+    assert set(again["timings"]) == {"identify"} and ledger.spent(sessions, "test", "dp") == 0.5
     changed = raw_trial.copy()
     changed.loc[0, "post_test_1"] = 150.0
     changed.to_csv(tmp_path / "data" / "dp.csv", index=False)  # a new release: 0.5 more > 0.8
@@ -158,6 +167,40 @@ def test_dp_release_is_capped_ledgered_and_not_charged_twice(tmp_path, sessions,
         "trial 'dp': this release needs epsilon 0.5 but 0.5 of the lifetime budget "
         "epsilon_lifetime 0.8 is spent"
     )
+
+
+def test_a_forced_dp_release_draws_fresh_noise_and_is_charged(tmp_path, sessions, raw_trial):
+    """The same plan, data and stored seed twice: the noise is not reproducible from them, so the
+    two files differ, and the second release is paid for."""
+    from trialsynth.catalogue import ledger
+
+    manifest = _dp_archive(tmp_path, raw_trial, epsilon=1.0)
+    first = run_registered(manifest, "dp", tmp_path, sessions)
+    with sessions() as session:
+        path = as_record(latest_attempts(session, ["dp"])[0])["output_path"]
+    before = pd.read_csv(path)
+    forced = run_registered(manifest, "dp", tmp_path, sessions, force=True)
+    assert first.status == forced.status == "succeeded"
+    after = pd.read_csv(path)
+    assert not before.equals(after)
+    assert ledger.spent(sessions, "test", "dp") == 2.0
+
+
+def test_an_unchanged_release_is_reported_and_any_change_re_synthesises(tmp_path, sessions, raw_trial):
+    manifest = write_archive(tmp_path, {"mid": raw_trial})
+    _, first = _run(manifest, "mid", tmp_path, sessions)
+    _, second = _run(manifest, "mid", tmp_path, sessions)
+    assert first["status"] == "succeeded" and second["status"] == "unchanged"
+    assert second["lineage"]["unchanged_since"]["attempt_id"] == first["attempt_id"]
+    assert second["release_identity"] == first["release_identity"] and len(first["release_identity"]) == 64
+    edited = yaml.safe_load(manifest.read_text())
+    edited["trials"][0]["outcomes"] = ["post_test_2", "post_test_1"]  # a role changed: a new release
+    manifest.write_text(yaml.safe_dump(edited))
+    _, third = _run(manifest, "mid", tmp_path, sessions)
+    assert third["status"] == "succeeded"
+    Path(third["output_path"]).unlink()  # the released file is gone: it is made again
+    _, fourth = _run(manifest, "mid", tmp_path, sessions)
+    assert fourth["status"] == "succeeded"
 
 
 def test_trial_known_only_by_released_outputs_of_two_sources(tmp_path, sessions):
@@ -213,32 +256,34 @@ def test_numpy_values_in_a_methods_record_are_stored_as_json(tmp_path, sessions,
     assert record["params"]["leaves"] == 3 and record["params"]["w"] == [1.0, 1.0]
 
 
-def test_a_dp_release_whose_charge_fails_is_never_written(tmp_path, sessions, raw_trial, monkeypatch):
+def test_a_dp_release_whose_charge_fails_is_never_fitted_or_written(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
     from sqlalchemy.exc import OperationalError
 
     from trialsynth.catalogue import ledger
-    from trialsynth.surrogate import public_bounds
 
     def refuse(*args, **kwargs):
         raise OperationalError("INSERT", {}, Exception("catalogue went away"))
 
-    monkeypatch.setattr(ledger, "charge", refuse)
-    bounds = {c: list(b) for c, b in public_bounds(raw_trial.columns).items()}
-    extra = {"dp": {"method": "mst", "epsilon": 0.5, "bounds": bounds}}
-    manifest = write_archive(tmp_path, {"dp": raw_trial}, extra=extra)
+    monkeypatch.setattr(ledger, "reserve", refuse)
+    manifest = _dp_archive(tmp_path, raw_trial)
     outcome, record = _run(manifest, "dp", tmp_path, sessions)
     assert outcome.status == "failed" and "catalogue went away" in record["error"]
     assert record["output_path"] is None and not list((tmp_path / "out").rglob("*.csv"))
 
 
-def test_a_dp_route_without_bounds_fails_before_any_tuning(tmp_path, sessions):
+def test_a_dp_route_without_a_public_domain_fails_before_any_cleaning_or_tuning(tmp_path, sessions):
     frame = make_trial(TrialShape(400, 15), 1)
     manifest = write_archive(
         tmp_path, {"big": frame}, defaults={"small_threshold": 100, "large_threshold": 300}
     )
     outcome = run_registered(manifest, "big", tmp_path, sessions)
-    assert outcome.status == "failed" and "key 'bounds': continuous column 'attendance_pct'" in outcome.error
-    assert set(outcome.timings) == {"load", "clean"}  # nothing tuned, fitted or sampled
+    assert (
+        outcome.status == "failed"
+        and "key 'domain': the differentially private method 'mst'" in outcome.error
+    )
+    assert set(outcome.timings) == {"identify", "load"}  # nothing cleaned, tuned, fitted or sampled
 
 
 def test_a_plan_with_problems_fails_at_once_with_them(tmp_path, sessions):

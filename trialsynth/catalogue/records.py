@@ -53,6 +53,7 @@ def as_record(attempt: Attempt) -> dict[str, Any]:
         gate=attempt.gate,
         disclosure=attempt.disclosure,
         lineage=attempt.lineage,
+        release_identity=attempt.release_identity,
     )
     return record
 
@@ -70,6 +71,8 @@ def audit_record(attempt: Attempt) -> dict[str, Any]:
         "output_path": attempt.output_path,
         "input_sha256": cleaning.get("input_sha256"),
         "manifest_entry_sha256": lineage.get("manifest_entry_sha256"),
+        "release_identity": attempt.release_identity,
+        "unchanged_since": lineage.get("unchanged_since"),
         "code_version": attempt.code_version,
         "packages": lineage.get("packages"),
         "seed": attempt.seed,

@@ -26,15 +26,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from statistics import NormalDist
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from trialsynth.dp.noise import Noise
-from trialsynth.meta import Kind
 from trialsynth.missing import as_label
 
+Kind = Literal["binary", "categorical", "continuous"]
 DEFAULT_DECIMALS = 2  # a continuous column's released precision when the domain does not say
 MISSING_LABEL = "\0missing"
 LADDER = tuple(sorted({0.0, *(s * 2.0**j for s in (-1, 1) for j in range(-4, 41))}))
@@ -308,6 +308,15 @@ def _estimate_continuous(
     return done, {"bounds": list(bounds), "missing": missing}
 
 
+def decimals_of(column: pd.Series, limit: int = 6) -> int:
+    """The fewest decimal places that hold a numeric column's values (at most ``limit``)."""
+    values = pd.to_numeric(column, errors="coerce").dropna().to_numpy(dtype="float64")[:5000]
+    for places in range(limit + 1):
+        if np.allclose(values, np.round(values, places), rtol=0, atol=1e-6 * 10**-places):
+            return places
+    return limit
+
+
 # -- public data only ---------------------------------------------------------------------------
 
 
@@ -321,10 +330,7 @@ def draft_domain(
     """A domain read off ``frame`` - only for data that is itself public (a surrogate, the demo
     archive) or as an operator's draft to review before it is published as a codebook: levels,
     missing states and precision here come from the rows."""
-    from trialsynth.synthesisers.base import column_formats
-
     bounds = dict(bounds or {})
-    formats = column_formats(frame)
     columns = []
     for name, kind in kinds.items():
         values = frame[name]
@@ -335,7 +341,7 @@ def draft_domain(
             high = high if high > low else low + 1.0
             columns.append(
                 ColumnDomain(
-                    name, "continuous", bounds=(low, high), missing=missing, decimals=formats[name][1]
+                    name, "continuous", bounds=(low, high), missing=missing, decimals=decimals_of(present)
                 )
             )
         else:

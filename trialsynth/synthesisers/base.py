@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeGuard, runt
 import numpy as np
 import pandas as pd
 
+from trialsynth.dp.domain import decimals_of
 from trialsynth.dp.noise import Noise
 from trialsynth.meta import TrialMeta
 
@@ -139,7 +140,7 @@ def column_formats(real: pd.DataFrame) -> dict[str, ColumnFormat]:
     formats: dict[str, ColumnFormat] = {}
     for name in real.columns:
         numeric = pd.api.types.is_numeric_dtype(real[name]) and not pd.api.types.is_bool_dtype(real[name])
-        formats[name] = (real[name].dtype, _decimals(real[name]) if numeric else -1)
+        formats[name] = (real[name].dtype, decimals_of(real[name]) if numeric else -1)
     return formats
 
 
@@ -166,11 +167,3 @@ def restore_dtypes(synthetic: pd.DataFrame, formats: dict[str, ColumnFormat]) ->
         else:
             synthetic[name] = values
     return synthetic
-
-
-def _decimals(column: pd.Series, limit: int = 6) -> int:
-    values = column.dropna().to_numpy(dtype="float64")[:5000]
-    for places in range(limit + 1):
-        if np.allclose(values, np.round(values, places), rtol=0, atol=1e-6 * 10**-places):
-            return places
-    return limit

@@ -291,13 +291,14 @@ def domain_formats(domain: PublicDomain) -> dict[str, ColumnFormat]:
     """Released dtype and precision of each column, from the public domain alone."""
     formats: dict[str, ColumnFormat] = {}
     for column in domain.columns:
+        whole: object = pd.Int64Dtype() if column.missing else np.dtype("int64")  # fixed by the domain
         if column.continuous:
             places = column.released_decimals()
-            formats[column.name] = (np.dtype("int64") if places == 0 else np.dtype("float64"), places)
+            formats[column.name] = (whole if places == 0 else np.dtype("float64"), places)
             continue
         levels = column.levels or ()
         if levels and all(isinstance(v, int) and not isinstance(v, bool) for v in levels):
-            formats[column.name] = (np.dtype("int64"), 0)
+            formats[column.name] = (whole, 0)
         elif levels and all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels):
             formats[column.name] = (np.dtype("float64"), 6)
         else:

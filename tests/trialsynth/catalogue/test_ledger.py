@@ -1,8 +1,16 @@
+import os
+import threading
+import uuid
+
 import pytest
+import sqlalchemy as sa
 
 from trialsynth.catalogue import ledger
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
 from trialsynth.errors import PrivacyBudgetError
+
+SERVER = os.environ.get("TRIALSYNTH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+LIMITS = ledger.Limits(cap=1.0, lifetime=2.5)
 
 
 @pytest.fixture()
@@ -10,29 +18,83 @@ def sessions(tmp_path):
     return make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
 
 
-def _release(data_hash="h1", epsilon=1.0, seed=7):
-    return ledger.Release("a", "t", epsilon, 1e-9, seed, data_hash, {"iterations": 10})
+@pytest.fixture(scope="module")
+def postgres_sessions():
+    schema = f"ts_ledger_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(SERVER)
+    try:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server at {SERVER} ({type(exc).__name__})")
+    yield make_sessionmaker(make_engine(f"{SERVER}?options=-csearch_path%3D{schema}"))
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
-def test_cap_is_enforced(sessions):
+def _release(identity="i1", epsilon=1.0, trial="t", archive="a", forced=False):
+    return ledger.Release(archive, trial, epsilon, 1e-9, identity, forced)
+
+
+def test_cap_is_enforced_and_nothing_is_charged(sessions):
     with pytest.raises(PrivacyBudgetError, match="epsilon 2 exceeds the policy cap epsilon_cap 1"):
-        ledger.check(sessions, _release(epsilon=2.0), cap=1.0, lifetime=10.0)
+        ledger.reserve(sessions, _release(epsilon=2.0), 1, LIMITS)
+    assert ledger.spent(sessions, "a", "t") == 0.0
 
 
 def test_lifetime_budget_refuses_the_release_that_would_exceed_it(sessions):
-    for attempt, data_hash in enumerate(["v1", "v2"]):
-        release = _release(data_hash)
-        assert ledger.check(sessions, release, cap=1.0, lifetime=2.5) == 1.0
-        ledger.charge(sessions, release, attempt_id=attempt)
+    for attempt, identity in enumerate(["v1", "v2"]):
+        assert ledger.reserve(sessions, _release(identity), attempt, LIMITS) == 1.0
     assert ledger.spent(sessions, "a", "t") == 2.0
     with pytest.raises(PrivacyBudgetError, match="needs epsilon 1 but 2 of the lifetime budget"):
-        ledger.check(sessions, _release("v3"), cap=1.0, lifetime=2.5)
+        ledger.reserve(sessions, _release("v3"), 3, LIMITS)
+    assert ledger.spent(sessions, "a", "t") == 2.0
 
 
-def test_the_identical_release_is_charged_once(sessions):
-    release = _release()
-    ledger.charge(sessions, release, attempt_id=1)
-    assert ledger.check(sessions, release, cap=1.0, lifetime=1.0) == 0.0  # a retry: no new spend
-    ledger.charge(sessions, release, attempt_id=2)
-    assert ledger.spent(sessions, "a", "t") == 1.0
-    assert _release(seed=8).key != release.key
+def test_every_fit_is_charged_even_of_the_same_identity(sessions):
+    """A forced re-release of the same data draws new noise: it is a new release and pays."""
+    ledger.reserve(sessions, _release("same"), 1, LIMITS)
+    ledger.reserve(sessions, _release("same", forced=True), 2, LIMITS)
+    assert ledger.spent(sessions, "a", "t") == 2.0
+
+
+def test_the_archive_budget_spans_trials(sessions):
+    limits = ledger.Limits(cap=1.0, lifetime=5.0, archive_lifetime=1.5)
+    ledger.reserve(sessions, _release(trial="t1"), 1, limits)
+    with pytest.raises(PrivacyBudgetError, match="archive's budget epsilon_archive_lifetime 1.5"):
+        ledger.reserve(sessions, _release(trial="t2"), 2, limits)
+    assert ledger.spent(sessions, "a") == 1.0
+
+
+def _race(sessions, writers: int, limits) -> tuple[list, list]:
+    barrier = threading.Barrier(writers)
+    charged, refused = [], []
+
+    def write(i: int) -> None:
+        barrier.wait()
+        try:
+            charged.append(ledger.reserve(sessions, _release(f"r{i}"), i, limits))
+        except PrivacyBudgetError:
+            refused.append(i)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return charged, refused
+
+
+def test_concurrent_reservations_never_overspend_on_sqlite(sessions):
+    charged, refused = _race(sessions, 6, ledger.Limits(cap=1.0, lifetime=2.0))
+    assert len(charged) == 2 and len(refused) == 4
+    assert ledger.spent(sessions, "a", "t") == 2.0
+
+
+def test_concurrent_reservations_never_overspend_on_postgresql(postgres_sessions):
+    """Six writers start at once against a lifetime only two fit: serialisable check-and-charge
+    lets exactly two through (without it, every writer reads 0 spent and all six pass)."""
+    charged, refused = _race(postgres_sessions, 6, ledger.Limits(cap=1.0, lifetime=2.0))
+    assert len(charged) == 2 and len(refused) == 4
+    assert ledger.spent(postgres_sessions, "a", "t") == 2.0

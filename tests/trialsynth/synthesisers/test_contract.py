@@ -1,6 +1,7 @@
 """Every registered synthesiser honours the contract in ``trialsynth/synthesisers/base.py``, and
 every capability it claims."""
 
+import dataclasses
 import json
 import uuid
 from pathlib import Path
@@ -9,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trialsynth.dp.domain import draft_domain
+from trialsynth.dp.noise import PublicNoise
 from trialsynth.errors import MethodNotAvailableError
 from trialsynth.outputs import clear_outputs
 from trialsynth.plan import Policy, Roles, TrialPlan
@@ -46,8 +49,10 @@ def _plan(data, epsilon=None) -> TrialPlan:
 
 
 def _fit(synthesiser, data, meta):
-    if isinstance(synthesiser, DifferentiallyPrivate):
-        return synthesiser.fit(data, meta, noise=np.random.default_rng(50))
+    if isinstance(synthesiser, DifferentiallyPrivate):  # generated data: its domain is public
+        domain = draft_domain(data, meta.kinds, public_bounds(data.columns))
+        noise = PublicNoise(np.random.default_rng(50))
+        return synthesiser.fit(data, dataclasses.replace(meta, domain=domain), noise=noise)
     return synthesiser.fit(data, meta)
 
 

@@ -1,0 +1,127 @@
+"""Neighbouring datasets, as an adversary builds them: the real trial with one record replaced by
+a planted one holding a label, a missing value or a number the public domain does not hold. The
+release of the neighbour must never show it - through the whole DP path (public cleaning, MST,
+sampling), with the production noise."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trialsynth.cleaning import clean_public
+from trialsynth.dp.domain import ColumnDomain, PublicDomain
+from trialsynth.plan import Roles, TrialPlan
+from trialsynth.synthesisers.mst import MstSynthesiser
+
+RELEASES = 4
+
+DECLARED = PublicDomain(
+    (
+        ColumnDomain("arm", levels=("control", "treated"), missing=False),
+        ColumnDomain("sex", levels=("F", "M"), missing=False),
+        ColumnDomain("band", levels=("low", "mid", "high"), missing=True),
+        ColumnDomain("score", bounds=(0.0, 100.0), missing=False, decimals=0),
+        ColumnDomain("post", bounds=(0.0, 100.0), missing=True, decimals=0),
+    )
+)
+
+
+def _trial(n: int = 800) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    arm = rng.choice(["control", "treated"], n)
+    score = rng.integers(20, 80, n)
+    return pd.DataFrame(
+        {
+            "arm": arm,
+            "sex": rng.choice(["F", "M"], n),
+            "band": rng.choice(["low", "mid", "high"], n),
+            "score": score,
+            "post": np.clip(score + 5 * (arm == "treated") + rng.integers(-5, 6, n), 0, 100),
+        }
+    )
+
+
+def _plan(domain: PublicDomain) -> TrialPlan:
+    return TrialPlan(
+        archive="a",
+        trial_id="t",
+        roles=Roles(treatment="arm", outcomes=("post",)),
+        seed=1,
+        data_path="t.csv",
+        method="mst",
+        domain=domain,
+    )
+
+
+def _releases(frame: pd.DataFrame, domain: PublicDomain, count: int = RELEASES) -> list[pd.DataFrame]:
+    data, meta = clean_public(frame, _plan(domain))
+    out = []
+    for i in range(count):
+        model = MstSynthesiser(epsilon=1.0, iterations=60, n_bins=10).fit(data, meta)  # SecureNoise
+        out.append(model.sample(len(data), np.random.default_rng(i)))
+    return out
+
+
+PLANTED = {
+    "unique-label": ({"sex": "Z-unique"}, lambda r: not (r["sex"] == "Z-unique").any()),
+    "missing-in-a-complete-column": ({"score": None}, lambda r: not r["score"].isna().any()),
+    "bound-breaking-value": ({"score": 10**6}, lambda r: r["score"].max() <= 100),
+    "unknown-arm": ({"arm": "secret-arm"}, lambda r: set(r["arm"]) <= {"control", "treated"}),
+}
+
+
+@pytest.mark.parametrize("case", list(PLANTED))
+def test_a_planted_record_outside_the_declared_domain_never_appears(case):
+    planted, never_shown = PLANTED[case]
+    neighbour = _trial()
+    for column, value in planted.items():
+        neighbour[column] = neighbour[column].astype(object)
+        neighbour.loc[0, column] = value
+    for release in _releases(neighbour, DECLARED):
+        assert never_shown(release)
+        assert len(release) == len(neighbour)  # the row count is the public n
+
+
+def test_the_declared_domain_decides_the_released_schema_not_the_data():
+    """D and its neighbour give releases with the same columns, dtypes and possible values."""
+    real = _trial()
+    neighbour = real.copy()
+    neighbour["band"] = neighbour["band"].astype(object)
+    neighbour.loc[0, "band"] = "Z-unique"
+    a, b = _releases(real, DECLARED, 1)[0], _releases(neighbour, DECLARED, 1)[0]
+    assert list(a.columns) == list(b.columns) and (a.dtypes == b.dtypes).all()
+    assert set(a["band"].dropna()) <= {"low", "mid", "high"} and set(b["band"].dropna()) <= {
+        "low",
+        "mid",
+        "high",
+    }
+
+
+def test_estimated_levels_do_not_admit_a_value_one_record_holds():
+    estimated = dataclasses.replace(
+        DECLARED,
+        columns=(
+            DECLARED.columns[0],
+            ColumnDomain("sex", "categorical", missing=None),
+            *DECLARED.columns[2:],
+        ),
+        estimate=True,
+    )
+    neighbour = _trial()
+    neighbour["sex"] = neighbour["sex"].astype(object)
+    neighbour.loc[0, "sex"] = "Z-unique"
+    neighbour.loc[1, "sex"] = None
+    for release in _releases(neighbour, estimated):
+        assert set(release["sex"].dropna()) <= {"F", "M"} and not release["sex"].isna().any()
+
+
+def test_nothing_real_is_restored_into_a_dp_file():
+    """Columns outside the domain (here a constant and an id) come back empty, not as real values."""
+    from trialsynth.restore import restore_dropped
+
+    frame = _trial().assign(site="London", pupil_id=np.arange(800))
+    data, meta = clean_public(frame, _plan(DECLARED))
+    released = restore_dropped(_releases(frame, DECLARED, 1)[0], meta)
+    assert released["site"].isna().all() and released["pupil_id"].isna().all()
+    assert list(released.columns) == list(frame.columns)
