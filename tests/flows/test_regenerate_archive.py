@@ -60,7 +60,8 @@ def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
     capsys.readouterr()
     main(["catalogue", "--catalogue", url, "--trial", "mid-a", "--history", "--json"])
     history = json.loads(capsys.readouterr().out)
-    assert [h["status"] for h in history] == ["succeeded", "succeeded"]
+    assert [h["status"] for h in history] == ["succeeded", "unchanged"]  # same release identity
+    assert history[1]["output_path"] == history[0]["output_path"]
 
     # the operator repairs the broken trial; rerun --failed reruns exactly it
     latest = {r["trial_id"]: r["run_id"] for r in records.values()}

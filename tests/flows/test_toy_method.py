@@ -14,7 +14,7 @@ import yaml
 from sqlalchemy import select
 
 from cli.main import main
-from tests.conftest import plan_of, write_archive
+from tests.conftest import plan_of, public_domain, write_archive
 from trialsynth import defaults
 from trialsynth.outputs.trial import clear_trial
 from trialsynth.surrogate import TrialShape, make_trial, public_bounds
@@ -31,7 +31,7 @@ class _Choice:
 
 
 class ToyMarginals:
-    """Each column drawn independently from its Laplace-noised histogram (epsilon split evenly)."""
+    """Each column drawn independently from its noisy histogram (discrete Gaussian, sigma from epsilon)."""
 
     name: ClassVar[str] = "toy"
     fits: ClassVar[list[str]] = []
@@ -69,19 +69,22 @@ class ToyMarginals:
         return {"coef_mae": None}
 
     def accounting(self) -> str:
-        return f"({self.epsilon:g}, 0)-DP: Laplace histograms, epsilon split over columns"
+        return f"({self.epsilon:g}, delta)-DP: discrete Gaussian histograms"
 
     def privacy_spent(self) -> dict[str, float]:
         return {"epsilon": self.epsilon, "delta": 0.0}
 
-    def fit(self, data: pd.DataFrame, meta, *, noise: np.random.Generator | None = None):
-        assert noise is not None, "the pipeline must hand a private method its noise stream"
+    def fit(self, data: pd.DataFrame, meta, *, noise=None):
+        assert noise is not None, "the pipeline must hand a private method its noise source"
+        assert meta.domain is not None, "a private method gets the public domain"
         ToyMarginals.fits.append("noise")
         scale = data.shape[1] / self.epsilon
         self.tables_ = {}
         for name in data.columns:
             counts = data[name].value_counts(dropna=False)
-            noisy = np.clip(counts.to_numpy(dtype=float) + noise.laplace(0, scale, len(counts)), 0, None)
+            noisy = np.clip(
+                counts.to_numpy(dtype=float) + noise.discrete_gaussian(scale, len(counts)), 0, None
+            )
             self.tables_[name] = (counts.index.to_numpy(dtype=object), noisy / max(noisy.sum(), 1e-9))
         self.columns_ = list(data.columns)
         self.cluster_ = meta.cluster
@@ -107,7 +110,7 @@ def test_a_registered_toy_method_runs_through_the_flow(tmp_path, prefect_harness
     clear_trial(plan_of(source, "src")).to_json(tmp_path / "src.json")
     trial = make_trial(TrialShape(500, 15), 9)
     bounds = {c: list(b) for c, b in public_bounds(trial.columns).items()}  # a DP domain is public
-    extra = {"toy-trial": {"method": "toy", "bounds": bounds}}
+    extra = {"toy-trial": {"method": "toy", "bounds": bounds, "domain": public_domain(trial)}}
     manifest = write_archive(tmp_path, {"toy-trial": trial}, extra=extra)
     raw = yaml.safe_load(manifest.read_text())
     outputs_only = {"id": "toy-outputs", "outputs": ["src.json"], "treatment": "treatment"}
@@ -128,7 +131,7 @@ def test_a_registered_toy_method_runs_through_the_flow(tmp_path, prefect_harness
     assert record["status"] == "succeeded", record["error"]
     assert record["method"] == "toy" and record["epsilon"] == 0.4  # tuned: the manifest left it open
     assert record["params"]["tuning"] == {"epsilon": 0.4, "rule": "0.4 under the cap", "rows_seen": 500}
-    assert record["params"]["accounting"].startswith("(0.4, 0)-DP")
+    assert record["params"]["accounting"].startswith("(0.4, delta)-DP")
     assert record["params"]["epsilon_newly_spent"] == 0.4 and record["params"]["columns"] == record["n_cols"]
     assert len(pd.read_csv(record["output_path"])) == 500
     outputs_only = records["toy-outputs"]

@@ -117,9 +117,9 @@ def test_trials_are_ordered_largest_input_first(tmp_path):
     assert manifest.largest_first(["a", "c"]) == ["c", "a"]
 
 
-def test_validate_reads_the_data_and_names_every_column_a_dp_route_lacks(tmp_path):
-    """A trial routed to MST without public bounds is refused by validate, naming trial, key and
-    every continuous column, before any run spends minutes tuning."""
+def test_validate_refuses_a_dp_route_without_a_public_domain(tmp_path):
+    """A trial routed to MST without a declared domain is refused by validate, naming the trial
+    and the key, before any run spends minutes tuning."""
     from trialsynth.surrogate import TrialShape, make_trial
 
     frame = make_trial(TrialShape(400, 15), 1)
@@ -128,20 +128,54 @@ def test_validate_reads_the_data_and_names_every_column_a_dp_route_lacks(tmp_pat
     )
     with pytest.raises(RegistryError) as raised:
         validate_registry(archive, read_data=True)
-    continuous = [
-        "attendance_pct",
-        "school_context_1",
-        "pre_test_1",
-        "post_test_1",
-        "pre_test_2",
-        "post_test_2",
-    ]
-    for name in continuous:
-        assert any(
-            p.startswith("trial 'big': key 'bounds': continuous column " + repr(name))
-            for p in raised.value.problems
-        ), name
+    assert raised.value.problems[0].startswith(
+        "trial 'big': key 'domain': the differentially private method 'mst' (auto: 400 rows"
+    )
     assert validate_registry(archive).trials  # the header-only check cannot know the route
+
+
+def test_validate_names_every_undeclared_part_of_a_dp_domain(tmp_path):
+    from trialsynth.surrogate import TrialShape, make_trial
+
+    frame = make_trial(TrialShape(400, 15), 1)
+    domain = {"columns": {"treatment": {"levels": [0, 1]}, "post_test_1": {"kind": "continuous"}}}
+    archive = write_archive(
+        tmp_path,
+        {"big": frame},
+        defaults={"small_threshold": 100, "large_threshold": 300},
+        extra={"big": {"domain": domain}},
+    )
+    with pytest.raises(RegistryError) as raised:
+        validate_registry(archive, read_data=True)
+    problems = raised.value.problems
+    assert (
+        "trial 'big': key 'domain': column 'post_test_2' is a role of the trial but not in the "
+        "public domain: declare it" in problems
+    )
+    assert any(
+        p.startswith("trial 'big': key 'domain': column 'post_test_1': declare bounds (or set estimate")
+        for p in problems
+    )
+    assert any("column 'school_id' is a role" in p for p in problems)
+
+
+def test_a_codebook_file_is_read_and_its_problems_named(tmp_path):
+    from tests.conftest import public_domain
+    from trialsynth.surrogate import TrialShape, make_trial
+
+    frame = make_trial(TrialShape(400, 15), 1)
+    (tmp_path / "codebooks").mkdir()
+    (tmp_path / "codebooks" / "big.yaml").write_text(yaml.safe_dump(public_domain(frame)))
+    defaults = {"small_threshold": 100, "large_threshold": 300}
+    archive = write_archive(
+        tmp_path, {"big": frame}, defaults=defaults, extra={"big": {"codebook": "codebooks/big.yaml"}}
+    )
+    assert validate_registry(archive, read_data=True).trials
+    plan = plan_of(archive, "big")
+    assert plan.domain is not None and plan.domain.source.endswith("big.yaml")
+    (tmp_path / "codebooks" / "big.yaml").write_text("columns: {treatment: {levels: [0, 1], bounds: [0, 1]}}")
+    with pytest.raises(RegistryError, match=r"key 'codebook': big.yaml: columns.treatment: give levels"):
+        validate_registry(archive)
 
 
 def test_a_trial_with_a_broken_file_is_refused_alone(tmp_path):
