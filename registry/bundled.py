@@ -19,9 +19,16 @@ BUNDLED_PLAN = (
 )
 
 
+BUNDLE_VERSION = "2"  # 2: the large trial's public domain in a codebook
+
+
 def bundled_registry(home: Path) -> Path:
-    """Path of the bundled demo manifest under ``home``, writing the archive if it is missing."""
+    """Path of the bundled demo manifest under ``home``, writing the archive if it is missing or
+    was written by a version of this bundle that differs (``BUNDLE_VERSION``)."""
     manifest = home / "demo-archive" / "manifest.yaml"
-    if not manifest.is_file():
+    marker = manifest.parent / "bundle-version"
+    current = marker.read_text().strip() if marker.is_file() else None
+    if not manifest.is_file() or current != BUNDLE_VERSION:
         write_demo_archive(manifest.parent, seed=BUNDLED_SEED, plan=list(BUNDLED_PLAN))
+        marker.write_text(BUNDLE_VERSION)
     return manifest

@@ -194,6 +194,24 @@ class MstSynthesiser:
 
     def fit(self, data: pd.DataFrame, meta: TrialMeta, *, noise: Noise | None = None) -> Self:
         """Fit under (epsilon, delta)-DP on ``meta.domain``; every private draw comes from ``noise``."""
+        mbi = _mbi()
+        small_domain, measurements, tree, edges = self._measure(mbi, data, meta, noise)
+        # 6. estimation, from the tree model the noisy marginals imply (post-processing)
+        tree_as_measured = [e for e in edges if e in tree or e[::-1] in tree]
+        start = _tree_potentials(mbi, small_domain, measurements, tree_as_measured)
+        estimator = mbi.estimation.MirrorDescent()
+        self.model_ = estimator.estimate(small_domain, measurements, iters=self.iterations, warm_start=start)
+        self.edges_ = edges
+        self.epsilon_spent_ = float(self.epsilon)
+        self.rho_spent_ = self.budget_.rho
+        return self
+
+    def measure(self, data: pd.DataFrame, meta: TrialMeta, *, noise: Noise | None = None) -> list:
+        """Steps 0-5 alone - everything that reads the data - returning mbi's noisy measurements
+        (each with its clique and noise scale): the mechanism as a privacy audit sees it."""
+        return self._measure(_mbi(), data, meta, noise)[1]
+
+    def _measure(self, mbi, data: pd.DataFrame, meta: TrialMeta, noise: Noise | None):
         self._validate()
         if meta.domain is None:
             raise TrialDataError(
@@ -256,15 +274,7 @@ class MstSynthesiser:
                 mbi.LinearMeasurement(counts + noise.discrete_gaussian(sigma, counts.size), pair, sigma)
             )
         self.sigmas_ = {"one_way": sigma1, "two_way": sorted(set(round(s, 6) for s in sigmas))}
-        # 6. estimation, from the tree model the noisy marginals imply (post-processing)
-        tree_as_measured = [e for e in edges if e in tree or e[::-1] in tree]
-        start = _tree_potentials(mbi, small.domain, measurements, tree_as_measured)
-        estimator = mbi.estimation.MirrorDescent()
-        self.model_ = estimator.estimate(small.domain, measurements, iters=self.iterations, warm_start=start)
-        self.edges_ = edges
-        self.epsilon_spent_ = float(self.epsilon)
-        self.rho_spent_ = budget.rho
-        return self
+        return small.domain, measurements, tree, edges
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         if not hasattr(self, "model_"):
