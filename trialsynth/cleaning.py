@@ -378,7 +378,7 @@ def clean_public(frame: pd.DataFrame, plan: TrialPlan) -> tuple[pd.DataFrame, Tr
 
     ``arms`` and ``unrandomised`` are counted for the catalogue's design record and the
     evaluation (secure side); they decide nothing about the release."""
-    from trialsynth.dp.domain import conform, level_codes
+    from trialsynth.dp.domain import conform, domain_formats, level_codes
 
     domain, roles = plan.domain, plan.roles
     if domain is None:
@@ -395,6 +395,9 @@ def clean_public(frame: pd.DataFrame, plan: TrialPlan) -> tuple[pd.DataFrame, Tr
             codes = level_codes(data[column.name], column)
             levels = np.asarray((*column.levels, None), dtype=object)
             data[column.name] = pd.Series(levels[codes], index=data.index, dtype=object)
+    for name, (_, places) in domain_formats(domain).items():  # numeric codes stay numbers, as released
+        if places >= 0 and not domain.column(name).continuous:
+            data[name] = pd.to_numeric(data[name]).astype("float64")
     dropped = [DroppedColumn(n, "listed in the manifest's drop") for n in roles.drop if n in frame.columns]
     dropped += [
         DroppedColumn(n, "not in the trial's public domain: released empty", restore="missing")

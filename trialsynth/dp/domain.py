@@ -181,6 +181,27 @@ def _plain(value: object) -> object:
     return value.item() if hasattr(value, "item") else value
 
 
+def domain_formats(domain: PublicDomain) -> dict[str, tuple[Any, int]]:
+    """Released dtype and decimal places of each column (-1: text), from the domain alone: whole
+    numbers are nullable integers where the column may be missing, so the schema never depends
+    on whether a draw holds a missing value."""
+    formats: dict[str, tuple[Any, int]] = {}
+    for column in domain.columns:
+        whole: Any = pd.Int64Dtype() if column.missing else np.dtype("int64")
+        if column.continuous:
+            places = column.released_decimals()
+            formats[column.name] = (whole if places == 0 else np.dtype("float64"), places)
+            continue
+        levels = column.levels or ()
+        if levels and all(isinstance(v, int) and not isinstance(v, bool) for v in levels):
+            formats[column.name] = (whole, 0)
+        elif levels and all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels):
+            formats[column.name] = (np.dtype("float64"), 6)
+        else:
+            formats[column.name] = (np.dtype("object"), -1)
+    return formats
+
+
 # -- the data, conformed to the domain (per record: no decision reads the data) -----------------
 
 

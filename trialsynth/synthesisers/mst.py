@@ -47,12 +47,12 @@ import pandas as pd
 
 from trialsynth import defaults
 from trialsynth.dp.accounting import plan_budget
-from trialsynth.dp.domain import PublicDomain, complete
+from trialsynth.dp.domain import complete, domain_formats
 from trialsynth.dp.noise import Noise, SecureNoise, report_noisy_max
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
-from trialsynth.synthesisers.base import ColumnFormat, check_choice, restore_dtypes
+from trialsynth.synthesisers.base import check_choice, restore_dtypes
 from trialsynth.synthesisers.clusters import label_mapping
 from trialsynth.synthesisers.discretise import ColumnBins, bins_from_domain, decode, encode
 from trialsynth.synthesisers.mst_sampling import sample_codes
@@ -295,25 +295,6 @@ class MstSynthesiser:
             numeric = all(isinstance(v, int) for v in self.school_labels_.values())
             formats[cluster] = (np.dtype("int64"), 0) if numeric else (np.dtype("object"), -1)
         return restore_dtypes(synthetic, formats).reset_index(drop=True)
-
-
-def domain_formats(domain: PublicDomain) -> dict[str, ColumnFormat]:
-    """Released dtype and precision of each column, from the public domain alone."""
-    formats: dict[str, ColumnFormat] = {}
-    for column in domain.columns:
-        whole: object = pd.Int64Dtype() if column.missing else np.dtype("int64")  # fixed by the domain
-        if column.continuous:
-            places = column.released_decimals()
-            formats[column.name] = (whole if places == 0 else np.dtype("float64"), places)
-            continue
-        levels = column.levels or ()
-        if levels and all(isinstance(v, int) and not isinstance(v, bool) for v in levels):
-            formats[column.name] = (whole, 0)
-        elif levels and all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels):
-            formats[column.name] = (np.dtype("float64"), 6)
-        else:
-            formats[column.name] = (np.dtype("object"), -1)
-    return formats
 
 
 def _tree_potentials(mbi, domain, measurements, tree: list[tuple[str, str]]):

@@ -125,3 +125,18 @@ def test_nothing_real_is_restored_into_a_dp_file():
     released = restore_dropped(_releases(frame, DECLARED, 1)[0], meta)
     assert released["site"].isna().all() and released["pupil_id"].isna().all()
     assert list(released.columns) == list(frame.columns)
+
+
+def test_a_dp_file_keeps_the_format_of_the_cleaned_trial():
+    """Numeric codes (0/1 arms, numbered bands) are numbers on both sides: the file is not
+    'structural' for a dtype the domain decided."""
+    from trialsynth.metrics.evaluate import format_preserved
+
+    domain = dataclasses.replace(
+        DECLARED, columns=(ColumnDomain("arm", levels=(0, 1), missing=False), *DECLARED.columns[1:])
+    )
+    frame = _trial().assign(arm=lambda f: (f["arm"] == "treated").astype(int))
+    data, _ = clean_public(frame, _plan(domain))
+    release = _releases(frame, domain, 1)[0]
+    assert format_preserved(data, release)
+    assert pd.api.types.is_numeric_dtype(data["arm"]) and pd.api.types.is_numeric_dtype(release["arm"])
