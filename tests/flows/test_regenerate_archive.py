@@ -62,6 +62,11 @@ def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
     history = json.loads(capsys.readouterr().out)
     assert [h["status"] for h in history] == ["succeeded", "unchanged"]  # same release identity
     assert history[1]["output_path"] == history[0]["output_path"]
+    forced = ["run", "--registry", str(manifest), "--catalogue", url, "--trial", "mid-a", "--force"]
+    assert main([*forced, "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    main(["catalogue", "--catalogue", url, "--trial", "mid-a", "--history", "--json"])
+    assert [h["status"] for h in json.loads(capsys.readouterr().out)][-1] == "succeeded"  # re-released
 
     # the operator repairs the broken trial; rerun --failed reruns exactly it
     latest = {r["trial_id"]: r["run_id"] for r in records.values()}
