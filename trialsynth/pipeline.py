@@ -165,6 +165,9 @@ def _steps(
     yield fitted
     with clock.stage("sample"):
         sampled = stages.sample(fitted, cleaned, streams)
+    if fitted.release is not None:
+        yield from _private_release(plan, context, cleaned, sampled, fitted, streams, clock)
+        return
     with clock.stage("gate"):
         gate, sampled = stages.gate(cleaned, sampled, fitted, streams)
     yield gate
@@ -175,6 +178,34 @@ def _steps(
     gate.enforce()
     with clock.stage("write"):
         yield stages.write(stages.restored(sampled, cleaned, streams), plan, context)
+
+
+def _private_release(
+    plan: TrialPlan,
+    context: RunContext,
+    cleaned: stages.Cleaned,
+    sampled: stages.Sampled,
+    fitted: stages.Fitted,
+    streams: Streams,
+    clock: Stopwatch,
+) -> Iterator[Stage]:
+    """A differentially private file is written as the mechanism drew it, before anything else
+    reads the real rows; the gate then measures it, evaluation and the category follow, and a
+    failure among them is recorded without withdrawing the release (whether a file exists must
+    not depend on non-private code)."""
+    with clock.stage("write"):
+        yield stages.write(stages.restored(sampled, cleaned, streams), plan, context)
+    try:
+        with clock.stage("gate"):
+            gate, sampled = stages.gate(cleaned, sampled, fitted, streams)  # measured, never enforced
+        yield gate
+        with clock.stage("evaluate"):
+            evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate)
+        yield evaluation
+        yield stages.categorise_trial(evaluation, cleaned, sampled)
+    except Exception as exc:  # noqa: BLE001 - the release stands; the failure is recorded
+        log.exception("trial %s: measuring the private release failed", plan.trial_id)
+        yield stages.Unmeasured(f"{type(exc).__name__}: {exc}")
 
 
 def _steps_from_outputs(

@@ -171,9 +171,25 @@ class Category:
 @dataclass(frozen=True)
 class Written:
     path: Path
+    sha256: str = ""
 
     def record(self) -> dict[str, Any]:
-        return {"status": "succeeded", "output_path": str(self.path.resolve())}
+        return {
+            "status": "succeeded",
+            "output_path": str(self.path.resolve()),
+            "lineage": {"output_sha256": self.sha256},
+        }
+
+
+@dataclass(frozen=True)
+class Unmeasured:
+    """A private release was written; measuring it against the real data failed afterwards. The
+    release stands: whether it exists must not depend on non-private code reading real rows."""
+
+    reason: str
+
+    def record(self) -> dict[str, Any]:
+        return {"error": f"released; measuring the file against the real data failed: {self.reason}"}
 
 
 # -- the steps ----------------------------------------------------------------------------------
@@ -203,11 +219,7 @@ def file_hash(plan: TrialPlan) -> str:
     assert plan.data_path is not None
     if not plan.data_path.is_file():
         raise TrialDataError(f"trial {plan.trial_id!r}: data file not found: {plan.data_path}")
-    digest = hashlib.sha256()
-    with plan.data_path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_of(plan.data_path)
 
 
 def load(plan: TrialPlan) -> Loaded:
@@ -283,12 +295,16 @@ UNCHANGED_FIELDS = (
 def unchanged(
     sessions: sessionmaker, plan: TrialPlan, identity: Identity, context: RunContext
 ) -> Unchanged | None:
-    """The released attempt with this identity whose file is still there (None: synthesise)."""
+    """The released attempt with this identity whose file is still there, byte for byte (None:
+    synthesise) - a file another release has since put at the same path is not this one."""
     if context.force:
         return None
     with sessions() as session:
         source = released_with_identity(session, plan.archive, plan.trial_id, identity.key)
     if source is None or not source.get("output_path") or not Path(source["output_path"]).is_file():
+        return None
+    expected = (source.get("lineage") or {}).get("output_sha256")
+    if not expected or sha256_of(Path(source["output_path"])) != expected:
         return None
     return Unchanged(source)
 
@@ -429,7 +445,16 @@ class OutputsOnlyGate:
 
 def write(frame: pd.DataFrame, plan: TrialPlan, context: RunContext) -> Written:
     path = output_path(context.out_dir, plan.archive, plan.trial_id, plan.released_name)
-    return Written(write_atomically(frame, path))
+    written = write_atomically(frame, path)
+    return Written(written, sha256_of(written))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def restored(sampled: Sampled, cleaned: Cleaned, streams: Streams) -> pd.DataFrame:

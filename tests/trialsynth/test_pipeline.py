@@ -202,6 +202,30 @@ def test_an_unchanged_release_is_reported_and_any_change_re_synthesises(tmp_path
     Path(third["output_path"]).unlink()  # the released file is gone: it is made again
     _, fourth = _run(manifest, "mid", tmp_path, sessions)
     assert fourth["status"] == "succeeded"
+    Path(fourth["output_path"]).write_text("another release's file\n")  # not the file released
+    _, fifth = _run(manifest, "mid", tmp_path, sessions)
+    assert (
+        fifth["status"] == "succeeded"
+        and fifth["lineage"]["output_sha256"] == fourth["lineage"]["output_sha256"]
+    )
+
+
+def test_a_private_release_stands_when_measuring_it_fails(tmp_path, sessions, raw_trial, monkeypatch):
+    """The DP file is written before anything else reads real rows: a failure of evaluation
+    afterwards is recorded, and the release (and its charge) stand."""
+    from trialsynth import stages
+
+    def broken(*args, **kwargs):
+        raise ValueError("a metric fell over")
+
+    monkeypatch.setattr(stages, "evaluate", broken)
+    manifest = _dp_archive(tmp_path, raw_trial)
+    outcome, record = _run(manifest, "dp", tmp_path, sessions)
+    assert outcome.status == "succeeded" and Path(record["output_path"]).is_file()
+    assert (
+        record["error"]
+        == "released; measuring the file against the real data failed: ValueError: a metric fell over"
+    )
 
 
 def test_trial_known_only_by_released_outputs_of_two_sources(tmp_path, sessions):

@@ -219,11 +219,43 @@ def conform(frame: pd.DataFrame, domain: PublicDomain) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def canonical_label(value: object) -> str:
+    """One value's label, decided by the value alone - never by how the rest of its column was
+    read. A CSV reader types a whole column at once (one stray "x" and every 1.0 is read as the
+    text "1.0"; one missing value and every 1 is read as 1.0); here every number, text or not,
+    becomes its shortest form (1, 1.0, "1.0", "01" and " 1 " are all "1"; 2.5 and "2.50" are
+    "2.5"), and other text is stripped."""
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, bool | np.bool_):
+        return str(bool(text))
+    try:
+        number = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return as_label(text)
+    if not np.isfinite(number):
+        return as_label(text)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def label_value(label: str) -> object:
+    """The released value of an estimated level, built from its label alone: a whole number as
+    an int, another number as a float, else the text."""
+    try:
+        number = float(label)
+    except ValueError:
+        return label
+    if not np.isfinite(number):
+        return label
+    return int(number) if number.is_integer() else number
+
+
 def level_codes(values: pd.Series, column: ColumnDomain) -> np.ndarray:
-    """Code of each value among ``column.levels`` (matched as text: 1, 1.0 and "1" alike); a
-    value outside the levels or missing gets -1."""
-    lookup = {as_label(level): i for i, level in enumerate(column.levels or ())}
-    return np.array([-1 if pd.isna(v) else lookup.get(as_label(v), -1) for v in values], dtype=np.int64)
+    """Code of each value among ``column.levels`` (matched by ``canonical_label``); a value
+    outside the levels or missing gets -1."""
+    lookup = {canonical_label(level): i for i, level in enumerate(column.levels or ())}
+    return np.array(
+        [-1 if pd.isna(v) else lookup.get(canonical_label(v), -1) for v in values], dtype=np.int64
+    )
 
 
 # -- estimating what is not declared, under DP --------------------------------------------------
@@ -233,6 +265,8 @@ def selection_threshold(sigma: float, delta_selection: float, selections: int) -
     """Noisy count a value held by one record must exceed to enter the domain: with discrete
     Gaussian noise of ``sigma``, such a value passes with probability at most
     ``delta_selection / selections`` (one more count of margin covers the discrete tail)."""
+    if not 0 < delta_selection < 1:
+        raise ValueError(f"The 'delta_selection' parameter must be in (0, 1). Got {delta_selection!r}.")
     z = NormalDist().inv_cdf(1 - delta_selection / max(selections, 1))
     return 2.0 + sigma * z
 
@@ -280,15 +314,14 @@ def _estimate_levels(
 ) -> tuple[ColumnDomain, dict]:
     """Levels (when undeclared) and the missing state (when undeclared) by partition selection.
     Declared levels are never dropped; only values the data holds are candidates."""
-    labels = values.map(lambda v: MISSING_LABEL if pd.isna(v) else as_label(v))
+    labels = values.map(lambda v: MISSING_LABEL if pd.isna(v) else canonical_label(v))
     counts = labels.value_counts()
-    first = {as_label(v): v for v in values.dropna()}  # a representative value per label
     noisy = counts.to_numpy() + noise.discrete_gaussian(sigma, len(counts))
     passed = [label for label, n in zip(counts.index, noisy, strict=True) if n > threshold]
     levels = column.levels
     if levels is None:
         found = sorted((label for label in passed if label != MISSING_LABEL), key=_order)
-        levels = tuple(_plain(first[label]) for label in found)
+        levels = tuple(label_value(label) for label in found)  # from the label, never the data's type
     missing = column.missing if column.missing is not None else MISSING_LABEL in passed
     if not levels and not missing:  # nothing passed: every value goes to the missing state
         missing = True
@@ -366,6 +399,7 @@ def draft_domain(
                 )
             )
         else:
-            levels = sorted((_plain(v) for v in values.dropna().unique()), key=lambda v: _order(as_label(v)))
+            labels = {canonical_label(v) for v in values.dropna()}
+            levels = [label_value(label) for label in sorted(labels, key=_order)]
             columns.append(ColumnDomain(name, kind, levels=tuple(levels), missing=missing))
     return PublicDomain(tuple(columns), source=source)

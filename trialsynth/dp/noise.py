@@ -10,8 +10,10 @@ manifest field reproduces it. It offers the two primitives the mechanisms need:
   the same as the continuous Gaussian. Counts stay integers, so the attack on the low-order bits
   of floating-point noise (Mironov 2012) does not apply: the set of possible outputs is the
   integers whatever the input. The sampler computes its geometric draws and acceptance
-  probabilities in double precision; their relative error (about 1e-16) shifts each output's
-  probability by a factor within 1 +/- 1e-15, far inside the stated delta.
+  probabilities in double precision: within the bulk their relative error (about 1e-16) shifts
+  each output's probability by a factor within 1 +/- 1e-15; in the far tails, outputs whose
+  acceptance probability is below 2^-53 (or beyond about 36.7 t) are never drawn. Both move at
+  most about 1e-16 of probability mass, far inside the stated delta.
 - ``gumbel(size)``: standard Gumbel variates. The exponential mechanism is run as
   ``argmax(epsilon * score / (2 * sensitivity) + Gumbel)``, which selects each candidate with
   exactly the exponential mechanism's probability (the Gumbel-max identity).

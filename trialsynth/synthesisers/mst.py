@@ -226,7 +226,7 @@ class MstSynthesiser:
             self.epsilon,
             self.delta,
             estimate_share=declared.estimate_share if undeclared else 0.0,
-            selects=any("levels" in p or "missing" in p for p in undeclared),
+            selects=bool(undeclared),  # one threshold for every estimate: delta/2 set aside
         )
         domain, self.domain_estimated_ = complete(
             data, declared, budget.parts["domain"], budget.delta_selection, noise

@@ -140,3 +140,59 @@ def test_a_dp_file_keeps_the_format_of_the_cleaned_trial():
     release = _releases(frame, domain, 1)[0]
     assert format_preserved(data, release)
     assert pd.api.types.is_numeric_dtype(data["arm"]) and pd.api.types.is_numeric_dtype(release["arm"])
+
+
+def test_one_record_cannot_change_how_the_rest_of_its_column_is_read(tmp_path):
+    """A CSV reader types a whole column at once: one stray "x" turns every 1.0 into the text
+    "1.0". The encoded marginal of the neighbour must still differ from the real one by one
+    record (two cells by one), not by the whole column."""
+    from trialsynth.loading import load_trial_data
+    from trialsynth.synthesisers.discretise import bins_from_domain, encode
+
+    domain = dataclasses.replace(
+        DECLARED,
+        columns=(*DECLARED.columns[:2], ColumnDomain("band", levels=(1, 2, 3)), *DECLARED.columns[3:]),
+    )
+    real = _trial(200).assign(band=np.resize([1.0, 2.0, 3.0, np.nan], 200))
+    neighbour = real.astype({"band": object})
+    neighbour.loc[5, "band"] = "x"
+    counts = []
+    for name, frame in (("d", real), ("d2", neighbour)):
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        loaded, _ = load_trial_data(tmp_path / f"{name}.csv")
+        data, _ = clean_public(loaded, _plan(domain))
+        codes = encode(data, bins_from_domain(domain, 10))["band"]
+        counts.append(np.bincount(codes, minlength=4))
+    assert np.abs(counts[0] - counts[1]).sum() <= 2, counts
+
+
+def test_estimated_levels_have_one_type_whatever_the_column_holds():
+    """An integer-coded column with one missing value is read as floats: the estimated levels,
+    and so the released dtype, must not show it."""
+    from trialsynth.dp.domain import complete, domain_formats
+    from trialsynth.dp.noise import PublicNoise
+
+    estimated = PublicDomain((ColumnDomain("band", "categorical", missing=False),), estimate=True)
+    whole = pd.DataFrame({"band": np.resize([1, 2, 3], 3000)})
+    with_gap = whole.astype(float)
+    with_gap.loc[0, "band"] = np.nan
+    found = []
+    for frame in (whole, with_gap):
+        done, _ = complete(frame, estimated, 0.05, 1e-6, PublicNoise(np.random.default_rng(0)))
+        found.append((done.column("band").levels, domain_formats(done)["band"]))
+    assert found[0] == found[1] and found[0][0] == (1, 2, 3)
+
+
+def test_estimating_only_bounds_works():
+    data = _trial(400)
+    domain = dataclasses.replace(
+        DECLARED,
+        columns=(
+            *DECLARED.columns[:3],
+            ColumnDomain("score", "continuous", missing=False),
+            DECLARED.columns[4],
+        ),
+        estimate=True,
+    )
+    release = _releases(data, domain, 1)[0]
+    assert release["score"].notna().all() and len(release) == 400
