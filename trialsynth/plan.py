@@ -89,7 +89,8 @@ class TrialPlan:
     """One trial, planned: built once per run by the registry, read by every stage.
 
     ``seed`` is the trial's seed (derived from the archive seed and the trial id, stored); every
-    random step draws from an independent stream of it (``trialsynth.streams``).
+    random step but DP noise draws from an independent stream of it (``trialsynth.streams``).
+    ``domain`` is the public domain a differentially private method works on (``trialsynth.dp``).
     ``entry_sha256`` identifies the manifest entry (lineage and release identity).
     ``problems`` are what the registry found wrong with this trial alone (a missing or unreadable
     data file, a column the file lacks): the trial fails with them, recorded, and the run goes on.
