@@ -92,7 +92,7 @@ def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
     assert main(rerun) == 0  # nothing failed any more: nothing is rerun
     assert "no failed trials to rerun" in capsys.readouterr().err
     main(["catalogue", "--catalogue", url, "--history", "--json"])
-    assert len(json.loads(capsys.readouterr().out)) == 6  # 4 + the single-trial run + the rerun
+    assert len(json.loads(capsys.readouterr().out)) == 7  # 4 + the unchanged and the forced run + the rerun
 
     from prefect.client.orchestration import get_client
 
