@@ -98,6 +98,7 @@ class Trial(_Strict):
     unit: str | None = None  # long format: the pupil id of rows repeated per pupil (never synthesised)
     keys: list[str] = []  # disclosure key variables for the release gate (default: every column)
     reference_arm: str | int | None = None  # the arm contrasts are against (default: a control)
+    covariates: list[str] = []  # baseline covariates of the primary analysis (default: the pre-test twin)
     tcap: TcapSpec | None = None
     method: str = "auto"  # auto | none | a registered method (``trialsynth.synthesisers``)
     epsilon: float | None = Field(None, gt=0)
@@ -177,6 +178,8 @@ class Trial(_Strict):
             refs["unit"] = [self.unit]
         if self.keys:
             refs["keys"] = list(self.keys)
+        if self.covariates:
+            refs["covariates"] = list(self.covariates)
         if self.domain is not None:
             refs["domain"] = list(self.domain.columns)
         if self.tcap:

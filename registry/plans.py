@@ -45,6 +45,7 @@ def build_plan(manifest: Manifest, trial: Trial, problems: Iterable[str] = ()) -
             unit=trial.unit,
             keys=tuple(trial.keys),
             reference_arm=trial.reference_arm,
+            covariates=tuple(trial.covariates),
         ),
         seed=derive_seed(d.seed, trial.id),
         data_path=manifest.data_path(trial),

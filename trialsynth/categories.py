@@ -1,39 +1,44 @@
-"""The ONS synthetic-data spectrum (study Table 4) as versioned data plus one pure rule.
+"""This project's operationalisation of the ONS synthetic-data spectrum (study Table 4): measurable
+rules over Table 3's metrics and the trial's own analysis, versioned and pinned.
 
-Table 4 describes categories by what is preserved. The rules below make that measurable with
-Table 3's metrics; a trial gets the highest category whose every threshold holds:
+Table 4 describes categories by what is preserved; the rules below are this project's thresholds
+for it (not the ONS's own numbers). A file gets the highest category whose every condition holds:
 
-- ``replica``: lower-level patterns preserved - univariate densities (MAD <= 0.01), pairwise
-  correlations (corr MSD <= 0.0005, corr-ratio MSD <= 0.0005), joint structure hard to tell
-  apart (pMSE ratio <= 1.5), utility differences all <= 0.01, *and* record-level detail: some
-  synthetic row sits on a real row (minimum nearest-neighbour distance 0). Table 4 says a
-  replica is real data with de-identification applied, usable only in secure facilities; a
-  model-based file that keeps every relationship but no record is ``multivariate_detailed``
-  (where the study put its CART result). The release gate blocks every replica.
-- ``multivariate_detailed``: joint distributions - MAD <= 0.05, corr MSD <= 0.005,
-  corr-ratio MSD <= 0.005, |precision/recall/F1 difference| <= 0.05.
-- ``multivariate_plausible``: some relationships - MAD <= 0.10, corr MSD <= 0.02.
-- ``plausible``: univariate distributions - MAD <= 0.10.
-- ``valid``: types, format and missing values kept (checked by the pipeline), distributions not.
-- ``structural``: format only (columns or types differ from the real data).
+- ``replica``: real records reproduced (minimum nearest-neighbour distance 0) with every pattern
+  kept - scaled feature MAD <= 0.001, correlations <= 0.0005, pMSE ratio <= 1.5, utility
+  differences <= 0.01, treatment-effect CI overlap >= 0.9. Table 4's replica is de-identified real
+  data; the release gate blocks every such file.
+- ``multivariate_detailed``: joint distributions and the trial's analysis kept - scaled feature MAD
+  <= 0.005, correlation MSD and correlation-ratio MSD <= 0.005, pMSE ratio <= 3, utility
+  differences <= 0.05, treatment-effect CI overlap >= 0.5 for every contrast and sign and
+  significance agreeing for all of them.
+- ``multivariate_plausible``: some relationships - scaled feature MAD <= 0.01, correlation MSD
+  <= 0.02, pMSE ratio <= 10, every contrast's intervals overlapping (CI overlap >= 0).
+- ``plausible``: univariate distributions - scaled feature MAD <= 0.02.
+- ``valid``: types, levels and missingness kept (``valid_problems``), distributions not.
+- ``structural``: format only.
 
-A file synthesised from released outputs alone, with no microdata held to compare it with, is
-``valid`` (``OUTPUTS_ONLY_CATEGORY``): its format, types and missing values follow the released
-metadata, and no distributional claim can be checked.
+A metric a rule needs that is missing (None, NaN) **fails** the rule, unless the evaluation says it
+does not apply to the trial (``not_applicable``: e.g. no categorical columns for the correlation
+ratio). Thresholds are data; ``RULES_VERSION`` names them and ``RULES_SHA256`` pins them: a changed
+threshold without a new version fails ``tests/trialsynth/test_categories.py``.
 
-The study placed its Magic Breakfast CART result (MAD 0.01-0.03, correlations and utility
-differences 0.00) at ``multivariate_detailed``; these thresholds agree with that placement.
-A missing metric (NaN, e.g. corr-ratio MSD for a trial without categorical columns) does not
-block a category. Change a threshold only by adding a new version: the version is stored with
-every catalogue record.
+A file synthesised from released outputs alone, with no microdata to compare it with, is
+``valid`` (``OUTPUTS_ONLY_CATEGORY``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-RULES_VERSION = "ons-2024-v1"
+import pandas as pd
+
+from trialsynth.meta import TrialMeta
+
+RULES_VERSION = "trialsynth-ons-v2"
 OUTPUTS_ONLY_CATEGORY = "valid"
 CATEGORIES = (
     "structural",
@@ -43,53 +48,155 @@ CATEGORIES = (
     "multivariate_detailed",
     "replica",
 )
+UTILITY = ("precision_diff", "recall_diff", "f1_diff")
 
-# Highest first. Each threshold is an upper bound on the metric (utility diffs by absolute value).
-RULES: tuple[tuple[str, Mapping[str, float]], ...] = (
+# Highest first. A condition is (metric, "<=" | ">=", bound); "<=" bounds the absolute value.
+Condition = tuple[str, str, float]
+RULES: tuple[tuple[str, tuple[Condition, ...]], ...] = (
     (
         "replica",
-        {
-            "feature_density_mad": 0.01,
-            "corr_msd": 0.0005,
-            "corr_ratio_msd": 0.0005,
-            "pmse_ratio": 1.5,
-            "precision_diff": 0.01,
-            "recall_diff": 0.01,
-            "f1_diff": 0.01,
-            "min_nn_distance": 0.0,
-        },
+        (
+            ("min_nn_distance", "<=", 0.0),
+            ("feature_density_mad", "<=", 0.001),
+            ("corr_msd", "<=", 0.0005),
+            ("corr_ratio_msd", "<=", 0.0005),
+            ("pmse_ratio", "<=", 1.5),
+            *((key, "<=", 0.01) for key in UTILITY),
+            ("effect_ci_overlap", ">=", 0.9),
+        ),
     ),
     (
         "multivariate_detailed",
-        {
-            "feature_density_mad": 0.05,
-            "corr_msd": 0.005,
-            "corr_ratio_msd": 0.005,
-            "precision_diff": 0.05,
-            "recall_diff": 0.05,
-            "f1_diff": 0.05,
-        },
+        (
+            ("feature_density_mad", "<=", 0.005),
+            ("corr_msd", "<=", 0.005),
+            ("corr_ratio_msd", "<=", 0.005),
+            ("pmse_ratio", "<=", 3.0),
+            *((key, "<=", 0.05) for key in UTILITY),
+            ("effect_ci_overlap", ">=", 0.5),
+            ("effect_sign_agreement", ">=", 1.0),
+        ),
     ),
-    ("multivariate_plausible", {"feature_density_mad": 0.10, "corr_msd": 0.02}),
-    ("plausible", {"feature_density_mad": 0.10}),
+    (
+        "multivariate_plausible",
+        (
+            ("feature_density_mad", "<=", 0.01),
+            ("corr_msd", "<=", 0.02),
+            ("pmse_ratio", "<=", 10.0),
+            ("effect_ci_overlap", ">=", 0.0),
+        ),
+    ),
+    ("plausible", (("feature_density_mad", "<=", 0.02),)),
 )
+RULES_SHA256 = hashlib.sha256(json.dumps(RULES).encode()).hexdigest()
+# The thresholds each version stands for: a new threshold needs a new version and its hash here.
+PINNED = {RULES_VERSION: "a2ffe8fa65f7bdcf369d96ac09f56c2b352b4a1855816883706a5d45cc31cdc0"}
+
+MISSINGNESS_TOLERANCE = 0.05  # valid: each column's missing share within 5 points of the real one
 
 
-def _holds(metrics: Mapping[str, float | None], thresholds: Mapping[str, float]) -> bool:
-    for key, bound in thresholds.items():
-        value = metrics.get(key, float("nan"))
-        if value is None or math.isnan(value):
+def _holds(
+    metrics: Mapping[str, float | None], conditions: Iterable[Condition], not_applicable: frozenset[str]
+) -> bool:
+    for key, op, bound in conditions:
+        if key in not_applicable:
             continue
-        if abs(value) > bound:
+        value = metrics.get(key)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return False  # a metric the rule needs and cannot read fails it
+        if op == "<=" and abs(value) > bound:
+            return False
+        if op == ">=" and value < bound:
             return False
     return True
 
 
-def categorise(metrics: Mapping[str, float | None], *, format_preserved: bool = True) -> str:
-    """The ONS category for a synthetic file with these metrics (rules ``RULES_VERSION``)."""
+def categorise(
+    metrics: Mapping[str, float | None],
+    *,
+    format_preserved: bool = True,
+    valid: bool = True,
+    not_applicable: Iterable[str] = (),
+) -> str:
+    """The category for a synthetic file with these metrics (rules ``RULES_VERSION``)."""
     if not format_preserved:
         return "structural"
-    for category, thresholds in RULES:
-        if _holds(metrics, thresholds):
+    skip = frozenset(not_applicable)
+    for category, conditions in RULES:
+        if _holds(metrics, conditions, skip):
             return category
-    return "valid"
+    return "valid" if valid else "structural"
+
+
+def failed_conditions(
+    metrics: Mapping[str, float | None], category: str, not_applicable: Iterable[str] = ()
+) -> list[str]:
+    """The conditions of ``category`` a file does not meet, as text (why it is not higher)."""
+    skip = frozenset(not_applicable)
+    out = []
+    for name, conditions in RULES:
+        if name != category:
+            continue
+        for condition in conditions:
+            if not _holds(metrics, (condition,), skip):
+                key, op, bound = condition
+                out.append(f"{key} {op} {bound:g} (is {metrics.get(key)})")
+    return out
+
+
+def valid_problems(real: pd.DataFrame, synthetic: pd.DataFrame, labels: Iterable[str] = ()) -> list[str]:
+    """What ``valid`` claims, checked: the same columns, numeric where the real ones are, no
+    category the real column lacks, each column's missing share within ``MISSINGNESS_TOLERANCE``
+    of the real one. ``labels`` (school labels, new by design) are checked by name only."""
+    if list(real.columns) != list(synthetic.columns):
+        return ["the columns differ from the real file's"]
+    problems = []
+    skip = set(labels)
+    for name in real.columns:
+        if name in skip:
+            continue
+        r, s = real[name], synthetic[name]
+        if pd.api.types.is_numeric_dtype(r) != pd.api.types.is_numeric_dtype(s):
+            problems.append(f"{name}: numeric in one file only")
+            continue
+        if not pd.api.types.is_numeric_dtype(r):
+            new = set(s.dropna().astype(str)) - set(r.dropna().astype(str))
+            if new:
+                problems.append(f"{name}: {len(new)} categories the real column does not have")
+        gap = abs(float(s.isna().mean()) - float(r.isna().mean()))
+        if gap > MISSINGNESS_TOLERANCE:
+            problems.append(f"{name}: missing share differs by {gap:.2f}")
+    return problems
+
+
+def not_applicable(meta: TrialMeta, real: pd.DataFrame) -> list[str]:
+    """The metrics a trial has no structure for: the correlation ratio without categorical columns,
+    the correlation MSD with fewer than two continuous columns, the treatment-effect checks when
+    the primary outcome is not numeric."""
+    columns = [c for c in meta.columns if c != meta.cluster]
+    categorical = [
+        c for c in columns if meta.kinds[c] == "categorical" or not pd.api.types.is_numeric_dtype(real[c])
+    ]
+    continuous = [c for c in columns if meta.kinds[c] == "continuous"]
+    out = []
+    if not categorical:
+        out.append("corr_ratio_msd")
+    if len(continuous) < 2:
+        out.append("corr_msd")
+    outcome = real[meta.primary_outcome]
+    if meta.kinds.get(meta.primary_outcome) == "categorical" or not pd.api.types.is_numeric_dtype(outcome):
+        out += ["effect_ci_overlap", "effect_sign_agreement"]
+    return out
+
+
+__all__ = [
+    "CATEGORIES",
+    "OUTPUTS_ONLY_CATEGORY",
+    "RULES",
+    "RULES_SHA256",
+    "RULES_VERSION",
+    "categorise",
+    "failed_conditions",
+    "not_applicable",
+    "valid_problems",
+]

@@ -41,6 +41,9 @@ class Roles:
     unit: str | None = None  # long format: the pupil (subject) id of rows repeated per pupil
     keys: tuple[str, ...] = ()  # disclosure key variables (empty: every synthesised column)
     reference_arm: str | int | None = None  # the arm contrasts are taken against (default: a control)
+    covariates: tuple[
+        str, ...
+    ] = ()  # baseline covariates of the primary analysis (default: the pre-test twin)
 
     def __post_init__(self) -> None:
         if not self.outcomes:

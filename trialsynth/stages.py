@@ -18,7 +18,15 @@ from sqlalchemy.orm import sessionmaker
 from trialsynth import preflight
 from trialsynth.catalogue import ledger
 from trialsynth.catalogue.queries import released_with_identity
-from trialsynth.categories import OUTPUTS_ONLY_CATEGORY, RULES_VERSION, categorise
+from trialsynth.categories import (
+    CATEGORIES,
+    OUTPUTS_ONLY_CATEGORY,
+    RULES_VERSION,
+    categorise,
+    failed_conditions,
+    not_applicable,
+    valid_problems,
+)
 from trialsynth.cleaning import clean_planned, clean_public
 from trialsynth.dp.noise import SecureNoise
 from trialsynth.errors import MethodNotAvailableError, TrialDataError
@@ -26,8 +34,9 @@ from trialsynth.files import output_path, write_atomically
 from trialsynth.identity import identity_key, release_identity
 from trialsynth.loading import load_trial_data
 from trialsynth.meta import TrialMeta
-from trialsynth.metrics import METRIC_KEYS
+from trialsynth.metrics import ANALYSIS_METRIC_KEYS, METRIC_KEYS
 from trialsynth.metrics.evaluate import evaluate, format_preserved
+from trialsynth.metrics.trial_analysis import trial_analysis
 from trialsynth.outputs import ReleasedOutputs, combine_outputs
 from trialsynth.plan import RunContext, TrialPlan
 from trialsynth.release_gate import Gate, check_release
@@ -50,6 +59,7 @@ class Cleaned:
     data: pd.DataFrame = field(repr=False)
     meta: TrialMeta
     data_hash: str
+    covariates: tuple[str, ...] = ()  # declared covariates of the primary analysis
 
     def record(self) -> dict[str, Any]:
         meta = self.meta
@@ -154,18 +164,23 @@ class Sampled:
 @dataclass(frozen=True)
 class Evaluation:
     metrics: dict[str, float | None]
+    analysis: dict[str, Any] = field(default_factory=dict)  # the trial's analysis, in detail
 
     def record(self) -> dict[str, Any]:
-        return {"metrics": self.metrics}
+        return {"metrics": self.metrics, "analysis": self.analysis or None}
 
 
 @dataclass(frozen=True)
 class Category:
     name: str
     rules: str = RULES_VERSION
+    why: dict[str, Any] = field(default_factory=dict)  # what failed the next category up
 
     def record(self) -> dict[str, Any]:
-        return {"ons_category": self.name, "category_rules": self.rules}
+        record: dict[str, Any] = {"ons_category": self.name, "category_rules": self.rules}
+        if self.why:
+            record["analysis"] = {"category": self.why}
+        return record
 
 
 @dataclass(frozen=True)
@@ -236,7 +251,7 @@ def clean(loaded: Loaded, plan: TrialPlan, route: Route) -> Cleaned:
         data, meta = clean_public(loaded.frame, plan)
     else:
         data, meta = clean_planned(loaded.frame, plan)
-    return Cleaned(data, meta, loaded.data_hash)
+    return Cleaned(data, meta, loaded.data_hash, plan.roles.covariates)
 
 
 def is_private(method: str) -> bool:
@@ -404,18 +419,35 @@ def evaluate_trial(
 ) -> Evaluation:
     """Table 3's metrics on the file as released (after the gate's re-draws), with the gate's counts."""
     metrics = evaluate(cleaned.data, sampled.synthetic, cleaned.meta, streams.seed_of("evaluate"))
-    return Evaluation({**metrics, **gate.metrics(), **output_metrics(fitted, sampled.synthetic)})
+    effects, analysis = trial_analysis(cleaned.data, sampled.synthetic, cleaned.meta, cleaned.covariates)
+    return Evaluation(
+        {**metrics, **effects, **gate.metrics(), **output_metrics(fitted, sampled.synthetic)}, analysis
+    )
 
 
 def evaluate_outputs_only(fitted: Fitted, sampled: Sampled) -> Evaluation:
     """No microdata to compare with: only what the method measures against its outputs."""
-    return Evaluation({**{key: None for key in METRIC_KEYS}, **output_metrics(fitted, sampled.synthetic)})
+    empty = dict.fromkeys((*METRIC_KEYS, *ANALYSIS_METRIC_KEYS))
+    return Evaluation({**empty, **output_metrics(fitted, sampled.synthetic)})
 
 
 def categorise_trial(evaluation: Evaluation, cleaned: Cleaned, sampled: Sampled) -> Category:
-    cluster = cleaned.meta.cluster
-    preserved = format_preserved(cleaned.data, sampled.synthetic, labels=(cluster,) if cluster else ())
-    return Category(categorise(evaluation.metrics, format_preserved=preserved))
+    """The category from the metrics, with ``valid``'s own checks and the metrics that do not
+    apply to this trial; why it is not higher is recorded with it."""
+    meta = cleaned.meta
+    labels = (meta.cluster,) if meta.cluster else ()
+    preserved = format_preserved(cleaned.data, sampled.synthetic, labels=labels)
+    problems = valid_problems(cleaned.data, sampled.synthetic, labels=labels)
+    skip = not_applicable(meta, cleaned.data)
+    name = categorise(evaluation.metrics, format_preserved=preserved, valid=not problems, not_applicable=skip)
+    above = CATEGORIES[CATEGORIES.index(name) + 1] if name in CATEGORIES[1:-1] else None
+    why = {
+        "not_applicable": skip,
+        "valid_problems": problems,
+        "next_category": above,
+        "next_category_fails": failed_conditions(evaluation.metrics, above, skip) if above else [],
+    }
+    return Category(name, why=why)
 
 
 def outputs_only_category() -> Category:

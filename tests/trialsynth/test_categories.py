@@ -7,63 +7,88 @@ from trialsynth.categories import CATEGORIES, RULES, RULES_VERSION, categorise
 
 DETAILED = {
     "min_nn_distance": 2.0,
-    "feature_density_mad": 0.03,
+    "feature_density_mad": 0.003,
     "corr_msd": 0.001,
     "corr_ratio_msd": 0.001,
-    "pmse_ratio": 3.0,
+    "pmse_ratio": 2.0,
     "precision_diff": 0.0,
     "recall_diff": -0.02,
     "f1_diff": 0.01,
+    "effect_ci_overlap": 0.7,
+    "effect_sign_agreement": 1.0,
 }
 
 
+def _just_past(op: str, bound: float) -> float:
+    return bound * 1.01 + 1e-9 if op == "<=" else bound - 0.01
+
+
 @pytest.mark.parametrize(
-    ("changes", "expected"),
-    [
-        ({}, "multivariate_detailed"),
-        # the study's Magic Breakfast CART figures (Table 6 pre-tuned): detailed
-        ({"feature_density_mad": 0.01, "corr_msd": 0.0, "corr_ratio_msd": 0.0}, "multivariate_detailed"),
-        (
-            {
-                "feature_density_mad": 0.005,
-                "corr_msd": 0.0001,
-                "corr_ratio_msd": 0.0001,
-                "pmse_ratio": 1.1,
-                "recall_diff": 0.0,
-                "min_nn_distance": 0.0,
-            },
-            "replica",
-        ),
-        # every relationship kept but no real record on a synthetic one: not a replica
-        (
-            {
-                "feature_density_mad": 0.005,
-                "corr_msd": 0.0001,
-                "corr_ratio_msd": 0.0001,
-                "pmse_ratio": 1.1,
-                "recall_diff": 0.0,
-                "min_nn_distance": 3.4,
-            },
-            "multivariate_detailed",
-        ),
-        ({"precision_diff": -0.08}, "multivariate_plausible"),
-        ({"corr_msd": 0.01}, "multivariate_plausible"),
-        ({"corr_msd": 0.05}, "plausible"),
-        ({"feature_density_mad": 0.2}, "valid"),
-        ({"corr_ratio_msd": math.nan}, "multivariate_detailed"),
-    ],
+    ("category", "key", "op", "bound"),
+    [(category, *condition) for category, conditions in RULES for condition in conditions],
 )
-def test_categorise(changes, expected):
-    assert categorise({**DETAILED, **changes}) == expected
+def test_each_threshold_is_enforced(category, key, op, bound):
+    """A file that meets every condition of ``category`` except this one, just past its bound,
+    is placed lower; at the bound it is placed there."""
+    meeting = {k: (b if o == "<=" else b) for k, o, b in dict(RULES)[category]}
+    meeting = {
+        **{k: 0.0 for k in DETAILED},
+        "effect_ci_overlap": 1.0,
+        "effect_sign_agreement": 1.0,
+        **meeting,
+    }
+    if category != "replica":
+        meeting["min_nn_distance"] = 5.0
+    assert categorise(meeting) == category
+    rank = CATEGORIES.index(category)
+    assert CATEGORIES.index(categorise({**meeting, key: _just_past(op, bound)})) < rank
+
+
+@pytest.mark.parametrize("key", sorted({k for _, conditions in RULES for k, _, _ in conditions}))
+def test_a_missing_metric_fails_every_rule_that_needs_it(key):
+    for missing in (None, math.nan):
+        assert categorise({**DETAILED, key: missing}) != "multivariate_detailed" or key == "min_nn_distance"
+    assert categorise({**DETAILED, key: None}, not_applicable=[key]) in ("multivariate_detailed", "replica")
+
+
+def test_nothing_measured_is_never_a_high_category():
+    assert categorise({}) == "valid"
+    assert categorise(dict.fromkeys(DETAILED)) == "valid"
+    assert categorise({}, valid=False) == "structural"
+
+
+def test_an_erased_treatment_effect_or_a_failed_propensity_check_is_not_detailed():
+    assert categorise({**DETAILED, "effect_ci_overlap": -2.5, "effect_sign_agreement": 0.0}) == "plausible"
+    assert categorise({**DETAILED, "pmse_ratio": 50.0}) == "plausible"
+    assert categorise({**DETAILED, "effect_sign_agreement": 0.5}) == "multivariate_plausible"
 
 
 def test_format_not_preserved_is_structural():
     assert categorise(DETAILED, format_preserved=False) == "structural"
 
 
-def test_rules_are_versioned_data_over_known_categories():
-    assert RULES_VERSION
+def test_the_rules_are_pinned_to_their_version():
+    """Changing a threshold without a new RULES_VERSION (and its hash in PINNED) fails here."""
+    import hashlib
+    import json
+
+    from trialsynth.categories import PINNED, RULES_SHA256
+
+    assert RULES_SHA256 == hashlib.sha256(json.dumps(RULES).encode()).hexdigest()
+    assert PINNED[RULES_VERSION] == RULES_SHA256
     assert all(category in CATEGORIES for category, _ in RULES)
+
+
+def test_valid_checks_types_levels_and_missingness():
+    from trialsynth.categories import valid_problems
+
+    real = pd.DataFrame({"g": ["a", "b", None, "a"], "x": [1.0, 2.0, 3.0, 4.0]})
+    assert valid_problems(real, real.copy()) == []
+    assert valid_problems(real, real.assign(g=["a", "z", None, "a"])) == [
+        "g: 1 categories the real column does not have"
+    ]
+    assert valid_problems(real, real.assign(x=[None, None, 3.0, 4.0])) == ["x: missing share differs by 0.50"]
+    assert valid_problems(real, real.assign(x=["1", "2", "3", "4"])) == ["x: numeric in one file only"]
 
 
 def test_format_checks_school_labels_by_name_only():

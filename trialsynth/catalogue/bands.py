@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-BANDS_VERSION = "bands-v1"
+BANDS_VERSION = "bands-v2"  # v2: the trial-analysis keys
 
 BANDS: dict[str, tuple[float, ...]] = {
     "corr_msd": (0.0005, 0.005, 0.02, 0.1),
@@ -29,7 +29,13 @@ BANDS: dict[str, tuple[float, ...]] = {
     "coef_mae": (0.005, 0.02, 0.1),
     "replicated_uniques": (0.0,),  # released files hold none; a blocked file says only "> 0"
     "exact_matches": (0.0, 100.0, 1000.0),
+    "effect_ci_overlap": (0.0, 0.5, 0.8),  # signed: negative when the intervals are disjoint
+    "effect_std_diff": (0.5, 1.0, 2.0),
+    "effect_sign_agreement": (0.5, 0.99),
+    "icc_real": (0.05, 0.1, 0.2),
+    "icc_synthetic": (0.05, 0.1, 0.2),
 }
+SIGNED = {"effect_ci_overlap"}  # banded as they are, not by absolute value
 
 
 def band(metric: str, value: float | None) -> str | None:
@@ -37,7 +43,7 @@ def band(metric: str, value: float | None) -> str | None:
     differences); None when the metric is undefined or has no band."""
     if value is None or metric not in BANDS or (isinstance(value, float) and math.isnan(value)):
         return None
-    value = abs(value)
+    value = value if metric in SIGNED else abs(value)
     edges = BANDS[metric]
     if value <= edges[0]:
         return f"<= {edges[0]:g}"

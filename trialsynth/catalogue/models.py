@@ -36,6 +36,7 @@ class Attempt(Base):
     lineage: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # manifest entry hash, packages
     gate: Mapped[str | None] = mapped_column(Text)
     disclosure: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the gate's rule, keys, counts
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the trial's analysis, real vs synthetic
     error: Mapped[str | None] = mapped_column(Text)
     output_path: Mapped[str | None] = mapped_column(Text)
     seed: Mapped[int | None] = mapped_column(BigInteger)  # 32-bit unsigned: beyond PostgreSQL's int4

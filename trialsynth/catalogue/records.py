@@ -52,6 +52,7 @@ def as_record(attempt: Attempt) -> dict[str, Any]:
         timings=attempt.timings,
         gate=attempt.gate,
         disclosure=attempt.disclosure,
+        analysis=attempt.analysis,
         lineage=attempt.lineage,
         release_identity=attempt.release_identity,
     )
@@ -85,5 +86,6 @@ def audit_record(attempt: Attempt) -> dict[str, Any]:
         "category_rules": attempt.category_rules,
         "gate": attempt.gate,
         "disclosure": attempt.disclosure,
+        "analysis": attempt.analysis,
         "finished_at": _iso(attempt.finished_at),
     }

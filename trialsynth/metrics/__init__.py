@@ -9,6 +9,7 @@ import pandas as pd
 
 from trialsynth.metrics import fidelity, privacy, utility
 from trialsynth.metrics.prepare import EvaluationContext, evaluation_view
+from trialsynth.metrics.trial_analysis import EFFECT_KEYS
 
 # synthgauge warns for every numeric column it passes through its category encoder. One
 # process-wide filter for that message: catch_warnings() is not safe across the threads that
@@ -50,11 +51,14 @@ OUTPUT_METRIC_KEYS = ("coef_mae",)
 # The release gate's counts (``release_gate.Gate``): synthetic rows equal to a real record unique on the
 # key variables (after re-drawing), and equal to any real record (before re-drawing).
 GATE_METRIC_KEYS = ("replicated_uniques", "exact_matches")
-RECORD_METRIC_KEYS = METRIC_KEYS + OUTPUT_METRIC_KEYS + GATE_METRIC_KEYS
+# The trial's own analysis (``trial_analysis.py``): treatment-effect replication and the ICC.
+ANALYSIS_METRIC_KEYS = EFFECT_KEYS
+RECORD_METRIC_KEYS = METRIC_KEYS + ANALYSIS_METRIC_KEYS + OUTPUT_METRIC_KEYS + GATE_METRIC_KEYS
 
 __all__ = [
     "METRICS",
     "METRIC_KEYS",
+    "ANALYSIS_METRIC_KEYS",
     "OUTPUT_METRIC_KEYS",
     "RECORD_METRIC_KEYS",
     "GATE_METRIC_KEYS",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from synthgauge.metrics.correlation import correlation_msd, correlation_ratio_msd
-from synthgauge.metrics.density import feature_density_mad
+from synthgauge.metrics.correlation import correlation_ratio_msd
+from synthgauge.metrics.density import _feature_density_diff, feature_density_mad
 from synthgauge.metrics.propensity import pmse_ratio
 from synthgauge.utils import df_combine
 
@@ -21,8 +21,14 @@ PROPENSITY_TREE = {"max_depth": 6, "min_samples_leaf": 20}
 
 
 def correlation(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
-    """Mean-squared difference of pairwise Pearson correlations (numeric columns), and of
-    correlation ratios over categorical x numeric pairs (NaN when a trial has no categorical)."""
+    """Mean-squared difference of pairwise Pearson correlations.
+
+    ``corr_msd`` is the study's Table 3 measure: pairs of **continuous** columns. ``corr_msd_other``
+    is the same over every other pair of numeric columns (binary columns, the treatment codes,
+    missingness indicators), reported apart. An undefined synthetic correlation (a column made
+    constant) counts as 0 - the relationship is gone - so a destroyed column raises the measure
+    instead of dropping out of the mean (synthgauge's ``nanmean`` hides it). Correlation ratios of
+    categorical x numeric pairs as before (synthgauge; NaN when a trial has no categorical)."""
     ratio = float("nan")
     if ctx.categorical and ctx.numeric:
         # a numeric column constant on one side has no correlation ratio: NaN (stored as None),
@@ -31,10 +37,29 @@ def correlation(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext)
             ratio = correlation_ratio_msd(
                 real, synth, categorical=list(ctx.categorical), numeric=list(ctx.numeric)
             )
+    continuous = [c for c in ctx.numeric if ctx.meta.kinds.get(c) == "continuous"]
     return {
-        "corr_msd": float(correlation_msd(real, synth, method="pearson", feats=list(ctx.numeric))),
+        "corr_msd": _corr_msd(
+            real, synth, list(ctx.numeric), lambda a, b: a in continuous and b in continuous
+        ),
+        "corr_msd_other": _corr_msd(
+            real, synth, list(ctx.numeric), lambda a, b: not (a in continuous and b in continuous)
+        ),
         "corr_ratio_msd": float(ratio),
     }
+
+
+def _corr_msd(real: pd.DataFrame, synth: pd.DataFrame, columns: list[str], keep) -> float:
+    """Mean squared difference over the pairs ``keep`` accepts whose real correlation is defined."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = real[columns].corr(method="pearson").to_numpy()
+        s = synth[columns].corr(method="pearson").to_numpy()
+    upper = np.triu_indices(len(columns), k=1)
+    pairs = [(i, j) for i, j in zip(*upper, strict=True) if keep(columns[i], columns[j])]
+    diffs = [
+        (r[i, j] - (0.0 if np.isnan(s[i, j]) else s[i, j])) ** 2 for i, j in pairs if not np.isnan(r[i, j])
+    ]
+    return float(np.mean(diffs)) if diffs else float("nan")
 
 
 def propensity(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
@@ -68,5 +93,18 @@ def _cap(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def density(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
-    """Mean absolute difference of feature densities over 10 bins, every column."""
-    return {"feature_density_mad": float(feature_density_mad(real, synth, bins=10))}
+    """Mean absolute difference of feature distributions over 10 bins, every column alike.
+
+    ``feature_density_mad`` compares the *share of rows* in each bin (synthgauge's per-bin density
+    difference times the bin's width), so every column weighs the same whatever its range.
+    ``feature_density_mad_study`` is synthgauge's measure as the study reported it: densities per
+    unit of the column's scale, where a wide column (a test score 0-200) contributes almost
+    nothing, so uniform noise in it goes unseen."""
+    shares = []
+    for name in real.columns.intersection(synth.columns):
+        diff, edges = _feature_density_diff(real, synth, name, bins=10)
+        shares.append(np.abs(diff * np.diff(edges)))
+    return {
+        "feature_density_mad": float(np.mean(np.concatenate(shares))) if shares else float("nan"),
+        "feature_density_mad_study": float(feature_density_mad(real, synth, bins=10)),
+    }

@@ -69,7 +69,8 @@ class TuningResult:
 def objective_value(metrics: dict, epsilon: float) -> float:
     from trialsynth.categories import RULES
 
-    thresholds = dict(RULES)["multivariate_detailed"]
+    conditions = dict(RULES)["multivariate_detailed"]
+    thresholds = {key: bound for key, op, bound in conditions if op == "<="}
 
     def scaled(key: str) -> float:
         value = metrics.get(key)
