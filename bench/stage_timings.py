@@ -69,7 +69,9 @@ def main() -> None:
     sessions = make_sessionmaker(make_engine(f"sqlite:///{work / 'catalogue.db'}"))
     for repeat in range(args.repeat):
         run_id = str(uuid.uuid4())
-        context = RunContext(run_id=run_id, out_dir=work / "out", cache_dir=work)
+        context = RunContext(
+            run_id=run_id, out_dir=work / "out", cache_dir=work, force=True
+        )  # every repeat runs
         for plan in build_plans(manifest):
             outcome = run_trial(plan, sessions, context)
             print(
@@ -109,7 +111,10 @@ def _print_table5(records: list[dict]) -> None:
         return
     print("\nTable 3 metrics, 9,900-row trial (median over repeats) vs the study's Table 5 CART column")
     for key in mid[0]["metrics"]:
-        ours = statistics.median(r["metrics"][key] for r in mid)
+        values = [r["metrics"][key] for r in mid if r["metrics"][key] is not None]
+        if not values:
+            continue
+        ours = statistics.median(values)
         study = STUDY_TABLE5_CART.get(key)
         print(f"  {key:<26}{ours:>12.4f}   study: {'-' if study is None else study}")
     print(f"  ONS category: {[r['ons_category'] for r in mid]}")

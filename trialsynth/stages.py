@@ -8,6 +8,7 @@ Real rows live only inside these values, in memory: ``record()`` returns public 
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from trialsynth.files import output_path, write_atomically
 from trialsynth.identity import identity_key, release_identity
 from trialsynth.loading import load_trial_data
 from trialsynth.meta import TrialMeta
-from trialsynth.metrics import ANALYSIS_METRIC_KEYS, METRIC_KEYS
+from trialsynth.metrics import ANALYSIS_METRIC_KEYS, EXTRA_METRIC_KEYS, METRIC_KEYS
 from trialsynth.metrics.evaluate import evaluate, format_preserved
 from trialsynth.metrics.trial_analysis import trial_analysis
 from trialsynth.outputs import ReleasedOutputs, combine_outputs
@@ -418,8 +419,12 @@ def evaluate_trial(
     cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams, gate: Gate
 ) -> Evaluation:
     """Table 3's metrics on the file as released (after the gate's re-draws), with the gate's counts."""
-    metrics = evaluate(cleaned.data, sampled.synthetic, cleaned.meta, streams.seed_of("evaluate"))
-    effects, analysis = trial_analysis(cleaned.data, sampled.synthetic, cleaned.meta, cleaned.covariates)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis") as pool:  # beside Table 3
+        analysed = pool.submit(
+            trial_analysis, cleaned.data, sampled.synthetic, cleaned.meta, cleaned.covariates
+        )
+        metrics = evaluate(cleaned.data, sampled.synthetic, cleaned.meta, streams.seed_of("evaluate"))
+        effects, analysis = analysed.result()
     return Evaluation(
         {**metrics, **effects, **gate.metrics(), **output_metrics(fitted, sampled.synthetic)}, analysis
     )
@@ -427,7 +432,7 @@ def evaluate_trial(
 
 def evaluate_outputs_only(fitted: Fitted, sampled: Sampled) -> Evaluation:
     """No microdata to compare with: only what the method measures against its outputs."""
-    empty = dict.fromkeys((*METRIC_KEYS, *ANALYSIS_METRIC_KEYS))
+    empty = dict.fromkeys((*METRIC_KEYS, *ANALYSIS_METRIC_KEYS, *EXTRA_METRIC_KEYS))
     return Evaluation({**empty, **output_metrics(fitted, sampled.synthetic)})
 
 

@@ -12,13 +12,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-BANDS_VERSION = "bands-v2"  # v2: the trial-analysis keys
+BANDS_VERSION = "bands-v2"  # v2: the trial-analysis keys, the scale-free MAD, the study versions
 
 BANDS: dict[str, tuple[float, ...]] = {
     "corr_msd": (0.0005, 0.005, 0.02, 0.1),
     "corr_ratio_msd": (0.0005, 0.005, 0.02, 0.1),
     "pmse_ratio": (1.5, 3.0, 10.0),
-    "feature_density_mad": (0.01, 0.05, 0.1, 0.2),
+    "feature_density_mad": (0.001, 0.005, 0.01, 0.02),  # shares of rows per bin (v2 definition)
+    "feature_density_mad_study": (0.01, 0.05, 0.1, 0.2),
+    "corr_msd_other": (0.0005, 0.005, 0.02, 0.1),
+    "tcap_baseline": (0.1, 0.3, 0.5),
+    "tcap_excess": (0.0, 0.05, 0.1, 0.3),
+    "sample_overlap_study": (0.0, 0.01),
     "precision_diff": (0.01, 0.05, 0.1),
     "recall_diff": (0.01, 0.05, 0.1),
     "f1_diff": (0.01, 0.05, 0.1),
