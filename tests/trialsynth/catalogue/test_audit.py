@@ -90,7 +90,7 @@ def test_public_view_bands_metrics_and_hides_operator_detail(tmp_path, capsys):
     records = {r["trial_id"]: r for r in _json(capsys, ["catalogue", "--catalogue", url, "--public"])}
     a = records["a"]
     assert a["metric_bands"]["corr_msd"] == "0.0005-0.005"
-    assert a["metric_bands"]["feature_density_mad"] == "0.01-0.05"
+    assert a["metric_bands"]["feature_density_mad"] == "0.01-0.02"  # shares of rows per bin (bands-v2)
     assert a["metric_bands"]["precision_diff"] == "0.01-0.05"  # by absolute value
     assert a["metric_bands"]["sample_overlap"] == "<= 0"
     text = json.dumps(records)

@@ -13,7 +13,7 @@ from trialsynth.synthesisers.mst_tuning import EPSILON_PRICE, objective_value, t
 
 def test_objective_weighs_the_metrics_that_decide_the_category_against_epsilon():
     """Each multivariate_detailed metric counts relative to its threshold; copies are refused."""
-    base = {"feature_density_mad": 0.025, "corr_msd": 0.0025, "f1_diff": -0.01, "min_nn_distance": 3.0}
+    base = {"feature_density_mad": 0.0025, "corr_msd": 0.0025, "f1_diff": -0.01, "min_nn_distance": 3.0}
     assert objective_value(base, 1.0) == pytest.approx(0.5 + 0.5 + 0.2 + EPSILON_PRICE)
     assert objective_value(base, 0.1) < objective_value(base, 1.0)
     assert objective_value({**base, "corr_msd": 0.02}, 0.1) > objective_value(base, 1.0)  # correlations count
