@@ -85,7 +85,7 @@ def primary_analysis(frame: pd.DataFrame, meta: TrialMeta, covariates: list[str]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if meta.cluster and data[meta.cluster].nunique() > 1:
-            groups = pd.factorize(data[meta.cluster].astype(str))[0]
+            groups = pd.factorize(data[meta.cluster].map(_school))[0]  # a missing school: a group of its own
             fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
         else:
             fit = model.fit(cov_type="HC1")
@@ -93,6 +93,10 @@ def primary_analysis(frame: pd.DataFrame, meta: TrialMeta, covariates: list[str]
         if name.startswith("arm="):
             out[name.removeprefix("arm=")] = (float(fit.params[i]), float(fit.bse[i]), float(fit.pvalues[i]))
     return out
+
+
+def _school(value: object) -> str:
+    return "\0missing" if pd.isna(value) else str(value)
 
 
 def ci_overlap(real: tuple[float, float], synthetic: tuple[float, float]) -> float:
@@ -108,9 +112,8 @@ def icc(frame: pd.DataFrame, outcome: str, cluster: str) -> float | None:
     import statsmodels.formula.api as smf
     from statsmodels.stats.anova import anova_lm
 
-    data = pd.DataFrame(
-        {"y": pd.to_numeric(frame[outcome], errors="coerce"), "g": frame[cluster].astype(str)}
-    ).dropna()
+    data = pd.DataFrame({"y": pd.to_numeric(frame[outcome], errors="coerce"), "g": frame[cluster]}).dropna()
+    data["g"] = data["g"].map(_school)
     sizes = data.groupby("g").size()
     if len(sizes) < 2 or len(data) <= len(sizes) or data["y"].std() == 0:
         return None
@@ -142,8 +145,12 @@ def trial_analysis(
     ) and pd.api.types.is_numeric_dtype(pd.to_numeric(real[meta.primary_outcome], errors="coerce"))
     if numeric and len(meta.arms) >= 2:
         covariates = default_covariates(meta, declared)
-        real_fit = primary_analysis(real, meta, covariates)
-        synth_fit = primary_analysis(synthetic, meta, covariates)
+        try:
+            real_fit = primary_analysis(real, meta, covariates)
+            synth_fit = primary_analysis(synthetic, meta, covariates)
+        except (ValueError, np.linalg.LinAlgError) as exc:  # recorded; the rules then fail on None
+            real_fit, synth_fit = {}, {}
+            detail["error"] = f"primary analysis: {type(exc).__name__}: {exc}"
         contrasts: list[dict[str, Any]] = []
         overlaps: list[float] = []
         diffs: list[float] = []
@@ -179,7 +186,10 @@ def trial_analysis(
             covariates=covariates, standard_errors="cluster" if meta.cluster else "HC1", contrasts=contrasts
         )
     if meta.cluster and numeric:
-        metrics["icc_real"] = icc(real, meta.primary_outcome, meta.cluster)
-        metrics["icc_synthetic"] = icc(synthetic, meta.primary_outcome, meta.cluster)
+        try:
+            metrics["icc_real"] = icc(real, meta.primary_outcome, meta.cluster)
+            metrics["icc_synthetic"] = icc(synthetic, meta.primary_outcome, meta.cluster)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            detail["icc_error"] = f"{type(exc).__name__}: {exc}"
         detail["schools"] = {"real": _sizes(real, meta.cluster), "synthetic": _sizes(synthetic, meta.cluster)}
     return metrics, detail

@@ -97,3 +97,14 @@ def test_the_ladder_orders_known_synthesisers():
         and results["exact-copy"][0] == "replica"
     )
     assert rank["split-half"] >= rank["cart"]
+
+
+def test_pupils_without_a_school_are_analysed_not_a_crash(trial):
+    """Real files have pupils with no school recorded (pandas 3 keeps them missing through
+    astype(str)): they form a group of their own for the clustered errors."""
+    data, meta = trial
+    gaps = data.copy()
+    gaps[meta.cluster] = gaps[meta.cluster].astype("string")
+    gaps.loc[gaps.index[:50], meta.cluster] = pd.NA
+    metrics, _ = trial_analysis(gaps, gaps.copy(), meta)
+    assert metrics["effect_ci_overlap"] == pytest.approx(1.0) and metrics["icc_real"] is not None
