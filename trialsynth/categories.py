@@ -172,7 +172,7 @@ def valid_problems(real: pd.DataFrame, synthetic: pd.DataFrame, labels: Iterable
 def not_applicable(meta: TrialMeta, real: pd.DataFrame) -> list[str]:
     """The metrics a trial has no structure for: the correlation ratio without categorical columns,
     the correlation MSD with fewer than two continuous columns, the treatment-effect checks when
-    the primary outcome is not numeric."""
+    the primary outcome is categorical (a binary one, text or not, is analysed as 0/1)."""
     columns = [c for c in meta.columns if c != meta.cluster]
     categorical = [
         c for c in columns if meta.kinds[c] == "categorical" or not pd.api.types.is_numeric_dtype(real[c])
@@ -183,9 +183,9 @@ def not_applicable(meta: TrialMeta, real: pd.DataFrame) -> list[str]:
         out.append("corr_ratio_msd")
     if len(continuous) < 2:
         out.append("corr_msd")
-    outcome = real[meta.primary_outcome]
-    if meta.kinds.get(meta.primary_outcome) == "categorical" or not pd.api.types.is_numeric_dtype(outcome):
-        out += ["effect_ci_overlap", "effect_sign_agreement"]
+    kind, outcome = meta.kinds.get(meta.primary_outcome), real[meta.primary_outcome]
+    if kind == "categorical" or (kind == "continuous" and not pd.api.types.is_numeric_dtype(outcome)):
+        out += ["effect_ci_overlap", "effect_sign_agreement"]  # a binary outcome is coded 0/1
     return out
 
 

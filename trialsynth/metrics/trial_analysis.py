@@ -127,6 +127,28 @@ def icc(frame: pd.DataFrame, outcome: str, cluster: str) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
+def _binary_as_indicator(
+    real: pd.DataFrame, synthetic: pd.DataFrame, meta: TrialMeta
+) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
+    """A binary primary outcome held as text ("yes"/"no") as 0/1 for the linear probability
+    model: 1 = its last level in sorted order, the same coding on both files (None: unchanged)."""
+    name = meta.primary_outcome
+    values = real[name]
+    if meta.kinds.get(name) != "binary" or pd.api.types.is_numeric_dtype(values):
+        return real, synthetic, None
+    levels = sorted(values.dropna().astype(str).unique())
+    if len(levels) != 2:
+        return real, synthetic, None
+    positive = levels[-1]
+
+    def code(frame: pd.DataFrame) -> pd.DataFrame:
+        column = frame[name]
+        coded = np.where(column.isna(), np.nan, (column.astype(str) == positive).astype(float))
+        return frame.assign(**{name: coded})
+
+    return code(real), code(synthetic), f"1 = {positive!r}, 0 = {levels[0]!r}"
+
+
 def _sizes(frame: pd.DataFrame, cluster: str) -> dict[str, float]:
     sizes = frame[cluster].value_counts()
     quartiles = sizes.quantile([0.25, 0.5, 0.75]).round(1).tolist()
@@ -139,10 +161,13 @@ def trial_analysis(
     """The five ``EFFECT_KEYS`` and the detail behind them (per contrast, covariates, schools)."""
     metrics: dict[str, float | None] = dict.fromkeys(EFFECT_KEYS)
     detail: dict[str, Any] = {"outcome": meta.primary_outcome, "reference_arm": meta.reference_arm}
-    numeric = meta.kinds.get(meta.primary_outcome) in (
-        "continuous",
-        "binary",
-    ) and pd.api.types.is_numeric_dtype(pd.to_numeric(real[meta.primary_outcome], errors="coerce"))
+    real, synthetic, coded = _binary_as_indicator(real, synthetic, meta)
+    if coded is not None:
+        detail["outcome_coded"] = coded
+    outcome = real[meta.primary_outcome]
+    numeric = meta.kinds.get(meta.primary_outcome) in ("continuous", "binary") and bool(
+        pd.to_numeric(outcome, errors="coerce").notna().any()
+    )
     if numeric and len(meta.arms) >= 2:
         covariates = default_covariates(meta, declared)
         try:

@@ -108,3 +108,18 @@ def test_pupils_without_a_school_are_analysed_not_a_crash(trial):
     gaps.loc[gaps.index[:50], meta.cluster] = pd.NA
     metrics, _ = trial_analysis(gaps, gaps.copy(), meta)
     assert metrics["effect_ci_overlap"] == pytest.approx(1.0) and metrics["icc_real"] is not None
+
+
+def test_a_binary_outcome_held_as_text_is_analysed_as_an_indicator(trial):
+    data, meta = trial
+    import dataclasses
+
+    text = data.assign(
+        passed=np.where(data[meta.primary_outcome] > data[meta.primary_outcome].median(), "yes", "no")
+    )
+    kinds = {**meta.kinds, "passed": "binary"}
+    binary = dataclasses.replace(meta, kinds=kinds, outcomes=("passed", *meta.outcomes))
+    metrics, detail = trial_analysis(text, text.copy(), binary)
+    assert detail["outcome_coded"] == "1 = 'yes', 0 = 'no'" and metrics["effect_ci_overlap"] == pytest.approx(
+        1.0
+    )
