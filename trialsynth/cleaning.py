@@ -16,7 +16,7 @@ import pandas as pd
 
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import DroppedColumn, Kind, TrialMeta
-from trialsynth.missing import as_label
+from trialsynth.missing import as_label, plain
 from trialsynth.plan import TrialPlan
 
 NUMERIC_PARSE_SHARE = 0.95  # a text column whose values are numbers this often becomes numeric
@@ -200,15 +200,11 @@ def arm_sizes(
     else:
         first = next((text[t] for t in text if t.lower() in CONTROL_LABELS), levels[0])
     ordered = [first, *(level for level in levels if level != first)]
-    return tuple((_plain(level), int(counts[level])) for level in ordered)
+    return tuple((plain(level), int(counts[level])) for level in ordered)
 
 
 def _arm_text(value: object) -> str:
     return as_label(value).strip()
-
-
-def _plain(value: object) -> object:
-    return value.item() if hasattr(value, "item") else value
 
 
 ID_NAME = re.compile(r"(?i)(^|[^a-z])(id|ids|no|num|number|code)$|[a-z]id$|ID$")
@@ -392,7 +388,7 @@ def clean_public(frame: pd.DataFrame, plan: TrialPlan) -> tuple[pd.DataFrame, Tr
     data = conform(frame, domain)
     for column in domain.columns:  # declared labels: each value as its level, or missing
         if not column.continuous and column.levels is not None:
-            codes = level_codes(data[column.name], column)
+            codes = level_codes(data[column.name], column.levels)
             levels = np.asarray((*column.levels, None), dtype=object)
             data[column.name] = pd.Series(levels[codes], index=data.index, dtype=object)
     for name, (_, places) in domain_formats(domain).items():  # numeric codes stay numbers, as released
@@ -422,7 +418,7 @@ def clean_public(frame: pd.DataFrame, plan: TrialPlan) -> tuple[pd.DataFrame, Tr
         tcap_key=tuple(k for k in roles.tcap_key if k in domain.names),
         tcap_target=roles.tcap_target if roles.tcap_target in domain.names else None,
         original_columns=tuple(frame.columns),
-        arms=tuple((_plain(arm), int(counts.get(arm, 0))) for arm in ordered),
+        arms=tuple((plain(arm), int(counts.get(arm, 0))) for arm in ordered),
         unrandomised=int(data[roles.treatment].isna().sum()),
         keys=tuple(k for k in roles.keys if k in domain.names),
         domain=domain,

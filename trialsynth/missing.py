@@ -21,6 +21,11 @@ def encode_missing_categories(frame: pd.DataFrame, names: Iterable[str]) -> pd.D
     return frame
 
 
+def plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (labels stored as JSON, compared as Python)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def as_label(value: object) -> str:
     """A value as text, a whole float as an integer (5.0 as "5"), so codes read alike whatever
     their dtype."""

@@ -11,7 +11,7 @@ from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
 from trialsynth.routing import Route
-from trialsynth.synthesisers import capabilities_of, synthesiser_class
+from trialsynth.synthesisers import capabilities_of, is_private, synthesiser_class
 
 
 def route_problems(plan: TrialPlan, meta: TrialMeta, route: Route) -> list[str]:
@@ -37,9 +37,7 @@ def private_problems(plan: TrialPlan, route: Route) -> list[str]:
     """What a differentially private route needs from the plan alone, before the data is cleaned:
     a complete public domain (or ``estimate: true``) holding the trial's roles, and one row per
     pupil (the guarantee protects one row)."""
-    if route.method == "none" or "differentially_private" not in capabilities_of(
-        synthesiser_class(route.method)
-    ):
+    if not is_private(route.method):
         return []
     where = f"trial {plan.trial_id!r}"
     why = f"the differentially private method {route.method!r} ({route.reason})"

@@ -48,9 +48,9 @@ from trialsynth.synthesisers import (
     DifferentiallyPrivate,
     FromReleasedOutputs,
     Synthesiser,
-    synthesiser_class,
+    is_private,
 )
-from trialsynth.synthesisers.base import Tunable, Tuning, capabilities_of
+from trialsynth.synthesisers.base import Tunable, Tuning
 
 
 @dataclass(frozen=True)
@@ -255,13 +255,6 @@ def clean(loaded: Loaded, plan: TrialPlan, route: Route) -> Cleaned:
     return Cleaned(data, meta, loaded.data_hash, plan.roles.covariates)
 
 
-def is_private(method: str) -> bool:
-    """Whether a routed method is differentially private (its cleaning must be public)."""
-    if method in ("none",):
-        return False
-    return "differentially_private" in capabilities_of(synthesiser_class(method))
-
-
 @dataclass(frozen=True)
 class Identity:
     """The trial's release identity (``trialsynth.identity``) and its key."""
@@ -286,25 +279,32 @@ class Unchanged:
     source: dict[str, Any]
 
     def record(self) -> dict[str, Any]:
-        copied = {key: self.source[key] for key in UNCHANGED_FIELDS if key in self.source}
+        copied = {key: value for key, value in self.source.items() if key not in ATTEMPT_OWN_FIELDS}
         lineage = {"unchanged_since": {"attempt_id": self.source["id"], "run_id": self.source["run_id"]}}
         return {**copied, "status": "unchanged", "error": None, "lineage": lineage}
 
 
-UNCHANGED_FIELDS = (
-    "method",
-    "route_reason",
-    "n_rows",
-    "n_cols",
-    "epsilon",
-    "ons_category",
-    "category_rules",
-    "metrics",
-    "params",
-    "cleaning",
-    "gate",
-    "disclosure",
-    "output_path",
+# An unchanged attempt copies what the released file's attempt settled about it - every column
+# but the attempt's own (its run, times, owner, code, status, error, lineage, identity).
+ATTEMPT_OWN_FIELDS = frozenset(
+    {
+        "id",
+        "run_id",
+        "archive",
+        "trial_id",
+        "status",
+        "error",
+        "seed",
+        "started_at",
+        "heartbeat_at",
+        "owner",
+        "finished_at",
+        "duration_s",
+        "code_version",
+        "timings",
+        "lineage",
+        "release_identity",
+    }
 )
 
 

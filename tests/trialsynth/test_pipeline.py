@@ -195,6 +195,7 @@ def test_an_unchanged_release_is_reported_and_any_change_re_synthesises(tmp_path
     assert first["status"] == "succeeded" and second["status"] == "unchanged"
     assert second["lineage"]["unchanged_since"]["attempt_id"] == first["attempt_id"]
     assert second["release_identity"] == first["release_identity"] and len(first["release_identity"]) == 64
+    assert second["analysis"] == first["analysis"] and second["metrics"] == first["metrics"]
     edited = yaml.safe_load(manifest.read_text())
     edited["trials"][0]["outcomes"] = ["post_test_2", "post_test_1"]  # a role changed: a new release
     manifest.write_text(yaml.safe_dump(edited))

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from trialsynth.dp.noise import Noise
-from trialsynth.missing import as_label
+from trialsynth.missing import as_label, plain
 
 Kind = Literal["binary", "categorical", "continuous"]
 DEFAULT_DECIMALS = 2  # a continuous column's released precision when the domain does not say
@@ -86,7 +86,7 @@ class ColumnDomain:
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "missing": self.missing}
         if self.levels is not None:
-            out["levels"] = [_plain(v) for v in self.levels]
+            out["levels"] = [plain(v) for v in self.levels]
         if self.bounds is not None:
             out["bounds"] = list(self.bounds)
         if self.decimals is not None:
@@ -177,10 +177,6 @@ class PublicDomain:
         )
 
 
-def _plain(value: object) -> object:
-    return value.item() if hasattr(value, "item") else value
-
-
 def domain_formats(domain: PublicDomain) -> dict[str, tuple[Any, int]]:
     """Released dtype and decimal places of each column (-1: text), from the domain alone: whole
     numbers are nullable integers where the column may be missing, so the schema never depends
@@ -249,10 +245,10 @@ def label_value(label: str) -> object:
     return int(number) if number.is_integer() else number
 
 
-def level_codes(values: pd.Series, column: ColumnDomain) -> np.ndarray:
-    """Code of each value among ``column.levels`` (matched by ``canonical_label``); a value
-    outside the levels or missing gets -1."""
-    lookup = {canonical_label(level): i for i, level in enumerate(column.levels or ())}
+def level_codes(values: pd.Series, levels: tuple) -> np.ndarray:
+    """Code of each value among ``levels`` (matched by ``canonical_label``); a value outside
+    the levels or missing gets -1."""
+    lookup = {canonical_label(level): i for i, level in enumerate(levels)}
     return np.array(
         [-1 if pd.isna(v) else lookup.get(canonical_label(v), -1) for v in values], dtype=np.int64
     )

@@ -34,6 +34,7 @@ import pandas as pd
 
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
+from trialsynth.missing import plain
 from trialsynth.outputs.regression import fit_model, model_terms
 from trialsynth.outputs.released import ModelOutput, ReleasedOutputs, VariableOutput
 
@@ -109,10 +110,6 @@ def _sorted_levels(values) -> list:
         return sorted(values, key=str)
 
 
-def _plain(value: object) -> object:
-    return value.item() if hasattr(value, "item") else value
-
-
 def _clear_categorical(column: pd.Series, rules: ClearanceRules, log: list[str], first: object = None):
     name = column.name
     counts = column.value_counts(dropna=True)
@@ -140,7 +137,7 @@ def _clear_categorical(column: pd.Series, rules: ClearanceRules, log: list[str],
         kind="categorical",
         proportions=_proportions(np.asarray(counts), rules),
         has_missing=bool(n_missing),
-        levels=tuple(_plain(level) for level in levels),
+        levels=tuple(plain(level) for level in levels),
         integer=bool(numeric and all(float(v).is_integer() for v in levels)),
     )
     return variable, column

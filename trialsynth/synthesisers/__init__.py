@@ -45,6 +45,11 @@ def synthesiser_class(name: str) -> type[Synthesiser]:
     return getattr(import_module(module), cls)
 
 
+def is_private(name: str) -> bool:
+    """Whether the method routed as ``name`` is differentially private (``none`` is not)."""
+    return name != "none" and "differentially_private" in capabilities_of(synthesiser_class(name))
+
+
 def get_synthesiser(name: str, **params: Any) -> Synthesiser:
     """A new synthesiser registered as ``name``, built with ``params``."""
     return synthesiser_class(name)(**params)
@@ -60,6 +65,7 @@ __all__ = [
     "Tunable",
     "capabilities_of",
     "get_synthesiser",
+    "is_private",
     "method_names",
     "synthesiser_class",
 ]

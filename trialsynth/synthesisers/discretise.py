@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trialsynth.dp.domain import ColumnDomain, PublicDomain, level_codes
+from trialsynth.dp.domain import PublicDomain, level_codes
 from trialsynth.errors import TrialDataError
 
 
@@ -81,7 +81,7 @@ def encode(data: pd.DataFrame, scheme: dict[str, ColumnBins]) -> dict[str, np.nd
             outside = np.isnan(numbers)
             fallback = (len(bins.edges) - 1) // 2  # the middle bin
         else:
-            values = level_codes(column, ColumnDomain(name, levels=bins.codes_labels))
+            values = level_codes(column, bins.codes_labels)
             outside = values < 0
             fallback = 0
         codes[name] = np.where(outside, bins.size - 1 if bins.has_missing_code else fallback, values).astype(

@@ -1,15 +1,11 @@
-import os
 import threading
-import uuid
 
 import pytest
-import sqlalchemy as sa
 
 from trialsynth.catalogue import ledger
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
 from trialsynth.errors import PrivacyBudgetError
 
-SERVER = os.environ.get("TRIALSYNTH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 LIMITS = ledger.Limits(cap=1.0, lifetime=2.5)
 
 
@@ -19,18 +15,8 @@ def sessions(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def postgres_sessions():
-    schema = f"ts_ledger_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(SERVER)
-    try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server at {SERVER} ({type(exc).__name__})")
-    yield make_sessionmaker(make_engine(f"{SERVER}?options=-csearch_path%3D{schema}"))
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+def postgres_sessions(postgres_url):
+    return make_sessionmaker(make_engine(postgres_url))
 
 
 def _release(identity="i1", epsilon=1.0, trial="t", archive="a", forced=False):

@@ -5,11 +5,9 @@ test session works in a schema of its own, dropped at the end. Skipped, saying w
 no server answers.
 """
 
-import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import sqlalchemy as sa
 
 from registry.manifest import load_manifest
@@ -21,25 +19,6 @@ from trialsynth.catalogue.session import make_engine, make_sessionmaker
 from trialsynth.pipeline import run_trial
 from trialsynth.plan import RunContext
 from trialsynth.surrogate import TrialShape, make_trial
-
-SERVER = os.environ.get("TRIALSYNTH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    schema = f"ts_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(SERVER)
-    try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as exc:
-        pytest.skip(
-            f"no PostgreSQL server at {SERVER} ({type(exc).__name__}); set TRIALSYNTH_TEST_POSTGRES_URL"
-        )
-    yield f"{SERVER}?options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def test_migrations_create_the_schema_once(postgres_url):
