@@ -2,15 +2,17 @@
 
     python bench/ladder.py [--rows 9900] [--cols 22] [--seed 1]
 
-The real trial is one half of a generated demo trial; the rungs are files whose quality is known:
-``split-half`` (the other half of the same real data: the ceiling any synthesiser can reach),
-``cart`` and ``mst`` (epsilon 1) fitted on the real half, then known-bad files -
+The real trial is one half of a generated demo trial, of which a holdout share (default 0.2, as
+in a run) is kept from every synthesiser and is where utility is tested; the rungs are files whose
+quality is known: ``split-half`` (the other half of the same real data: the ceiling any
+synthesiser can reach), ``cart`` and ``mst`` (epsilon 1) fitted on the real half's training rows,
+then known-bad files -
 ``treatment-permuted`` (the CART file with its arm column shuffled: effect erased),
 ``outcome-destroyed`` (the CART file with the primary outcome set to its mean),
 ``independent`` (every real column shuffled on its own: marginals kept, relationships gone),
 ``uniform-noise`` (continuous columns uniform over their range, categories shuffled) - and
-``exact-copy`` (the real half itself), which must top fidelity and be caught by the privacy
-measures. Prints one row per rung: category and the metrics that decide it.
+``exact-copy`` (the training rows themselves: a synthesiser that memorises), which must top
+fidelity and be caught by the privacy measures. Prints one row per rung: category and the metrics that decide it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ sys.path.insert(0, str(ROOT))
 from trialsynth.categories import categorise, not_applicable, valid_problems  # noqa: E402
 from trialsynth.cleaning import clean  # noqa: E402
 from trialsynth.dp.domain import draft_domain  # noqa: E402
+from trialsynth.defaults import HOLDOUT_SHARE  # noqa: E402
 from trialsynth.dp.noise import PublicNoise  # noqa: E402
+from trialsynth.holdout import holdout_mask  # noqa: E402
 from trialsynth.metrics.evaluate import evaluate, format_preserved  # noqa: E402
 from trialsynth.metrics.trial_analysis import trial_analysis  # noqa: E402
 from trialsynth.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
@@ -42,21 +46,27 @@ SHOWN = (
     "feature_density_mad",
     "corr_msd",
     "pmse_ratio",
+    "pmse_standardised",
     "f1_diff",
+    "f1_diff_study",
     "effect_ci_overlap",
     "effect_sign_agreement",
     "icc_synthetic",
     "min_nn_distance",
+    "min_nn_distance_outliers",
     "sample_overlap",
 )
 
 
-def rungs(real: pd.DataFrame, other: pd.DataFrame, meta, seed: int) -> dict[str, pd.DataFrame]:
+def rungs(
+    real: pd.DataFrame, held: np.ndarray, other: pd.DataFrame, meta, seed: int
+) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(seed)
-    cart = CartSynthesiser(random_state=seed).fit(real, meta).sample(len(real), np.random.default_rng(seed))
+    train = real.loc[~held].reset_index(drop=True)  # what every synthesiser is fitted on
+    cart = CartSynthesiser(random_state=seed).fit(train, meta).sample(len(real), np.random.default_rng(seed))
     domain = draft_domain(real, meta.kinds, public_bounds(real.columns))  # generated data: public
     mst = MstSynthesiser(epsilon=1.0, iterations=1000).fit(
-        real, dataclasses.replace(meta, domain=domain), noise=PublicNoise(np.random.default_rng(seed))
+        train, dataclasses.replace(meta, domain=domain), noise=PublicNoise(np.random.default_rng(seed))
     )
     permuted = cart.copy()
     permuted[meta.treatment] = rng.permutation(permuted[meta.treatment].to_numpy())
@@ -79,20 +89,23 @@ def rungs(real: pd.DataFrame, other: pd.DataFrame, meta, seed: int) -> dict[str,
         "outcome-destroyed": destroyed,
         "independent": independent,
         "uniform-noise": noise,
-        "exact-copy": real.copy(),
+        "exact-copy": train.copy(),
     }
 
 
-def ladder(rows: int, cols: int, seed: int) -> list[tuple[str, str, dict, float]]:
+def ladder(
+    rows: int, cols: int, seed: int, holdout_share: float = HOLDOUT_SHARE
+) -> list[tuple[str, str, dict, float]]:
     frame = make_trial(TrialShape(rows, cols), seed)
     data, meta = clean(frame, trial_id="ladder", **demo_roles(frame))
     order = np.random.default_rng(seed).permutation(len(data))
     real = data.iloc[np.sort(order[: len(data) // 2])].reset_index(drop=True)
     other = data.iloc[np.sort(order[len(data) // 2 :])].reset_index(drop=True)
+    held = holdout_mask(len(real), holdout_share, np.random.default_rng(seed + 1))
     out = []
-    for name, synthetic in rungs(real, other, meta, seed).items():
+    for name, synthetic in rungs(real, held, other, meta, seed).items():
         start = time.perf_counter()
-        metrics = evaluate(real, synthetic, meta, seed)
+        metrics = evaluate(real, synthetic, meta, seed, held)
         effects, _ = trial_analysis(real, synthetic, meta)
         metrics.update(effects)
         seconds = time.perf_counter() - start

@@ -36,6 +36,8 @@ class RegistryDefaults(_Strict):
     epsilon_archive_lifetime: float | None = Field(None, gt=0)  # total over the archive (None: no limit)
     ea_generations: int = Field(default.EA_GENERATIONS, ge=1)
     mst_tuning_trials: int = Field(default.MST_TUNING_TRIALS, ge=0)
+    # share of real rows kept from the synthesiser to test utility on (trialsynth.holdout); 0: none
+    holdout_share: float = Field(default.HOLDOUT_SHARE, ge=0, le=0.5)
     trial_time_limit_s: float | None = Field(None, gt=0)  # set: each trial in its own process, killed after
     trial_memory_limit_mb: int | None = Field(None, gt=0)  # set: each trial in its own process, capped
 

@@ -62,6 +62,7 @@ def build_plan(manifest: Manifest, trial: Trial, problems: Iterable[str] = ()) -
             epsilon_archive_lifetime=d.epsilon_archive_lifetime,
             ea_generations=d.ea_generations,
             mst_tuning_trials=d.mst_tuning_trials,
+            holdout_share=d.holdout_share,
         ),
         limits=Limits(time_s=d.trial_time_limit_s, memory_mb=d.trial_memory_limit_mb),
         entry_sha256=entry_sha256(trial),

@@ -20,8 +20,10 @@ for it (not the ONS's own numbers). A file gets the highest category whose every
 
 A metric a rule needs that is missing (None, NaN) **fails** the rule, unless the evaluation says it
 does not apply to the trial (``not_applicable``: e.g. no categorical columns for the correlation
-ratio). Thresholds are data; ``RULES_VERSION`` names them and ``RULES_SHA256`` pins them: a changed
-threshold without a new version fails ``tests/trialsynth/test_categories.py``.
+ratio). Thresholds are data; ``RULES_VERSION`` names them and ``RULES_SHA256`` pins them with the
+definitions of the metrics they read (``DEFINITIONS``): a changed threshold or definition without a
+new version fails ``tests/trialsynth/test_categories.py``. v3 keeps v2's thresholds; its utility
+differences are tested on held-out rows and its distances are scaled.
 
 A file synthesised from released outputs alone, with no microdata to compare it with, is
 ``valid`` (``OUTPUTS_ONLY_CATEGORY``).
@@ -38,7 +40,7 @@ import pandas as pd
 
 from trialsynth.meta import TrialMeta
 
-RULES_VERSION = "trialsynth-ons-v2"
+RULES_VERSION = "trialsynth-ons-v3"  # v3: v2's thresholds on the holdout utility and scaled distance
 OUTPUTS_ONLY_CATEGORY = "valid"
 CATEGORIES = (
     "structural",
@@ -88,9 +90,19 @@ RULES: tuple[tuple[str, tuple[Condition, ...]], ...] = (
     ),
     ("plausible", (("feature_density_mad", "<=", 0.02),)),
 )
-RULES_SHA256 = hashlib.sha256(json.dumps(RULES).encode()).hexdigest()
+# The definitions of the metrics the rules read, where they are this project's: a rule's meaning
+# changes with them, so they are pinned with the thresholds.
+DEFINITIONS = {
+    "feature_density_mad": "mean |difference of the share of rows| over 10 bins per column",
+    "corr_msd": "continuous pairs; an undefined synthetic correlation counts as 0",
+    "pmse_ratio": "CART depth 6, leaf 20; null mean from 20 bootstrap draws of the real data",
+    "utility": "SVM on the primary outcome, tested on real rows held out from the synthesiser",
+    "min_nn_distance": "Euclidean on range-scaled columns, exact over all rows",
+    "effect_ci_overlap": "Karr et al. 2006, smallest over the arm contrasts, floored at -1",
+}
+RULES_SHA256 = hashlib.sha256(json.dumps([RULES, DEFINITIONS], sort_keys=True).encode()).hexdigest()
 # The thresholds each version stands for: a new threshold needs a new version and its hash here.
-PINNED = {RULES_VERSION: "a2ffe8fa65f7bdcf369d96ac09f56c2b352b4a1855816883706a5d45cc31cdc0"}
+PINNED = {RULES_VERSION: "b28641d55b4ae3f79f9f42621b55cc472b4ad3b130dcc374bcad7f897701eb50"}
 
 MISSINGNESS_TOLERANCE = 0.05  # valid: each column's missing share within 5 points of the real one
 

@@ -12,3 +12,4 @@ EPSILON_CAP = 1.0  # policy: no single DP release above this
 EPSILON_LIFETIME = 10.0  # per trial, summed over distinct releases
 EA_GENERATIONS = 2_000  # the EA paper's generation budget
 MST_TUNING_TRIALS = 6  # optuna trials on a public surrogate; 0: EPSILON, untuned
+HOLDOUT_SHARE = 0.2  # real rows kept from the synthesiser, to test on rows it never saw; 0: none

@@ -153,26 +153,28 @@ def _steps(
         yield stages.Skipped()
         return
     method = synthesiser_class(route.method)
+    held = stages.holdout(cleaned, plan, method, streams)
+    yield held
     tuned = stages.Tuned(None)
     if is_tunable(method):
         with clock.stage("tune"):
-            tuned = stages.tune(method, plan, cleaned, streams.seed_of("tune"), context)
+            tuned = stages.tune(method, plan, cleaned, held, streams.seed_of("tune"), context)
         yield tuned
     with clock.stage("fit"):
-        data = (cleaned.data, cleaned.meta, cleaned.data_hash)
+        data = (held.training(cleaned.data), cleaned.meta, cleaned.data_hash)
         charge = stages.Charge(attempt_id, identity, forced=context.force)
         fitted = stages.fit(method, plan, data, released, tuned, streams, sessions, charge)
     yield fitted
     with clock.stage("sample"):
         sampled = stages.sample(fitted, cleaned, streams)
     if fitted.release is not None:
-        yield from _private_release(plan, context, cleaned, sampled, fitted, streams, clock)
+        yield from _private_release(plan, context, cleaned, sampled, fitted, held, streams, clock)
         return
     with clock.stage("gate"):
         gate, sampled = stages.gate(cleaned, sampled, fitted, streams)
     yield gate
     with clock.stage("evaluate"):
-        evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate)
+        evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate, held)
     yield evaluation
     yield stages.categorise_trial(evaluation, cleaned, sampled)
     gate.enforce()
@@ -186,6 +188,7 @@ def _private_release(
     cleaned: stages.Cleaned,
     sampled: stages.Sampled,
     fitted: stages.Fitted,
+    held: stages.Holdout,
     streams: Streams,
     clock: Stopwatch,
 ) -> Iterator[Stage]:
@@ -200,7 +203,7 @@ def _private_release(
             gate, sampled = stages.gate(cleaned, sampled, fitted, streams)  # measured, never enforced
         yield gate
         with clock.stage("evaluate"):
-            evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate)
+            evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate, held)
         yield evaluation
         yield stages.categorise_trial(evaluation, cleaned, sampled)
     except Exception as exc:  # noqa: BLE001 - the release stands; the failure is recorded

@@ -64,6 +64,7 @@ class Policy:
     epsilon_archive_lifetime: float | None = None  # total epsilon over the archive (None: no limit)
     ea_generations: int = defaults.EA_GENERATIONS
     mst_tuning_trials: int = defaults.MST_TUNING_TRIALS
+    holdout_share: float = defaults.HOLDOUT_SHARE  # real rows kept from the fit (trialsynth.holdout)
 
     def __post_init__(self) -> None:
         if self.small_threshold > self.large_threshold:
@@ -71,6 +72,8 @@ class Policy:
                 f"small_threshold ({self.small_threshold}) must not exceed "
                 f"large_threshold ({self.large_threshold})"
             )
+        if not 0 <= self.holdout_share <= 0.5:
+            raise ValueError(f"holdout_share must be in [0, 0.5]. Got {self.holdout_share!r} instead.")
         if self.small_policy not in ("ea", "none"):
             raise ValueError(f"small_policy must be 'ea' or 'none'. Got {self.small_policy!r} instead.")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import sessionmaker
 
@@ -32,6 +33,7 @@ from trialsynth.cleaning import clean_planned, clean_public
 from trialsynth.dp.noise import SecureNoise
 from trialsynth.errors import MethodNotAvailableError, TrialDataError
 from trialsynth.files import output_path, write_atomically
+from trialsynth.holdout import holdout_mask
 from trialsynth.identity import identity_key, release_identity
 from trialsynth.loading import load_trial_data
 from trialsynth.meta import TrialMeta
@@ -48,6 +50,7 @@ from trialsynth.synthesisers import (
     DifferentiallyPrivate,
     FromReleasedOutputs,
     Synthesiser,
+    capabilities_of,
     is_private,
 )
 from trialsynth.synthesisers.base import Tunable, Tuning
@@ -78,6 +81,39 @@ class Cleaned:
             },
         }
         return {"n_rows": len(self.data), "n_cols": self.data.shape[1], "cleaning": cleaning}
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Real rows kept from the synthesiser (``trialsynth.holdout``): which rows, never the rows."""
+
+    mask: np.ndarray = field(repr=False)  # bool per cleaned row
+    share: float
+    seen_by_synthesiser: bool  # a method fitted on every row (from outputs cleared for release)
+
+    @property
+    def fitted_rows(self) -> int:
+        """How many real rows the synthesiser is fitted on."""
+        return len(self.mask) - (0 if self.seen_by_synthesiser else int(self.mask.sum()))
+
+    def training(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The rows the synthesiser is fitted on."""
+        if self.seen_by_synthesiser or not self.mask.any():
+            return data
+        return data.loc[~self.mask].reset_index(drop=True)
+
+    def record(self) -> dict[str, Any]:
+        held = int(self.mask.sum())
+        return {
+            "lineage": {
+                "holdout": {
+                    "share": self.share,
+                    "rows": held,
+                    "fitted_rows": self.fitted_rows,
+                    "seen_by_synthesiser": self.seen_by_synthesiser if held else None,
+                }
+            }
+        }
 
 
 @dataclass(frozen=True)
@@ -339,10 +375,20 @@ def check_route(plan: TrialPlan, cleaned: Cleaned, route: Route) -> None:
     preflight.check_route(plan, cleaned.meta, route)
 
 
-def tune(method: type[Tunable], plan: TrialPlan, cleaned: Cleaned, seed: int, context: RunContext) -> Tuned:
-    """Settings a tunable method chooses from public inputs only (the cleaned shape, the plan)."""
-    n_rows, n_cols = cleaned.data.shape
-    return Tuned(method.tune(plan, n_rows, n_cols, seed=seed, cache_dir=context.cache_dir))
+def holdout(cleaned: Cleaned, plan: TrialPlan, method: type[Synthesiser], streams: Streams) -> Holdout:
+    """The plan's share of real rows, drawn from the ``holdout`` stream, kept from the fit; a
+    method that synthesises from cleared outputs is fitted on every row (``trialsynth.holdout``)."""
+    share = plan.policy.holdout_share
+    mask = holdout_mask(len(cleaned.data), share, streams.generator("holdout"))
+    return Holdout(mask, share, seen_by_synthesiser="from_released_outputs" in capabilities_of(method))
+
+
+def tune(
+    method: type[Tunable], plan: TrialPlan, cleaned: Cleaned, held: Holdout, seed: int, context: RunContext
+) -> Tuned:
+    """Settings a tunable method chooses from public inputs only (the shape it is fitted on, the plan)."""
+    n_cols = cleaned.data.shape[1]
+    return Tuned(method.tune(plan, held.fitted_rows, n_cols, seed=seed, cache_dir=context.cache_dir))
 
 
 def fit(
@@ -416,14 +462,17 @@ def output_metrics(fitted: Fitted, synthetic: pd.DataFrame) -> dict[str, float |
 
 
 def evaluate_trial(
-    cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams, gate: Gate
+    cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams, gate: Gate, held: Holdout
 ) -> Evaluation:
-    """Table 3's metrics on the file as released (after the gate's re-draws), with the gate's counts."""
+    """Table 3's metrics on the file as released (after the gate's re-draws), with the gate's
+    counts; utility is tested on the holdout's rows."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis") as pool:  # beside Table 3
         analysed = pool.submit(
             trial_analysis, cleaned.data, sampled.synthetic, cleaned.meta, cleaned.covariates
         )
-        metrics = evaluate(cleaned.data, sampled.synthetic, cleaned.meta, streams.seed_of("evaluate"))
+        metrics = evaluate(
+            cleaned.data, sampled.synthetic, cleaned.meta, streams.seed_of("evaluate"), held.mask
+        )
         effects, analysis = analysed.result()
     return Evaluation(
         {**metrics, **effects, **gate.metrics(), **output_metrics(fitted, sampled.synthetic)}, analysis

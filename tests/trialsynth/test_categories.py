@@ -68,13 +68,14 @@ def test_format_not_preserved_is_structural():
 
 
 def test_the_rules_are_pinned_to_their_version():
-    """Changing a threshold without a new RULES_VERSION (and its hash in PINNED) fails here."""
+    """Changing a threshold or a metric's definition without a new RULES_VERSION (and its hash in
+    PINNED) fails here."""
     import hashlib
     import json
 
-    from trialsynth.categories import PINNED, RULES_SHA256
+    from trialsynth.categories import DEFINITIONS, PINNED, RULES_SHA256
 
-    assert RULES_SHA256 == hashlib.sha256(json.dumps(RULES).encode()).hexdigest()
+    assert RULES_SHA256 == hashlib.sha256(json.dumps([RULES, DEFINITIONS], sort_keys=True).encode()).hexdigest()
     assert PINNED[RULES_VERSION] == RULES_SHA256
     assert all(category in CATEGORIES for category, _ in RULES)
 

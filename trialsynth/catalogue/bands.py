@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-BANDS_VERSION = "bands-v2"  # v2: the trial-analysis keys, the scale-free MAD, the study versions
+BANDS_VERSION = "bands-v3"  # v3: scaled nearest-neighbour distances, S_pMSE, holdout utility beside the study's
 
 BANDS: dict[str, tuple[float, ...]] = {
     "corr_msd": (0.0005, 0.005, 0.02, 0.1),
@@ -27,8 +27,11 @@ BANDS: dict[str, tuple[float, ...]] = {
     "precision_diff": (0.01, 0.05, 0.1),
     "recall_diff": (0.01, 0.05, 0.1),
     "f1_diff": (0.01, 0.05, 0.1),
-    "min_nn_distance": (0.0, 1.0, 5.0),
-    "min_nn_distance_outliers": (0.0, 1.0, 5.0),
+    "min_nn_distance": (0.0, 0.05, 0.2),  # scaled Euclidean (v3): a category mismatch is 1
+    "min_nn_distance_outliers": (0.0, 0.05, 0.2),
+    "min_nn_distance_study": (0.0, 1.0, 5.0),  # the study's unscaled Manhattan
+    "pmse_standardised": (2.0, 10.0, 100.0),
+    "f1_diff_study": (0.01, 0.05, 0.1),
     "tcap": (0.1, 0.3, 0.5),
     "sample_overlap": (0.0, 0.01),
     "coef_mae": (0.005, 0.02, 0.1),

@@ -47,10 +47,13 @@ METRIC_KEYS = (
 )
 
 # Beside Table 3: where a definition changed, the study's version (``*_study``), the pairs the
-# study's correlation leaves out, and TCAP's baseline and the excess over it.
+# study's correlation leaves out, TCAP's baseline and the excess over it, and the standardised pMSE.
 EXTRA_METRIC_KEYS = (
     "feature_density_mad_study",
     "corr_msd_other",
+    "pmse_standardised",
+    "f1_diff_study",
+    "min_nn_distance_study",
     "tcap_baseline",
     "tcap_excess",
     "sample_overlap_study",

@@ -6,6 +6,7 @@ import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pandas as pd
 
 from trialsynth.meta import TrialMeta
@@ -18,11 +19,16 @@ EVALUATION_THREADS = 2
 
 
 def evaluate(
-    real: pd.DataFrame, synthetic: pd.DataFrame, meta: TrialMeta, seed: int
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    meta: TrialMeta,
+    seed: int,
+    holdout: np.ndarray | None = None,
 ) -> dict[str, float | None]:
     """All Table 3 metrics, keyed by their catalogue names; an undefined value (e.g. a
-    correlation ratio when a column is constant) is None, never NaN (not valid JSON)."""
-    real_view, synth_view, context = evaluation_view(real, synthetic, meta, seed)
+    correlation ratio when a column is constant) is None, never NaN (not valid JSON).
+    ``holdout`` marks the real rows the synthesiser never saw (``trialsynth.holdout``)."""
+    real_view, synth_view, context = evaluation_view(real, synthetic, meta, seed, holdout)
     with ThreadPoolExecutor(max_workers=EVALUATION_THREADS, thread_name_prefix="metrics") as pool:
         futures = [pool.submit(family, real_view, synth_view, context) for family in METRICS.values()]
         results: dict[str, float] = {}

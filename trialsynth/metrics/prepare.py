@@ -9,7 +9,9 @@ Both frames get the same treatment, decided from the real data only:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 import pandas as pd
 
@@ -23,10 +25,16 @@ class EvaluationContext:
     seed: int
     categorical: tuple[str, ...]
     numeric: tuple[str, ...]
+    # real rows the synthesiser never saw (bool per real row; None: no holdout)
+    holdout: np.ndarray | None = field(default=None, repr=False)
 
 
 def evaluation_view(
-    real: pd.DataFrame, synthetic: pd.DataFrame, meta: TrialMeta, seed: int
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    meta: TrialMeta,
+    seed: int,
+    holdout: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, EvaluationContext]:
     columns = [c for c in meta.columns if c != meta.cluster]
     text = [
@@ -45,7 +53,11 @@ def evaluation_view(
             real_view[name] = real[name].astype("float64")
             synth_view[name] = synthetic[name].astype("float64")
     numeric_all = [c for c in real_view.columns if c not in text]
-    context = EvaluationContext(meta=meta, seed=seed, categorical=tuple(text), numeric=tuple(numeric_all))
+    if holdout is not None and len(holdout) != len(real):
+        raise ValueError(f"holdout marks {len(holdout)} rows; the real data has {len(real)}")
+    context = EvaluationContext(
+        meta=meta, seed=seed, categorical=tuple(text), numeric=tuple(numeric_all), holdout=holdout
+    )
     return real_view, synth_view, context
 
 

@@ -1,0 +1,35 @@
+"""The holdout: real rows a trial's synthesiser never sees.
+
+Utility (``metrics.utility``) trains one model on real and one on synthetic rows and tests both
+on real rows; tested on rows the synthesiser was fitted on, a synthesiser that memorises looks
+as good as the real data. So a documented share of the cleaned rows (``holdout_share``, default
+``defaults.HOLDOUT_SHARE``) is drawn at random from the trial's ``holdout`` stream and kept from
+the fit: the released file is synthesised from the other rows (as many synthetic rows as the
+trial has), and the held-out rows are where the models are tested.
+
+What it costs: the synthesiser learns from 80% of the rows at the default share. For a
+differentially private method nothing more is spent (one fit, on fewer rows; the guarantee is
+the same for every real row, held out or not). Every other measure (fidelity, the trial's
+analysis, the privacy measures and the release gate) still compares with every real row.
+
+A method that synthesises from released outputs (``ea``) is fitted on all rows: it never sees a
+row, only outputs cleared for release, and outputs cleared from fewer rows would be other
+outputs than the trial's. Its holdout rows are recorded as seen through those aggregates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def holdout_mask(n_rows: int, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Which of ``n_rows`` rows are held out: ``round(share * n_rows)`` of them, uniformly at
+    random, leaving at least 2 rows on each side (none when that is impossible or ``share`` is 0)."""
+    if not 0 <= share < 1:
+        raise ValueError(f"The holdout share must be in [0, 1). Got {share!r} instead.")
+    held = int(round(share * n_rows))
+    mask = np.zeros(n_rows, dtype=bool)
+    if held < 2 or n_rows - held < 2:
+        return mask
+    mask[rng.choice(n_rows, held, replace=False)] = True
+    return mask
