@@ -12,7 +12,8 @@ then known-bad files -
 ``independent`` (every real column shuffled on its own: marginals kept, relationships gone),
 ``uniform-noise`` (continuous columns uniform over their range, categories shuffled) - and
 ``exact-copy`` (the training rows themselves: a synthesiser that memorises), which must top
-fidelity and be caught by the privacy measures. Prints one row per rung: category and the metrics that decide it.
+fidelity and be caught by the privacy measures. Prints one row per rung: category and the
+metrics that decide it.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from trialsynth.categories import categorise, not_applicable, valid_problems  # noqa: E402
 from trialsynth.cleaning import clean  # noqa: E402
-from trialsynth.dp.domain import draft_domain  # noqa: E402
 from trialsynth.defaults import HOLDOUT_SHARE  # noqa: E402
+from trialsynth.dp.domain import draft_domain  # noqa: E402
 from trialsynth.dp.noise import PublicNoise  # noqa: E402
 from trialsynth.holdout import holdout_mask  # noqa: E402
 from trialsynth.metrics.evaluate import evaluate, format_preserved  # noqa: E402

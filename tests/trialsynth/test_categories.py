@@ -75,7 +75,8 @@ def test_the_rules_are_pinned_to_their_version():
 
     from trialsynth.categories import DEFINITIONS, PINNED, RULES_SHA256
 
-    assert RULES_SHA256 == hashlib.sha256(json.dumps([RULES, DEFINITIONS], sort_keys=True).encode()).hexdigest()
+    pinned = json.dumps([RULES, DEFINITIONS], sort_keys=True).encode()
+    assert RULES_SHA256 == hashlib.sha256(pinned).hexdigest()
     assert PINNED[RULES_VERSION] == RULES_SHA256
     assert all(category in CATEGORIES for category, _ in RULES)
 

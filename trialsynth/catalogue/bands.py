@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-BANDS_VERSION = "bands-v3"  # v3: scaled nearest-neighbour distances, S_pMSE, holdout utility beside the study's
+# v3: scaled nearest-neighbour distances, S_pMSE, the holdout utility beside the study's
+BANDS_VERSION = "bands-v3"
 
 BANDS: dict[str, tuple[float, ...]] = {
     "corr_msd": (0.0005, 0.005, 0.02, 0.1),

@@ -39,8 +39,8 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.svm import SVC
 from sklearn.model_selection import train_test_split
+from sklearn.svm import SVC
 from synthgauge.metrics.classification import _get_scores, _make_pipeline, _make_preprocessor
 
 from trialsynth.metrics.prepare import EvaluationContext
@@ -100,9 +100,9 @@ def classification(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationConte
     real[target], synth[target] = outcome_classes(real[target], synth[target], target in ctx.numeric)
     feats = [c for c in real.columns if c != target and not c.startswith(target + "__")]
     real, synth, feats = _one_hot_on_union(real, synth, feats, [c for c in ctx.categorical if c in feats])
-    holdout = ctx.holdout
-    held = holdout is not None and holdout.any() and not holdout.all()
-    training = real[~holdout] if held else real  # rows the synthesiser was fitted on
+    holdout = ctx.holdout if ctx.holdout is not None else np.zeros(len(real), dtype=bool)
+    held = bool(holdout.any() and not holdout.all())
+    training = real[~holdout]  # rows the synthesiser was fitted on
     # the study's split (synthgauge's classification_comparison): 80/20 of a capped sample per side
     cap = int(MAX_TRAIN_ROWS / STUDY_TRAIN_SHARE)
     real_train, seen_test = train_test_split(
