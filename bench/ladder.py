@@ -11,8 +11,8 @@ then known-bad files -
 ``outcome-destroyed`` (the CART file with the primary outcome set to its mean),
 ``independent`` (every real column shuffled on its own: marginals kept, relationships gone),
 ``uniform-noise`` (continuous columns uniform over their range, categories shuffled) - and
-``exact-copy`` (the training rows themselves: a synthesiser that memorises), which must top
-fidelity and be caught by the privacy measures. Prints one row per rung: category and the
+``exact-copy`` (the real half itself, held-out rows included), which must top fidelity and be
+caught by the privacy measures. Prints one row per rung: category and the
 metrics that decide it.
 """
 
@@ -90,7 +90,7 @@ def rungs(
         "outcome-destroyed": destroyed,
         "independent": independent,
         "uniform-noise": noise,
-        "exact-copy": train.copy(),
+        "exact-copy": real.copy(),
     }
 
 
