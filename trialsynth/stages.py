@@ -8,8 +8,8 @@ Real rows live only inside these values, in memory: ``record()`` returns public 
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from trialsynth.identity import identity_key, release_identity
 from trialsynth.loading import load_trial_data
 from trialsynth.meta import TrialMeta
 from trialsynth.metrics import ANALYSIS_METRIC_KEYS, EXTRA_METRIC_KEYS, METRIC_KEYS
-from trialsynth.metrics.evaluate import evaluate, format_preserved
+from trialsynth.metrics.evaluate import assess, format_preserved
 from trialsynth.metrics.trial_analysis import trial_analysis
 from trialsynth.outputs import ReleasedOutputs, combine_outputs
 from trialsynth.plan import RunContext, TrialPlan
@@ -466,17 +466,11 @@ def evaluate_trial(
 ) -> Evaluation:
     """Table 3's metrics on the file as released (after the gate's re-draws), with the gate's
     counts; utility is tested on the holdout's rows."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis") as pool:  # beside Table 3
-        analysed = pool.submit(
-            trial_analysis, cleaned.data, sampled.synthetic, cleaned.meta, cleaned.covariates
-        )
-        metrics = evaluate(
-            cleaned.data, sampled.synthetic, cleaned.meta, streams.seed_of("evaluate"), held.mask
-        )
-        effects, analysis = analysed.result()
-    return Evaluation(
-        {**metrics, **effects, **gate.metrics(), **output_metrics(fitted, sampled.synthetic)}, analysis
+    analysis = partial(trial_analysis, cleaned.data, sampled.synthetic, cleaned.meta, cleaned.covariates)
+    metrics, detail = assess(
+        cleaned.data, sampled.synthetic, cleaned.meta, streams.seed_of("evaluate"), held.mask, analysis
     )
+    return Evaluation({**metrics, **gate.metrics(), **output_metrics(fitted, sampled.synthetic)}, detail)
 
 
 def evaluate_outputs_only(fitted: Fitted, sampled: Sampled) -> Evaluation:

@@ -15,7 +15,7 @@ from trialsynth.missing import as_label
 # The finest precision a released file keeps (``synthesisers.base.column_formats`` caps a column's
 # decimals at 6): real values are compared at it, so a copy rounded on release is still a copy.
 COMPARE_DECIMALS = 6
-NN_STUDY_MAX_ROWS = 5000  # per side: the study's version is sampled (its cost grows with rows squared)
+NN_STUDY_MAX_ROWS = 3000  # per side: the study's version is sampled (its cost grows with rows squared)
 OUTLIER_FACTOR = 2.0  # local outlier factor at or above which a real row is an outlier (synthgauge's 2)
 OUTLIER_NEIGHBOURS = 5
 
