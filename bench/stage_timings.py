@@ -28,22 +28,11 @@ from registry.manifest import load_manifest  # noqa: E402
 from registry.plans import build_plans  # noqa: E402
 from trialsynth.catalogue import as_record, history  # noqa: E402
 from trialsynth.catalogue.session import make_engine, make_sessionmaker  # noqa: E402
+from trialsynth.metrics.study import STUDY_TABLE5_CART  # noqa: E402
 from trialsynth.pipeline import run_trial  # noqa: E402
 from trialsynth.plan import RunContext  # noqa: E402
 
 STAGES = ("load", "clean", "fit", "sample", "evaluate", "gate", "write")
-# The study's Table 5, Conditional CART column (Magic Breakfast, 9,900 rows).
-STUDY_TABLE5_CART = {
-    "corr_msd": 0.00,
-    "corr_ratio_msd": 0.00,
-    "feature_density_mad": 0.03,
-    "precision_diff": 0.00,
-    "recall_diff": 0.00,
-    "f1_diff": 0.00,
-    "min_nn_distance": 1.5,
-    "min_nn_distance_outliers": 1.5,
-    "sample_overlap": 0.00,
-}
 
 
 def _plan(args) -> list[TrialShape]:

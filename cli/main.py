@@ -124,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     codebook.add_argument("registry")
     codebook.add_argument("--trial", required=True, metavar="ID")
     codebook.add_argument("--out", required=True, help="YAML file to write")
+    report = sub.add_parser("report", help="build the archive dashboard (HTML) from the catalogue")
+    _common(report)
+    report.add_argument("--out", help="directory to write it into (default: the output directory)")
+    report.add_argument(
+        "--run", metavar="RUN_ID", help="the run whose timeline it shows (default: the newest)"
+    )
+    report.add_argument(
+        "--lifetime",
+        type=float,
+        metavar="EPSILON",
+        help="per-trial epsilon lifetime to mark on the ledger chart",
+    )
     return parser
 
 
@@ -191,6 +203,18 @@ def cmd_codebook(args) -> int:
     path = write_codebook(Path(args.out), codebook)
     print(f"{path}: {len(codebook['columns'])} columns drafted from the data: review before publishing")
     print(f"then add to the trial's entry: codebook: {path}")
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from trialsynth.catalogue.session import sessions_for
+    from trialsynth.reports.dashboard import build_dashboard
+
+    out_dir = Path(args.out) if args.out else environment.default_out_dir()
+    page = build_dashboard(
+        sessions_for(_catalogue_url(args)), out_dir, run_id=args.run, lifetime=args.lifetime
+    )
+    print(page)
     return EXIT_OK
 
 
@@ -372,6 +396,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "clear": cmd_clear,
     "codebook": cmd_codebook,
+    "report": cmd_report,
 }
 
 

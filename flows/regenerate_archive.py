@@ -1,8 +1,9 @@
 """Regenerate every trial of an archive: plan, then one task per trial, bounded concurrency.
 
 A failing trial is recorded as failed by the engine and never stops the others. The run leaves
-two Prefect artifacts: a progress bar updated as trials finish, and a table of trials (status,
-method, category, seconds, error) under the key ``archive-regeneration``.
+Prefect artifacts: a progress bar updated as trials finish, a table of trials (status, method,
+category, seconds, error) under the key ``archive-regeneration``, a link to the run's dashboard
+(``archive-dashboard``) and a markdown list of each trial's report (``trial-reports``).
 """
 
 from __future__ import annotations
@@ -10,13 +11,24 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from prefect import flow
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect import flow, get_run_logger
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.environment import home
-from tasks.archive import expire_stale_attempts_task, plan_run_task, remove_stale_partials_task
+from tasks.archive import (
+    build_dashboard_task,
+    expire_stale_attempts_task,
+    plan_run_task,
+    remove_stale_partials_task,
+)
 from tasks.trial import process_trial_task
 from trialsynth.plan import RunContext, TrialPlan
 
@@ -73,7 +85,36 @@ def process_plans(plans: list[TrialPlan], catalogue_url: str, context: RunContex
         key="archive-regeneration",
         description=f"run {context.run_id}: one row per trial (ids, status and categories only; no data)",
     )
+    _report_artifacts(plans, catalogue_url, context)
     return summaries
+
+
+def _report_artifacts(plans: list[TrialPlan], catalogue_url: str, context: RunContext) -> None:
+    """The run's dashboard and each trial's report, linked from the Prefect UI; a dashboard that
+    cannot be built is logged, the run's results stand."""
+    lifetime = plans[0].policy.epsilon_lifetime if plans else None
+    try:
+        paths = build_dashboard_task(catalogue_url, str(context.out_dir), context.run_id, lifetime)
+    except Exception:  # noqa: BLE001 - the trials are recorded; the page can be rebuilt (trialsynth report)
+        get_run_logger().exception("building the dashboard failed; rebuild it with `trialsynth report`")
+        return
+    dashboard = Path(paths.pop("dashboard"))
+    create_link_artifact(
+        dashboard.as_uri(),
+        link_text="archive dashboard",
+        key="archive-dashboard",
+        description=f"run {context.run_id}: every trial, the run timeline, the epsilon ledger, failures",
+    )
+    lines = [
+        f"# Trial reports, run {context.run_id}",
+        "",
+        f"Dashboard: [{dashboard}]({dashboard.as_uri()})",
+        "",
+    ]
+    for name, path in sorted(paths.items()):
+        trial = name.removeprefix("report:")
+        lines.append(f"- {trial}: [{path}]({Path(path).as_uri()})" if path else f"- {trial}: no report")
+    create_markdown_artifact("\n".join(lines), key="trial-reports", description="each trial's report")
 
 
 def _summary(trial_id: str, future) -> dict:

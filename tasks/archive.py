@@ -1,4 +1,5 @@
-"""Archive-level tasks: plan the run (the manifest is parsed once), and clear what a dead run left."""
+"""Archive-level tasks: plan the run (the manifest is parsed once), clear what a dead run left, and
+build the run's dashboard."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from prefect import task
 from registry.plans import build_plans
 from registry.validation import check_registry
 from trialsynth.catalogue.attempts import expire_stale
-from trialsynth.catalogue.queries import failed_trials
+from trialsynth.catalogue.queries import failed_trials, run_attempts
 from trialsynth.catalogue.session import sessions_for
 from trialsynth.files import remove_stale_partials
 from trialsynth.plan import TrialPlan
+from trialsynth.reports.dashboard import build_dashboard
 
 
 @task(name="plan-run", persist_result=False)
@@ -41,3 +43,16 @@ def failed_trials_task(catalogue_url: str, archive: str) -> list[str]:
     """The archive's trials whose latest attempt failed."""
     with sessions_for(catalogue_url)() as session:
         return failed_trials(session, archive)
+
+
+@task(name="build-dashboard", persist_result=False)
+def build_dashboard_task(
+    catalogue_url: str, out_dir: str, run_id: str, lifetime: float | None = None
+) -> dict[str, str | None]:
+    """Write the run's dashboard (and ``dashboard.html``) into ``out_dir``; returns its path and,
+    per trial of the run, its report's path (paths only: no data)."""
+    sessions = sessions_for(catalogue_url)
+    page = build_dashboard(sessions, Path(out_dir), run_id=run_id, lifetime=lifetime)
+    with sessions() as session:
+        reports = {a.trial_id: a.report_path for a in run_attempts(session, run_id)}
+    return {"dashboard": str(page), **{f"report:{trial}": path for trial, path in reports.items()}}

@@ -159,6 +159,29 @@ def failed_conditions(
     return out
 
 
+def rule_table(
+    metrics: Mapping[str, float | None], not_applicable: Iterable[str] = ()
+) -> list[dict[str, object]]:
+    """Every condition of every rule with the file's value and whether it holds (``"n/a"`` when
+    the trial has no structure for it): the category's *why*, from the rules themselves."""
+    skip = frozenset(not_applicable)
+    rows: list[dict[str, object]] = []
+    for category, conditions in RULES:
+        for key, op, bound in conditions:
+            holds: bool | str = "n/a" if key in skip else _holds(metrics, ((key, op, bound),), skip)
+            rows.append(
+                {
+                    "category": category,
+                    "metric": key,
+                    "op": op,
+                    "bound": bound,
+                    "value": metrics.get(key),
+                    "holds": holds,
+                }
+            )
+    return rows
+
+
 def valid_problems(real: pd.DataFrame, synthetic: pd.DataFrame, labels: Iterable[str] = ()) -> list[str]:
     """What ``valid`` claims, checked: the same columns, numeric where the real ones are, no
     category the real column lacks, each column's missing share within ``MISSINGNESS_TOLERANCE``
@@ -212,6 +235,7 @@ __all__ = [
     "RULES_VERSION",
     "categorise",
     "failed_conditions",
+    "rule_table",
     "not_applicable",
     "valid_problems",
 ]

@@ -17,14 +17,17 @@ def output_path(out_dir: Path, archive: str, trial_id: str, data_name: str) -> P
     return out_dir / archive / f"{trial_id}{suffix}"
 
 
-def write_atomically(frame: pd.DataFrame, path: Path) -> Path:
-    """Write to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
+def write_atomically(frame: pd.DataFrame | str, path: Path) -> Path:
+    """Write to a temporary file beside ``path``, fsync it, then rename it over ``path``: a
+    frame as CSV or Parquet (by the suffix), text as UTF-8."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tag = file_tag()  # lets a later run spot a dead writer's file at once
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{tag}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            if path.suffix == ".parquet":
+            if isinstance(frame, str):
+                handle.write(frame.encode("utf-8"))
+            elif path.suffix == ".parquet":
                 frame.to_parquet(handle, index=False)
             else:
                 frame.to_csv(handle, index=False)

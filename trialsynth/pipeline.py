@@ -21,9 +21,12 @@ from typing import Any, Protocol
 from sqlalchemy.orm import sessionmaker
 
 from trialsynth import stages
-from trialsynth.catalogue.attempts import finish_attempt, heartbeat, start_attempt
+from trialsynth.catalogue.attempts import finish_attempt, heartbeat, start_attempt, update_attempt
+from trialsynth.catalogue.models import Attempt
+from trialsynth.catalogue.records import as_record
 from trialsynth.errors import TrialDataError, TrialsynthError
 from trialsynth.plan import RunContext, TrialPlan
+from trialsynth.reports.trial_report import write_reports
 from trialsynth.streams import Streams
 from trialsynth.synthesisers import synthesiser_class
 from trialsynth.synthesisers.base import is_tunable
@@ -78,10 +81,13 @@ def run_trial(plan: TrialPlan, sessions: sessionmaker, context: RunContext) -> T
     clock, started = Stopwatch(), time.perf_counter()
     reached: list[dict[str, Any]] = []  # the records of the stages reached (never their data)
     ending: dict[str, Any] = {}
+    aggregated: stages.Aggregated | None = None  # for the report, never recorded
     with heartbeat(sessions, attempt_id):
         try:
             for value in _steps(plan, sessions, context, attempt_id, clock):
                 reached.append(value.record())
+                if isinstance(value, stages.Aggregated):
+                    aggregated = value
         except TrialsynthError as exc:
             ending = {"status": "failed", "error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - one trial's failure never stops the archive
@@ -89,6 +95,8 @@ def run_trial(plan: TrialPlan, sessions: sessionmaker, context: RunContext) -> T
             ending = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
     record = assemble(plan, reached, ending)
     finish_attempt(sessions, attempt_id, timings=clock.timings, **record)
+    if aggregated is not None and record["status"] == "succeeded" and record.get("output_path"):
+        report_trial(sessions, attempt_id, aggregated.aggregates)
     outcome = TrialOutcome(
         trial_id=plan.trial_id,
         status=record["status"],
@@ -100,6 +108,22 @@ def run_trial(plan: TrialPlan, sessions: sessionmaker, context: RunContext) -> T
     )
     log.info("trial %s %s (%s) in %.1fs", plan.trial_id, outcome.status, outcome.method, outcome.duration_s)
     return outcome
+
+
+def report_trial(sessions: sessionmaker, attempt_id: int, aggregates: dict[str, Any]) -> None:
+    """Write the trial's report, public variant and data card beside its released file and
+    record the report's path; a report that cannot be written is logged and recorded in the
+    attempt's lineage - the release stands."""
+    with sessions() as session:
+        record = as_record(session.get(Attempt, attempt_id))
+    try:
+        files = write_reports(record, aggregates)
+    except Exception as exc:  # noqa: BLE001 - the release stands without its report
+        log.exception("trial %s: writing the report failed", record["trial_id"])
+        lineage = {**(record.get("lineage") or {}), "report_error": f"{type(exc).__name__}: {exc}"}
+        update_attempt(sessions, attempt_id, lineage=lineage)
+        return
+    update_attempt(sessions, attempt_id, report_path=str(files.report))
 
 
 def assemble(plan: TrialPlan, reached: list[dict[str, Any]], ending: dict[str, Any]) -> dict[str, Any]:
@@ -178,6 +202,8 @@ def _steps(
     yield evaluation
     yield stages.categorise_trial(evaluation, cleaned, sampled)
     gate.enforce()
+    with clock.stage("report"):
+        yield stages.aggregate(cleaned, sampled)
     with clock.stage("write"):
         yield stages.write(stages.restored(sampled, cleaned, streams), plan, context)
 
@@ -206,6 +232,8 @@ def _private_release(
             evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate, held)
         yield evaluation
         yield stages.categorise_trial(evaluation, cleaned, sampled)
+        with clock.stage("report"):
+            yield stages.aggregate(cleaned, sampled)
     except Exception as exc:  # noqa: BLE001 - the release stands; the failure is recorded
         log.exception("trial %s: measuring the private release failed", plan.trial_id)
         yield stages.Unmeasured(f"{type(exc).__name__}: {exc}")

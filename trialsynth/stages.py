@@ -43,6 +43,7 @@ from trialsynth.metrics.trial_analysis import trial_analysis
 from trialsynth.outputs import ReleasedOutputs, combine_outputs
 from trialsynth.plan import RunContext, TrialPlan
 from trialsynth.release_gate import Gate, check_release
+from trialsynth.reports.aggregates import secure_aggregates
 from trialsynth.restore import restore_dropped
 from trialsynth.routing import OUTPUTS_METHOD, Route, route
 from trialsynth.streams import Streams
@@ -114,6 +115,17 @@ class Holdout:
                 }
             }
         }
+
+
+@dataclass(frozen=True)
+class Aggregated:
+    """What the trial's report may show of the real data (``reports.aggregates``): aggregates
+    under the small-cell rule, kept for the report and never recorded in the catalogue."""
+
+    aggregates: dict[str, Any] = field(repr=False)
+
+    def record(self) -> dict[str, Any]:
+        return {}
 
 
 @dataclass(frozen=True)
@@ -496,6 +508,11 @@ def categorise_trial(evaluation: Evaluation, cleaned: Cleaned, sampled: Sampled)
         "next_category_fails": failed_conditions(evaluation.metrics, above, skip) if above else [],
     }
     return Category(name, why=why)
+
+
+def aggregate(cleaned: Cleaned, sampled: Sampled) -> Aggregated:
+    """The report's view of the real data and of the file as released (after the gate)."""
+    return Aggregated(secure_aggregates(cleaned.data, sampled.synthetic, cleaned.meta))
 
 
 def outputs_only_category() -> Category:

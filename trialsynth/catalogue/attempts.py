@@ -50,6 +50,14 @@ def finish_attempt(sessions: sessionmaker, attempt_id: int, **fields: Any) -> No
             setattr(attempt, key, value)
 
 
+def update_attempt(sessions: sessionmaker, attempt_id: int, **fields: Any) -> None:
+    """Set fields of a finished attempt (e.g. where its report was written)."""
+    with sessions.begin() as session:
+        attempt = session.get(Attempt, attempt_id)
+        for key, value in fields.items():
+            setattr(attempt, key, value)
+
+
 def expire_stale(sessions: sessionmaker, lease_seconds: float = LEASE_SECONDS) -> list[str]:
     """Mark ``running`` attempts whose process died as failed, so reruns pick them up; returns
     their trial ids. A process is known dead when its lease ran out (no heartbeat for

@@ -39,6 +39,7 @@ class Attempt(Base):
     analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the trial's analysis, real vs synthetic
     error: Mapped[str | None] = mapped_column(Text)
     output_path: Mapped[str | None] = mapped_column(Text)
+    report_path: Mapped[str | None] = mapped_column(Text)  # the trial's HTML report, beside the file
     seed: Mapped[int | None] = mapped_column(BigInteger)  # 32-bit unsigned: beyond PostgreSQL's int4
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,228 @@
+"""A trial's report: the secure page (aggregates of the real data), its public variant (bands
+only) and the data card that travels with the released file."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from trialsynth.catalogue.bands import BANDS_VERSION, band
+from trialsynth.categories import rule_table
+from trialsynth.files import write_atomically
+from trialsynth.metrics import RECORD_METRIC_KEYS
+from trialsynth.metrics.study import STUDY_KEY, STUDY_TABLE5_CART
+from trialsynth.reports import charts
+
+PLAIN_CATEGORY = {
+    "replica": "real records reproduced",
+    "multivariate_detailed": "joint distributions and the trial's analysis kept",
+    "multivariate_plausible": "some relationships between columns kept",
+    "plausible": "each column's distribution kept, relationships not",
+    "valid": "types, levels and missing values kept, distributions not",
+    "structural": "the file's format only",
+}
+GATE_RULE = "0 rows equal to a real record unique on the key variables (replicated uniques)"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    report: Path  # the secure page
+    public: Path  # bands only
+    card: Path  # the data card (Markdown)
+
+
+@cache
+def environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("trialsynth.reports", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+@cache
+def page_css() -> str:
+    return (Path(__file__).parent / "templates" / "base.css").read_text()
+
+
+@cache
+def plotly_js() -> str:
+    """plotly's JavaScript bundle, inlined in every page that draws (no CDN at view time)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def report_names(output_path: Path) -> tuple[Path, Path, Path]:
+    """Where a released file's report, public variant and data card are written (beside it)."""
+    stem = output_path.name.split(".")[0]
+    folder = output_path.parent
+    return folder / f"{stem}.report.html", folder / f"{stem}.public.html", folder / f"{stem}.card.md"
+
+
+def render_report(record: dict[str, Any], aggregates: dict[str, Any], public_name: str) -> str:
+    metrics = record.get("metrics") or {}
+    analysis = record.get("analysis") or {}
+    why = analysis.get("category") or {}
+    contrasts = analysis.get("contrasts") or []
+    columns = aggregates.get("columns") or []
+    figures = {
+        "forest": charts.to_div(charts.forest(contrasts), "forest") if contrasts else "",
+        "columns": [charts.to_div(charts.distribution(c), f"column-{i}") for i, c in enumerate(columns)],
+        "correlations": [
+            charts.to_div(figure, f"correlation-{i}")
+            for i, figure in enumerate(charts.correlations(aggregates["correlation"]))
+        ]
+        if aggregates.get("correlation")
+        else [],
+        "missingness": charts.to_div(charts.missingness(columns), "missingness") if columns else "",
+    }
+    params = record.get("params") or {}
+    return (
+        environment()
+        .get_template("trial.html.j2")
+        .render(
+            r=record,
+            m=metrics,
+            agg=aggregates,
+            analysis=analysis,
+            why={"next_category": None, "valid_problems": [], "not_applicable": [], **why},
+            rules=rule_table(metrics, why.get("not_applicable") or []),
+            contrasts=contrasts,
+            metric_rows=_metric_rows(metrics),
+            disclosure=_disclosure(metrics),
+            charts=figures,
+            guarantee=params.get("guarantee"),
+            params_json=json.dumps(params, indent=2, default=str),
+            lineage_json=json.dumps(
+                {"lineage": record.get("lineage"), "release_identity": record.get("release_identity")},
+                indent=2,
+                default=str,
+            ),
+            public_name=public_name,
+            generated=datetime.now(UTC).isoformat(timespec="seconds"),
+            css=page_css(),
+            plotly_js=plotly_js(),
+            fmt=fmt,
+        )
+    )
+
+
+def render_public(record: dict[str, Any]) -> str:
+    """What ``catalogue --public`` shows of the trial: category, method, epsilon, metric bands."""
+    metrics = record.get("metrics") or {}
+    bands = [(key, band(key, metrics.get(key))) for key in RECORD_METRIC_KEYS]
+    return (
+        environment()
+        .get_template("public.html.j2")
+        .render(
+            r=record,
+            bands=[(k, b) for k, b in bands if b is not None],
+            bands_version=BANDS_VERSION,
+            css=page_css(),
+        )
+    )
+
+
+def render_card(record: dict[str, Any]) -> str:
+    params = record.get("params") or {}
+    return (
+        environment()
+        .get_template("card.md.j2")
+        .render(
+            r=record,
+            plain_category=PLAIN_CATEGORY.get(record.get("ons_category") or "", "not categorised"),
+            guarantee=params.get("guarantee"),
+            limitations=limitations(record),
+        )
+    )
+
+
+def limitations(record: dict[str, Any]) -> list[str]:
+    """What the record says a user of the file should know, from its own measures."""
+    metrics = record.get("metrics") or {}
+    analysis = record.get("analysis") or {}
+    out = []
+    overlap = metrics.get("effect_ci_overlap")
+    if overlap is not None and overlap < 0.5:
+        out.append(
+            "The treatment effect on the primary outcome is not reproduced well (CI overlap "
+            f"{overlap:.2f} with the real analysis): do not read effect sizes off this file."
+        )
+    icc_real, icc_synth = metrics.get("icc_real"), metrics.get("icc_synthetic")
+    if icc_real is not None and icc_synth is not None and abs(icc_real - icc_synth) > 0.05:
+        out.append(
+            f"Clustering by school differs from the real data (ICC {icc_synth:.2f} vs {icc_real:.2f})."
+        )
+    why = (analysis.get("category") or {}).get("next_category_fails") or []
+    if why:
+        out.append("Not in the next category up because: " + "; ".join(why) + ".")
+    if record.get("epsilon") is not None:
+        out.append("Differential privacy noise weakens relationships between columns, most at small epsilon.")
+    out.append(
+        "Rare categories and extreme values may be missing or smoothed; school labels are not real schools."
+    )
+    return out
+
+
+def write_reports(record: dict[str, Any], aggregates: dict[str, Any]) -> ReportFiles:
+    """The three files beside the released file at ``record["output_path"]``, each written atomically."""
+    report, public, card = report_names(Path(record["output_path"]))
+    write_atomically(render_report(record, aggregates, public.name), report)
+    write_atomically(render_public(record), public)
+    write_atomically(render_card(record), card)
+    return ReportFiles(report, public, card)
+
+
+def _metric_rows(metrics: dict[str, Any]) -> list[tuple[str, Any, str | None, str]]:
+    studied = {STUDY_KEY.get(key, key): value for key, value in STUDY_TABLE5_CART.items()}
+    rows = []
+    for key in RECORD_METRIC_KEYS:
+        reference = studied.get(key)
+        rows.append(
+            (
+                key,
+                metrics.get(key),
+                band(key, metrics.get(key)),
+                "" if reference is None else f"{reference:g}",
+            )
+        )
+    return rows
+
+
+def _disclosure(metrics: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    return [
+        ("replicated_uniques", metrics.get("replicated_uniques"), GATE_RULE),
+        (
+            "exact_matches",
+            metrics.get("exact_matches"),
+            "reported (a copy of a non-unique record is not disclosive by itself)",
+        ),
+        (
+            "sample_overlap",
+            metrics.get("sample_overlap"),
+            "share of real records found in the file; 0 expected",
+        ),
+        ("min_nn_distance", metrics.get("min_nn_distance"), "0 is a reproduced record (scaled distance)"),
+        ("min_nn_distance_outliers", metrics.get("min_nn_distance_outliers"), "closeness to real outliers"),
+        ("tcap", metrics.get("tcap"), "attribution probability for the key/target"),
+        ("tcap_excess", metrics.get("tcap_excess"), "over the unlinked baseline; near 0 expected"),
+    ]
