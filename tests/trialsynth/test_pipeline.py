@@ -220,7 +220,7 @@ def test_a_private_release_stands_when_measuring_it_fails(tmp_path, sessions, ra
     def broken(*args, **kwargs):
         raise ValueError("a metric fell over")
 
-    monkeypatch.setattr(stages, "evaluate", broken)
+    monkeypatch.setattr(stages, "assess", broken)
     manifest = _dp_archive(tmp_path, raw_trial)
     outcome, record = _run(manifest, "dp", tmp_path, sessions)
     assert outcome.status == "succeeded" and Path(record["output_path"]).is_file()

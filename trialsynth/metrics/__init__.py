@@ -18,6 +18,10 @@ warnings.filterwarnings("ignore", message="Selected features include non-object 
 # scikit-learn's local outlier factor (synthgauge's outlier filter) warns on tied distances, which
 # coded and narrow files always have; the filter is computed all the same.
 warnings.filterwarnings("ignore", message="Duplicate values are leading to incorrect", category=UserWarning)
+# synthgauge (archived) uses pandas idioms deprecated in pandas 3.1 - ``inplace=True`` on drop,
+# drop_duplicates and rename, ``select_dtypes("object")`` for text - which warn (Pandas4Warning, a
+# DeprecationWarning) on every call and still give the same results. Ignored from its modules only.
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"synthgauge(\.|$)")
 
 MetricFamily = Callable[[pd.DataFrame, pd.DataFrame, EvaluationContext], dict[str, float]]
 

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 
 from trialsynth.catalogue.bands import BANDS_VERSION, band
 from trialsynth.categories import rule_table
@@ -43,7 +43,7 @@ def environment() -> Environment:
     return Environment(
         loader=PackageLoader("trialsynth.reports", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined,
+        undefined=ChainableUndefined,  # a record without some detail still renders
         keep_trailing_newline=True,
     )
 
@@ -193,7 +193,9 @@ def write_reports(record: dict[str, Any], aggregates: dict[str, Any]) -> ReportF
 
 
 def _metric_rows(metrics: dict[str, Any]) -> list[tuple[str, Any, str | None, str]]:
-    studied = {STUDY_KEY.get(key, key): value for key, value in STUDY_TABLE5_CART.items()}
+    studied = {
+        STUDY_KEY.get(key, key): value for key, value in STUDY_TABLE5_CART.items() if STUDY_KEY.get(key, key)
+    }
     rows = []
     for key in RECORD_METRIC_KEYS:
         reference = studied.get(key)

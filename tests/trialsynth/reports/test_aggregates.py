@@ -1,0 +1,68 @@
+"""What a report may show of the real data: aggregates under the small-cell rule."""
+
+import numpy as np
+import pandas as pd
+
+from trialsynth.cleaning import clean
+from trialsynth.reports.aggregates import MIN_CELL, secure_aggregates
+
+
+def _trial(n: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "arm": rng.choice(["control", "treated"], n),
+            "score": rng.normal(100, 15, n).round(2),
+            "region": rng.choice(["north", "south"], n),
+            "school": rng.integers(1, 30, n),
+        }
+    )
+    frame.loc[:4, "region"] = "island"  # 5 pupils: under the minimum cell
+    frame.loc[0, "score"] = 412.37  # one extreme pupil
+    frame.loc[10:13, "score"] = np.nan  # 4 missing: under the minimum cell
+    return frame
+
+
+def _aggregates(frame: pd.DataFrame):
+    data, meta = clean(frame, trial_id="t", treatment="arm", outcomes=["score"], cluster="school")
+    return secure_aggregates(data, data, meta), data
+
+
+def _column(aggregates, name):
+    return next(c for c in aggregates["columns"] if c["name"] == name)
+
+
+def test_no_real_bar_under_the_minimum_cell():
+    aggregates, _ = _aggregates(_trial())
+    region = _column(aggregates, "region")["bars"]
+    assert "island" not in region["levels"]
+    assert region["levels"][-1] == "other" and region["real"][-1] is None  # 5 pooled: still too few
+    histogram = _column(aggregates, "score")["histogram"]
+    shown = [c for c in histogram["real"] if c is not None]
+    assert shown and min(shown) >= MIN_CELL
+    assert histogram["real"][-1] is None  # the bin of the extreme pupil is not drawn
+    assert sum(shown) < histogram["real_total"]
+
+
+def test_a_real_extreme_or_small_missing_count_is_not_printed():
+    aggregates, data = _aggregates(_trial())
+    histogram = _column(aggregates, "score")["histogram"]
+    assert 412.37 not in histogram["edges"] and data["score"].min() not in histogram["edges"]
+    assert _column(aggregates, "score")["missing"]["real"] is None  # 4 missing: under the rule
+    assert _column(aggregates, "region")["missing"]["real"] == 0.0
+
+
+def test_school_sizes_are_rounded_quartiles_only():
+    aggregates, data = _aggregates(_trial())
+    schools = aggregates["schools"]["real"]
+    assert schools["schools"] == data["school"].nunique()
+    assert all(q % 5 == 0 for q in schools["quartiles"])
+
+
+def test_correlations_are_of_continuous_columns():
+    rng = np.random.default_rng(1)
+    frame = _trial().assign(pre=lambda f: f["score"].fillna(100) + rng.normal(0, 5, len(f)))
+    aggregates, _ = _aggregates(frame)
+    correlation = aggregates["correlation"]
+    assert correlation["columns"] == ["score", "pre"] or set(correlation["columns"]) == {"score", "pre"}
+    assert correlation["difference"][0][1] == 0.0  # the file against itself
