@@ -15,7 +15,9 @@ visit, person x year), clustered pupils, narrow coded files, a 73,421-row long-f
 (CART: several ratings per student) and a 64,600-row survey with one row per respondent (the MST
 route, its domain in a codebook).
 
-Prints one line per trial: rows x columns, route, status, category, seconds and key metrics.
+Prints one line per trial: rows x columns, route, status, category, seconds and key metrics
+(pMSE ratio, correlation MSD, holdout F1 difference, treatment-effect CI overlap, ICC real and
+synthetic, replicated uniques, exact matches).
 """
 
 from __future__ import annotations
@@ -317,7 +319,8 @@ def main() -> int:
     context = RunContext(run_id=str(uuid.uuid4()), out_dir=work / "out", cache_dir=work)
     header = (
         f"{'trial':<18} {'shape':<9} {'route':<5} {'status':<9} {'category':<22} {'seconds':>7}  "
-        f"{'pmse_ratio':>10} {'corr_msd':>9} {'repl_uniq':>9} {'exact':>6}  error"
+        f"{'pmse_ratio':>10} {'corr_msd':>9} {'f1_diff':>8} {'effect_ov':>9} {'icc_real':>8} {'icc_syn':>8} "
+        f"{'repl_uniq':>9} {'exact':>6}  error"
     )
     print(header)
     outcomes = []
@@ -332,6 +335,8 @@ def main() -> int:
             f"{plan.trial_id:<18} {shape:<9} {outcome.method or '-':<5} {outcome.status:<9} "
             f"{outcome.ons_category or '-':<22} {outcome.duration_s:7.1f}  "
             f"{_metric(metrics, 'pmse_ratio'):>10} {_metric(metrics, 'corr_msd'):>9} "
+            f"{_metric(metrics, 'f1_diff'):>8} {_metric(metrics, 'effect_ci_overlap'):>9} "
+            f"{_metric(metrics, 'icc_real'):>8} {_metric(metrics, 'icc_synthetic'):>8} "
             f"{_metric(metrics, 'replicated_uniques'):>9} {_metric(metrics, 'exact_matches'):>6}  "
             f"{(outcome.error or '')[:100]}",
             flush=True,
