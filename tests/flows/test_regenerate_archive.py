@@ -1,6 +1,7 @@
 """End to end: the real Prefect flow on a tiny archive, through the CLI, checked in the catalogue."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +41,16 @@ def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
         records["broken"]["error"] == "trial 'broken': key 'data': broken.csv: the file is empty (no header)"
     )
     assert len({r["run_id"] for r in records.values()}) == 1
+    # each released file has its report beside it; the run wrote its dashboard
+    for trial_id in ("mid-a", "mid-b", "small"):
+        report = Path(records[trial_id]["report_path"])
+        assert report.is_file() and report.parent == Path(records[trial_id]["output_path"]).parent
+    assert records["broken"]["report_path"] is None
+    run_page = tmp_path / "out" / f"dashboard-{records['mid-a']['run_id']}.html"
+    assert run_page.is_file() and "mid-b.report.html" in run_page.read_text()
+    assert main(["report", "--catalogue", url, "--out", str(tmp_path / "pages")]) == 0
+    assert Path(capsys.readouterr().out.strip()).is_file()
+    assert main(["report", "--catalogue", url, "--out", str(tmp_path / "pages"), "--run", "no-such-run"]) == 2
 
     assert (
         main(
@@ -62,6 +73,7 @@ def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
     history = json.loads(capsys.readouterr().out)
     assert [h["status"] for h in history] == ["succeeded", "unchanged"]  # same release identity
     assert history[1]["output_path"] == history[0]["output_path"]
+    assert history[1]["report_path"] == history[0]["report_path"]  # the release it repeats
     forced = ["run", "--registry", str(manifest), "--catalogue", url, "--trial", "mid-a", "--force"]
     assert main([*forced, "--out", str(tmp_path / "out")]) == 0
     capsys.readouterr()
@@ -101,3 +113,8 @@ def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
         response = client._client.get("/artifacts/archive-regeneration/latest")
     table = json.loads(response.json()["data"])
     assert {row["trial"] for row in table} == {"broken"} and table[0]["status"] == "succeeded"
+    with get_client(sync_client=True) as client:
+        link = client._client.get("/artifacts/archive-dashboard/latest").json()
+        reports = client._client.get("/artifacts/trial-reports/latest").json()
+    assert link["type"] == "link" and "(file://" in link["data"] and "dashboard-" in link["data"]
+    assert reports["type"] == "markdown" and "broken.report.html" in reports["data"]
