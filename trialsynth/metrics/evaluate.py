@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from trialsynth.meta import TrialMeta
 from trialsynth.metrics import METRICS
@@ -22,7 +21,7 @@ log = logging.getLogger(__name__)
 EVALUATION_THREADS = 2
 # Longest first (measured on a 9,900 x 22 trial: propensity 3.2 s, utility 2.5 s, nearest
 # neighbours 1.5 s, the trial's analysis 0.8 s, the rest under 0.7 s), so that two threads finish
-# together; BLAS and OpenMP pools are held to one thread each meanwhile (no oversubscription).
+# together.
 LONGEST_FIRST = ("propensity", "classification", "nearest_neighbour", "analysis", "overlap")
 
 
@@ -57,10 +56,7 @@ def assess(
     if analysis is not None:
         tasks["analysis"] = analysis
     order = sorted(tasks, key=lambda name: LONGEST_FIRST.index(name) if name in LONGEST_FIRST else 99)
-    with (
-        threadpool_limits(limits=1),
-        ThreadPoolExecutor(max_workers=EVALUATION_THREADS, thread_name_prefix="metrics") as pool,
-    ):
+    with ThreadPoolExecutor(max_workers=EVALUATION_THREADS, thread_name_prefix="metrics") as pool:
         futures = {name: pool.submit(tasks[name]) for name in order}
         results: dict[str, float] = {}
         detail: dict[str, Any] = {}

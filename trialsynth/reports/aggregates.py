@@ -6,11 +6,13 @@ released outputs' (``outputs.clearance.ClearanceRules.min_cell_count``, 10 pupil
 
 - a histogram bar or a category bar of the **real** data counting fewer than ``min_cell`` pupils
   is not drawn (its count is ``None``); categories under the minimum are pooled into one bar
-  ("other") when the pool reaches it. Bin edges are rounded outward to 2 significant figures, so
-  a real extreme value is not printed; bins in the tails holding fewer than ``min_cell`` real
-  pupils are suppressed like any other;
-- a real missing share is shown only when both the missing and the observed rows number 0 or at
-  least ``min_cell``;
+  ("other"). A column's bars and its missing rows are one table whose total (the trial's rows)
+  is public, so suppression is completed as output checkers do (secondary suppression): more
+  cells are hidden, smallest first, until the hidden cells together hold 0 or at least
+  ``min_cell`` pupils - what subtraction recovers is then a safe count. Shares are of all the
+  trial's rows, missing included;
+- bin edges lie on a coarse grid (half a power of ten of the range) and strictly outside the
+  data, so no real extreme value is printed;
 - correlations are over continuous columns with at least ``min_cell`` complete pairs;
 - school sizes are summarised by their quartiles rounded to a multiple of 5 (a school's size
   is a quasi-identifier), and only with at least ``min_cell`` schools.
@@ -21,6 +23,7 @@ Synthetic counts are shown as they are: the file is released.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -43,12 +46,21 @@ def secure_aggregates(
     for name in columns:
         kind = meta.kinds[name]
         entry: dict[str, Any] = {"name": name, "kind": kind}
-        entry["missing"] = _missing(real[name], synthetic[name], min_cell)
         numeric = kind == "continuous" and pd.api.types.is_numeric_dtype(real[name])
         if numeric:
             entry["histogram"] = _histogram(real[name], synthetic[name], min_cell)
+            cells = entry["histogram"]
         else:
             entry["bars"] = _bars(real[name], synthetic[name], min_cell)
+            cells = entry["bars"]
+        # the column's bars and its missing rows: one table, suppressed together
+        missing = int(real[name].isna().sum())
+        shown = suppress([*cells.pop("real_counts"), missing], min_cell)
+        cells["real"] = _shares(shown[:-1], len(real))
+        entry["missing"] = {
+            "real": _shares(shown[-1:], len(real))[0],
+            "synthetic": round(float(synthetic[name].isna().mean()), 4) if len(synthetic) else None,
+        }
         out["columns"].append(entry)
     out["correlation"] = _correlations(real, synthetic, meta, columns, min_cell)
     if meta.cluster and meta.cluster in real.columns:
@@ -59,24 +71,36 @@ def secure_aggregates(
     return out
 
 
-def _missing(real: pd.Series, synth: pd.Series, min_cell: int) -> dict[str, Any]:
-    missing = int(real.isna().sum())
-    observed = len(real) - missing
-    shown = all(count == 0 or count >= min_cell for count in (missing, observed))
-    return {
-        "real": round(missing / len(real), 3) if shown and len(real) else None,
-        "synthetic": round(float(synth.isna().mean()), 3) if len(synth) else None,
-    }
+def suppress(counts: list[int], min_cell: int) -> list[int | None]:
+    """Cells of one table whose total is public: those under ``min_cell`` hidden (primary), then
+    the smallest shown ones too until the hidden cells hold 0 or at least ``min_cell`` together
+    (secondary), so no hidden cell can be recovered by subtraction from the total."""
+    shown: list[int | None] = [c if c == 0 or c >= min_cell else None for c in counts]
+    hidden = sum(c for c, s in zip(counts, shown, strict=True) if s is None)
+    for index in sorted(range(len(counts)), key=lambda i: counts[i]):
+        if hidden == 0 or hidden >= min_cell:
+            break
+        if shown[index] is not None and counts[index] > 0:
+            shown[index] = None
+            hidden += counts[index]
+    return shown
+
+
+def _shares(counts: Sequence[int | None], total: int) -> list[float | None]:
+    return [None if c is None or not total else round(c / total, 4) for c in counts]
 
 
 def _nice_edges(low: float, high: float, bins: int) -> np.ndarray:
-    """``bins`` equal bins covering [low, high], the ends rounded outward to 2 significant figures."""
+    """``bins`` equal bins from below ``low`` to above ``high``, the ends on a grid of half a
+    power of ten of the range and strictly outside [low, high]: an end never equals a value."""
     if not math.isfinite(low) or not math.isfinite(high):
         return np.array([0.0, 1.0])
     if high <= low:
         high = low + 1.0
-    step = 10 ** (math.floor(math.log10(high - low)) - 1)
+    step = 10 ** math.floor(math.log10(high - low)) / 2
     start, stop = math.floor(low / step) * step, math.ceil(high / step) * step
+    start -= step if start == low else 0.0
+    stop += step if stop == high else 0.0
     return np.linspace(start, stop, bins + 1)
 
 
@@ -84,17 +108,14 @@ def _histogram(real: pd.Series, synth: pd.Series, min_cell: int) -> dict[str, An
     r = pd.to_numeric(real, errors="coerce").dropna().to_numpy(dtype=float)
     s = pd.to_numeric(synth, errors="coerce").dropna().to_numpy(dtype=float)
     values = np.concatenate([r, s]) if len(s) else r
-    edges = _nice_edges(
-        float(np.min(values)) if len(values) else 0.0, float(np.max(values)) if len(values) else 1.0, BINS
-    )
-    real_counts = np.histogram(np.clip(r, edges[0], edges[-1]), edges)[0]
+    low = float(np.min(values)) if len(values) else 0.0
+    high = float(np.max(values)) if len(values) else 1.0
+    edges = _nice_edges(low, high, BINS)
     synth_counts = np.histogram(np.clip(s, edges[0], edges[-1]), edges)[0]
     return {
         "edges": [float(e) for e in edges],
-        "real": [int(c) if c >= min_cell else None for c in real_counts],
-        "synthetic": [int(c) for c in synth_counts],
-        "real_total": len(r),
-        "synthetic_total": len(s),
+        "real_counts": [int(c) for c in np.histogram(r, edges)[0]],  # suppressed by the caller
+        "synthetic": _shares([int(c) for c in synth_counts], len(synth)),
     }
 
 
@@ -102,22 +123,16 @@ def _bars(real: pd.Series, synth: pd.Series, min_cell: int) -> dict[str, Any]:
     real_counts = real.dropna().map(as_label).value_counts()
     synth_counts = synth.dropna().map(as_label).value_counts()
     shown = [level for level, count in real_counts.items() if count >= min_cell][:MAX_LEVELS]
-    other_real = int(real_counts.drop(shown).sum())
+    counts = [int(real_counts[level]) for level in shown]
     levels = [str(level) for level in shown]
-    real_list: list[int | None] = [int(real_counts[level]) for level in shown]
     synth_list = [int(synth_counts.get(level, 0)) for level in shown]
+    other_real = int(real_counts.drop(shown).sum())
     other_synth = int(synth_counts.drop([lv for lv in shown if lv in synth_counts.index]).sum())
     if other_real or other_synth:
         levels.append("other")
-        real_list.append(other_real if other_real >= min_cell else None)
+        counts.append(other_real)
         synth_list.append(other_synth)
-    return {
-        "levels": levels,
-        "real": real_list,
-        "synthetic": synth_list,
-        "real_total": int(real_counts.sum()),
-        "synthetic_total": int(synth_counts.sum()),
-    }
+    return {"levels": levels, "real_counts": counts, "synthetic": _shares(synth_list, len(synth))}
 
 
 def _correlations(

@@ -18,34 +18,22 @@ def to_div(figure: go.Figure, div_id: str) -> str:
     )
 
 
-def _shares(counts: list[int | None], total: int) -> list[float | None]:
-    return [None if c is None or not total else c / total for c in counts]
-
-
 def distribution(column: dict[str, Any]) -> go.Figure:
-    """Real and synthetic distribution of one column, as shares of rows; a suppressed real bar
-    (under the minimum cell count) is not drawn."""
+    """Real and synthetic distribution of one column, as shares of all rows (missing included);
+    a suppressed real bar (``aggregates.suppress``) is not drawn."""
     figure = go.Figure()
     if "histogram" in column:
         h = column["histogram"]
         edges = h["edges"]
         centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
         width = edges[1] - edges[0]
-        for name, counts, total, colour in (
-            ("real", h["real"], h["real_total"], REAL),
-            ("synthetic", h["synthetic"], h["synthetic_total"], SYNTHETIC),
-        ):
-            figure.add_bar(
-                x=centres, y=_shares(counts, total), width=width, name=name, marker_color=colour, opacity=0.6
-            )
+        for name, shares, colour in (("real", h["real"], REAL), ("synthetic", h["synthetic"], SYNTHETIC)):
+            figure.add_bar(x=centres, y=shares, width=width, name=name, marker_color=colour, opacity=0.6)
         figure.update_layout(barmode="overlay")
     else:
         b = column["bars"]
-        for name, counts, total, colour in (
-            ("real", b["real"], b["real_total"], REAL),
-            ("synthetic", b["synthetic"], b["synthetic_total"], SYNTHETIC),
-        ):
-            figure.add_bar(x=b["levels"], y=_shares(counts, total), name=name, marker_color=colour)
+        for name, shares, colour in (("real", b["real"], REAL), ("synthetic", b["synthetic"], SYNTHETIC)):
+            figure.add_bar(x=b["levels"], y=shares, name=name, marker_color=colour)
         figure.update_layout(barmode="group")
     figure.update_layout(title=column["name"], yaxis_title="share of rows", **LAYOUT)
     return figure

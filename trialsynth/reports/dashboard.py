@@ -15,10 +15,13 @@ from sqlalchemy.orm import sessionmaker
 from trialsynth.catalogue.models import Attempt, EpsilonCharge
 from trialsynth.catalogue.queries import latest_attempts, run_attempts
 from trialsynth.catalogue.records import as_record
+from trialsynth.categories import CATEGORIES
 from trialsynth.files import write_atomically
 from trialsynth.reports import charts
 from trialsynth.reports.trial_report import environment, fmt, page_css, plotly_js
+from trialsynth.synthesisers import method_names
 
+STATUSES = ("succeeded", "unchanged", "skipped", "failed", "running")
 KEY_METRICS = (
     "corr_msd",
     "pmse_ratio",
@@ -94,9 +97,9 @@ def render_dashboard(data: dict[str, Any], out_dir: Path, lifetime: float | None
             failures=[r for r in latest if r["status"] == "failed"],
             ledger=data["ledger"],
             charts=figures,
-            methods=sorted({r["method"] for r in latest if r["method"]}),
-            categories=sorted({r["ons_category"] for r in latest if r["ons_category"]}),
-            statuses=sorted({r["status"] for r in latest}),
+            methods=sorted({*(r["method"] for r in latest if r["method"]), *method_names()} - {"auto"}),
+            categories=list(CATEGORIES),
+            statuses=list(STATUSES),
             generated=datetime.now(UTC).isoformat(timespec="seconds"),
             css=page_css(),
             plotly_js=plotly_js(),

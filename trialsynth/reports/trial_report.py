@@ -42,7 +42,7 @@ class ReportFiles:
 def environment() -> Environment:
     return Environment(
         loader=PackageLoader("trialsynth.reports", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),  # not the card
         undefined=ChainableUndefined,  # a record without some detail still renders
         keep_trailing_newline=True,
     )
@@ -82,7 +82,7 @@ def render_report(record: dict[str, Any], aggregates: dict[str, Any], public_nam
     metrics = record.get("metrics") or {}
     analysis = record.get("analysis") or {}
     why = analysis.get("category") or {}
-    contrasts = analysis.get("contrasts") or []
+    contrasts = _cleared_contrasts(analysis.get("contrasts") or [], record, aggregates.get("min_cell", 10))
     columns = aggregates.get("columns") or []
     figures = {
         "forest": charts.to_div(charts.forest(contrasts), "forest") if contrasts else "",
@@ -157,24 +157,24 @@ def render_card(record: dict[str, Any]) -> str:
 
 
 def limitations(record: dict[str, Any]) -> list[str]:
-    """What the record says a user of the file should know, from its own measures."""
+    """What a user of the file should know, from its own measures - in words, never a value
+    computed on the real data (the card travels with the released file)."""
     metrics = record.get("metrics") or {}
     analysis = record.get("analysis") or {}
     out = []
     overlap = metrics.get("effect_ci_overlap")
     if overlap is not None and overlap < 0.5:
         out.append(
-            "The treatment effect on the primary outcome is not reproduced well (CI overlap "
-            f"{overlap:.2f} with the real analysis): do not read effect sizes off this file."
+            "The treatment effect on the primary outcome is not reproduced well (its confidence "
+            "interval overlaps the real one by less than half): do not read effect sizes off this file."
         )
     icc_real, icc_synth = metrics.get("icc_real"), metrics.get("icc_synthetic")
     if icc_real is not None and icc_synth is not None and abs(icc_real - icc_synth) > 0.05:
-        out.append(
-            f"Clustering by school differs from the real data (ICC {icc_synth:.2f} vs {icc_real:.2f})."
-        )
-    why = (analysis.get("category") or {}).get("next_category_fails") or []
-    if why:
-        out.append("Not in the next category up because: " + "; ".join(why) + ".")
+        out.append("Clustering by school is weaker or stronger than in the real data.")
+    why = analysis.get("category") or {}
+    failing = sorted({text.split(" ")[0] for text in why.get("next_category_fails") or []})
+    if failing and why.get("next_category") not in (None, "replica"):
+        out.append(f"Not {why['next_category']} because of: {', '.join(failing)}.")
     if record.get("epsilon") is not None:
         out.append("Differential privacy noise weakens relationships between columns, most at small epsilon.")
     out.append(
@@ -190,6 +190,22 @@ def write_reports(record: dict[str, Any], aggregates: dict[str, Any]) -> ReportF
     write_atomically(render_public(record), public)
     write_atomically(render_card(record), card)
     return ReportFiles(report, public, card)
+
+
+def _cleared_contrasts(
+    contrasts: list[dict[str, Any]], record: dict[str, Any], min_cell: int
+) -> list[dict[str, Any]]:
+    """The contrasts with the real estimate and SE hidden where the arm, or the reference arm,
+    has fewer than ``min_cell`` real pupils (an arm's estimate and the control mean would give
+    that arm's mean outcome); the overlap and agreement (comparisons, not estimates) stay."""
+    design = (record.get("cleaning") or {}).get("design") or {}
+    arms = {str(a.get("arm")): a.get("rows", 0) for a in design.get("arms") or []}
+    reference = str(design.get("reference_arm"))
+    small = {arm for arm, rows in arms.items() if rows is not None and rows < min_cell}
+    hidden = {"estimate": None, "se": None, "p": None, "suppressed": True}
+    return [
+        {**c, "real": hidden} if reference in small or str(c.get("arm")) in small else c for c in contrasts
+    ]
 
 
 def _metric_rows(metrics: dict[str, Any]) -> list[tuple[str, Any, str | None, str]]:

@@ -35,6 +35,10 @@ def browser() -> str | None:
 
 def load(page: Path, budget_ms: int = 15000) -> tuple[str, list[str]]:
     """The page's DOM after its scripts ran, and every console message it logged."""
+    return load_url(page.resolve().as_uri(), budget_ms)
+
+
+def load_url(url: str, budget_ms: int = 15000) -> tuple[str, list[str]]:
     binary = browser()
     assert binary is not None
     done = subprocess.run(
@@ -47,7 +51,7 @@ def load(page: Path, budget_ms: int = 15000) -> tuple[str, list[str]]:
             "--v=0",
             f"--virtual-time-budget={budget_ms}",
             "--dump-dom",
-            page.resolve().as_uri(),
+            url,
         ],
         capture_output=True,
         text=True,

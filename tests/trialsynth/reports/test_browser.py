@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.trialsynth.reports.conftest import browser, load
+from tests.trialsynth.reports.conftest import browser, load, load_url
 from trialsynth.reports.dashboard import build_dashboard
 
 
@@ -37,6 +37,9 @@ def test_the_dashboard_loads_cleanly_filters_and_draws(reported, tmp_path):
     assert "1 of 1 trials shown" in dom  # the filter script ran
     assert dom.count("plot-container plotly") == 1  # the run timeline (no private release: no ledger)
     assert os.path.relpath(record["report_path"], tmp_path) in dom
+    filtered, console = load_url(page.resolve().as_uri() + "?status=failed")
+    assert console == [] and "0 of 1 trials shown" in filtered
+    assert "1 of 1 trials shown" in load_url(page.resolve().as_uri() + "?method=cart")[0]
 
 
 def test_a_page_with_a_script_error_is_caught(tmp_path):

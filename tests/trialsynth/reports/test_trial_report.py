@@ -131,3 +131,44 @@ def test_a_small_trial_gets_aggregates_and_a_page():
         "release_identity": None,
     }
     assert "Synthetic data report: t" in render_report(record, aggregates, "t.public.html")
+
+
+def test_an_arm_under_the_minimum_cell_has_no_real_estimate_shown(reported):
+    record, _, _ = reported
+    contrast = {
+        "arm": "b",
+        "real": {"estimate": 43.878, "se": 0.986, "p": 0.0},
+        "ci_overlap": 0.1,
+        "synthetic": {"estimate": 40.0, "se": 1.0, "p": 0.0},
+        "std_diff": 1.0,
+        "sign_significance_agree": True,
+    }
+    design = {"arms": [{"arm": "a", "rows": 300}, {"arm": "b", "rows": 2}], "reference_arm": "a"}
+    small = {**record, "cleaning": {"design": design}, "analysis": {"contrasts": [contrast]}}
+    html = render_report(small, {"min_cell": 10, "columns": []}, "p.html")
+    assert "43.88" not in html and "0.986" not in html and "not shown (an arm under 10 pupils)" in html
+    design["arms"][1]["rows"] = 40
+    assert "43.88" in render_report(small, {"min_cell": 10, "columns": []}, "p.html")
+
+
+def test_the_card_prints_no_measured_value_and_no_html_entities(reported):
+    record, _, _ = reported
+    worse = {
+        **record,
+        "metrics": {
+            **record["metrics"],
+            "effect_ci_overlap": 0.1234,
+            "icc_real": 0.0987,
+            "icc_synthetic": 0.2345,
+        },
+    }
+    worse["analysis"] = {
+        **(record["analysis"] or {}),
+        "category": {
+            "next_category": "multivariate_detailed",
+            "next_category_fails": ["pmse_ratio <= 3 (is 7.654)"],
+        },
+    }
+    card = render_card(worse)
+    assert not {"0.1234", "0.0987", "0.2345", "7.654"} & set(re.findall(r"\d+\.\d+", card))
+    assert "because of: pmse_ratio" in card and "&lt;" not in card and "&amp;" not in card
