@@ -52,3 +52,48 @@ def test_the_fit_never_sees_the_held_out_rows(tmp_path, raw_trial, monkeypatch):
     fitted = seen[0][key].round(6).apply(tuple, axis=1)
     real = raw_trial[key].round(6).apply(tuple, axis=1)
     assert fitted.isin(set(real)).all() and (~real.isin(set(fitted))).sum() >= 190
+
+
+def test_a_private_fit_and_its_domain_estimate_see_only_the_training_rows(tmp_path, raw_trial, monkeypatch):
+    from tests.conftest import public_domain
+    from trialsynth.surrogate import public_bounds
+    from trialsynth.synthesisers.mst import MstSynthesiser
+
+    seen: list[int] = []
+    original = MstSynthesiser.fit
+
+    def spy(self, data, meta, *, noise=None):
+        seen.append(len(data))
+        return original(self, data, meta, noise=noise)
+
+    monkeypatch.setattr(MstSynthesiser, "fit", spy)
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'catalogue.db'}"))
+    bounds = {c: list(b) for c, b in public_bounds(raw_trial.columns).items()}
+    extra = {"dp": {"method": "mst", "epsilon": 0.5, "bounds": bounds, "domain": public_domain(raw_trial)}}
+    manifest = write_archive(tmp_path, {"dp": raw_trial}, defaults={"small_threshold": 300}, extra=extra)
+    outcome = run_registered(manifest, "dp", tmp_path, sessions)
+    assert outcome.status == "succeeded", outcome.error
+    assert seen == [640]  # 800 rows, 20% held out: the mechanism (and any DP estimate) reads 640
+    with sessions() as session:
+        record = as_record(latest_attempts(session, ["dp"])[0])
+    assert record["lineage"]["holdout"]["fitted_rows"] == 640
+
+
+def test_a_method_that_synthesises_from_cleared_outputs_sees_every_row(tmp_path, raw_trial, monkeypatch):
+    from trialsynth.synthesisers.ea import EaSynthesiser
+
+    seen: list[int] = []
+    original = EaSynthesiser.fit
+
+    def spy(self, data, meta):
+        seen.append(len(data))
+        return original(self, data, meta)
+
+    monkeypatch.setattr(EaSynthesiser, "fit", spy)
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'catalogue.db'}"))
+    manifest = write_archive(tmp_path, {"small": raw_trial}, defaults={"ea_generations": 20})
+    outcome = run_registered(manifest, "small", tmp_path, sessions)
+    assert outcome.status == "succeeded", outcome.error
+    with sessions() as session:
+        record = as_record(latest_attempts(session, ["small"])[0])
+    assert seen == [800] and record["lineage"]["holdout"]["seen_by_synthesiser"] is True
