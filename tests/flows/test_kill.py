@@ -69,4 +69,7 @@ def test_kill_9_mid_run_then_run_again(tmp_path, prefect_harness, capsys):
         and "is gone" in slow[0]["error"]
     )
     assert not list(out.rglob("*.partial"))
-    assert sorted(p.name for p in (out / "test").iterdir()) == ["quick.csv", "slow.csv"]
+    assert sorted(p.name for p in (out / "test").glob("*.csv")) == ["quick.csv", "slow.csv"]
+    assert {p.name for p in (out / "test").iterdir()} - {"quick.csv", "slow.csv"} == {
+        f"{trial}.{kind}" for trial in ("quick", "slow") for kind in ("report.html", "public.html", "card.md")
+    }

@@ -30,7 +30,16 @@ def test_migrations_create_the_schema_once(postgres_url):
 
 
 def _comparable(record: dict) -> dict:
-    varying = {"attempt_id", "run_id", "started_at", "finished_at", "duration_s", "timings", "output_path"}
+    varying = {
+        "attempt_id",
+        "run_id",
+        "started_at",
+        "finished_at",
+        "duration_s",
+        "timings",
+        "output_path",
+        "report_path",
+    }
     return {k: v for k, v in record.items() if k not in varying}
 
 

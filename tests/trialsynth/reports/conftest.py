@@ -21,7 +21,10 @@ def reported(tmp_path_factory, raw_trial):
     directory = tmp_path_factory.mktemp("reported")
     sessions = make_sessionmaker(make_engine(f"sqlite:///{directory / 'catalogue.db'}"))
     manifest = write_archive(directory, {"mid": raw_trial})
-    outcome = run_registered(manifest, "mid", directory, sessions)
+    with pytest.MonkeyPatch.context() as patch:  # module scope: before the per-test home is set
+        patch.setenv("TRIALSYNTH_HOME", str(directory / "home"))
+        patch.delenv("TRIALSYNTH_CATALOGUE_URL", raising=False)
+        outcome = run_registered(manifest, "mid", directory, sessions)
     assert outcome.status == "succeeded", outcome.error
     with sessions() as session:
         record = as_record(latest_attempts(session, ["mid"])[0])
