@@ -15,9 +15,10 @@ PMSE_MAX_ROWS = 20000  # per side; larger trials are subsampled (seeded) for the
 # Bootstrap draws for the null pMSE. Measured on halves of one 19,800-row demo trial (6 splits,
 # each half the other's "synthetic" file; ideal ratio 1): 5 draws gave ratios 0.65-1.25, 20 gave
 # 0.72-1.03, 50 gave 0.64-1.07. The null's own spread is about a third of its mean, so the mean of
-# 16 draws is within ~8% (one SE) - small beside the observed pMSE, a single fit, whose spread is
-# what remains at 50 draws. Each draw is one tree on twice the real rows (0.13 s at 9,900 rows).
-PMSE_BOOTSTRAPS = 16
+# 12 draws is within ~9% (one SE) - small beside the observed pMSE, a single fit, whose spread is
+# what remains at 50 draws. Each draw is one tree on twice the real rows (0.13 s at 9,900 rows),
+# and the draws are the longest task of the evaluation (its budget: 6 s at 9,900 x 22).
+PMSE_BOOTSTRAPS = 12
 # An unrestricted tree isolates every distinct row, so observed and null pMSE no longer depend on
 # the synthetic data (measured: ratio 2.31 both for CART output and for an unrelated sample). A
 # depth-limited tree measures distributional differences: CART output 0.90, column-wise
