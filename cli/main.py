@@ -211,9 +211,13 @@ def cmd_report(args) -> int:
     from trialsynth.reports.dashboard import build_dashboard
 
     out_dir = Path(args.out) if args.out else environment.default_out_dir()
-    page = build_dashboard(
-        sessions_for(_catalogue_url(args)), out_dir, run_id=args.run, lifetime=args.lifetime
-    )
+    try:
+        page = build_dashboard(
+            sessions_for(_catalogue_url(args)), out_dir, run_id=args.run, lifetime=args.lifetime
+        )
+    except LookupError as exc:  # an unknown --run
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        return EXIT_USAGE
     print(page)
     return EXIT_OK
 
