@@ -95,7 +95,7 @@ def run_trial(plan: TrialPlan, sessions: sessionmaker, context: RunContext) -> T
             ending = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
     record = assemble(plan, reached, ending)
     finish_attempt(sessions, attempt_id, timings=clock.timings, **record)
-    if aggregated is not None and record["status"] == "succeeded" and record.get("output_path"):
+    if aggregated is not None and aggregated.aggregates is not None and record.get("output_path"):
         report_trial(sessions, attempt_id, aggregated.aggregates)
     outcome = TrialOutcome(
         trial_id=plan.trial_id,
@@ -202,10 +202,10 @@ def _steps(
     yield evaluation
     yield stages.categorise_trial(evaluation, cleaned, sampled)
     gate.enforce()
-    with clock.stage("report"):
-        yield stages.aggregate(cleaned, sampled)
     with clock.stage("write"):
         yield stages.write(stages.restored(sampled, cleaned, streams), plan, context)
+    with clock.stage("report"):
+        yield stages.aggregate(cleaned, sampled)
 
 
 def _private_release(

@@ -8,6 +8,7 @@ Real rows live only inside these values, in memory: ``record()`` returns public 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -55,6 +56,8 @@ from trialsynth.synthesisers import (
     is_private,
 )
 from trialsynth.synthesisers.base import Tunable, Tuning
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -120,12 +123,14 @@ class Holdout:
 @dataclass(frozen=True)
 class Aggregated:
     """What the trial's report may show of the real data (``reports.aggregates``): aggregates
-    under the small-cell rule, kept for the report and never recorded in the catalogue."""
+    under the small-cell rule, kept for the report and never recorded in the catalogue; or why
+    they could not be computed (the release stands without its report)."""
 
-    aggregates: dict[str, Any] = field(repr=False)
+    aggregates: dict[str, Any] | None = field(default=None, repr=False)
+    error: str | None = None
 
     def record(self) -> dict[str, Any]:
-        return {}
+        return {"lineage": {"report_error": self.error}} if self.error else {}
 
 
 @dataclass(frozen=True)
@@ -511,8 +516,13 @@ def categorise_trial(evaluation: Evaluation, cleaned: Cleaned, sampled: Sampled)
 
 
 def aggregate(cleaned: Cleaned, sampled: Sampled) -> Aggregated:
-    """The report's view of the real data and of the file as released (after the gate)."""
-    return Aggregated(secure_aggregates(cleaned.data, sampled.synthetic, cleaned.meta))
+    """The report's view of the real data and of the file as released (after the gate); a
+    failure is recorded, never a reason to withhold the release."""
+    try:
+        return Aggregated(secure_aggregates(cleaned.data, sampled.synthetic, cleaned.meta))
+    except Exception as exc:  # noqa: BLE001 - the report is lost, not the release
+        log.exception("aggregating the report's view failed")
+        return Aggregated(error=f"{type(exc).__name__}: {exc}")
 
 
 def outputs_only_category() -> Category:

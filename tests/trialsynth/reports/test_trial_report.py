@@ -172,3 +172,22 @@ def test_the_card_prints_no_measured_value_and_no_html_entities(reported):
     card = render_card(worse)
     assert not {"0.1234", "0.0987", "0.2345", "7.654"} & set(re.findall(r"\d+\.\d+", card))
     assert "because of: pmse_ratio" in card and "&lt;" not in card and "&amp;" not in card
+
+
+def test_a_report_that_cannot_be_made_never_withholds_the_release(tmp_path, raw_trial, monkeypatch):
+    from tests.conftest import run_registered, write_archive
+    from trialsynth import stages
+    from trialsynth.catalogue import as_record, latest_attempts
+    from trialsynth.catalogue.session import make_engine, make_sessionmaker
+
+    def broken(*args, **kwargs):
+        raise ValueError("no aggregates today")
+
+    monkeypatch.setattr(stages, "secure_aggregates", broken)
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'catalogue.db'}"))
+    outcome = run_registered(write_archive(tmp_path, {"mid": raw_trial}), "mid", tmp_path, sessions)
+    assert outcome.status == "succeeded", outcome.error
+    with sessions() as session:
+        record = as_record(latest_attempts(session, ["mid"])[0])
+    assert Path(record["output_path"]).is_file() and record["report_path"] is None
+    assert record["lineage"]["report_error"] == "ValueError: no aggregates today"
