@@ -85,6 +85,7 @@ def main() -> None:
 
 def permuted_report(record: dict, plan, out: Path) -> None:
     """The report of the released file with its arms shuffled, rendered from the same record."""
+    from trialsynth.categories import CATEGORIES, categorise, failed_conditions
     from trialsynth.cleaning import clean_planned
     from trialsynth.loading import load_trial_data
     from trialsynth.metrics.trial_analysis import trial_analysis
@@ -95,10 +96,19 @@ def permuted_report(record: dict, plan, out: Path) -> None:
     synthetic, _ = clean_planned(load_trial_data(Path(record["output_path"]))[0], plan)
     synthetic[meta.treatment] = np.random.default_rng(1).permutation(synthetic[meta.treatment].to_numpy())
     effects, detail = trial_analysis(data, synthetic, meta)
-    why = {**(record["analysis"] or {}).get("category", {}), "next_category": "multivariate_detailed"}
+    metrics = {**record["metrics"], **effects}
+    skip = ((record["analysis"] or {}).get("category") or {}).get("not_applicable") or []
+    category = categorise(metrics, not_applicable=skip)  # the permuted file's own category
+    above = CATEGORIES[CATEGORIES.index(category) + 1]
+    why = {
+        "not_applicable": skip,
+        "next_category": above,
+        "next_category_fails": failed_conditions(metrics, above, skip),
+    }
     permuted = {
         **record,
-        "metrics": {**record["metrics"], **effects},
+        "metrics": metrics,
+        "ons_category": category,
         "analysis": {**detail, "category": why},
     }
     page = out / "report-permuted.html"
