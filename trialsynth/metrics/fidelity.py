@@ -9,7 +9,7 @@ from synthgauge.metrics.density import _feature_density_diff
 from synthgauge.metrics.propensity import pmse
 from synthgauge.utils import df_combine
 
-from trialsynth.metrics.prepare import EvaluationContext
+from trialsynth.metrics.prepare import EvaluationContext, sample_rows
 
 PMSE_MAX_ROWS = 20000  # per side; larger trials are subsampled (seeded) for the propensity model
 # Bootstrap draws for the null pMSE. Measured on halves of one 19,800-row demo trial (6 splits,
@@ -97,8 +97,8 @@ def propensity(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) 
     writable here and synthgauge's ``pmse`` is called directly, for the observed file and for
     each null draw (its ``pmse_ratio`` and ``pmse_standardised`` would each draw the null again)."""
     rng = np.random.default_rng(ctx.seed)
-    real = _cap(real, rng)
-    synth = _cap(synth, rng)
+    real = sample_rows(real, PMSE_MAX_ROWS, rng)
+    synth = sample_rows(synth, PMSE_MAX_ROWS, rng)
     combined = pd.get_dummies(df_combine(real, synth, source_val_real=0, source_val_synth=1), drop_first=True)
     indicator = np.array(combined.pop("source").to_numpy(), dtype=int, copy=True)
     combined = combined.astype("float64")
@@ -130,12 +130,6 @@ def _bootstrap_null(real: np.ndarray, seed: int) -> tuple[float, float]:
         for _ in range(PMSE_BOOTSTRAPS)
     ]
     return float(np.mean(draws)), float(np.std(draws))
-
-
-def _cap(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    if len(frame) <= PMSE_MAX_ROWS:
-        return frame
-    return frame.iloc[np.sort(rng.choice(len(frame), PMSE_MAX_ROWS, replace=False))]
 
 
 def density(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:

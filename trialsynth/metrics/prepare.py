@@ -28,6 +28,14 @@ class EvaluationContext:
     holdout: np.ndarray | None = field(default=None, repr=False)
 
 
+def sample_rows(frame: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    """At most ``rows`` rows of ``frame``, a seeded sample without replacement in file order (the
+    whole frame when it is no longer): the cap every metric with a cost in rows uses."""
+    if len(frame) <= rows:
+        return frame
+    return frame.iloc[np.sort(rng.choice(len(frame), rows, replace=False))]
+
+
 def evaluation_view(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
@@ -60,4 +68,4 @@ def evaluation_view(
     return real_view, synth_view, context
 
 
-__all__ = ["NA_CATEGORY", "EvaluationContext", "evaluation_view"]
+__all__ = ["NA_CATEGORY", "EvaluationContext", "evaluation_view", "sample_rows"]

@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
 from synthgauge.metrics.privacy import min_nearest_neighbour, sample_overlap_score, tcap_score
 
-from trialsynth.metrics.prepare import EvaluationContext
+from trialsynth.metrics.prepare import EvaluationContext, sample_rows
 from trialsynth.missing import as_label
 
 # The finest precision a released file keeps (``synthesisers.base.column_formats`` caps a column's
@@ -48,10 +48,8 @@ def nearest_neighbour(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationCo
         if outliers.any():
             outliers_min = _closest(real_rows[outliers], synth_rows)
     rng = np.random.default_rng(ctx.seed)
-    if len(real) > NN_STUDY_MAX_ROWS:
-        real = real.iloc[np.sort(rng.choice(len(real), NN_STUDY_MAX_ROWS, replace=False))]
-    if len(synth) > NN_STUDY_MAX_ROWS:
-        synth = synth.iloc[np.sort(rng.choice(len(synth), NN_STUDY_MAX_ROWS, replace=False))]
+    real = sample_rows(real, NN_STUDY_MAX_ROWS, rng)
+    synth = sample_rows(synth, NN_STUDY_MAX_ROWS, rng)
     return {
         "min_nn_distance": closest,
         "min_nn_distance_outliers": outliers_min,

@@ -43,7 +43,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.svm import SVC
 from synthgauge.metrics.classification import _get_scores, _make_pipeline, _make_preprocessor
 
-from trialsynth.metrics.prepare import EvaluationContext
+from trialsynth.metrics.prepare import EvaluationContext, sample_rows
 
 MAX_TRAIN_ROWS = 4000
 STUDY_TRAIN_SHARE = 0.8  # the study's split of each file (synthgauge's test_prop 0.2)
@@ -106,14 +106,14 @@ def classification(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationConte
     # the study's split (synthgauge's classification_comparison): 80/20 of a capped sample per side
     cap = int(MAX_TRAIN_ROWS / STUDY_TRAIN_SHARE)
     real_train, seen_test = train_test_split(
-        _cap(training, cap, rng), test_size=1 - STUDY_TRAIN_SHARE, random_state=ctx.seed
+        sample_rows(training, cap, rng), test_size=1 - STUDY_TRAIN_SHARE, random_state=ctx.seed
     )
     synth_train, _ = train_test_split(
-        _cap(synth, cap, rng), test_size=1 - STUDY_TRAIN_SHARE, random_state=ctx.seed
+        sample_rows(synth, cap, rng), test_size=1 - STUDY_TRAIN_SHARE, random_state=ctx.seed
     )
     # as many training rows on both sides: the real side lost its holdout, and an SVM on more
     # rows scores better, which would flatter the synthetic file
-    synth_train = _cap(synth_train, len(real_train), rng)
+    synth_train = sample_rows(synth_train, len(real_train), rng)
     real_model = _model(real_train, feats, target, ctx.seed)
     synth_model = _model(synth_train, feats, target, ctx.seed)
     study = np.subtract(
@@ -121,7 +121,7 @@ def classification(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationConte
     )
     precision, recall, f1 = study
     if held:
-        unseen = _cap(real[holdout], MAX_TEST_ROWS, rng)
+        unseen = sample_rows(real[holdout], MAX_TEST_ROWS, rng)
         precision, recall, f1 = np.subtract(
             _scores(real_model, unseen, feats, target), _scores(synth_model, unseen, feats, target)
         )
@@ -142,9 +142,3 @@ def _model(train: pd.DataFrame, feats: list[str], target: str, seed: int):
 def _scores(model, test: pd.DataFrame, feats: list[str], target: str) -> list[float]:
     """Macro precision, recall and F1 of ``model`` on ``test`` (synthgauge's scores)."""
     return _get_scores(test[target], model.predict(test[feats]))
-
-
-def _cap(frame: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
-    if len(frame) <= rows:
-        return frame
-    return frame.iloc[np.sort(rng.choice(len(frame), rows, replace=False))]

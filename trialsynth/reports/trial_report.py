@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 
-from trialsynth.catalogue.bands import BANDS_VERSION, band
+from trialsynth.catalogue.bands import band, public_record
 from trialsynth.categories import rule_table
 from trialsynth.files import write_atomically
 from trialsynth.metrics import RECORD_METRIC_KEYS
@@ -127,18 +127,14 @@ def render_report(record: dict[str, Any], aggregates: dict[str, Any], public_nam
 
 
 def render_public(record: dict[str, Any]) -> str:
-    """What ``catalogue --public`` shows of the trial: category, method, epsilon, metric bands."""
-    metrics = record.get("metrics") or {}
-    bands = [(key, band(key, metrics.get(key))) for key in RECORD_METRIC_KEYS]
+    """What ``catalogue --public`` shows of the trial (``bands.public_record``, the same record):
+    category, method, epsilon, metric bands."""
+    public = public_record(record)
+    bands = [(key, value) for key, value in public["metric_bands"].items() if value is not None]
     return (
         environment()
         .get_template("public.html.j2")
-        .render(
-            r=record,
-            bands=[(k, b) for k, b in bands if b is not None],
-            bands_version=BANDS_VERSION,
-            css=page_css(),
-        )
+        .render(r=public, bands=bands, bands_version=public["bands_version"], css=page_css())
     )
 
 

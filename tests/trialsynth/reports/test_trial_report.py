@@ -100,6 +100,9 @@ def test_a_public_page_renders_without_metrics():
         "n_cols": 0,
         "category_rules": None,
         "metrics": None,
+        "status": "failed",  # every catalogue record has these (catalogue.records.as_record)
+        "finished_at": None,
+        "code_version": "x",
     }
     assert "<h1>Synthetic data: t</h1>" in render_public(record)
 
