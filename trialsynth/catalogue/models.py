@@ -48,6 +48,13 @@ class Attempt(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     code_version: Mapped[str] = mapped_column(String(64))
     release_identity: Mapped[str | None] = mapped_column(String(64), index=True)  # trialsynth.identity
+    # The sign-off (``trialsynth.signoff``): staged | approved | rejected (None: nothing to release)
+    release: Mapped[str | None] = mapped_column(String(16))
+    access_tier: Mapped[str | None] = mapped_column(String(32))  # who may receive it, from the plan
+    reviewer: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    released_path: Mapped[str | None] = mapped_column(Text)  # where an approved file was released
 
 
 class EpsilonCharge(Base):
@@ -70,3 +77,23 @@ class EpsilonCharge(Base):
     seed: Mapped[int | None] = mapped_column(BigInteger)  # no longer written: DP noise has no seed
     forced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     charged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Review(Base):
+    """One person's decision on one release (a trial's release identity): append-only, the
+    audit trail of every sign-off. The latest decision on an identity holds; a regenerated file
+    with a new identity waits for its own."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    archive: Mapped[str] = mapped_column(String(200), index=True)
+    trial_id: Mapped[str] = mapped_column(String(200), index=True)
+    attempt_id: Mapped[int] = mapped_column(Integer)
+    release_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # approved | rejected
+    reviewer: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    access_tier: Mapped[str | None] = mapped_column(String(32))
+    released_path: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

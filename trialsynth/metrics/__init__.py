@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from trialsynth.metrics import fidelity, privacy, utility
+from trialsynth.metrics import attacks, fidelity, privacy, utility
+from trialsynth.metrics.attacks import ATTACK_CI_KEYS, ATTACK_KEYS
 from trialsynth.metrics.prepare import EvaluationContext, evaluation_view
 from trialsynth.metrics.trial_analysis import EFFECT_KEYS
 
@@ -34,6 +35,7 @@ METRICS: dict[str, MetricFamily] = {
     "nearest_neighbour": privacy.nearest_neighbour,
     "tcap": privacy.tcap,
     "overlap": privacy.overlap,
+    "attacks": attacks.attacks,
 }
 
 METRIC_KEYS = (
@@ -67,16 +69,25 @@ OUTPUT_METRIC_KEYS = ("coef_mae",)
 # The release gate's counts (``release_gate.Gate``): synthetic rows equal to a real record unique on the
 # key variables (after re-drawing), and equal to any real record (before re-drawing).
 GATE_METRIC_KEYS = ("replicated_uniques", "exact_matches")
+# Attacks on the file against real rows it never saw (``attacks.py``; SPEC names), with the bounds of
+# each risk's 95% interval.
+ATTACK_METRIC_KEYS = ATTACK_KEYS + ATTACK_CI_KEYS
 # The trial's own analysis (``trial_analysis.py``): treatment-effect replication and the ICC.
 ANALYSIS_METRIC_KEYS = EFFECT_KEYS
 RECORD_METRIC_KEYS = (
-    METRIC_KEYS + ANALYSIS_METRIC_KEYS + EXTRA_METRIC_KEYS + OUTPUT_METRIC_KEYS + GATE_METRIC_KEYS
+    METRIC_KEYS
+    + ANALYSIS_METRIC_KEYS
+    + ATTACK_METRIC_KEYS
+    + EXTRA_METRIC_KEYS
+    + OUTPUT_METRIC_KEYS
+    + GATE_METRIC_KEYS
 )
 
 __all__ = [
     "METRICS",
     "METRIC_KEYS",
     "ANALYSIS_METRIC_KEYS",
+    "ATTACK_METRIC_KEYS",
     "EXTRA_METRIC_KEYS",
     "OUTPUT_METRIC_KEYS",
     "RECORD_METRIC_KEYS",
