@@ -136,6 +136,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="EPSILON",
         help="per-trial epsilon lifetime to mark on the ledger chart",
     )
+    review = sub.add_parser("review", help="list the files awaiting sign-off (or every decision)")
+    _common(review)
+    review.add_argument("--json", action="store_true", help="print JSON")
+    review.add_argument(
+        "--decisions", action="store_true", help="every approval and rejection so far (the audit view)"
+    )
+    for name, helptext in (
+        ("approve", "release a staged file"),
+        ("reject", "reject a staged or released file"),
+    ):
+        decide = sub.add_parser(name, help=helptext)
+        _common(decide)
+        decide.add_argument("trial", metavar="TRIAL")
+        decide.add_argument("--by", required=True, metavar="NAME", help="who decides (recorded)")
+        decide.add_argument("--reason", required=name == "reject", metavar="TEXT", help="why (recorded)")
+        decide.add_argument("--archive", help="the trial's archive, when several hold that trial id")
+        decide.add_argument("--json", action="store_true", help="print the trial's record as JSON")
+        if name == "approve":
+            decide.add_argument(
+                "--release-dir",
+                help="where approved files go, under their access tier "
+                "(default: $TRIALSYNTH_RELEASE_DIR or the home's released/)",
+            )
     return parser
 
 
@@ -250,6 +273,99 @@ def cmd_catalogue(args) -> int:
         print(json.dumps(records, indent=2, default=str))
     else:
         Console().print(_records_table(records))
+    return EXIT_OK
+
+
+REVIEW_RISKS = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share", "replicated_uniques")
+
+
+def cmd_review(args) -> int:
+    from trialsynth.catalogue.session import sessions_for
+    from trialsynth.signoff import pending, reviews
+
+    sessions = sessions_for(_catalogue_url(args))
+    if args.decisions:
+        with sessions() as session:
+            decisions = reviews(session)
+        if args.json:
+            print(json.dumps(decisions, indent=2))
+            return EXIT_OK
+        table = Table(title="sign-off decisions")
+        for column in ("trial", "decision", "reviewer", "when", "reason", "released to"):
+            table.add_column(column)
+        for d in decisions:
+            table.add_row(
+                d["trial_id"],
+                d["decision"],
+                d["reviewer"],
+                d["decided_at"][:19],
+                d["reason"] or "",
+                d["released_path"] or "",
+            )
+        Console().print(table)
+        return EXIT_OK
+    waiting = pending(sessions)
+    if args.json:
+        print(json.dumps(waiting, indent=2, default=str))
+        return EXIT_OK
+    if not waiting:
+        print("nothing awaits sign-off")
+        return EXIT_OK
+    table = Table(title="awaiting sign-off")
+    for column in (
+        "trial",
+        "method",
+        "category",
+        "tier",
+        *(k.replace("_risk", "") for k in REVIEW_RISKS),
+        "report",
+    ):
+        table.add_column(column)
+    for r in waiting:
+        metrics = r["metrics"] or {}
+        risks = [f"{metrics[k]:.3g}" if metrics.get(k) is not None else "-" for k in REVIEW_RISKS]
+        table.add_row(
+            r["trial_id"],
+            r["method"] or "",
+            r["ons_category"] or "",
+            r["access_tier"] or "",
+            *risks,
+            r["report_path"] or r["output_path"] or "",
+        )
+    Console().print(table)
+    return EXIT_OK
+
+
+def cmd_decide(args) -> int:
+    import os
+
+    from trialsynth.catalogue.session import sessions_for
+    from trialsynth.errors import SignoffError
+    from trialsynth.signoff import approve, reject
+
+    sessions = sessions_for(_catalogue_url(args))
+    try:
+        if args.command == "approve":
+            default = os.environ.get("TRIALSYNTH_RELEASE_DIR") or str(environment.home() / "released")
+            record = approve(
+                sessions,
+                args.trial,
+                args.by,
+                Path(args.release_dir or default),
+                archive=args.archive,
+                reason=args.reason,
+            )
+        else:
+            record = reject(sessions, args.trial, args.by, args.reason, archive=args.archive)
+    except SignoffError as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(record, indent=2, default=str))
+    elif record["release"] == "approved":
+        print(f"{args.trial}: approved by {record['reviewer']}, released to {record['released_path']}")
+    else:
+        print(f"{args.trial}: rejected by {record['reviewer']}: {record['review_reason']}")
     return EXIT_OK
 
 
@@ -401,6 +517,9 @@ COMMANDS = {
     "clear": cmd_clear,
     "codebook": cmd_codebook,
     "report": cmd_report,
+    "review": cmd_review,
+    "approve": cmd_decide,
+    "reject": cmd_decide,
 }
 
 

@@ -38,8 +38,25 @@ class RegistryDefaults(_Strict):
     mst_tuning_trials: int = Field(default.MST_TUNING_TRIALS, ge=0)
     # share of real rows kept from the synthesiser to test utility on (trialsynth.holdout); 0: none
     holdout_share: float = Field(default.HOLDOUT_SHARE, ge=0, le=0.5)
+    access_tier: Literal["accredited", "safeguarded"] = default.ACCESS_TIER  # type: ignore[assignment]
+    # the release gate's disclosure limits (``trialsynth.defaults.RISK_LIMITS``); any subset
+    risk_limits: dict[str, float] = {}
     trial_time_limit_s: float | None = Field(None, gt=0)  # set: each trial in its own process, killed after
     trial_memory_limit_mb: int | None = Field(None, gt=0)  # set: each trial in its own process, capped
+
+    @field_validator("risk_limits")
+    @classmethod
+    def _risk_limits_known(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(default.RISK_LIMITS) - set(default.MEASURED_ONLY))
+        if unknown:
+            raise ValueError(
+                f"unknown risk limit {', '.join(unknown)} "
+                f"(known: {', '.join([*default.RISK_LIMITS, *default.MEASURED_ONLY])})"
+            )
+        for name, limit in value.items():
+            if not 0 <= limit <= 1:
+                raise ValueError(f"risk limit {name} must be in [0, 1], got {limit}")
+        return value
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> RegistryDefaults:
@@ -107,6 +124,7 @@ class Trial(_Strict):
     bounds: dict[str, tuple[float, float]] = {}
     domain: DomainSpec | None = None  # the public domain of a DP release (or in a codebook file)
     codebook: str | None = None  # YAML file holding the domain (same keys as ``domain``)
+    access_tier: Literal["accredited", "safeguarded"] | None = None  # default: the archive's
 
     @field_validator("bounds")
     @classmethod

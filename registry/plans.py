@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 
 from registry.codebook import load_domain
 from registry.manifest import Manifest, Trial
+from trialsynth.defaults import RISK_LIMITS
 from trialsynth.errors import TrialDataError
 from trialsynth.plan import Limits, Policy, Roles, TrialPlan
 from trialsynth.streams import derive_seed
@@ -63,6 +64,8 @@ def build_plan(manifest: Manifest, trial: Trial, problems: Iterable[str] = ()) -
             ea_generations=d.ea_generations,
             mst_tuning_trials=d.mst_tuning_trials,
             holdout_share=d.holdout_share,
+            access_tier=trial.access_tier or d.access_tier,
+            risk_limits=tuple(sorted({**RISK_LIMITS, **d.risk_limits}.items())),
         ),
         limits=Limits(time_s=d.trial_time_limit_s, memory_mb=d.trial_memory_limit_mb),
         entry_sha256=entry_sha256(trial),

@@ -13,3 +13,21 @@ EPSILON_LIFETIME = 10.0  # per trial, summed over distinct releases
 EA_GENERATIONS = 2_000  # the EA paper's generation budget
 MST_TUNING_TRIALS = 6  # optuna trials on a public surrogate; 0: EPSILON, untuned
 HOLDOUT_SHARE = 0.2  # real rows kept from the synthesiser, to test on rows it never saw; 0: none
+# Who may receive a released file (the study's access options; never public): accredited researchers
+# in a secure environment, or a lower-security (safeguarded) tier.
+ACCESS_TIERS = ("accredited", "safeguarded")
+ACCESS_TIER = "accredited"
+# The release gate's limits on disclosure measured on each file (``trialsynth.release_gate``): a
+# non-private file above any is blocked (``bench/attacks.py``: files that know nothing of their
+# training rows score about 0 +- 0.3 on singling out, under 0.02 on linkability, under 0.05 on
+# inference and 0.48-0.57 on dcr_share; a copy of the training rows 1.0, 0.73, 0.74 and 1.0).
+RISK_LIMITS = {
+    "singling_out_risk": 0.5,
+    "linkability_risk": 0.1,
+    "inference_risk": 0.2,
+    "dcr_share": 0.65,
+}
+# Measured on every file, gated only when a manifest sets a limit: the share of synthetic schools
+# that point at one real school (``metrics.schools``). The demo's CART files score 1.0 on it: no
+# school-level disclosure control exists yet to bring it down, and a default limit would block them all.
+MEASURED_ONLY = ("school_reidentification",)

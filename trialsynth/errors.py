@@ -27,3 +27,7 @@ class ReleaseBlockedError(TrialsynthError):
 
 class PrivacyBudgetError(TrialsynthError):
     """A differentially private release would break the epsilon policy or the trial's budget."""
+
+
+class SignoffError(TrialsynthError):
+    """A sign-off that cannot be recorded: no such trial, nothing staged, the file changed."""

@@ -138,6 +138,9 @@ def assemble(plan: TrialPlan, reached: list[dict[str, Any]], ending: dict[str, A
             record[key] = fields
     record.update(ending)
     record.setdefault("status", "failed")
+    if record["status"] == "succeeded" and record.get("output_path"):
+        # staged: nothing leaves before a person signs it off (``trialsynth.signoff``)
+        record.update(release="staged", access_tier=plan.policy.access_tier)
     return record
 
 
@@ -201,7 +204,10 @@ def _steps(
         evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate, held)
     yield evaluation
     yield stages.categorise_trial(evaluation, cleaned, sampled)
+    risks = stages.risk_gate(evaluation, plan, fitted)
+    yield risks
     gate.enforce()
+    risks.enforce()
     with clock.stage("write"):
         yield stages.write(stages.restored(sampled, cleaned, streams), plan, context)
     with clock.stage("report"):
@@ -232,6 +238,7 @@ def _private_release(
             evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate, held)
         yield evaluation
         yield stages.categorise_trial(evaluation, cleaned, sampled)
+        yield stages.risk_gate(evaluation, plan, fitted)  # measured, never enforced
         with clock.stage("report"):
             yield stages.aggregate(cleaned, sampled)
     except Exception as exc:  # noqa: BLE001 - the release stands; the failure is recorded

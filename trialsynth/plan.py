@@ -65,6 +65,9 @@ class Policy:
     ea_generations: int = defaults.EA_GENERATIONS
     mst_tuning_trials: int = defaults.MST_TUNING_TRIALS
     holdout_share: float = defaults.HOLDOUT_SHARE  # real rows kept from the fit (trialsynth.holdout)
+    access_tier: str = defaults.ACCESS_TIER  # who may receive the released file (recorded on approval)
+    # the release gate's disclosure limits, as sorted (measure, limit) pairs (hashable)
+    risk_limits: tuple[tuple[str, float], ...] = tuple(sorted(defaults.RISK_LIMITS.items()))
 
     def __post_init__(self) -> None:
         if self.small_threshold > self.large_threshold:
@@ -74,6 +77,15 @@ class Policy:
             )
         if not 0 <= self.holdout_share <= 0.5:
             raise ValueError(f"holdout_share must be in [0, 0.5]. Got {self.holdout_share!r} instead.")
+        if self.access_tier not in defaults.ACCESS_TIERS:
+            raise ValueError(
+                f"access_tier must be one of {', '.join(defaults.ACCESS_TIERS)}. "
+                f"Got {self.access_tier!r} instead."
+            )
+        known = {*defaults.RISK_LIMITS, *defaults.MEASURED_ONLY}
+        unknown = sorted(set(dict(self.risk_limits)) - known)
+        if unknown:
+            raise ValueError(f"unknown risk limits {unknown}; known: {sorted(known)}")
         if self.small_policy not in ("ea", "none"):
             raise ValueError(f"small_policy must be 'ea' or 'none'. Got {self.small_policy!r} instead.")
 

@@ -196,3 +196,57 @@ def _replace_rows(frame: pd.DataFrame, positions: np.ndarray, rows: pd.DataFrame
         if bool(same.all()):  # never a value changed by the cast (2.7 -> 2, a new category -> NaN)
             out[name] = cast
     return out
+
+
+RISK_RULE = "attack-risks-v1"
+
+
+@dataclass(frozen=True)
+class RiskGate:
+    """The release gate's second rule: each disclosure measure of the file (the attacks'
+    risks, ``dcr_share``, the school re-identification share) at or under its limit (the plan's
+    ``risk_limits``); a file over any limit is blocked. A measure the trial could not take (no
+    holdout, no schools) is listed, never a reason to block. A differentially private file is
+    measured and released as drawn (``enforced`` False: see ``check_release``)."""
+
+    limits: tuple[tuple[str, float], ...]
+    measured: tuple[tuple[str, float | None], ...]
+    enforced: bool = True
+
+    @property
+    def exceeded(self) -> list[str]:
+        limits = dict(self.limits)
+        return [
+            f"{name} {value:.3g} > {limits[name]:g}"
+            for name, value in self.measured
+            if value is not None and name in limits and value > limits[name]
+        ]
+
+    @property
+    def released(self) -> bool:
+        return not self.exceeded or not self.enforced
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "disclosure": {
+                "risk_rule": RISK_RULE,
+                "risk_limits": dict(self.limits),
+                "risks_exceeded": self.exceeded,
+                "risks_unmeasured": [name for name, value in self.measured if value is None],
+                "risks_enforced": self.enforced,
+            }
+        }
+
+    def enforce(self) -> None:
+        if not self.released:
+            raise ReleaseBlockedError(
+                f"release blocked: disclosure over its limit: {'; '.join(self.exceeded)}"
+            )
+
+
+def check_risks(
+    metrics: dict[str, float | None], limits: tuple[tuple[str, float], ...], method: Synthesiser
+) -> RiskGate:
+    """The file's disclosure measures against the plan's limits (see ``RiskGate``)."""
+    measured = tuple((name, metrics.get(name)) for name, _ in limits)
+    return RiskGate(limits, measured, enforced=not isinstance(method, DifferentiallyPrivate))

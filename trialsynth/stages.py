@@ -38,12 +38,13 @@ from trialsynth.holdout import holdout_mask
 from trialsynth.identity import identity_key, release_identity
 from trialsynth.loading import load_trial_data
 from trialsynth.meta import TrialMeta
-from trialsynth.metrics import ANALYSIS_METRIC_KEYS, EXTRA_METRIC_KEYS, METRIC_KEYS
+from trialsynth.metrics import ANALYSIS_METRIC_KEYS, ATTACK_METRIC_KEYS, EXTRA_METRIC_KEYS, METRIC_KEYS
 from trialsynth.metrics.evaluate import assess, format_preserved
+from trialsynth.metrics.schools import school_disclosure
 from trialsynth.metrics.trial_analysis import trial_analysis
 from trialsynth.outputs import ReleasedOutputs, combine_outputs
 from trialsynth.plan import RunContext, TrialPlan
-from trialsynth.release_gate import Gate, check_release
+from trialsynth.release_gate import Gate, RiskGate, check_release, check_risks
 from trialsynth.reports.aggregates import secure_aggregates
 from trialsynth.restore import restore_dropped
 from trialsynth.routing import OUTPUTS_METHOD, Route, route
@@ -487,12 +488,19 @@ def evaluate_trial(
     metrics, detail = assess(
         cleaned.data, sampled.synthetic, cleaned.meta, streams.seed_of("evaluate"), held.mask, analysis
     )
-    return Evaluation({**metrics, **gate.metrics(), **output_metrics(fitted, sampled.synthetic)}, detail)
+    schools = school_disclosure(cleaned.data, sampled.synthetic, cleaned.meta)
+    measured = {**metrics, **schools, **gate.metrics(), **output_metrics(fitted, sampled.synthetic)}
+    return Evaluation(measured, detail)
+
+
+def risk_gate(evaluation: Evaluation, plan: TrialPlan, fitted: Fitted) -> RiskGate:
+    """The file's disclosure measures against the plan's limits (``release_gate.check_risks``)."""
+    return check_risks(evaluation.metrics, plan.policy.risk_limits, fitted.synthesiser)
 
 
 def evaluate_outputs_only(fitted: Fitted, sampled: Sampled) -> Evaluation:
     """No microdata to compare with: only what the method measures against its outputs."""
-    empty = dict.fromkeys((*METRIC_KEYS, *ANALYSIS_METRIC_KEYS, *EXTRA_METRIC_KEYS))
+    empty = dict.fromkeys((*METRIC_KEYS, *ANALYSIS_METRIC_KEYS, *ATTACK_METRIC_KEYS, *EXTRA_METRIC_KEYS))
     return Evaluation({**empty, **output_metrics(fitted, sampled.synthetic)})
 
 

@@ -154,3 +154,20 @@ def test_a_dp_models_file_is_measured_never_redrawn_or_blocked():
     assert not gate.enforced and gate.released and released.synthetic is synthetic  # released as drawn
     assert gate.metrics()["replicated_uniques"] == 10 and gate.record()["disclosure"]["enforced"] is False
     assert "not enforced: the method is differentially private" in gate.reason
+
+
+def test_a_file_over_a_risk_limit_is_blocked_with_the_measure_named():
+    from trialsynth.release_gate import check_risks
+    from trialsynth.synthesisers.cart import CartSynthesiser
+    from trialsynth.synthesisers.mst import MstSynthesiser
+
+    limits = (("dcr_share", 0.65), ("linkability_risk", 0.1), ("singling_out_risk", 0.5))
+    risky = {"dcr_share": 0.9, "linkability_risk": 0.02, "singling_out_risk": None}
+    gate = check_risks(risky, limits, CartSynthesiser())
+    assert not gate.released and gate.exceeded == ["dcr_share 0.9 > 0.65"]
+    with pytest.raises(ReleaseBlockedError, match="dcr_share 0.9 > 0.65"):
+        gate.enforce()
+    assert gate.record()["disclosure"]["risks_unmeasured"] == ["singling_out_risk"]
+    assert check_risks({"dcr_share": 0.6}, limits, CartSynthesiser()).released
+    private = check_risks(risky, limits, MstSynthesiser(epsilon=1.0))
+    assert private.released and private.exceeded and not private.record()["disclosure"]["risks_enforced"]

@@ -28,6 +28,12 @@ PUBLIC_FIELDS = (
     "finished_at",
     "duration_s",
     "code_version",
+    "release",
+    "access_tier",
+    "reviewer",
+    "reviewed_at",
+    "review_reason",
+    "released_path",
 )
 
 
@@ -44,6 +50,7 @@ def as_record(attempt: Attempt) -> dict[str, Any]:
     record["metrics"] = {key: metrics.get(key) for key in RECORD_METRIC_KEYS} if attempt.metrics else None
     record["started_at"] = _iso(attempt.started_at)
     record["finished_at"] = _iso(attempt.finished_at)
+    record["reviewed_at"] = _iso(attempt.reviewed_at)
     record.update(
         archive=attempt.archive,
         attempt_id=attempt.id,
@@ -90,4 +97,10 @@ def audit_record(attempt: Attempt) -> dict[str, Any]:
         "disclosure": attempt.disclosure,
         "analysis": attempt.analysis,
         "finished_at": _iso(attempt.finished_at),
+        "release": attempt.release,
+        "access_tier": attempt.access_tier,
+        "reviewer": attempt.reviewer,
+        "reviewed_at": _iso(attempt.reviewed_at),
+        "review_reason": attempt.review_reason,
+        "released_path": attempt.released_path,
     }

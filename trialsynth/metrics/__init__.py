@@ -10,6 +10,7 @@ import pandas as pd
 from trialsynth.metrics import attacks, fidelity, privacy, utility
 from trialsynth.metrics.attacks import ATTACK_CI_KEYS, ATTACK_KEYS
 from trialsynth.metrics.prepare import EvaluationContext, evaluation_view
+from trialsynth.metrics.schools import SCHOOL_KEYS
 from trialsynth.metrics.trial_analysis import EFFECT_KEYS
 
 # synthgauge warns for every numeric column it passes through its category encoder. One
@@ -70,8 +71,8 @@ OUTPUT_METRIC_KEYS = ("coef_mae",)
 # key variables (after re-drawing), and equal to any real record (before re-drawing).
 GATE_METRIC_KEYS = ("replicated_uniques", "exact_matches")
 # Attacks on the file against real rows it never saw (``attacks.py``; SPEC names), with the bounds of
-# each risk's 95% interval.
-ATTACK_METRIC_KEYS = ATTACK_KEYS + ATTACK_CI_KEYS
+# each risk's 95% interval, and whether a synthetic school points at one real school (``schools.py``).
+ATTACK_METRIC_KEYS = ATTACK_KEYS + ATTACK_CI_KEYS + SCHOOL_KEYS
 # The trial's own analysis (``trial_analysis.py``): treatment-effect replication and the ICC.
 ANALYSIS_METRIC_KEYS = EFFECT_KEYS
 RECORD_METRIC_KEYS = (

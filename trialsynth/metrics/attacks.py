@@ -268,9 +268,9 @@ def singling_out(
     category or a coded number: equal to the row's value; a measurement: within ``WINDOW`` of
     its range of the row's value - "a pupil with a KS2 score of about 31 and FSM and ...") and
     kept when exactly one synthetic row satisfies them (anonymeter's multivariate attack writes
-    one-sided conditions, "at least 31", which single out only extreme rows). Each is tried on every real row, training and
-    held-out together; a predicate that singles out one real pupil is a success when that pupil
-    is a training one.
+    one-sided conditions, "at least 31", which single out only extreme rows). Each is tried on
+    every real row, training and held-out together; a predicate that singles out one real pupil
+    is a success when that pupil is a training one.
 
     The control is the holdout itself: it is a uniform random draw, so for a file that knows
     nothing of its training rows the pupil a predicate singles out is a training pupil with
