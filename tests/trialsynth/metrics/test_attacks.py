@@ -2,7 +2,6 @@
 a file drawn from the same population without seeing them is not."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from trialsynth.cleaning import clean
