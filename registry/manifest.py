@@ -47,11 +47,11 @@ class RegistryDefaults(_Strict):
     @field_validator("risk_limits")
     @classmethod
     def _risk_limits_known(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(default.RISK_LIMITS) - set(default.MEASURED_ONLY))
+        unknown = sorted(set(value) - set(default.RISK_LIMITS))
         if unknown:
             raise ValueError(
                 f"unknown risk limit {', '.join(unknown)} "
-                f"(known: {', '.join([*default.RISK_LIMITS, *default.MEASURED_ONLY])})"
+                f"(known: {', '.join(default.RISK_LIMITS)})"
             )
         for name, limit in value.items():
             if not 0 <= limit <= 1:

@@ -187,8 +187,10 @@ def _steps(
         with clock.stage("tune"):
             tuned = stages.tune(method, plan, cleaned, held, streams.seed_of("tune"), context)
         yield tuned
+    controlled = stages.control_schools(cleaned, held, method)
+    yield controlled
     with clock.stage("fit"):
-        data = (held.training(cleaned.data), cleaned.meta, cleaned.data_hash)
+        data = (controlled.data, cleaned.meta, cleaned.data_hash)
         charge = stages.Charge(attempt_id, identity, forced=context.force)
         fitted = stages.fit(method, plan, data, released, tuned, streams, sessions, charge)
     yield fitted
@@ -200,6 +202,8 @@ def _steps(
     with clock.stage("gate"):
         gate, sampled = stages.gate(cleaned, sampled, fitted, streams)
     yield gate
+    sampled, controlled = stages.equalise_schools(sampled, cleaned, controlled, streams)  # labels only
+    yield controlled
     with clock.stage("evaluate"):
         evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate, held)
     yield evaluation

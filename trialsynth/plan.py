@@ -82,7 +82,7 @@ class Policy:
                 f"access_tier must be one of {', '.join(defaults.ACCESS_TIERS)}. "
                 f"Got {self.access_tier!r} instead."
             )
-        known = {*defaults.RISK_LIMITS, *defaults.MEASURED_ONLY}
+        known = set(defaults.RISK_LIMITS)
         unknown = sorted(set(dict(self.risk_limits)) - known)
         if unknown:
             raise ValueError(f"unknown risk limits {unknown}; known: {sorted(known)}")

@@ -48,6 +48,7 @@ from trialsynth.release_gate import Gate, RiskGate, check_release, check_risks
 from trialsynth.reports.aggregates import secure_aggregates
 from trialsynth.restore import restore_dropped
 from trialsynth.routing import OUTPUTS_METHOD, Route, route
+from trialsynth.school_control import SchoolControl, equalise_sizes, group_schools
 from trialsynth.streams import Streams
 from trialsynth.synthesisers import (
     DifferentiallyPrivate,
@@ -399,6 +400,40 @@ def holdout(cleaned: Cleaned, plan: TrialPlan, method: type[Synthesiser], stream
     share = plan.policy.holdout_share
     mask = holdout_mask(len(cleaned.data), share, streams.generator("holdout"))
     return Holdout(mask, share, seen_by_synthesiser="from_released_outputs" in capabilities_of(method))
+
+
+@dataclass(frozen=True)
+class SchoolsControlled:
+    """The rows the synthesiser is fitted on, after school-level disclosure control
+    (``trialsynth.school_control``; ``data`` holds real rows: never recorded)."""
+
+    data: pd.DataFrame = field(repr=False)
+    control: SchoolControl
+
+    def record(self) -> dict[str, Any]:
+        return self.control.record() if self.control.applied else {}
+
+
+def control_schools(cleaned: Cleaned, held: Holdout, method: type[Synthesiser]) -> SchoolsControlled:
+    """School-level control on the training rows of a method fitted on rows without a privacy
+    guarantee; a differentially private method's guarantee covers schools already (its fit is
+    not changed), and a method fitted on cleared outputs never sees a school's values."""
+    training = held.training(cleaned.data)
+    capabilities = capabilities_of(method)
+    if "differentially_private" in capabilities or "from_released_outputs" in capabilities:
+        return SchoolsControlled(training, SchoolControl())
+    data, control = group_schools(training, cleaned.meta)
+    return SchoolsControlled(data, control)
+
+
+def equalise_schools(
+    sampled: Sampled, cleaned: Cleaned, controlled: SchoolsControlled, streams: Streams
+) -> tuple[Sampled, SchoolsControlled]:
+    """The synthetic schools of one group brought to equal sizes (``school_control``)."""
+    synthetic, moved = equalise_sizes(
+        sampled.synthetic, cleaned.meta, controlled.control, streams.generator("schools")
+    )
+    return Sampled(synthetic), SchoolsControlled(controlled.data, controlled.control.with_moved(moved))
 
 
 def tune(

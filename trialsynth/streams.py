@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STEPS = ("fit", "sample", "evaluate", "tune", "redraw", "restore", "holdout")
+STEPS = ("fit", "sample", "evaluate", "tune", "redraw", "restore", "holdout", "schools")
 
 
 def derive_seed(archive_seed: int, *parts: str) -> int:

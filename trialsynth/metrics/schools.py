@@ -37,6 +37,37 @@ def school_level_columns(real: pd.DataFrame, meta: TrialMeta) -> list[str]:
     return out
 
 
+def windows(real: pd.DataFrame, real_profile: pd.DataFrame, meta: TrialMeta) -> dict[str, float | None]:
+    """Per school-level column, how far a value may be from a real school's and still fit it:
+    ``WINDOW`` of the range of the real schools' values for a measurement, None (equality) for a
+    category or a code."""
+    out: dict[str, float | None] = {}
+    for name in real_profile.columns:
+        numeric = pd.api.types.is_numeric_dtype(real[name]) and meta.kinds.get(name) == "continuous"
+        if numeric and real[name].nunique() > CODED_LEVELS:
+            values = real_profile[name].to_numpy(dtype=float)
+            out[name] = WINDOW * float(np.nanmax(values) - np.nanmin(values))
+        else:
+            out[name] = None
+    return out
+
+
+def fitting(
+    real_profile: pd.DataFrame, synth_profile: pd.DataFrame, window: dict[str, float | None]
+) -> np.ndarray:
+    """Which real schools (columns) each synthetic profile (rows) fits, on every column."""
+    fits = np.ones((len(synth_profile), len(real_profile)), dtype=bool)
+    for name, width in window.items():
+        r, s = real_profile[name], synth_profile[name]
+        if width is not None:
+            rv, sv = r.to_numpy(dtype=float), s.to_numpy(dtype=float)
+            close = np.abs(sv[:, None] - rv[None, :]) <= width
+            fits &= close | (np.isnan(sv)[:, None] & np.isnan(rv)[None, :])
+        else:
+            fits &= s.astype(str).to_numpy()[:, None] == r.astype(str).to_numpy()[None, :]
+    return fits
+
+
 def profiles(frame: pd.DataFrame, cluster: str, columns: list[str]) -> tuple[pd.DataFrame, pd.Series]:
     """Each school's modal value of every school-level column, and its size."""
     grouped = frame.groupby(cluster, dropna=False, sort=True)
@@ -50,17 +81,7 @@ def school_disclosure(real: pd.DataFrame, synth: pd.DataFrame, meta: TrialMeta) 
         return dict.fromkeys(SCHOOL_KEYS)
     real_profile, real_size = profiles(real, meta.cluster, columns)
     synth_profile, synth_size = profiles(synth, meta.cluster, columns)
-    fits = np.ones((len(synth_profile), len(real_profile)), dtype=bool)
-    for name in columns:
-        r, s = real_profile[name], synth_profile[name]
-        numeric = pd.api.types.is_numeric_dtype(real[name]) and meta.kinds.get(name) == "continuous"
-        if numeric and real[name].nunique() > CODED_LEVELS:
-            rv, sv = r.to_numpy(dtype=float), s.to_numpy(dtype=float)
-            window = WINDOW * float(np.nanmax(rv) - np.nanmin(rv))
-            close = np.abs(sv[:, None] - rv[None, :]) <= window
-            fits &= close | (np.isnan(sv)[:, None] & np.isnan(rv)[None, :])
-        else:
-            fits &= s.astype(str).to_numpy()[:, None] == r.astype(str).to_numpy()[None, :]
+    fits = fitting(real_profile, synth_profile, windows(real, real_profile, meta))
     single = fits.sum(axis=1) == 1
     share = float(single.mean()) if len(single) else None
     correlation = None

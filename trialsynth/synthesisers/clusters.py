@@ -1,12 +1,12 @@
 """School (cluster) identifiers: pseudonymised before synthesis, never released as real ids.
 
 Real school ids are replaced by opaque labels before the synthesiser sees them, schools with fewer
-than ``min_size`` pupils are pooled into one label (a small school's id is itself disclosive and
-synthpop-py guards against rare categories), and synthetic labels are released as ``school-NNN``
-(or, where the real ids are numbers, as the numbers 1..K) in a random order fixed when the model
-is fitted (``label_mapping``), so no real id and no real ordering appears in the output and every
-draw from one model - a file and the rows the release gate re-draws into it - names each school
-alike.
+than ``min_size`` pupils (10, the minimum cell of every released count) are pooled into one label
+(a small school's id is itself disclosive and synthpop-py guards against rare categories), and
+synthetic labels are released as ``school-NNN`` (or, where the real ids are numbers, as the
+numbers 1..K) in a random order fixed when the model is fitted (``label_mapping``), so no real id
+and no real ordering appears in the output and every draw from one model - a file and the rows
+the release gate re-draws into it - names each school alike.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 POOLED = "pooled-small-schools"
 
 
-def pseudonymise(ids: pd.Series, rng: np.random.Generator, min_size: int = 5) -> pd.Series:
+def pseudonymise(ids: pd.Series, rng: np.random.Generator, min_size: int = 10) -> pd.Series:
     counts = ids.value_counts(dropna=False)
     small = set(counts[counts < min_size].index)
     labels = [v for v in counts.index if v not in small]
