@@ -50,8 +50,7 @@ class RegistryDefaults(_Strict):
         unknown = sorted(set(value) - set(default.RISK_LIMITS))
         if unknown:
             raise ValueError(
-                f"unknown risk limit {', '.join(unknown)} "
-                f"(known: {', '.join(default.RISK_LIMITS)})"
+                f"unknown risk limit {', '.join(unknown)} (known: {', '.join(default.RISK_LIMITS)})"
             )
         for name, limit in value.items():
             if not 0 <= limit <= 1:

@@ -200,7 +200,7 @@ def _steps(
         yield from _private_release(plan, context, cleaned, sampled, fitted, held, streams, clock)
         return
     with clock.stage("gate"):
-        gate, sampled = stages.gate(cleaned, sampled, fitted, streams)
+        gate, sampled = stages.gate(cleaned, sampled, fitted, streams, controlled)
     yield gate
     sampled, controlled = stages.equalise_schools(sampled, cleaned, controlled, streams)  # labels only
     yield controlled

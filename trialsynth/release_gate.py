@@ -109,14 +109,18 @@ def check_release(
     meta: TrialMeta,
     method: Synthesiser,
     rng: np.random.Generator,
+    school_level: tuple[str, ...] = (),
 ) -> tuple[Gate, pd.DataFrame]:
     """Find synthetic rows that replicate a real unique record, re-draw them from the fitted
     ``method`` (from ``rng``) and check again; the file is blocked if any remain. Returns the
     decision and the file as it would be released (``synthetic`` itself when nothing changed).
 
     Compared columns: every synthesised column except the school label (new by construction:
-    comparing it would let every copied pupil record pass); keys: the manifest's ``keys``, else
-    every compared column. Values are compared in one canonical form per column (5, 5.0 and "5"
+    comparing it would let every copied pupil record pass) and the ``school_level`` columns
+    whose values the school-level control replaced by their group's
+    (``trialsynth.school_control``: compared, they would let a pupil copied with their
+    school's group values pass); keys: the
+    manifest's ``keys``, else every compared column. Values are compared in one canonical form per column (5, 5.0 and "5"
     alike, numbers at the released precision).
 
     Re-drawing: ``redraw`` where the method has it (CART: smoothed donors), else ``sample`` (a
@@ -133,9 +137,10 @@ def check_release(
     data, or blocking on them, is not post-processing and would void that guarantee (a person's
     presence would change which files can be released)."""
     first = synthetic
-    compared = [c for c in real.columns if c != meta.cluster]
+    compared = [c for c in real.columns if c != meta.cluster and c not in school_level]
     keys = [k for k in meta.keys if k in compared]
-    basis = f"the key variables {keys}" if keys else "every synthesised column"
+    everything = "every synthesised pupil-level column" if school_level else "every synthesised column"
+    basis = f"the key variables {keys}" if keys else everything
     synthetic = synthetic.reset_index(drop=True)
     n = len(synthetic)
     found = matches(real, synthetic, compared, keys)
@@ -205,21 +210,43 @@ RISK_RULE = "attack-risks-v1"
 class RiskGate:
     """The release gate's second rule: each disclosure measure of the file (the attacks'
     risks, ``dcr_share``, the school re-identification share) at or under its limit (the plan's
-    ``risk_limits``); a file over any limit is blocked. A measure the trial could not take (no
+    ``risk_limits``); a file over any limit with 95% confidence (the lower bound of the measure's
+    interval above it: a holdout of a few hundred rows gives intervals +-0.2 wide, and a point
+    value over the limit by chance must not block a file) is blocked; a point value over its
+    limit without that confidence is recorded for the reviewer. A measure the trial could not take (no
     holdout, no schools) is listed, never a reason to block. A differentially private file is
     measured and released as drawn (``enforced`` False: see ``check_release``)."""
 
     limits: tuple[tuple[str, float], ...]
-    measured: tuple[tuple[str, float | None], ...]
+    measured: tuple[tuple[str, float | None], ...]  # the point value of each measure
+    lower: tuple[tuple[str, float | None], ...] = ()  # the lower bound of its 95% interval, if any
     enforced: bool = True
 
     @property
     def exceeded(self) -> list[str]:
+        """Measures over their limit with 95% confidence (the interval's lower bound above it;
+        a measure without an interval: its value)."""
+        limits, lower = dict(self.limits), dict(self.lower)
+        out = []
+        for name, value in self.measured:
+            if value is None or name not in limits:
+                continue
+            bound = lower.get(name)
+            if (bound if bound is not None else value) > limits[name]:
+                shown = f" (95% interval from {bound:.3g})" if bound is not None else ""
+                out.append(f"{name} {value:.3g}{shown} > {limits[name]:g}")
+        return out
+
+    @property
+    def over_at_point(self) -> list[str]:
+        """Measures whose value is over the limit although not with 95% confidence: for the
+        reviewer, never a reason to block."""
         limits = dict(self.limits)
+        blocked = {e.split(" ")[0] for e in self.exceeded}
         return [
             f"{name} {value:.3g} > {limits[name]:g}"
             for name, value in self.measured
-            if value is not None and name in limits and value > limits[name]
+            if value is not None and name in limits and value > limits[name] and name not in blocked
         ]
 
     @property
@@ -232,6 +259,7 @@ class RiskGate:
                 "risk_rule": RISK_RULE,
                 "risk_limits": dict(self.limits),
                 "risks_exceeded": self.exceeded,
+                "risks_over_limit_not_significant": self.over_at_point,
                 "risks_unmeasured": [name for name, value in self.measured if value is None],
                 "risks_enforced": self.enforced,
             }
@@ -249,4 +277,7 @@ def check_risks(
 ) -> RiskGate:
     """The file's disclosure measures against the plan's limits (see ``RiskGate``)."""
     measured = tuple((name, metrics.get(name)) for name, _ in limits)
-    return RiskGate(limits, measured, enforced=not isinstance(method, DifferentiallyPrivate))
+    lower = tuple(
+        (name, metrics[f"{name}_low"]) for name, _ in limits if metrics.get(f"{name}_low") is not None
+    )
+    return RiskGate(limits, measured, lower, enforced=not isinstance(method, DifferentiallyPrivate))

@@ -572,11 +572,23 @@ def outputs_only_category() -> Category:
     return Category(OUTPUTS_ONLY_CATEGORY)
 
 
-def gate(cleaned: Cleaned, sampled: Sampled, fitted: Fitted, streams: Streams) -> tuple[Gate, Sampled]:
+def gate(
+    cleaned: Cleaned,
+    sampled: Sampled,
+    fitted: Fitted,
+    streams: Streams,
+    controlled: SchoolsControlled | None = None,
+) -> tuple[Gate, Sampled]:
     """The release gate on the first draw (``trialsynth.release_gate``), re-draws from the
     ``redraw`` stream; the file as it will be released comes back with the decision."""
+    school_level = controlled.control.columns if controlled is not None else ()
     decision, synthetic = check_release(
-        cleaned.data, sampled.synthetic, cleaned.meta, fitted.synthesiser, streams.generator("redraw")
+        cleaned.data,
+        sampled.synthetic,
+        cleaned.meta,
+        fitted.synthesiser,
+        streams.generator("redraw"),
+        school_level,
     )
     return decision, sampled if synthetic is sampled.synthetic else Sampled(synthetic)
 

@@ -43,6 +43,12 @@ def test_cart_trial_is_released_and_catalogued(tmp_path, sessions, raw_trial):
     assert set(record["timings"]) >= {"load", "clean", "fit", "sample", "evaluate", "write"}
     assert len(record["lineage"]["manifest_entry_sha256"]) == 64
     assert record["lineage"]["packages"]["numpy"] and record["lineage"]["packages"]["synthgauge"]
+    # nothing leaves before a person signs it off; the disclosure measures are recorded
+    assert record["release"] == "staged" and record["access_tier"] == "accredited"
+    assert record["reviewer"] is None and record["released_path"] is None
+    assert record["disclosure"]["risk_rule"] and record["disclosure"]["risks_exceeded"] == []
+    assert 0 <= record["metrics"]["dcr_share"] <= 1 and record["metrics"]["linkability_risk"] is not None
+    assert record["lineage"]["school_control"]["groups"] >= 1
 
 
 def test_an_unregistered_method_is_refused_before_any_work(tmp_path):
@@ -103,7 +109,7 @@ class _CopyingSynthesiser:
         return {}
 
     def fit(self, data, meta):
-        self.data_ = data
+        self.data_, self.meta_ = data, meta
         return self
 
     def sample(self, n, rng):
@@ -115,6 +121,35 @@ class _CopyingSynthesiser:
         return self.params
 
 
+class _JitteringSynthesiser(_CopyingSynthesiser):
+    """Releases training rows with a little noise on every measurement: no row equals a real one
+    (the exact-match gate sees nothing), every row sits next to the pupil it copies."""
+
+    def sample(self, n, rng):
+        seed = int(rng.integers(1 << 31))
+        rows = self.data_.sample(n, replace=True, random_state=seed).reset_index(drop=True)
+        for name, kind in self.meta_.kinds.items():
+            if kind == "continuous" and name in rows:
+                rows[name] = rows[name] + rng.normal(0, 0.01 * float(rows[name].std()), n)
+        return rows
+
+
+def test_a_file_that_sits_on_its_training_rows_is_blocked_by_the_risk_limits(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
+    """The known-bad case of the attack gate in the real pipeline: the file is not written and
+    the measures over their limit are named."""
+    monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_JitteringSynthesiser")
+    limits = {"small_threshold": 300, "risk_limits": {}}  # the default limits
+    manifest = write_archive(tmp_path, {"mid": raw_trial}, defaults=limits)
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "failed" and "disclosure over its limit" in outcome.error
+    assert record["output_path"] is None and record["release"] is None
+    assert record["disclosure"]["risks_exceeded"] and record["disclosure"]["risks_enforced"]
+    assert record["metrics"]["replicated_uniques"] == 0  # the exact-match gate passed it
+    assert record["metrics"]["dcr_share_low"] > 0.65 and record["metrics"]["linkability_risk_low"] > 0.1
+
+
 def test_gate_blocks_a_file_that_reproduces_real_records(tmp_path, sessions, raw_trial, monkeypatch):
     monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_CopyingSynthesiser")
     manifest = write_archive(tmp_path, {"mid": raw_trial})
@@ -122,7 +157,7 @@ def test_gate_blocks_a_file_that_reproduces_real_records(tmp_path, sessions, raw
     assert outcome.status == "failed"
     assert record["error"] == (
         "release blocked: 800 synthetic rows reproduce a real record unique on every synthesised "
-        "column after 1 round of re-drawing"
+        "pupil-level column after 1 round of re-drawing"
     )
     assert record["disclosure"]["replicated_uniques"] == 800
     assert record["metrics"]["replicated_uniques"] == 800

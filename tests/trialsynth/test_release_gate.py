@@ -162,10 +162,17 @@ def test_a_file_over_a_risk_limit_is_blocked_with_the_measure_named():
     from trialsynth.synthesisers.mst import MstSynthesiser
 
     limits = (("dcr_share", 0.65), ("linkability_risk", 0.1), ("singling_out_risk", 0.5))
-    risky = {"dcr_share": 0.9, "linkability_risk": 0.02, "singling_out_risk": None}
+    risky = {
+        "dcr_share": 0.9,
+        "dcr_share_low": 0.85,
+        "linkability_risk": 0.3,  # over its limit, but not with 95% confidence
+        "linkability_risk_low": 0.05,
+        "singling_out_risk": None,
+    }
     gate = check_risks(risky, limits, CartSynthesiser())
-    assert not gate.released and gate.exceeded == ["dcr_share 0.9 > 0.65"]
-    with pytest.raises(ReleaseBlockedError, match="dcr_share 0.9 > 0.65"):
+    assert not gate.released and gate.exceeded == ["dcr_share 0.9 (95% interval from 0.85) > 0.65"]
+    assert gate.over_at_point == ["linkability_risk 0.3 > 0.1"]
+    with pytest.raises(ReleaseBlockedError, match="dcr_share 0.9"):
         gate.enforce()
     assert gate.record()["disclosure"]["risks_unmeasured"] == ["singling_out_risk"]
     assert check_risks({"dcr_share": 0.6}, limits, CartSynthesiser()).released

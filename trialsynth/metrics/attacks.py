@@ -48,7 +48,7 @@ from trialsynth.metrics.privacy import default_tcap
 
 ATTACK_KEYS = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share")
 # With every risk: the bounds of its 95% interval (``<key>_low``/``<key>_high``).
-ATTACK_CI_KEYS = tuple(f"{key}_{end}" for key in ATTACK_KEYS[:3] for end in ("low", "high"))
+ATTACK_CI_KEYS = tuple(f"{key}_{end}" for key in ATTACK_KEYS for end in ("low", "high"))
 ATTACK_TARGETS = 1000  # training and control rows attacked (each side); fewer when the holdout is smaller
 MIN_CONTROL_ROWS = 50  # fewer held-out rows: no attack is measured (the control rate means nothing)
 SINGLING_OUT_QUERIES = 1000  # predicates written from the synthetic file (anonymeter: 500)
@@ -127,7 +127,8 @@ def attacks(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> 
     ):
         point, low, high = risk(train_rate, control_rate)
         results.update({key: point, f"{key}_low": low, f"{key}_high": high})
-    results["dcr_share"] = dcr_share(training, control, synth, space, rng)
+    share, low, high = dcr_share(training, control, synth, space, rng)
+    results.update({"dcr_share": share, "dcr_share_low": low, "dcr_share_high": high})
     return results
 
 
@@ -236,7 +237,7 @@ def dcr_share(
     synth: pd.DataFrame,
     space: Space,
     rng: np.random.Generator,
-) -> float:
+) -> tuple[float, float, float]:
     """Share of synthetic rows (up to ``DCR_SYNTHETIC_ROWS`` of them, seeded) closer to a
     training row than to a held-out row, on the scale of equal-sized sets: 0.5 for a file no
     closer to the rows it learnt from, 1 when every row is.
@@ -246,7 +247,7 @@ def dcr_share(
     close to either set); for a file that knows nothing of its training rows a synthetic row's
     closest real row is a training row with probability p = n_training / n_real (the holdout is
     a uniform random draw), so the share s is reported as 0.5 + 0.5 (s - p) / (1 - p). A tie
-    counts p."""
+    counts p. With the bounds of s's 95% Wilson interval, mapped alike."""
     rows = synth.iloc[rng.choice(len(synth), min(DCR_SYNTHETIC_ROWS, len(synth)), replace=False)]
     points = space.embed(rows)
     to_training, _ = nearest(space.embed(training), points)
@@ -254,7 +255,12 @@ def dcr_share(
     p = len(training) / (len(training) + len(control))
     tied = np.abs(to_training - to_control) <= 1e-12
     share = float(((to_training < to_control) & ~tied).mean() + p * tied.mean())
-    return float(np.clip(0.5 + 0.5 * (share - p) / (1 - p), 0.0, 1.0))
+    low, high = Rate(int(round(share * len(points))), len(points)).wilson()
+
+    def scaled(s: float) -> float:
+        return float(np.clip(0.5 + 0.5 * (s - p) / (1 - p), 0.0, 1.0))
+
+    return scaled(share), scaled(low), scaled(high)
 
 
 def singling_out(

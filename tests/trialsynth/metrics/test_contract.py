@@ -5,10 +5,15 @@ import math
 import numpy as np
 import pytest
 
+from trialsynth.holdout import holdout_mask
 from trialsynth.metrics import EXTRA_METRIC_KEYS, METRIC_KEYS, METRICS, evaluation_view
+from trialsynth.metrics.attacks import ATTACK_CI_KEYS, ATTACK_KEYS
+
 from trialsynth.metrics.evaluate import evaluate
 from trialsynth.metrics.privacy import default_tcap, matches
 from trialsynth.synthesisers import get_synthesiser
+
+FAMILY_KEYS = set(METRIC_KEYS) | set(EXTRA_METRIC_KEYS) | set(ATTACK_KEYS) | set(ATTACK_CI_KEYS)
 
 
 @pytest.fixture(scope="module")
@@ -20,16 +25,17 @@ def synthetic(cleaned_trial):
 @pytest.mark.parametrize("family", sorted(METRICS))
 def test_family_returns_finite_catalogue_keys(family, cleaned_trial, synthetic):
     data, meta = cleaned_trial
-    real_view, synth_view, context = evaluation_view(data, synthetic, meta, seed=1)
+    held = holdout_mask(len(data), 0.2, np.random.default_rng(1))
+    real_view, synth_view, context = evaluation_view(data, synthetic, meta, seed=1, holdout=held)
     values = METRICS[family](real_view, synth_view, context)
-    assert values and set(values) <= set(METRIC_KEYS) | set(EXTRA_METRIC_KEYS)
+    assert values and set(values) <= FAMILY_KEYS
     assert all(isinstance(v, float) and math.isfinite(v) for v in values.values()), values
 
 
 def test_evaluate_covers_every_key(cleaned_trial, synthetic):
     data, meta = cleaned_trial
     metrics = evaluate(data, synthetic, meta, seed=1)
-    assert set(metrics) == set(METRIC_KEYS) | set(EXTRA_METRIC_KEYS)
+    assert set(metrics) == FAMILY_KEYS
     assert 0 <= metrics["feature_density_mad"] < 0.005 and metrics["feature_density_mad_study"] < 0.1
     assert metrics["sample_overlap"] == 0.0
 
