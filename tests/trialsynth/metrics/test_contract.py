@@ -8,7 +8,6 @@ import pytest
 from trialsynth.holdout import holdout_mask
 from trialsynth.metrics import EXTRA_METRIC_KEYS, METRIC_KEYS, METRICS, evaluation_view
 from trialsynth.metrics.attacks import ATTACK_CI_KEYS, ATTACK_KEYS
-
 from trialsynth.metrics.evaluate import evaluate
 from trialsynth.metrics.privacy import default_tcap, matches
 from trialsynth.synthesisers import get_synthesiser
