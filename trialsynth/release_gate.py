@@ -119,9 +119,9 @@ def check_release(
     comparing it would let every copied pupil record pass) and the ``school_level`` columns
     whose values the school-level control replaced by their group's
     (``trialsynth.school_control``: compared, they would let a pupil copied with their
-    school's group values pass); keys: the
-    manifest's ``keys``, else every compared column. Values are compared in one canonical form per column (5, 5.0 and "5"
-    alike, numbers at the released precision).
+    school's group values pass); keys: the manifest's ``keys``, else every compared column.
+    Values are compared in one canonical form per column (5, 5.0 and "5" alike, numbers at the
+    released precision).
 
     Re-drawing: ``redraw`` where the method has it (CART: smoothed donors), else ``sample`` (a
     re-drawn row keeps the school label of the row it replaces: labels are per draw). When more
