@@ -11,7 +11,12 @@ From a cleaned trial this produces, and records the rules it applied:
   regression table is released);
 - the school sizes, for the released file's cluster labels.
 
-Statistical disclosure rules (``ClearanceRules``, stored with the outputs):
+The rules follow the principles-based output checking of the Safe Data Access Professionals'
+*Handbook on Statistical Disclosure Control for Outputs* (Griffiths et al. 2019) - a threshold
+on every count, dominance for magnitudes, no differencing, no class disclosure, enough residual
+degrees of freedom, no saturated model - with the thresholds of ``ClearanceRules``. Every check
+is recorded where it fired (``ReleasedOutputs.clearance``: rule, where, action), stored with
+the outputs. Statistical disclosure rules (``ClearanceRules``, stored with the outputs):
 
 - **minimum cell count** (10): a category with fewer rows is pooled into the most frequent one;
   a histogram bin with fewer rows is merged with its smaller neighbour; a missing-value cell
@@ -19,9 +24,24 @@ Statistical disclosure rules (``ClearanceRules``, stored with the outputs):
 - **top/bottom coding**: without public ``bounds`` a continuous variable's histogram spans its
   0.5%-99.5% quantiles rounded outward, so no single extreme value is published;
 - **rounding**: counts behind proportions to base 5, coefficients and standard errors to 4
-  decimal places, means to 3 significant figures, school sizes to base 5;
+  decimal places, means to 3 significant figures, a model's row count to base 5 (with the exact
+  number of rows of the trial it would give the exact count of rows the model left out:
+  differencing);
+- **dominance** ((n, k) = (2, 85%)): a mean is released only when its two largest
+  contributions (absolute values) make up at most 85% of the total; otherwise the midpoint of
+  the modal histogram bin stands in for a missing value;
+- **schools**: a school with fewer than 10 pupils is not released on its own (all such schools
+  are one pooled entry), and the sizes are released per group of at least 5 schools alike in
+  size (each school given its group's mean size, rounded to base 5): no released size is one
+  school's own;
 - **residual degrees of freedom**: a model is released only with at least 10 (rows minus
-  coefficients), a converged fit and finite coefficients; otherwise it is withheld with a reason.
+  coefficients), a converged fit and finite coefficients;
+- **class disclosure**: a logistic model is withheld when a category of a predictor holds
+  pupils of one outcome only (its coefficient would say that every such pupil had it);
+- **saturated models**: a model with no more covariate patterns than coefficients reproduces
+  each pattern's outcome mean; it is withheld unless every pattern holds 10 rows.
+
+A model that breaks a rule is withheld with its reason; a trial with no model left fails.
 """
 
 from __future__ import annotations
@@ -48,6 +68,9 @@ class ClearanceRules:
     min_residual_df: int = 10
     histogram_bins: int = 40
     tail_quantile: float = 0.005
+    dominance_n: int = 2
+    dominance_k: float = 0.85
+    school_group: int = 5
 
 
 def clear_outputs(
@@ -62,20 +85,25 @@ def clear_outputs(
     rules = rules or ClearanceRules()
     bounds = bounds or {}
     log: list[str] = []
+    checks: list[dict[str, str]] = []
     cleared = pd.DataFrame(index=data.index)
     variables: dict[str, VariableOutput] = {}
     for name in data.columns:
         if name == meta.cluster:
             continue
         if meta.kinds[name] == "continuous":
-            variables[name], cleared[name] = _clear_continuous(data[name], rules, bounds.get(name), log)
+            variables[name], cleared[name] = _clear_continuous(
+                data[name], rules, bounds.get(name), log, checks
+            )
         else:
             first = meta.reference_arm if name == meta.treatment else None
             variables[name], cleared[name] = _clear_categorical(data[name], rules, log, first)
     models = []
     covariates = [n for n in variables if n not in meta.outcomes and n != meta.treatment]
     for outcome in meta.outcomes:
-        model = _clear_model(cleared, variables, outcome, [meta.treatment, *covariates], rules, log, source)
+        model = _clear_model(
+            cleared, variables, outcome, [meta.treatment, *covariates], rules, log, source, checks
+        )
         if model is not None:
             models.append(model)
     if not models:
@@ -88,8 +116,9 @@ def clear_outputs(
         log=tuple(log),
         sources=(source,) if source else (),
         cluster=meta.cluster,
-        cluster_sizes=_cluster_sizes(data, meta, rules),
+        cluster_sizes=_cluster_sizes(data, meta, rules, checks),
         columns=tuple(data.columns),
+        clearance=tuple(checks),
     )
 
 
@@ -167,7 +196,15 @@ def _merge_small_bins(edges: list[float], counts: list[int], minimum: int) -> tu
     return edges, counts
 
 
-def _clear_continuous(column: pd.Series, rules: ClearanceRules, public, log: list[str]):
+def _dominated(values: np.ndarray, rules: ClearanceRules) -> bool:
+    """The (n, k) dominance rule: the ``dominance_n`` largest contributions (absolute values)
+    exceed ``dominance_k`` of the total."""
+    magnitudes = np.sort(np.abs(values))[::-1]
+    total = magnitudes.sum()
+    return bool(total > 0 and magnitudes[: rules.dominance_n].sum() > rules.dominance_k * total)
+
+
+def _clear_continuous(column: pd.Series, rules: ClearanceRules, public, log: list[str], checks: list):
     name = column.name
     values = column.to_numpy(dtype=float, na_value=np.nan)
     present = values[~np.isnan(values)]
@@ -184,7 +221,20 @@ def _clear_continuous(column: pd.Series, rules: ClearanceRules, public, log: lis
     codes = np.clip(np.digitize(clipped[~np.isnan(clipped)], edges[1:-1]), 0, rules.histogram_bins - 1)
     counts = np.bincount(codes, minlength=rules.histogram_bins).tolist()
     edges, counts = _merge_small_bins(edges, counts, rules.min_cell_count)
-    mean = float(np.mean(clipped[~np.isnan(clipped)]))
+    kept = clipped[~np.isnan(clipped)]
+    if _dominated(kept, rules):
+        modal = int(np.argmax(counts))
+        mean = (edges[modal] + edges[modal + 1]) / 2
+        checks.append(
+            {
+                "rule": "dominance",
+                "where": f"{name}: mean",
+                "action": f"withheld: its {rules.dominance_n} largest values exceed "
+                f"{rules.dominance_k:.0%} of the total; the modal bin's midpoint stands in",
+            }
+        )
+    else:
+        mean = float(np.mean(kept))
     fill = float(f"{mean:.{rules.mean_significant_figures}g}")
     n_missing = int(np.isnan(values).sum())
     if 0 < n_missing < rules.min_cell_count:
@@ -215,33 +265,78 @@ def _decimals(values: np.ndarray, limit: int = 6) -> int:
     return limit
 
 
-def _clear_model(cleared, variables, outcome, predictor_names, rules, log, source) -> ModelOutput | None:
+def _withhold(log: list[str], checks: list, outcome: str, rule: str, why: str) -> None:
+    log.append(f"model for {outcome}: withheld: {why}")
+    checks.append({"rule": rule, "where": f"model for {outcome}", "action": f"withheld: {why}"})
+
+
+def _class_disclosure(cleared: pd.DataFrame, target, predictors) -> list[str]:
+    """Categories of the predictors whose pupils all have one outcome."""
+    y = cleared[target.name]
+    found = []
+    for predictor in predictors:
+        if predictor.kind != "categorical":
+            continue
+        x = cleared[predictor.name]
+        both = pd.DataFrame({"x": x.astype(str), "y": y.astype(str)}).dropna()
+        outcomes_per_level = both.groupby("x")["y"].nunique()
+        found += [f"{predictor.name} = {level}" for level, k in outcomes_per_level.items() if k < 2]
+    return found
+
+
+def _clear_model(
+    cleared, variables, outcome, predictor_names, rules, log, source, checks
+) -> ModelOutput | None:
     target = variables[outcome]
     if target.kind == "continuous":
         family = "linear"
     elif len(target.levels) == 2:
         family = "logistic"
     else:
-        log.append(f"model for {outcome}: withheld: only binary or continuous outcomes are modelled")
+        _withhold(log, checks, outcome, "model family", "only binary or continuous outcomes are modelled")
         return None
     predictors = [variables[n] for n in predictor_names if variables[n].n_codes > 1]
     terms = model_terms(predictors)
+    if family == "logistic":
+        classes = _class_disclosure(cleared, target, predictors)
+        if classes:
+            why = f"class disclosure: every pupil with {', '.join(classes[:3])} has one outcome"
+            _withhold(log, checks, outcome, "class disclosure", why)
+            return None
+    used_rows = cleared[[p.name for p in predictors] + [outcome]].dropna()
+    patterns = used_rows[[p.name for p in predictors]].astype(str).agg("|".join, axis=1).value_counts()
+    if len(patterns) <= len(terms) and int(patterns.min()) < rules.min_cell_count:
+        why = (
+            f"saturated: {len(patterns)} covariate patterns for {len(terms)} coefficients, "
+            f"one with {int(patterns.min())} rows"
+        )
+        _withhold(log, checks, outcome, "saturated model", why)
+        return None
     beta, errors, used, converged = fit_model(cleared, target, predictors, family)
     residual_df = used - len(terms)
     if residual_df < rules.min_residual_df:
-        log.append(f"model for {outcome}: withheld: {residual_df} residual degrees of freedom")
+        _withhold(
+            log, checks, outcome, "residual degrees of freedom", f"{residual_df} residual degrees of freedom"
+        )
         return None
     if not converged or not np.all(np.isfinite(beta)) or not np.all(np.isfinite(errors)):
-        log.append(f"model for {outcome}: withheld: the fit did not converge (separation)")
+        _withhold(log, checks, outcome, "convergence", "the fit did not converge (separation)")
         return None
-    log.append(f"model for {outcome}: {family}, {len(terms)} coefficients, {used} rows")
+    log.append(f"model for {outcome}: {family}, {len(terms)} coefficients, about {used} rows")
+    checks.append(
+        {
+            "rule": "differencing",
+            "where": f"model for {outcome}",
+            "action": f"row count released rounded to base {rules.count_rounding_base}",
+        }
+    )
     return ModelOutput(
         outcome=outcome,
         family=family,
         predictors=tuple(p.name for p in predictors),
         terms=tuple(terms),
         coefficients=tuple(round(float(b), rules.coefficient_decimals) for b in beta),
-        n=used,
+        n=int(_round_counts(np.array([float(used)]), rules)[0]),
         source=source,
         event=target.levels[1] if family == "logistic" else None,
         standard_errors=tuple(
@@ -251,8 +346,42 @@ def _clear_model(cleared, variables, outcome, predictor_names, rules, log, sourc
     )
 
 
-def _cluster_sizes(data: pd.DataFrame, meta: TrialMeta, rules: ClearanceRules) -> tuple[int, ...]:
+def _cluster_sizes(
+    data: pd.DataFrame, meta: TrialMeta, rules: ClearanceRules, checks: list
+) -> tuple[int, ...]:
+    """School sizes as released: schools under the minimum cell pooled into one entry, then
+    schools in order of size grouped by ``school_group`` (the last group takes the remainder)
+    and each given its group's mean size, rounded to base 5 (at least the minimum cell)."""
     if not meta.cluster:
         return ()
-    sizes = data[meta.cluster].value_counts(dropna=False).to_numpy(dtype=float)
-    return tuple(int(s) for s in sorted(_round_counts(sizes, rules), reverse=True))
+    sizes = np.sort(data[meta.cluster].value_counts(dropna=False).to_numpy(dtype=float))[::-1]
+    small = sizes[sizes < rules.min_cell_count]
+    sizes = sizes[sizes >= rules.min_cell_count]
+    if len(small):
+        checks.append(
+            {
+                "rule": "threshold",
+                "where": "school sizes",
+                "action": f"{len(small)} schools under {rules.min_cell_count} pupils "
+                "released as one pooled entry",
+            }
+        )
+        if small.sum() >= rules.min_cell_count:
+            sizes = np.sort(np.append(sizes, small.sum()))[::-1]
+    groups = max(len(sizes) // rules.school_group, 1)
+    released = (
+        np.concatenate([np.full(len(g), g.mean()) for g in np.array_split(sizes, groups)])
+        if len(sizes)
+        else sizes
+    )
+    checks.append(
+        {
+            "rule": "threshold",
+            "where": "school sizes",
+            "action": f"each school's size released as the mean of its group of at least "
+            f"{min(rules.school_group, len(sizes))} schools alike in size, rounded to base "
+            f"{rules.count_rounding_base}",
+        }
+    )
+    rounded = np.maximum(_round_counts(released, rules), rules.min_cell_count)
+    return tuple(int(s) for s in rounded)

@@ -121,6 +121,7 @@ class ReleasedOutputs:
     cluster: str | None = None
     cluster_sizes: tuple[int, ...] = ()
     columns: tuple[str, ...] = ()  # column order of the released file (variables and cluster)
+    clearance: tuple[dict, ...] = ()  # the clearance report: every check, where it fired, what it did
 
     def variable(self, name: str) -> VariableOutput:
         for variable in self.variables:
@@ -176,6 +177,7 @@ class ReleasedOutputs:
                 cluster=raw.get("cluster"),
                 cluster_sizes=tuple(raw.get("cluster_sizes", ())),
                 columns=tuple(raw.get("columns", ())),
+                clearance=tuple(raw.get("clearance", ())),
             )
         except (KeyError, TypeError) as exc:
             raise TrialDataError(f"released outputs: malformed entry ({type(exc).__name__}: {exc})") from None
@@ -195,6 +197,7 @@ class ReleasedOutputs:
             "sources": list(self.sources),
             "rules": self.rules,
             "log": list(self.log),
+            "clearance": list(self.clearance),
             "models": [
                 {
                     "outcome": m.outcome,

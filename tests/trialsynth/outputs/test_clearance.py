@@ -97,3 +97,64 @@ def test_categorical_outcome_with_many_levels_is_withheld_with_a_reason():
     out = clear_outputs(frame, meta)
     assert [m.outcome for m in out.models] == ["passed"]
     assert any("model for group: withheld" in line for line in out.log)
+
+
+def _rules_fired(out, rule):
+    return [c for c in out.clearance if c["rule"] == rule]
+
+
+def test_a_model_row_count_is_rounded_so_it_cannot_be_differenced():
+    frame, meta = _trial()
+    frame.loc[:16, "passed"] = np.nan  # 17 outcomes missing: n_rows - n would give 17 exactly
+    out = clear_outputs(frame, meta)
+    (model,) = out.models
+    assert model.n % 5 == 0
+    assert _rules_fired(out, "differencing")
+
+
+def test_a_dominated_mean_is_not_released_and_the_rule_is_named():
+    frame, meta = _trial()
+    frame["score"] = 1.0
+    frame.loc[:8, "score"] = np.nan  # under the minimum cell: filled with the released "mean"
+    frame.loc[20, "score"] = 1e9  # one pupil holds almost all of the total
+    out = clear_outputs(frame, meta, bounds={"score": (0, 2e9)})
+    fired = _rules_fired(out, "dominance")
+    assert fired and fired[0]["where"] == "score: mean"
+    dominated = float(f"{frame['score'].mean():.3g}")
+    assert out.variable("score").fill != dominated  # the public bin's midpoint instead
+    assert not _rules_fired(clear_outputs(*_trial()), "dominance")
+
+
+def test_class_disclosure_withholds_the_model_and_names_the_rule():
+    frame, meta = _trial()
+    frame.loc[frame["group"] == "c", "passed"] = 1  # every pupil of group c passed
+    with pytest.raises(TrialDataError, match="class disclosure"):
+        clear_outputs(frame, meta)
+
+
+def test_a_saturated_model_with_a_small_pattern_is_withheld():
+    """Three covariate patterns for three coefficients (no control pupil in group b): the fit
+    gives back each pattern's mean, one of them over 6 pupils."""
+    rng = np.random.default_rng(3)
+    treatment = np.repeat([0, 1, 1], [150, 6, 150])
+    group = np.repeat(["a", "a", "b"], [150, 6, 150])
+    frame = pd.DataFrame({"treatment": treatment, "group": group, "y": rng.normal(size=306).round(2)})
+    meta = TrialMeta(
+        kinds={"treatment": "binary", "group": "categorical", "y": "continuous"},
+        treatment="treatment",
+        outcomes=("y",),
+    )
+    with pytest.raises(TrialDataError, match="saturated"):
+        clear_outputs(frame, meta)
+
+
+def test_school_sizes_pool_small_schools_and_never_release_one_schools_size():
+    rng = np.random.default_rng(4)
+    sizes = np.concatenate([[3, 4, 6], rng.integers(15, 90, 27)])  # three schools under 10 pupils
+    frame, meta = _trial(n=int(sizes.sum()))
+    frame["school"] = np.repeat(np.arange(len(sizes)), sizes)
+    out = clear_outputs(frame, meta)
+    released = np.array(out.cluster_sizes)
+    assert released.min() >= 10 and len(released) == 28  # 27 schools and one pooled entry
+    assert all(np.sum(released == size) >= 5 for size in np.unique(released))
+    assert any("under 10 pupils" in c["action"] for c in _rules_fired(out, "threshold"))
