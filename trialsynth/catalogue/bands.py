@@ -13,7 +13,9 @@ import math
 from collections.abc import Mapping
 
 # v3: scaled nearest-neighbour distances, S_pMSE, the holdout utility beside the study's
-BANDS_VERSION = "bands-v3"
+# v4: the attack risks (signed: below 0 is no excess over the control), dcr_share and the school
+# re-identification share, cut at the release gate's default limits
+BANDS_VERSION = "bands-v4"
 
 BANDS: dict[str, tuple[float, ...]] = {
     "corr_msd": (0.0005, 0.005, 0.02, 0.1),
@@ -43,8 +45,13 @@ BANDS: dict[str, tuple[float, ...]] = {
     "effect_sign_agreement": (0.5, 0.99),
     "icc_real": (0.05, 0.1, 0.2),
     "icc_synthetic": (0.05, 0.1, 0.2),
+    "singling_out_risk": (0.0, 0.1, 0.5),
+    "linkability_risk": (0.0, 0.05, 0.1),
+    "inference_risk": (0.0, 0.1, 0.2),
+    "dcr_share": (0.55, 0.65, 0.8),
+    "school_reidentification": (0.0, 0.1),
 }
-SIGNED = {"effect_ci_overlap"}  # banded as they are, not by absolute value
+SIGNED = {"effect_ci_overlap", "singling_out_risk", "linkability_risk", "inference_risk"}  # banded as they are, not by absolute value
 
 
 def band(metric: str, value: float | None) -> str | None:
@@ -75,6 +82,8 @@ def public_record(record: Mapping) -> dict:
         "epsilon": record["epsilon"],
         "ons_category": record["ons_category"],
         "category_rules": record.get("category_rules"),
+        "release": record.get("release"),
+        "access_tier": record.get("access_tier"),
         "metric_bands": {key: band(key, value) for key, value in metrics.items()},
         "bands_version": BANDS_VERSION,
         "finished_at": record["finished_at"],
