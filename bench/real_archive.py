@@ -17,7 +17,8 @@ route, its domain in a codebook).
 
 Prints one line per trial: rows x columns, route, status, category, seconds and key metrics
 (pMSE ratio, correlation MSD, holdout F1 difference, treatment-effect CI overlap, ICC real and
-synthetic, replicated uniques, exact matches).
+synthetic, replicated uniques, exact matches) and the disclosure measures (singling-out,
+linkability and inference risks, dcr_share, school re-identification share).
 """
 
 from __future__ import annotations
@@ -320,7 +321,7 @@ def main() -> int:
     header = (
         f"{'trial':<18} {'shape':<9} {'route':<5} {'status':<9} {'category':<22} {'seconds':>7}  "
         f"{'pmse_ratio':>10} {'corr_msd':>9} {'f1_diff':>8} {'effect_ov':>9} {'icc_real':>8} {'icc_syn':>8} "
-        f"{'repl_uniq':>9} {'exact':>6}  error"
+        f"{'repl_uniq':>9} {'exact':>6} {'single':>6} {'link':>6} {'infer':>6} {'dcr':>5} {'school':>6}  error"
     )
     print(header)
     outcomes = []
@@ -337,7 +338,10 @@ def main() -> int:
             f"{_metric(metrics, 'pmse_ratio'):>10} {_metric(metrics, 'corr_msd'):>9} "
             f"{_metric(metrics, 'f1_diff'):>8} {_metric(metrics, 'effect_ci_overlap'):>9} "
             f"{_metric(metrics, 'icc_real'):>8} {_metric(metrics, 'icc_synthetic'):>8} "
-            f"{_metric(metrics, 'replicated_uniques'):>9} {_metric(metrics, 'exact_matches'):>6}  "
+            f"{_metric(metrics, 'replicated_uniques'):>9} {_metric(metrics, 'exact_matches'):>6} "
+            f"{_metric(metrics, 'singling_out_risk', 2):>6} {_metric(metrics, 'linkability_risk', 2):>6} "
+            f"{_metric(metrics, 'inference_risk', 2):>6} {_metric(metrics, 'dcr_share', 2):>5} "
+            f"{_metric(metrics, 'school_reidentification', 2):>6}  "
             f"{(outcome.error or '')[:100]}",
             flush=True,
         )
