@@ -321,7 +321,8 @@ def main() -> int:
     header = (
         f"{'trial':<18} {'shape':<9} {'route':<5} {'status':<9} {'category':<22} {'seconds':>7}  "
         f"{'pmse_ratio':>10} {'corr_msd':>9} {'f1_diff':>8} {'effect_ov':>9} {'icc_real':>8} {'icc_syn':>8} "
-        f"{'repl_uniq':>9} {'exact':>6} {'single':>6} {'link':>6} {'infer':>6} {'dcr':>5} {'school':>6}  error"
+        f"{'repl_uniq':>9} {'exact':>6} {'single':>6} {'link':>6} {'infer':>6} {'dcr':>5} "
+        f"{'school':>6}  error"
     )
     print(header)
     outcomes = []
