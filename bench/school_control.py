@@ -74,7 +74,8 @@ def run(manifest_path: Path, label: str) -> None:
             effects, _ = trial_analysis(cleaned.data, synthetic, meta, cleaned.covariates)
             print(
                 f"{label + ':' + plan.trial_id:<26} {when:<7} {len(cleaned.data):>6} "
-                f"{_cell(schools['school_reidentification']):>8} {_cell(schools['school_size_correlation']):>8} "
+                f"{_cell(schools['school_reidentification']):>8} "
+                f"{_cell(schools['school_size_correlation']):>8} "
                 + "".join(f"{_cell(risks[k]):>8}" for k in KEYS)
                 + f"{_cell(effects.get('icc_real')):>8}{_cell(effects.get('icc_synthetic')):>8}"
                 f"{_cell(effects.get('effect_ci_overlap')):>8}",
