@@ -506,6 +506,12 @@ def _print_summary(summaries: list[dict]) -> None:
     for s in summaries:
         if s["status"] == "failed":
             console.print(f"[red]failed[/red] {s['trial_id']}: {s['error']}", highlight=False)
+    staged = sum(s["status"] == "succeeded" for s in summaries)
+    if staged:
+        console.print(
+            f"{staged} new files staged, none released: `trialsynth review` lists them, "
+            "`trialsynth approve TRIAL --by NAME` releases one"
+        )
 
 
 COMMANDS = {
