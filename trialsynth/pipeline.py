@@ -190,7 +190,7 @@ def _steps(
     controlled = stages.control_schools(cleaned, held, method)
     yield controlled
     with clock.stage("fit"):
-        data = (controlled.data, cleaned.meta, cleaned.data_hash)
+        data = (controlled.data, controlled.control.fit_meta(cleaned.meta), cleaned.data_hash)
         charge = stages.Charge(attempt_id, identity, forced=context.force)
         fitted = stages.fit(method, plan, data, released, tuned, streams, sessions, charge)
     yield fitted
@@ -202,8 +202,7 @@ def _steps(
     with clock.stage("gate"):
         gate, sampled = stages.gate(cleaned, sampled, fitted, streams, controlled)
     yield gate
-    sampled, controlled = stages.equalise_schools(sampled, cleaned, controlled, streams)  # labels only
-    yield controlled
+    sampled = stages.assign_schools(sampled, cleaned, controlled, streams)  # labels only
     with clock.stage("evaluate"):
         evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate, held)
     yield evaluation

@@ -19,7 +19,7 @@ import pandas as pd
 from trialsynth.errors import ReleaseBlockedError
 from trialsynth.meta import TrialMeta
 from trialsynth.metrics.privacy import matches
-from trialsynth.synthesisers.base import DifferentiallyPrivate, Redraws, Synthesiser
+from trialsynth.synthesisers.base import DifferentiallyPrivate, FromReleasedOutputs, Redraws, Synthesiser
 
 GATE_RULE = "replicated-uniques-v1"
 REDRAW_ROUNDS = 8  # rounds of re-drawing flagged rows before the gate blocks the file
@@ -109,17 +109,16 @@ def check_release(
     meta: TrialMeta,
     method: Synthesiser,
     rng: np.random.Generator,
-    school_level: tuple[str, ...] = (),
 ) -> tuple[Gate, pd.DataFrame]:
     """Find synthetic rows that replicate a real unique record, re-draw them from the fitted
     ``method`` (from ``rng``) and check again; the file is blocked if any remain. Returns the
     decision and the file as it would be released (``synthetic`` itself when nothing changed).
 
     Compared columns: every synthesised column except the school label (new by construction:
-    comparing it would let every copied pupil record pass) and the ``school_level`` columns
-    whose values the school-level control replaced by their group's
-    (``trialsynth.school_control``: compared, they would let a pupil copied with their
-    school's group values pass); keys: the manifest's ``keys``, else every compared column.
+    comparing it would let every copied pupil record pass); keys: the manifest's ``keys``, else
+    every compared column. Where the school-level control replaced school-level values by their
+    group's (``trialsynth.school_control``), ``real`` carries the group values too, so a pupil
+    copied with them is found.
     Values are compared in one canonical form per column (5, 5.0 and "5" alike, numbers at the
     released precision).
 
@@ -137,10 +136,9 @@ def check_release(
     data, or blocking on them, is not post-processing and would void that guarantee (a person's
     presence would change which files can be released)."""
     first = synthetic
-    compared = [c for c in real.columns if c != meta.cluster and c not in school_level]
+    compared = [c for c in real.columns if c != meta.cluster]
     keys = [k for k in meta.keys if k in compared]
-    everything = "every synthesised pupil-level column" if school_level else "every synthesised column"
-    basis = f"the key variables {keys}" if keys else everything
+    basis = f"the key variables {keys}" if keys else "every synthesised column"
     synthetic = synthetic.reset_index(drop=True)
     n = len(synthetic)
     found = matches(real, synthetic, compared, keys)
@@ -203,51 +201,48 @@ def _replace_rows(frame: pd.DataFrame, positions: np.ndarray, rows: pd.DataFrame
     return out
 
 
-RISK_RULE = "attack-risks-v1"
+RISK_RULE = "attack-risks-v2"
+# Measured by attacks against the holdout: unmeasured (too few held-out rows) blocks a file
+# unless its limit is 1 (the measure's gate turned off).
+ATTACK_MEASURES = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share")
 
 
 @dataclass(frozen=True)
 class RiskGate:
     """The release gate's second rule: each disclosure measure of the file (the attacks'
     risks, ``dcr_share``, the school re-identification share) at or under its limit (the plan's
-    ``risk_limits``); a file over any limit with 95% confidence (the lower bound of the measure's
-    interval above it: a holdout of a few hundred rows gives intervals +-0.2 wide, and a point
-    value over the limit by chance must not block a file) is blocked; a point value over its
-    limit without that confidence is recorded for the reviewer. A measure the trial could not take (no
-    holdout, no schools) is listed, never a reason to block. A differentially private file is
-    measured and released as drawn (``enforced`` False: see ``check_release``)."""
+    ``risk_limits``); a file with a measured value over its limit is blocked, and so is one whose
+    attacks could not be measured (fewer held-out rows than ``attacks.MIN_CONTROL_ROWS``) unless
+    their limits are 1. The lower bounds of the 95% intervals are recorded beside. A measure the
+    trial has no structure for (no school-level columns) is listed, never a reason to block.
+
+    Not enforced (measured and recorded) for a differentially private file (see
+    ``check_release``) and for a file synthesised from cleared outputs (``ea``): it never saw a
+    row, its disclosure control is the clearance of those outputs, and its holdout rows were
+    seen through them like every other row, so the attacks have no unseen control."""
 
     limits: tuple[tuple[str, float], ...]
     measured: tuple[tuple[str, float | None], ...]  # the point value of each measure
     lower: tuple[tuple[str, float | None], ...] = ()  # the lower bound of its 95% interval, if any
     enforced: bool = True
+    why_not_enforced: str = ""
 
     @property
     def exceeded(self) -> list[str]:
-        """Measures over their limit with 95% confidence (the interval's lower bound above it;
-        a measure without an interval: its value)."""
         limits, lower = dict(self.limits), dict(self.lower)
         out = []
         for name, value in self.measured:
-            if value is None or name not in limits:
+            if name not in limits:
                 continue
-            bound = lower.get(name)
-            if (bound if bound is not None else value) > limits[name]:
+            if value is None:
+                if name in ATTACK_MEASURES and limits[name] < 1:
+                    out.append(f"{name} unmeasured (too few held-out rows; raise holdout_share)")
+                continue
+            if value > limits[name]:
+                bound = lower.get(name)
                 shown = f" (95% interval from {bound:.3g})" if bound is not None else ""
                 out.append(f"{name} {value:.3g}{shown} > {limits[name]:g}")
         return out
-
-    @property
-    def over_at_point(self) -> list[str]:
-        """Measures whose value is over the limit although not with 95% confidence: for the
-        reviewer, never a reason to block."""
-        limits = dict(self.limits)
-        blocked = {e.split(" ")[0] for e in self.exceeded}
-        return [
-            f"{name} {value:.3g} > {limits[name]:g}"
-            for name, value in self.measured
-            if value is not None and name in limits and value > limits[name] and name not in blocked
-        ]
 
     @property
     def released(self) -> bool:
@@ -259,9 +254,9 @@ class RiskGate:
                 "risk_rule": RISK_RULE,
                 "risk_limits": dict(self.limits),
                 "risks_exceeded": self.exceeded,
-                "risks_over_limit_not_significant": self.over_at_point,
                 "risks_unmeasured": [name for name, value in self.measured if value is None],
                 "risks_enforced": self.enforced,
+                "risks_not_enforced_because": self.why_not_enforced or None,
             }
         }
 
@@ -280,4 +275,11 @@ def check_risks(
     lower = tuple(
         (name, metrics[f"{name}_low"]) for name, _ in limits if metrics.get(f"{name}_low") is not None
     )
-    return RiskGate(limits, measured, lower, enforced=not isinstance(method, DifferentiallyPrivate))
+    why = ""
+    if isinstance(method, DifferentiallyPrivate):
+        why = (
+            "differentially private: the guarantee covers every row; blocking on the real data would void it"
+        )
+    elif isinstance(method, FromReleasedOutputs):
+        why = "synthesised from cleared outputs only: their clearance is its disclosure control"
+    return RiskGate(limits, measured, lower, enforced=not why, why_not_enforced=why)

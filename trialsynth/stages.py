@@ -48,7 +48,8 @@ from trialsynth.release_gate import Gate, RiskGate, check_release, check_risks
 from trialsynth.reports.aggregates import secure_aggregates
 from trialsynth.restore import restore_dropped
 from trialsynth.routing import OUTPUTS_METHOD, Route, route
-from trialsynth.school_control import SchoolControl, equalise_sizes, group_schools
+from trialsynth.school_control import SchoolControl, group_schools
+from trialsynth.school_control import assign_schools as deal_schools
 from trialsynth.streams import Streams
 from trialsynth.synthesisers import (
     DifferentiallyPrivate,
@@ -426,14 +427,15 @@ def control_schools(cleaned: Cleaned, held: Holdout, method: type[Synthesiser]) 
     return SchoolsControlled(data, control)
 
 
-def equalise_schools(
+def assign_schools(
     sampled: Sampled, cleaned: Cleaned, controlled: SchoolsControlled, streams: Streams
-) -> tuple[Sampled, SchoolsControlled]:
-    """The synthetic schools of one group brought to equal sizes (``school_control``)."""
-    synthetic, moved = equalise_sizes(
-        sampled.synthetic, cleaned.meta, controlled.control, streams.generator("schools")
-    )
-    return Sampled(synthetic), SchoolsControlled(controlled.data, controlled.control.with_moved(moved))
+) -> Sampled:
+    """Each group's synthetic rows dealt into its schools (``school_control.assign_schools``)."""
+    control = controlled.control
+    if not control.applied:
+        return sampled
+    dealt = deal_schools(sampled.synthetic, cleaned.meta, control, streams.generator("schools"))
+    return Sampled(dealt)
 
 
 def tune(
@@ -581,14 +583,10 @@ def gate(
 ) -> tuple[Gate, Sampled]:
     """The release gate on the first draw (``trialsynth.release_gate``), re-draws from the
     ``redraw`` stream; the file as it will be released comes back with the decision."""
-    school_level = controlled.control.columns if controlled is not None else ()
+    # rows compared with the real rows as the fit saw them: school-level values as their group's
+    real = controlled.control.grouped(cleaned.data, cleaned.meta.cluster) if controlled else cleaned.data
     decision, synthetic = check_release(
-        cleaned.data,
-        sampled.synthetic,
-        cleaned.meta,
-        fitted.synthesiser,
-        streams.generator("redraw"),
-        school_level,
+        real, sampled.synthetic, cleaned.meta, fitted.synthesiser, streams.generator("redraw")
     )
     return decision, sampled if synthetic is sampled.synthetic else Sampled(synthetic)
 

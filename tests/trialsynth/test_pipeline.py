@@ -157,7 +157,7 @@ def test_gate_blocks_a_file_that_reproduces_real_records(tmp_path, sessions, raw
     assert outcome.status == "failed"
     assert record["error"] == (
         "release blocked: 800 synthetic rows reproduce a real record unique on every synthesised "
-        "pupil-level column after 1 round of re-drawing"
+        "column after 1 round of re-drawing"
     )
     assert record["disclosure"]["replicated_uniques"] == 800
     assert record["metrics"]["replicated_uniques"] == 800

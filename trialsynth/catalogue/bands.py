@@ -51,7 +51,12 @@ BANDS: dict[str, tuple[float, ...]] = {
     "dcr_share": (0.55, 0.65, 0.8),
     "school_reidentification": (0.0, 0.1),
 }
-SIGNED = {"effect_ci_overlap", "singling_out_risk", "linkability_risk", "inference_risk"}  # banded as they are, not by absolute value
+SIGNED = {
+    "effect_ci_overlap",
+    "singling_out_risk",
+    "linkability_risk",
+    "inference_risk",
+}  # banded as they are, not by absolute value
 
 
 def band(metric: str, value: float | None) -> str | None:

@@ -86,22 +86,23 @@ def risk(training: Rate, control: Rate) -> tuple[float, float, float]:
     normalised by what the control attack leaves to gain; with its interval (see the module)."""
 
     def excess(a: float, c: float) -> float:
-        return 1.0 if c >= 1 else (a - c) / (1 - c)
+        # a control attack that always succeeds leaves nothing to gain: no excess
+        return 0.0 if c >= 1 else float(np.clip((a - c) / (1 - c), -1.0, 1.0))
 
     a_low, a_high = training.wilson()
     c_low, c_high = control.wilson()
     point = excess(training.value, control.value)
-    return point, max(excess(a_low, c_high), -1.0), min(excess(a_high, c_low), 1.0)
+    return point, min(excess(a_low, c_high), point), max(excess(a_high, c_low), point)
 
 
 def risk_against(training: Rate, expected: float) -> tuple[float, float, float]:
     """``risk`` against a control rate known exactly (no interval of its own)."""
 
     def excess(a: float) -> float:
-        return 1.0 if expected >= 1 else (a - expected) / (1 - expected)
+        return 0.0 if expected >= 1 else float(np.clip((a - expected) / (1 - expected), -1.0, 1.0))
 
     low, high = training.wilson()
-    return excess(training.value), max(excess(low), -1.0), min(excess(high), 1.0)
+    return excess(training.value), excess(low), excess(high)
 
 
 def attacks(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
