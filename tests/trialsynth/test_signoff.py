@@ -3,6 +3,7 @@ rejection is recorded with its reason, and an unchanged release keeps its decisi
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ def _staged(sessions, tmp_path, trial_id, identity="id-1", tier="accredited"):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("a,b\n1,2\n")
     (tmp_path / "out" / "demo" / f"{trial_id}.report.html").write_text("<html></html>")
+    (tmp_path / "out" / "demo" / f"{trial_id}.card.md").write_text("card")
     attempt = start_attempt(
         sessions, run_id="r1", archive="demo", trial_id=trial_id, seed=1, code_version="v"
     )
@@ -50,7 +52,8 @@ def test_approve_releases_the_staged_file_under_its_tier_and_records_who(catalog
     record = approve(sessions, "t1", "Ada", tmp_path / "released")
     released = tmp_path / "released" / "safeguarded" / "demo" / "t1.csv"
     assert released.read_bytes() == staged.read_bytes()
-    assert (released.parent / "t1.report.html").is_file()
+    assert not (released.parent / "t1.report.html").exists()  # the secure report stays inside
+    assert (released.parent / "t1.card.md").is_file()
     assert record["release"] == "approved" and record["reviewer"] == "Ada"
     assert record["released_path"] == str(released.resolve()) and record["reviewed_at"]
     assert pending(sessions) == []
@@ -64,7 +67,8 @@ def test_a_staged_file_changed_since_the_run_is_not_released(catalogue, tmp_path
     staged.write_text("a,b\n9,9\n")
     with pytest.raises(SignoffError, match="not the file the run wrote"):
         approve(sessions, "t1", "Ada", tmp_path / "released")
-    assert not (tmp_path / "released").exists()
+    assert not list((tmp_path / "released").rglob("*.csv"))
+    assert [r["release"] for r in pending(sessions)] == ["staged"]  # back to staged, nothing recorded
 
 
 def test_reject_needs_a_reason_and_withdraws_an_approved_file(catalogue, tmp_path):
@@ -116,3 +120,22 @@ def test_the_cli_reviews_approves_and_rejects(catalogue, tmp_path, capsys):
     ]
     with pytest.raises(SystemExit):
         main(["reject", "t1", "--by", "Bo"])  # --reason is required
+
+
+def test_rejecting_after_a_forced_rerun_withdraws_the_file_approved_for_that_identity(catalogue, tmp_path):
+    _, sessions = catalogue
+    _staged(sessions, tmp_path, "t1", identity="id-1")
+    released = Path(approve(sessions, "t1", "Ada", tmp_path / "released")["released_path"])
+    _staged(sessions, tmp_path, "t1", identity="id-1")  # --force: same identity, staged again
+    reject(sessions, "t1", "Bo", "withdrawn after review")
+    assert not released.exists()
+
+
+def test_two_sign_offs_cannot_act_on_one_file_at_once(catalogue, tmp_path):
+    from trialsynth.signoff import APPROVING, _claim
+
+    _, sessions = catalogue
+    _staged(sessions, tmp_path, "t1")
+    _claim(sessions, "t1", None, ("staged",), APPROVING)  # another reviewer's approval at work
+    with pytest.raises(SignoffError, match="nothing staged or approved"):
+        reject(sessions, "t1", "Bo", "too close")

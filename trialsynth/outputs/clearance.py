@@ -152,9 +152,7 @@ def _clear_categorical(column: pd.Series, rules: ClearanceRules, log: list[str],
     n_missing = int(column.isna().sum())
     if 0 < n_missing < rules.min_cell_count:
         column = column.fillna(modal)
-        log.append(
-            f"{name}: {n_missing} missing values (under {rules.min_cell_count}) counted as the modal category"
-        )
+        log.append(f"{name}: fewer than {rules.min_cell_count} missing values counted as the modal category")
         n_missing = 0
     levels = _sorted_levels(column.dropna().unique().tolist())
     if first is not None and first in levels:  # the treatment's reference arm: every contrast's base
@@ -239,9 +237,7 @@ def _clear_continuous(column: pd.Series, rules: ClearanceRules, public, log: lis
     n_missing = int(np.isnan(values).sum())
     if 0 < n_missing < rules.min_cell_count:
         clipped = np.where(np.isnan(clipped), fill, clipped)
-        log.append(
-            f"{name}: {n_missing} missing values (under {rules.min_cell_count}) set to the released mean"
-        )
+        log.append(f"{name}: fewer than {rules.min_cell_count} missing values set to the released mean")
         n_missing = 0
     decimals = _decimals(present)
     variable = VariableOutput(
@@ -300,7 +296,8 @@ def _clear_model(
     if family == "logistic":
         classes = _class_disclosure(cleared, target, predictors)
         if classes:
-            why = f"class disclosure: every pupil with {', '.join(classes[:3])} has one outcome"
+            names = sorted({c.split(" = ")[0] for c in classes})
+            why = f"class disclosure: a category of {', '.join(names)} holds pupils of one outcome only"
             _withhold(log, checks, outcome, "class disclosure", why)
             return None
     used_rows = cleared[[p.name for p in predictors] + [outcome]].dropna()
@@ -308,7 +305,7 @@ def _clear_model(
     if len(patterns) <= len(terms) and int(patterns.min()) < rules.min_cell_count:
         why = (
             f"saturated: {len(patterns)} covariate patterns for {len(terms)} coefficients, "
-            f"one with {int(patterns.min())} rows"
+            f"one of them under {rules.min_cell_count} rows"
         )
         _withhold(log, checks, outcome, "saturated model", why)
         return None
@@ -316,13 +313,18 @@ def _clear_model(
     residual_df = used - len(terms)
     if residual_df < rules.min_residual_df:
         _withhold(
-            log, checks, outcome, "residual degrees of freedom", f"{residual_df} residual degrees of freedom"
+            log,
+            checks,
+            outcome,
+            "residual degrees of freedom",
+            f"fewer than {rules.min_residual_df} residual degrees of freedom",
         )
         return None
     if not converged or not np.all(np.isfinite(beta)) or not np.all(np.isfinite(errors)):
         _withhold(log, checks, outcome, "convergence", "the fit did not converge (separation)")
         return None
-    log.append(f"model for {outcome}: {family}, {len(terms)} coefficients, about {used} rows")
+    rounded_n = int(_round_counts(np.array([float(used)]), rules)[0])
+    log.append(f"model for {outcome}: {family}, {len(terms)} coefficients, about {rounded_n} rows")
     checks.append(
         {
             "rule": "differencing",
@@ -336,7 +338,7 @@ def _clear_model(
         predictors=tuple(p.name for p in predictors),
         terms=tuple(terms),
         coefficients=tuple(round(float(b), rules.coefficient_decimals) for b in beta),
-        n=int(_round_counts(np.array([float(used)]), rules)[0]),
+        n=rounded_n,
         source=source,
         event=target.levels[1] if family == "logistic" else None,
         standard_errors=tuple(
