@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import sessionmaker
 
-from trialsynth import stages
+from trialsynth import release_gate, stages
 from trialsynth.catalogue.attempts import finish_attempt, heartbeat, start_attempt, update_attempt
 from trialsynth.catalogue.models import Attempt
 from trialsynth.catalogue.records import as_record
@@ -29,7 +29,7 @@ from trialsynth.plan import RunContext, TrialPlan
 from trialsynth.reports.trial_report import write_reports
 from trialsynth.streams import Streams
 from trialsynth.synthesisers import synthesiser_class
-from trialsynth.synthesisers.base import is_tunable
+from trialsynth.synthesisers.base import Redraws, is_tunable
 from trialsynth.versions import code_version, package_versions
 
 log = logging.getLogger(__name__)
@@ -199,17 +199,27 @@ def _steps(
     if fitted.release is not None:
         yield from _private_release(plan, context, cleaned, sampled, fitted, held, streams, clock)
         return
-    with clock.stage("gate"):
-        gate, sampled = stages.gate(cleaned, sampled, fitted, streams, controlled)
-    yield gate
-    sampled = stages.assign_schools(sampled, cleaned, controlled, streams)  # labels only
-    with clock.stage("evaluate"):
-        evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate, held)
-    yield evaluation
-    yield stages.categorise_trial(evaluation, cleaned, sampled)
-    risks = stages.risk_gate(evaluation, plan, fitted)
-    yield risks
+    tries = 2 if isinstance(fitted.synthesiser, Redraws) else 1  # over a risk limit: one more draw
+    risks: release_gate.RiskGate | None = None
+    for attempt in range(tries):
+        if attempt:  # the whole file drawn again, smoothed, before the file is blocked
+            yield stages.RiskRedraw(risks.exceeded if risks is not None else [])
+            with clock.stage("resample"):
+                sampled = stages.resample_smoothed(fitted, cleaned, streams)
+        with clock.stage("gate" if not attempt else "gate_resampled"):
+            gate, sampled = stages.gate(cleaned, sampled, fitted, streams, controlled)
+        yield gate
+        sampled = stages.assign_schools(sampled, cleaned, controlled, streams)  # labels only
+        with clock.stage("evaluate" if not attempt else "evaluate_resampled"):
+            evaluation = stages.evaluate_trial(cleaned, sampled, fitted, streams, gate, held)
+        yield evaluation
+        yield stages.categorise_trial(evaluation, cleaned, sampled)
+        risks = stages.risk_gate(evaluation, plan, fitted)
+        yield risks
+        if risks.released or not gate.released:
+            break
     gate.enforce()
+    assert risks is not None
     risks.enforce()
     with clock.stage("write"):
         yield stages.write(stages.restored(sampled, cleaned, streams), plan, context)

@@ -58,7 +58,7 @@ from trialsynth.synthesisers import (
     capabilities_of,
     is_private,
 )
-from trialsynth.synthesisers.base import Tunable, Tuning
+from trialsynth.synthesisers.base import Redraws, Tunable, Tuning
 
 log = logging.getLogger(__name__)
 
@@ -436,6 +436,30 @@ def assign_schools(
         return sampled
     dealt = deal_schools(sampled.synthetic, cleaned.meta, control, streams.generator("schools"))
     return Sampled(dealt)
+
+
+@dataclass(frozen=True)
+class RiskRedraw:
+    """The first draw went over a risk limit; the file was drawn again, whole, smoothed."""
+
+    exceeded: list[str]
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "disclosure": {
+                "first_draw_exceeded": self.exceeded,
+                "whole_file_redrawn_for_risk": True,
+            }
+        }
+
+
+def resample_smoothed(fitted: Fitted, cleaned: Cleaned, streams: Streams) -> Sampled:
+    """The whole file drawn again from the model with smoothed donors (``Redraws.redraw``),
+    from the ``resample`` stream: a file that sits too close to its training rows gets one more
+    chance before it is blocked (``bench/gate_remedies.py`` measures what smoothing costs)."""
+    assert isinstance(fitted.synthesiser, Redraws)
+    n_rows = len(cleaned.data)
+    return Sampled(fitted.synthesiser.redraw(n_rows, streams.generator("resample")))
 
 
 def tune(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STEPS = ("fit", "sample", "evaluate", "tune", "redraw", "restore", "holdout", "schools")
+STEPS = ("fit", "sample", "evaluate", "tune", "redraw", "restore", "holdout", "schools", "resample")
 
 
 def derive_seed(archive_seed: int, *parts: str) -> int:

@@ -150,6 +150,36 @@ def test_a_file_that_sits_on_its_training_rows_is_blocked_by_the_risk_limits(
     assert record["metrics"]["dcr_share_low"] > 0.65 and record["metrics"]["linkability_risk_low"] > 0.1
 
 
+class _SmoothedOnRedraw(_JitteringSynthesiser):
+    """Its first draw sits on the training rows; its re-draw (smoothed) does not."""
+
+    def redraw(self, n, rng):
+        rows = self.data_.sample(n, replace=True, random_state=int(rng.integers(1 << 31))).reset_index(
+            drop=True
+        )
+        for name, kind in self.meta_.kinds.items():
+            if name not in rows or name == self.meta_.cluster:
+                continue
+            if kind == "continuous":
+                rows[name] = rows[name] + rng.normal(0, float(rows[name].std()), n)
+            rows[name] = rng.permutation(rows[name].to_numpy())
+        return rows
+
+
+def test_a_file_over_a_risk_limit_is_drawn_again_smoothed_before_it_is_blocked(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
+    monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_SmoothedOnRedraw")
+    limits = {"small_threshold": 300, "risk_limits": {}}
+    manifest = write_archive(tmp_path, {"mid": raw_trial}, defaults=limits)
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "succeeded", outcome.error
+    disclosure = record["disclosure"]
+    assert disclosure["whole_file_redrawn_for_risk"] and disclosure["first_draw_exceeded"]
+    assert disclosure["risks_exceeded"] == [] and record["metrics"]["dcr_share"] < 0.65
+    assert "evaluate_resampled" in record["timings"]
+
+
 def test_gate_blocks_a_file_that_reproduces_real_records(tmp_path, sessions, raw_trial, monkeypatch):
     monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_CopyingSynthesiser")
     manifest = write_archive(tmp_path, {"mid": raw_trial})

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import run_registered
+from tests.conftest import NO_RISK_LIMITS, run_registered
 from trialsynth import cleaning
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.errors import TrialDataError
@@ -26,7 +26,8 @@ def _manifest(directory, trials: dict[str, tuple[pd.DataFrame, dict]], defaults:
     path = directory / "manifest.yaml"
     manifest = {
         "archive": "shapes",
-        "defaults": {"ea_generations": 30, **(defaults or {})},
+        # small CART files sit near their training rows: the risk gate is tested elsewhere
+        "defaults": {"ea_generations": 30, "risk_limits": NO_RISK_LIMITS, **(defaults or {})},
         "trials": entries,
     }
     path.write_text(yaml.safe_dump(manifest, sort_keys=False))
