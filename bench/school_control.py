@@ -5,10 +5,10 @@
 For every trial routed to ``cart`` in a demo archive of N trials (``trialsynth demo-archive``)
 and, with ``--corpus``, in the real-data corpus of ``bench/real_archive.py``: the trial is
 loaded, cleaned and split as a run does (holdout from its own stream), then CART is fitted on
-the training rows twice - as they are ("before") and after ``school_control.group_schools`` with
-the sizes equalised after sampling ("after"). Prints per file: the school re-identification
+the training rows twice - as they are ("before") and after ``school_control.group_schools``
+(fitted on school groups, each group's rows dealt into equal schools after sampling: "after"). Prints per file: the school re-identification
 share and size correlation, the four attack measures, the primary outcome's ICC (real and
-synthetic) and the treatment-effect CI overlap. Trials without schools print "-" for the
+synthetic), the treatment-effect CI overlap and the pMSE ratio (what the control costs). Trials without schools print "-" for the
 school measures (the control leaves them alone).
 """
 
@@ -33,7 +33,7 @@ from trialsynth import stages  # noqa: E402
 from trialsynth.metrics import METRICS, evaluation_view  # noqa: E402
 from trialsynth.metrics.schools import school_disclosure  # noqa: E402
 from trialsynth.metrics.trial_analysis import trial_analysis  # noqa: E402
-from trialsynth.school_control import equalise_sizes, group_schools  # noqa: E402
+from trialsynth.school_control import assign_schools, group_schools  # noqa: E402
 from trialsynth.streams import Streams  # noqa: E402
 from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
 
@@ -59,18 +59,20 @@ def run(manifest_path: Path, label: str) -> None:
         training = held.training(cleaned.data)
         meta = cleaned.meta
         for when in ("before", "after"):
-            data, control = training, None
+            data, control, fit_meta = training, None, meta
             if when == "after":
                 data, control = group_schools(training, meta)
-            synthetic = CartSynthesiser(random_state=streams.seed_of("fit")).fit(data, meta)
+                fit_meta = control.fit_meta(meta)
+            synthetic = CartSynthesiser(random_state=streams.seed_of("fit")).fit(data, fit_meta)
             synthetic = synthetic.sample(len(cleaned.data), streams.generator("sample"))
             if control is not None:
-                synthetic, _ = equalise_sizes(synthetic, meta, control, streams.generator("schools"))
+                synthetic = assign_schools(synthetic, meta, control, streams.generator("schools"))
             schools = school_disclosure(cleaned.data, synthetic, meta)
             real_view, synth_view, ctx = evaluation_view(
                 cleaned.data, synthetic, meta, streams.seed_of("evaluate"), held.mask
             )
             risks = METRICS["attacks"](real_view, synth_view, ctx)
+            risks.update(METRICS["propensity"](real_view, synth_view, ctx))
             effects, _ = trial_analysis(cleaned.data, synthetic, meta, cleaned.covariates)
             print(
                 f"{label + ':' + plan.trial_id:<26} {when:<7} {len(cleaned.data):>6} "
@@ -78,7 +80,7 @@ def run(manifest_path: Path, label: str) -> None:
                 f"{_cell(schools['school_size_correlation']):>8} "
                 + "".join(f"{_cell(risks[k]):>8}" for k in KEYS)
                 + f"{_cell(effects.get('icc_real')):>8}{_cell(effects.get('icc_synthetic')):>8}"
-                f"{_cell(effects.get('effect_ci_overlap')):>8}",
+                f"{_cell(effects.get('effect_ci_overlap')):>8}{_cell(risks['pmse_ratio']):>8}",
                 flush=True,
             )
 
@@ -95,7 +97,7 @@ def main() -> None:
     print(
         f"{'trial':<26} {'file':<7} {'rows':>6} {'school':>8} {'size_r':>8}"
         + "".join(f"{k.replace('_risk', '')[:8]:>8}" for k in KEYS)
-        + f"{'icc_real':>8}{'icc_syn':>8}{'effect':>8}"
+        + f"{'icc_real':>8}{'icc_syn':>8}{'effect':>8}{'pmse':>8}"
     )
     if args.demo:
         run(write_demo_archive(work / "demo", n_trials=args.demo, seed=args.seed), "demo")

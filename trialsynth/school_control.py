@@ -56,6 +56,11 @@ class SchoolControl:
     schools_in: dict = field(default_factory=dict, repr=False)  # group id -> number of schools
     values: pd.DataFrame | None = field(default=None, repr=False)  # group values per real school
     numeric_ids: bool = False
+    # per group and measurement, the (low, high) of its schools' values: dealt schools draw in it
+    ranges: dict = field(default_factory=dict, repr=False)
+    real_profile: pd.DataFrame | None = field(default=None, repr=False)  # every real school's values
+    window: dict = field(default_factory=dict, repr=False)  # metrics.schools.windows of the real data
+    decimals: dict = field(default_factory=dict, repr=False)
 
     @property
     def applied(self) -> bool:
@@ -151,8 +156,31 @@ def group_schools(data: pd.DataFrame, meta: TrialMeta) -> tuple[pd.DataFrame, Sc
         schools_in=group.value_counts().to_dict(),
         values=replaced,
         numeric_ids=bool(pd.api.types.is_numeric_dtype(data[cluster])),
+        ranges=_ranges(first, group, coarsened, meta, small),
+        real_profile=first[coarsened],
+        window={k: v for k, v in windows(data, first, meta).items() if k in coarsened},
+        decimals={name: _decimals(first[name]) for name in coarsened if _is_measurement(first[name], meta)},
     )
     return out, control
+
+
+def _is_measurement(values: pd.Series, meta: TrialMeta) -> bool:
+    return meta.kinds.get(str(values.name)) == "continuous" and pd.api.types.is_numeric_dtype(values)
+
+
+def _ranges(
+    first: pd.DataFrame, group: pd.Series, columns: list[str], meta: TrialMeta, small: list[str]
+) -> dict:
+    """Per group, per measurement: the range of its schools' values (a suppressed group: none)."""
+    out: dict = {}
+    for name in columns:
+        if not _is_measurement(first[name], meta):
+            continue
+        spans = first[name].astype(float).groupby(group).agg(["min", "max"])
+        for label, (low, high) in spans.iterrows():
+            if label not in small and np.isfinite(low) and np.isfinite(high):
+                out.setdefault(label, {})[name] = (float(low), float(high))
+    return out
 
 
 def assign_schools(
@@ -175,11 +203,44 @@ def assign_schools(
     order = rng.permutation(next_school)
     width = max(3, len(str(next_school)))
     out = frame.copy()
+    _spread_values(out, frame[cluster].to_numpy(), school, control, rng)
     if control.numeric_ids:
         out[cluster] = (order[school] + 1).astype(np.int64)
     else:
         out[cluster] = pd.Series([f"school-{order[s] + 1:0{width}d}" for s in school], dtype=object)
     return out
+
+
+SPREAD_TRIES = 20  # draws of a dealt school's values before it keeps its group's
+
+
+def _spread_values(
+    out: pd.DataFrame,
+    groups: np.ndarray,
+    school: np.ndarray,
+    control: SchoolControl,
+    rng: np.random.Generator,
+) -> None:
+    """Each dealt school's school-level measurements drawn uniformly within its group's range (at
+    the column's precision), so the file's values spread as the real schools' do instead of
+    piling on one value per group; a draw whose profile fits exactly one real school is drawn
+    again (``SPREAD_TRIES`` times, then the group's own values stay)."""
+    if control.real_profile is None or not control.ranges:
+        return
+    for index in np.unique(school):
+        rows = np.flatnonzero(school == index)
+        spans = control.ranges.get(groups[rows[0]])
+        if not spans:
+            continue
+        profile = out.loc[rows[:1], list(control.real_profile.columns)].reset_index(drop=True)
+        for _ in range(SPREAD_TRIES):
+            trial = profile.copy()
+            for name, (low, high) in spans.items():
+                trial[name] = round(float(rng.uniform(low, high)), control.decimals.get(name, 6))
+            if fitting(control.real_profile, trial, control.window).sum() != 1:
+                for name in spans:
+                    out.loc[rows, name] = trial.at[0, name]
+                break
 
 
 def _away_from_single_schools(
