@@ -6,10 +6,11 @@ For every trial routed to ``cart`` in a demo archive of N trials (``trialsynth d
 and, with ``--corpus``, in the real-data corpus of ``bench/real_archive.py``: the trial is
 loaded, cleaned and split as a run does (holdout from its own stream), then CART is fitted on
 the training rows twice - as they are ("before") and after ``school_control.group_schools``
-(fitted on school groups, each group's rows dealt into equal schools after sampling: "after"). Prints per file: the school re-identification
-share and size correlation, the four attack measures, the primary outcome's ICC (real and
-synthetic), the treatment-effect CI overlap and the pMSE ratio (what the control costs). Trials without schools print "-" for the
-school measures (the control leaves them alone).
+(fitted on school groups, each group's rows dealt into equal schools after sampling: "after").
+Prints per file: the school re-identification share and size correlation, the four attack
+measures, the primary outcome's ICC (real and synthetic), the treatment-effect CI overlap and
+the pMSE ratio (what the control costs). Trials without schools print "-" for the school
+measures.
 """
 
 from __future__ import annotations
