@@ -157,8 +157,8 @@ def group_schools(data: pd.DataFrame, meta: TrialMeta) -> tuple[pd.DataFrame, Sc
         values=replaced,
         numeric_ids=bool(pd.api.types.is_numeric_dtype(data[cluster])),
         ranges=_ranges(first, group, coarsened, meta, small),
-        real_profile=first[coarsened],
-        window={k: v for k, v in windows(data, first, meta).items() if k in coarsened},
+        real_profile=first[columns],  # the arm too, when it is school-level: the measure reads it
+        window=windows(data, first, meta),
         decimals={name: _decimals(first[name]) for name in coarsened if _is_measurement(first[name], meta)},
     )
     return out, control
