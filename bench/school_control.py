@@ -45,9 +45,10 @@ def _cell(value, digits=3) -> str:
     return "-" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}g}"
 
 
-def run(manifest_path: Path, label: str) -> None:
+def run(manifest_path: Path, label: str, only: list[str] | None = None) -> None:
     manifest = load_manifest(manifest_path)
-    for plan in build_plans(manifest):
+    known = {t.id for t in manifest.trials}
+    for plan in build_plans(manifest, [t for t in only if t in known] if only else None):
         if plan.data_path is None:
             continue
         loaded = stages.load(plan)
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--corpus", action="store_true", help="also the real-data corpus")
     parser.add_argument("--out", help="working directory (default: a new temporary one)")
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--trial", action="append", dest="trials", help="only this trial (repeatable)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="trialsynth-schools-"))
@@ -101,11 +103,11 @@ def main() -> None:
         + f"{'icc_real':>8}{'icc_syn':>8}{'effect':>8}{'pmse':>8}"
     )
     if args.demo:
-        run(write_demo_archive(work / "demo", n_trials=args.demo, seed=args.seed), "demo")
+        run(write_demo_archive(work / "demo", n_trials=args.demo, seed=args.seed), "demo", args.trials)
     if args.corpus:
         from real_archive import write_corpus
 
-        run(write_corpus(work / "corpus", 200), "corpus")
+        run(write_corpus(work / "corpus", 200, ids=args.trials), "corpus", args.trials)
 
 
 if __name__ == "__main__":

@@ -116,7 +116,8 @@ def group_schools(data: pd.DataFrame, meta: TrialMeta) -> tuple[pd.DataFrame, Sc
     sizes = schools.size()
     pupil = [c for c in data.columns if c != cluster and c not in columns]
     means = schools[[c for c in pupil if pd.api.types.is_numeric_dtype(data[c])]].mean()
-    order = _order(first[coarsened], sizes, means)
+    primary = means[meta.primary_outcome] if meta.primary_outcome in means else None
+    order = _order(first[coarsened], sizes, means, primary)
     arms = first[arm].astype(str) if arm else pd.Series("", index=first.index)
     group = pd.Series("", index=first.index, dtype=object)
     small: list[str] = []
@@ -137,8 +138,11 @@ def group_schools(data: pd.DataFrame, meta: TrialMeta) -> tuple[pd.DataFrame, Sc
             replaced[name] = by_group.transform("mean").round(_decimals(values))
             trial_wide = round(float(values.mean()), _decimals(values))
         else:
-            replaced[name] = by_group.transform(lambda v: v.mode(dropna=False).iloc[0])
             trial_wide = values.mode(dropna=False).iloc[0]
+            modes = by_group.transform(lambda v: v.mode(dropna=False).iloc[0])
+            # a category fewer than SCHOOL_GROUP schools hold points at them: the trial's mode
+            shared = modes.astype(str).map(values.astype(str).value_counts()).fillna(0) >= SCHOOL_GROUP
+            replaced[name] = modes.where(shared, trial_wide)
         replaced.loc[group.isin(small), name] = trial_wide  # suppressed: shared by every school
     replaced, nudged = _away_from_single_schools(first, replaced, group, data, meta)
     out = data.copy()
@@ -282,9 +286,14 @@ def _away_from_single_schools(
     return replaced, nudged
 
 
-def _order(first: pd.DataFrame, sizes: pd.Series, means: pd.DataFrame) -> pd.Series:
-    """Schools along the first principal component of their standardised school-level values
-    (category codes as numbers), pupils' mean values and log size."""
+def _order(
+    first: pd.DataFrame, sizes: pd.Series, means: pd.DataFrame, primary: pd.Series | None = None
+) -> pd.Series:
+    """Schools in order of their pupils' mean primary outcome (so a group's schools share their
+    school effect, and the outcome's clustering survives the grouping), ties and a trial
+    without a numeric primary outcome along the first principal component of their
+    standardised school-level values (category codes as numbers), pupils' mean values and log
+    size."""
     parts = [np.log(sizes.to_numpy(dtype=float))]
     for frame in (first, means):
         for name in frame.columns:
@@ -297,6 +306,10 @@ def _order(first: pd.DataFrame, sizes: pd.Series, means: pd.DataFrame) -> pd.Ser
     x = np.column_stack(parts)
     x = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
     score = np.linalg.svd(x, full_matrices=False)[2][0] @ x.T if len(x) > 1 else np.zeros(len(x))
+    if primary is not None and primary.notna().any():
+        outcome = primary.reindex(sizes.index).astype(float)
+        frame = pd.DataFrame({"outcome": outcome.fillna(outcome.mean()), "score": score}, index=sizes.index)
+        return frame.sort_values(["outcome", "score"], kind="stable")["outcome"]
     return pd.Series(score, index=sizes.index).sort_values(kind="stable")
 
 
