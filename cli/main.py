@@ -302,7 +302,7 @@ def cmd_review(args) -> int:
                 d["reason"] or "",
                 d["released_path"] or "",
             )
-        Console().print(table)
+        Console(width=None if sys.stdout.isatty() else 200).print(table)
         return EXIT_OK
     waiting = pending(sessions)
     if args.json:
@@ -311,28 +311,25 @@ def cmd_review(args) -> int:
     if not waiting:
         print("nothing awaits sign-off")
         return EXIT_OK
-    table = Table(title="awaiting sign-off")
-    for column in (
-        "trial",
-        "method",
-        "category",
-        "tier",
-        *(k.replace("_risk", "") for k in REVIEW_RISKS),
-        "report",
-    ):
-        table.add_column(column)
+    table = Table(title="awaiting sign-off (risks: singling out / linkability / inference / dcr_share)")
+    for column in ("trial", "method", "category", "tier", "risks", "repl. uniques", "report"):
+        table.add_column(column, no_wrap=column in ("trial", "risks", "tier"))
     for r in waiting:
         metrics = r["metrics"] or {}
-        risks = [f"{metrics[k]:.3g}" if metrics.get(k) is not None else "-" for k in REVIEW_RISKS]
+        risks = " / ".join(
+            f"{metrics[k]:.2f}" if metrics.get(k) is not None else "-" for k in REVIEW_RISKS[:4]
+        )
+        uniques = metrics.get("replicated_uniques")
         table.add_row(
             r["trial_id"],
             r["method"] or "",
             r["ons_category"] or "",
             r["access_tier"] or "",
-            *risks,
-            r["report_path"] or r["output_path"] or "",
+            risks,
+            "-" if uniques is None else f"{uniques:g}",
+            Path(r["report_path"] or r["output_path"] or "").name,
         )
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)  # piped: no folding
     return EXIT_OK
 
 
