@@ -54,6 +54,10 @@ MIN_CONTROL_ROWS = 50  # fewer held-out rows: no attack is measured (the control
 SINGLING_OUT_QUERIES = 1000  # predicates written from the synthetic file (anonymeter: 500)
 SINGLING_OUT_COLUMNS = 4  # columns per predicate (anonymeter's multivariate default is 3)
 WINDOW = 0.01  # a measurement in a predicate: within 1% of its range of the synthetic row's value
+# The singling-out estimate rests on the predicates that single out a real pupil, which can be a
+# handful (a coded file: insteval-large gave 1 of 1,000, read as risk 1 with interval [-1, 1]);
+# its point value adds this many pseudo-predicates at the control rate.
+SINGLING_OUT_PRIOR = 20
 CODED_LEVELS = 20  # a numeric column with at most this many values is a code: compared for equality
 SINGLING_OUT_TRIES = 12  # batches of twice as many candidates before giving up (few unique rows)
 INFERENCE_SECRETS = 4  # secret columns attacked: the outcomes, then the TCAP target
@@ -95,14 +99,21 @@ def risk(training: Rate, control: Rate) -> tuple[float, float, float]:
     return point, min(excess(a_low, c_high), point), max(excess(a_high, c_low), point)
 
 
-def risk_against(training: Rate, expected: float) -> tuple[float, float, float]:
-    """``risk`` against a control rate known exactly (no interval of its own)."""
+def risk_against(training: Rate, expected: float, prior: float = 0.0) -> tuple[float, float, float]:
+    """``risk`` against a control rate known exactly (no interval of its own). With ``prior``,
+    the point value adds that many pseudo-attempts at the control rate (shrinking an estimate
+    that rests on a few attempts towards no excess); the interval is the raw rate's."""
 
     def excess(a: float) -> float:
         return 0.0 if expected >= 1 else float(np.clip((a - expected) / (1 - expected), -1.0, 1.0))
 
     low, high = training.wilson()
-    return excess(training.value), excess(low), excess(high)
+    shrunk = (
+        (training.successes + prior * expected) / (training.attempts + prior)
+        if training.attempts + prior
+        else 0
+    )
+    return excess(shrunk), excess(low), excess(high)
 
 
 def attacks(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
@@ -120,7 +131,7 @@ def attacks(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> 
     control_targets = control.iloc[rng.choice(len(control), targets, replace=False)]
     results = dict(empty)
     so_rate, so_expected = singling_out(training, control, synth, ctx, rng)
-    point, low, high = risk_against(so_rate, so_expected)
+    point, low, high = risk_against(so_rate, so_expected, prior=SINGLING_OUT_PRIOR)
     results.update({"singling_out_risk": point, "singling_out_risk_low": low, "singling_out_risk_high": high})
     for key, (train_rate, control_rate) in (
         ("linkability_risk", linkability(train_targets, control_targets, synth, space, rng)),
@@ -277,7 +288,8 @@ def singling_out(
     kept when exactly one synthetic row satisfies them (anonymeter's multivariate attack writes
     one-sided conditions, "at least 31", which single out only extreme rows). Each is tried on
     every real row, training and held-out together; a predicate that singles out one real pupil
-    is a success when that pupil is a training one.
+    is a success when that pupil is a training one. The point value is shrunk by
+    ``SINGLING_OUT_PRIOR`` pseudo-predicates at the control rate (see ``risk_against``).
 
     The control is the holdout itself: it is a uniform random draw, so for a file that knows
     nothing of its training rows the pupil a predicate singles out is a training pupil with

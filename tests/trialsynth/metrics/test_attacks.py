@@ -62,3 +62,10 @@ def test_risk_is_the_normalised_excess_with_a_wilson_interval():
     assert risk(Rate(20, 100), Rate(20, 100))[0] == pytest.approx(0.0)
     assert risk_against(Rate(100, 100), 0.8)[0] == pytest.approx(1.0)
     assert risk_against(Rate(80, 100), 0.8)[0] == pytest.approx(0.0)
+
+
+def test_a_singling_out_estimate_on_a_handful_of_predicates_is_shrunk_not_maximal():
+    """One predicate singling out one training pupil is no evidence of a risk of 1."""
+    point, low, high = risk_against(Rate(1, 1), 0.8, prior=20)
+    assert point < 0.1 and low < 0 and high == 1.0
+    assert risk_against(Rate(500, 500), 0.8, prior=20)[0] > 0.9
