@@ -167,10 +167,15 @@ def reviews(session: Session, trial_ids: list[str] | None = None) -> list[dict[s
             "reason": r.reason,
             "access_tier": r.access_tier,
             "released_path": r.released_path,
-            "decided_at": r.decided_at.isoformat(),
+            "decided_at": _aware(r.decided_at).isoformat(),
         }
         for r in session.scalars(query)
     ]
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive times: they were written in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _named(by: str) -> None:

@@ -114,6 +114,7 @@ def test_the_cli_reviews_approves_and_rejects(catalogue, tmp_path, capsys):
     assert sorted(p.name for p in release_dir.rglob("*.csv")) == ["t1.csv"]
     assert main(["review", "--catalogue", url, "--decisions", "--json"]) == 0
     decisions = json.loads(capsys.readouterr().out)
+    assert all(d["decided_at"].endswith("+00:00") for d in decisions)
     assert [(d["trial_id"], d["decision"], d["reviewer"]) for d in decisions] == [
         ("t1", "approved", "Ada"),
         ("t2", "rejected", "Bo"),
