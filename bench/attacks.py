@@ -32,25 +32,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ladder import rungs  # noqa: E402
+from ladder import halves, rungs  # noqa: E402
 
-from trialsynth.cleaning import clean  # noqa: E402
-from trialsynth.defaults import HOLDOUT_SHARE  # noqa: E402
-from trialsynth.holdout import holdout_mask  # noqa: E402
 from trialsynth.metrics.attacks import attacks, secrets  # noqa: E402
 from trialsynth.metrics.prepare import evaluation_view  # noqa: E402
-from trialsynth.surrogate import TrialShape, demo_roles, make_trial  # noqa: E402
 
 RISKS = ("singling_out_risk", "linkability_risk", "inference_risk")
 
 
 def files(rows: int, cols: int, seed: int):
-    frame = make_trial(TrialShape(rows, cols), seed)
-    data, meta = clean(frame, trial_id="attacks", **demo_roles(frame))
-    order = np.random.default_rng(seed).permutation(len(data))
-    real = data.iloc[np.sort(order[: len(data) // 2])].reset_index(drop=True)
-    other = data.iloc[np.sort(order[len(data) // 2 :])].reset_index(drop=True)
-    held = holdout_mask(len(real), HOLDOUT_SHARE, np.random.default_rng(seed + 1))
+    real, other, held, meta = halves(rows, cols, seed)
     ladder = rungs(real, held, other, meta, seed)
     rng = np.random.default_rng(seed + 2)
     train = real.loc[~held].reset_index(drop=True)

@@ -94,15 +94,22 @@ def rungs(
     }
 
 
-def ladder(
-    rows: int, cols: int, seed: int, holdout_share: float = HOLDOUT_SHARE
-) -> list[tuple[str, str, dict, float]]:
+def halves(rows: int, cols: int, seed: int, holdout_share: float = HOLDOUT_SHARE):
+    """A cleaned demo trial split at random in two halves - the real trial and other pupils of
+    the same population - with the real half's holdout mask, and the trial's meta."""
     frame = make_trial(TrialShape(rows, cols), seed)
     data, meta = clean(frame, trial_id="ladder", **demo_roles(frame))
     order = np.random.default_rng(seed).permutation(len(data))
     real = data.iloc[np.sort(order[: len(data) // 2])].reset_index(drop=True)
     other = data.iloc[np.sort(order[len(data) // 2 :])].reset_index(drop=True)
     held = holdout_mask(len(real), holdout_share, np.random.default_rng(seed + 1))
+    return real, other, held, meta
+
+
+def ladder(
+    rows: int, cols: int, seed: int, holdout_share: float = HOLDOUT_SHARE
+) -> list[tuple[str, str, dict, float]]:
+    real, other, held, meta = halves(rows, cols, seed, holdout_share)
     out = []
     for name, synthetic in rungs(real, held, other, meta, seed).items():
         start = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import time
@@ -10,6 +11,15 @@ from pathlib import Path
 import pandas as pd
 
 from trialsynth.owner import file_tag, is_gone
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def output_path(out_dir: Path, archive: str, trial_id: str, data_name: str) -> Path:

@@ -13,7 +13,6 @@ the decision and a regenerated file (a new identity) waits for its own.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from trialsynth.catalogue.models import Attempt, Review
 from trialsynth.catalogue.queries import latest_attempts
 from trialsynth.catalogue.records import as_record
 from trialsynth.errors import SignoffError
+from trialsynth.files import sha256_of
 
 STAGED, APPROVED, REJECTED = "staged", "approved", "rejected"
 APPROVING, REJECTING = "approving", "rejecting"  # a sign-off at work (claimed, not yet recorded)
@@ -69,7 +69,7 @@ def approve(
         if not source.is_file():
             raise SignoffError(f"trial {trial_id!r}: the staged file {source} is missing; rerun the trial")
         copied = [_copy(source, target)]
-        if not expected or _sha256(target) != expected:
+        if not expected or sha256_of(target) != expected:
             target.unlink(missing_ok=True)
             raise SignoffError(
                 f"trial {trial_id!r}: the staged file {source} is not the file the run wrote "
@@ -244,11 +244,3 @@ def _copy(source: Path, target: Path) -> Path:
     shutil.copyfile(source, partial)
     partial.replace(target)
     return target
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -33,7 +33,7 @@ from trialsynth.categories import (
 from trialsynth.cleaning import clean_planned, clean_public
 from trialsynth.dp.noise import SecureNoise
 from trialsynth.errors import MethodNotAvailableError, TrialDataError
-from trialsynth.files import output_path, write_atomically
+from trialsynth.files import output_path, sha256_of, write_atomically
 from trialsynth.holdout import holdout_mask
 from trialsynth.identity import identity_key, release_identity
 from trialsynth.loading import load_trial_data
@@ -412,7 +412,7 @@ class SchoolsControlled:
     control: SchoolControl
 
     def record(self) -> dict[str, Any]:
-        return self.control.record() if self.control.applied else {}
+        return self.control.record()
 
 
 def control_schools(cleaned: Cleaned, held: Holdout, method: type[Synthesiser]) -> SchoolsControlled:
@@ -631,14 +631,6 @@ def write(frame: pd.DataFrame, plan: TrialPlan, context: RunContext) -> Written:
     path = output_path(context.out_dir, plan.archive, plan.trial_id, plan.released_name)
     written = write_atomically(frame, path)
     return Written(written, sha256_of(written))
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def restored(sampled: Sampled, cleaned: Cleaned, streams: Streams) -> pd.DataFrame:
