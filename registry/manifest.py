@@ -36,6 +36,8 @@ class RegistryDefaults(_Strict):
     epsilon_archive_lifetime: float | None = Field(None, gt=0)  # total over the archive (None: no limit)
     ea_generations: int = Field(default.EA_GENERATIONS, ge=1)
     mst_tuning_trials: int = Field(default.MST_TUNING_TRIALS, ge=0)
+    dp_time_budget: float = Field(default.DP_TIME_BUDGET, gt=0)  # seconds of AIM's adaptive rounds
+    dp_model_size: float = Field(default.DP_MODEL_SIZE, gt=0)  # AIM's junction-tree cap, MB
     # share of real rows kept from the synthesiser to test utility on (trialsynth.holdout); 0: none
     holdout_share: float = Field(default.HOLDOUT_SHARE, ge=0, le=0.5)
     access_tier: Literal["accredited", "safeguarded"] = default.ACCESS_TIER  # type: ignore[assignment]
@@ -117,6 +119,7 @@ class Trial(_Strict):
     keys: list[str] = []  # disclosure key variables for the release gate (default: every column)
     reference_arm: str | int | None = None  # the arm contrasts are against (default: a control)
     covariates: list[str] = []  # baseline covariates of the primary analysis (default: the pre-test twin)
+    school_covariates: list[str] = []  # school-level covariates: a DP workload weighs outcome x each
     tcap: TcapSpec | None = None
     method: str = "auto"  # auto | none | a registered method (``trialsynth.synthesisers``)
     epsilon: float | None = Field(None, gt=0)
@@ -199,6 +202,8 @@ class Trial(_Strict):
             refs["keys"] = list(self.keys)
         if self.covariates:
             refs["covariates"] = list(self.covariates)
+        if self.school_covariates:
+            refs["school_covariates"] = list(self.school_covariates)
         if self.domain is not None:
             refs["domain"] = list(self.domain.columns)
         if self.tcap:

@@ -11,6 +11,10 @@ EPSILON = 1.0  # the study's choice (typical guidance 0.01-1.1) when a DP trial 
 EPSILON_CAP = 1.0  # policy: no single DP release above this
 EPSILON_LIFETIME = 10.0  # per trial, summed over distinct releases
 EA_GENERATIONS = 2_000  # the EA paper's generation budget
+# The large-trial DP method's bounds (AIM, ``trialsynth.synthesisers.aim``): seconds of adaptive
+# rounds before the last round spends what is left, and the junction tree's size cap in MB.
+DP_TIME_BUDGET = 240.0
+DP_MODEL_SIZE = 20.0
 MST_TUNING_TRIALS = 6  # optuna trials on a public surrogate; 0: EPSILON, untuned
 HOLDOUT_SHARE = 0.2  # real rows kept from the synthesiser, to test on rows it never saw; 0: none
 # Who may receive a released file (the study's access options; never public): accredited researchers

@@ -44,6 +44,7 @@ class Roles:
     covariates: tuple[
         str, ...
     ] = ()  # baseline covariates of the primary analysis (default: the pre-test twin)
+    school_covariates: tuple[str, ...] = ()  # school-level covariates (weighted in a DP workload)
 
     def __post_init__(self) -> None:
         if not self.outcomes:
@@ -64,6 +65,8 @@ class Policy:
     epsilon_archive_lifetime: float | None = None  # total epsilon over the archive (None: no limit)
     ea_generations: int = defaults.EA_GENERATIONS
     mst_tuning_trials: int = defaults.MST_TUNING_TRIALS
+    dp_time_budget: float = defaults.DP_TIME_BUDGET  # seconds of AIM's adaptive rounds
+    dp_model_size: float = defaults.DP_MODEL_SIZE  # AIM's junction-tree cap, MB
     holdout_share: float = defaults.HOLDOUT_SHARE  # real rows kept from the fit (trialsynth.holdout)
     access_tier: str = defaults.ACCESS_TIER  # who may receive the released file (recorded on approval)
     # the release gate's disclosure limits, as sorted (measure, limit) pairs (hashable)

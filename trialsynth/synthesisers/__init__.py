@@ -24,6 +24,7 @@ from trialsynth.synthesisers.base import (
 SYNTHESISERS: dict[str, str] = {
     "cart": "trialsynth.synthesisers.cart:CartSynthesiser",
     "mst": "trialsynth.synthesisers.mst:MstSynthesiser",
+    "aim": "trialsynth.synthesisers.aim:AimSynthesiser",
     "ea": "trialsynth.synthesisers.ea:EaSynthesiser",
 }
 ROUTES = ("auto", "none")

@@ -37,7 +37,6 @@ exists to store). School labels are a random permutation drawn from the same sec
 from __future__ import annotations
 
 import math
-import secrets
 from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -47,28 +46,15 @@ import pandas as pd
 
 from trialsynth import defaults
 from trialsynth.dp.accounting import plan_budget
-from trialsynth.dp.domain import complete, domain_formats
 from trialsynth.dp.noise import Noise, SecureNoise, report_noisy_max
-from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
-from trialsynth.synthesisers.base import check_choice, restore_dtypes
-from trialsynth.synthesisers.clusters import label_mapping
-from trialsynth.synthesisers.discretise import ColumnBins, bins_from_domain, decode, encode
+from trialsynth.synthesisers.base import check_choice
+from trialsynth.synthesisers.marginal_models import compression, decompress, load_mbi, prepare, release
 from trialsynth.synthesisers.mst_sampling import sample_codes
 
 PRESERVE = ("primary", "all", "none")
 SCORE_SENSITIVITY = 2.0  # replace-one: two cells of a pair's counts change by one
-
-
-def _mbi():
-    import jax
-
-    jax.config.update("jax_enable_x64", True)  # float32 stalls estimation on large trials
-    jax.config.update("jax_enable_compilation_cache", False)  # many small programs: cache hurts
-    import mbi
-
-    return mbi
 
 
 class MstSynthesiser:
@@ -194,7 +180,7 @@ class MstSynthesiser:
 
     def fit(self, data: pd.DataFrame, meta: TrialMeta, *, noise: Noise | None = None) -> Self:
         """Fit under (epsilon, delta)-DP on ``meta.domain``; every private draw comes from ``noise``."""
-        mbi = _mbi()
+        mbi = load_mbi()
         small_domain, measurements, tree, edges = self._measure(mbi, data, meta, noise)
         # 6. estimation, from the tree model the noisy marginals imply (post-processing)
         tree_as_measured = [e for e in edges if e in tree or e[::-1] in tree]
@@ -209,41 +195,26 @@ class MstSynthesiser:
     def measure(self, data: pd.DataFrame, meta: TrialMeta, *, noise: Noise | None = None) -> list:
         """Steps 0-5 alone - everything that reads the data - returning mbi's noisy measurements
         (each with its clique and noise scale): the mechanism as a privacy audit sees it."""
-        return self._measure(_mbi(), data, meta, noise)[1]
+        return self._measure(load_mbi(), data, meta, noise)[1]
 
     def _measure(self, mbi, data: pd.DataFrame, meta: TrialMeta, noise: Noise | None):
         self._validate()
-        if meta.domain is None:
-            raise TrialDataError(
-                "a differentially private method needs the trial's public domain: declare it "
-                "under the trial's 'domain' (or 'codebook') key"
-            )
-        mbi = _mbi()
         noise = noise if noise is not None else SecureNoise()
-        declared = meta.domain
-        undeclared = declared.undeclared().values()
-        budget = plan_budget(
-            self.epsilon,
-            self.delta,
-            estimate_share=declared.estimate_share if undeclared else 0.0,
-            selects=bool(undeclared),  # one threshold for every estimate: delta/2 set aside
+        prepared = prepare(
+            data, meta, epsilon=self.epsilon, delta=self.delta, n_bins=self.n_bins, noise=noise
         )
-        domain, self.domain_estimated_ = complete(
-            data, declared, budget.parts["domain"], budget.delta_selection, noise
+        self.prepared_, self.meta_ = prepared, meta
+        self.domain_, self.budget_, self.domain_estimated_ = (
+            prepared.domain,
+            prepared.budget,
+            prepared.estimated,
         )
-        self.domain_, self.budget_, self.meta_ = domain, budget, meta
-        self.formats_ = domain_formats(domain)
-        self.scheme_ = bins_from_domain(domain, self.n_bins)
-        self.bin_scheme_ = {name: bins.describe() for name, bins in self.scheme_.items()}
-        if meta.cluster:
-            levels = domain.column(meta.cluster).levels or ()
-            numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels)
-            secret = np.random.default_rng(secrets.randbits(128))  # the labels' order: never stored
-            self.school_labels_ = label_mapping(pd.Series(range(len(levels))), secret, numeric=numeric)
-        codes = encode(data[domain.names], self.scheme_)
-        columns = list(codes)
-        mbi_domain = mbi.Domain(columns, [self.scheme_[c].size for c in columns])
-        dataset = mbi.Dataset(codes, mbi_domain)
+        self.scheme_, self.bin_scheme_ = prepared.scheme, prepared.bin_scheme
+        self.school_labels_ = prepared.school_labels
+        dataset = prepared.dataset
+        mbi_domain = dataset.domain
+        columns = list(mbi_domain.attributes)
+        budget = prepared.budget
         n = len(data)  # public under replace-one neighbours
         parts = budget.parts
         # 2. one-way marginals: sensitivity sqrt 2 each, d of them
@@ -253,7 +224,7 @@ class MstSynthesiser:
             for c in columns
         }
         # 3. compression of rare values
-        self.mapping_ = {c: _compression(one_way[c], 3 * sigma1, self.scheme_[c]) for c in columns}
+        self.mapping_ = {c: compression(one_way[c], 3 * sigma1, self.scheme_[c]) for c in columns}
         self.value_weights_ = {c: np.clip(one_way[c], 0, None) for c in columns}
         small = dataset.compress(self.mapping_)
         measurements = [
@@ -283,18 +254,8 @@ class MstSynthesiser:
             raise ValueError(f"The 'n' parameter of MstSynthesiser.sample must be >= 1. Got {n!r}.")
         small = sample_codes(self.model_, n, rng)
         weights = self.value_weights_
-        codes = {c: _decompress(small[c], self.mapping_[c], weights[c], rng) for c in self.scheme_}
-        decimals = {name: max(fmt[1], 0) for name, fmt in self.formats_.items()}
-        synthetic = decode(codes, self.scheme_, decimals, rng)
-        cluster = self.meta_.cluster
-        formats = dict(self.formats_)
-        if cluster:
-            levels = list(self.domain_.column(cluster).levels or ())
-            index = {level: i for i, level in enumerate(levels)}
-            synthetic[cluster] = synthetic[cluster].map(lambda v: self.school_labels_.get(index.get(v)))
-            numeric = all(isinstance(v, int) for v in self.school_labels_.values())
-            formats[cluster] = (np.dtype("int64"), 0) if numeric else (np.dtype("object"), -1)
-        return restore_dtypes(synthetic, formats).reset_index(drop=True)
+        codes = {c: decompress(small[c], self.mapping_[c], weights[c], rng) for c in self.scheme_}
+        return release(codes, self.prepared_, self.meta_, rng)
 
 
 def _tree_potentials(mbi, domain, measurements, tree: list[tuple[str, str]]):
@@ -318,58 +279,6 @@ def _tree_potentials(mbi, domain, measurements, tree: list[tuple[str, str]]):
     tables.update({(c,): (1 - degree[c]) * log_distribution((c,)) for c in domain.attributes})
     factors = {clique: mbi.Factor(domain.project(clique), jnp.asarray(t)) for clique, t in tables.items()}
     return mbi.CliqueVector(domain, list(factors), factors)
-
-
-def _compression(noisy: np.ndarray, threshold: float, bins: ColumnBins) -> np.ndarray:
-    """Mapping of original codes to compressed codes (post-processing of noisy counts).
-
-    Categories: values whose noisy count is below ``threshold`` share one code (MST's rule).
-    Bins of a continuous column: neighbouring bins are merged until each group's noisy count
-    reaches ``threshold`` - merging the two tails into one code would scramble the order; the
-    missing-value code stays its own."""
-    if bins.edges is not None:
-        return _contiguous_groups(noisy, threshold, bins.has_missing_code)
-    rare = noisy < threshold
-    if rare.sum() <= 1:
-        return np.arange(noisy.size)
-    mapping = np.empty(noisy.size, dtype=np.int64)
-    mapping[~rare] = np.arange((~rare).sum())
-    mapping[rare] = (~rare).sum()
-    return mapping
-
-
-def _contiguous_groups(noisy: np.ndarray, threshold: float, has_missing_code: bool) -> np.ndarray:
-    values = noisy[:-1] if has_missing_code else noisy
-    mapping = np.empty(noisy.size, dtype=np.int64)
-    group, mass = 0, 0.0
-    for i, count in enumerate(values):
-        mapping[i] = group
-        mass += max(count, 0.0)
-        if mass >= threshold and i < values.size - 1:
-            group, mass = group + 1, 0.0
-    if mass < threshold and group > 0:  # a light last group joins its neighbour
-        mapping[: values.size][mapping[: values.size] == group] = group - 1
-        group -= 1
-    if has_missing_code:
-        mapping[-1] = group + 1
-    return mapping
-
-
-def _decompress(
-    codes: np.ndarray, mapping: np.ndarray, weights: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """Each compressed code back to one of its original codes, in proportion to their noisy
-    one-way counts (uniformly where those are all zero) - post-processing, no extra budget."""
-    if mapping.max() + 1 == mapping.size:
-        return codes
-    out = np.empty(codes.size, dtype=np.int64)
-    for k in range(mapping.max() + 1):
-        members = np.flatnonzero(mapping == k)
-        rows = np.flatnonzero(codes == k)
-        mass = weights[members]
-        p = mass / mass.sum() if mass.sum() > 0 else None
-        out[rows] = rng.choice(members, rows.size, p=p)
-    return out
 
 
 def _independent_estimate(one_way: dict, mapping: dict, a: str, b: str, total: float) -> np.ndarray:

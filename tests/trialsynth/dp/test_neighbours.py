@@ -1,7 +1,7 @@
 """Neighbouring datasets, as an adversary builds them: the real trial with one record replaced by
 a planted one holding a label, a missing value or a number the public domain does not hold. The
 release of the neighbour must never show it - through the whole DP path (public cleaning, MST,
-sampling), with the production noise."""
+sampling), with the production noise, for every differentially private method."""
 
 import dataclasses
 
@@ -12,6 +12,7 @@ import pytest
 from trialsynth.cleaning import clean_public
 from trialsynth.dp.domain import ColumnDomain, PublicDomain
 from trialsynth.plan import Roles, TrialPlan
+from trialsynth.synthesisers.aim import AimSynthesiser
 from trialsynth.synthesisers.mst import MstSynthesiser
 
 RELEASES = 4
@@ -54,11 +55,21 @@ def _plan(domain: PublicDomain) -> TrialPlan:
     )
 
 
-def _releases(frame: pd.DataFrame, domain: PublicDomain, count: int = RELEASES) -> list[pd.DataFrame]:
+METHODS = {
+    "mst": lambda: MstSynthesiser(epsilon=1.0, iterations=60, n_bins=10),
+    "aim": lambda: AimSynthesiser(
+        epsilon=1.0, n_bins=10, rounds_per_column=1, max_rounds=3, round_iterations=20, final_iterations=60
+    ),
+}
+
+
+def _releases(
+    frame: pd.DataFrame, domain: PublicDomain, count: int = RELEASES, method: str = "mst"
+) -> list[pd.DataFrame]:
     data, meta = clean_public(frame, _plan(domain))
     out = []
     for i in range(count):
-        model = MstSynthesiser(epsilon=1.0, iterations=60, n_bins=10).fit(data, meta)  # SecureNoise
+        model = METHODS[method]().fit(data, meta)  # SecureNoise
         out.append(model.sample(len(data), np.random.default_rng(i)))
     return out
 
@@ -71,14 +82,15 @@ PLANTED = {
 }
 
 
+@pytest.mark.parametrize("method", sorted(METHODS))
 @pytest.mark.parametrize("case", list(PLANTED))
-def test_a_planted_record_outside_the_declared_domain_never_appears(case):
+def test_a_planted_record_outside_the_declared_domain_never_appears(case, method):
     planted, never_shown = PLANTED[case]
     neighbour = _trial()
     for column, value in planted.items():
         neighbour[column] = neighbour[column].astype(object)
         neighbour.loc[0, column] = value
-    for release in _releases(neighbour, DECLARED):
+    for release in _releases(neighbour, DECLARED, method=method):
         assert never_shown(release)
         assert len(release) == len(neighbour)  # the row count is the public n
 
@@ -98,7 +110,8 @@ def test_the_declared_domain_decides_the_released_schema_not_the_data():
     }
 
 
-def test_estimated_levels_do_not_admit_a_value_one_record_holds():
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_estimated_levels_do_not_admit_a_value_one_record_holds(method):
     estimated = dataclasses.replace(
         DECLARED,
         columns=(
@@ -112,7 +125,7 @@ def test_estimated_levels_do_not_admit_a_value_one_record_holds():
     neighbour["sex"] = neighbour["sex"].astype(object)
     neighbour.loc[0, "sex"] = "Z-unique"
     neighbour.loc[1, "sex"] = None
-    for release in _releases(neighbour, estimated):
+    for release in _releases(neighbour, estimated, method=method):
         assert set(release["sex"].dropna()) <= {"F", "M"} and not release["sex"].isna().any()
 
 

@@ -27,10 +27,22 @@ from trialsynth.synthesisers import (
 )
 from trialsynth.synthesisers.base import is_tunable
 
-FAST = {"mst": {"epsilon": 5.0, "iterations": 200, "n_bins": 16}, "ea": {"generations": 60}}
+FAST = {
+    "mst": {"epsilon": 5.0, "iterations": 200, "n_bins": 16},
+    "aim": {
+        "epsilon": 5.0,
+        "n_bins": 8,
+        "rounds_per_column": 1,
+        "max_rounds": 4,
+        "round_iterations": 20,
+        "final_iterations": 150,
+    },
+    "ea": {"generations": 60},
+}
 CLAIMS = {
     "cart": {"redraws"},
     "mst": {"differentially_private", "tunable"},
+    "aim": {"differentially_private"},
     "ea": {"from_released_outputs"},
 }
 
@@ -220,7 +232,7 @@ def test_every_method_keeps_k_arms_the_unrandomised_state_and_the_arm_effects(me
     data, meta = three_arm_trial
     cls = synthesiser_class(method)
     params = {**cls.params_from(_plan(data)), **FAST.get(method, {}), "random_state": 5}
-    if method == "mst":
+    if method in ("mst", "aim"):
         params["epsilon"] = 20.0  # the effect, not the noise, is under test here
     synthetic = _fit(cls(**params), data, meta).sample(len(data), np.random.default_rng(3))
     assert set(synthetic["treatment"].dropna()) == {"control", "programme_a", "programme_b"}
@@ -233,7 +245,7 @@ def test_every_method_keeps_k_arms_the_unrandomised_state_and_the_arm_effects(me
     assert synth["programme_a"] > synth["programme_b"] > 0  # the arms' order survives
 
 
-@pytest.mark.parametrize("method", ["cart", "mst"])
+@pytest.mark.parametrize("method", ["cart", "mst", "aim"])
 def test_numeric_school_ids_are_released_as_numbers_named_alike_in_every_draw(method, cleaned_trial):
     data, meta = cleaned_trial
     data = data.copy()

@@ -11,7 +11,8 @@ from trialsynth.dp.domain import ColumnDomain, PublicDomain
 from trialsynth.dp.noise import PublicNoise
 from trialsynth.errors import TrialDataError
 from trialsynth.synthesisers import discretise
-from trialsynth.synthesisers.mst import MstSynthesiser, _contiguous_groups
+from trialsynth.synthesisers.marginal_models import contiguous_groups
+from trialsynth.synthesisers.mst import MstSynthesiser
 
 DOMAIN = PublicDomain(
     (
@@ -160,7 +161,7 @@ def test_values_outside_the_domain_are_mapped_to_public_states():
 
 
 def test_contiguous_compression_keeps_order():
-    mapping = _contiguous_groups(np.array([1.0, 1.0, 50.0, 60.0, 2.0, 1.0, 5.0]), 10.0, has_missing_code=True)
+    mapping = contiguous_groups(np.array([1.0, 1.0, 50.0, 60.0, 2.0, 1.0, 5.0]), 10.0, has_missing_code=True)
     assert mapping.tolist() == [0, 0, 0, 1, 1, 1, 2]
     assert (np.diff(mapping[:-1]) >= 0).all()
 

@@ -1,0 +1,164 @@
+"""What the marginal-based DP methods (MST, AIM) share: the public domain made ready to measure,
+and rows of a fitted mbi model turned back into a trial's file.
+
+``prepare`` reads the data only to estimate what the operator left undeclared in the domain (under
+DP, with ``estimate_share`` of the budget) and to encode it; ``release`` is post-processing of a
+fitted model and reads no record.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trialsynth.dp.accounting import Budget, plan_budget
+from trialsynth.dp.domain import PublicDomain, complete, domain_formats
+from trialsynth.dp.noise import Noise
+from trialsynth.errors import TrialDataError
+from trialsynth.meta import TrialMeta
+from trialsynth.synthesisers.base import restore_dtypes
+from trialsynth.synthesisers.clusters import label_mapping
+from trialsynth.synthesisers.discretise import ColumnBins, bins_from_domain, decode, encode
+
+
+def load_mbi():
+    """mbi, with JAX in double precision and without the persistent compilation cache."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # float32 stalls estimation on large trials
+    jax.config.update("jax_enable_compilation_cache", False)  # many small programs: cache hurts
+    import mbi
+
+    return mbi
+
+
+@dataclass
+class Prepared:
+    """A trial ready to measure: its completed public domain, bins and codes."""
+
+    budget: Budget
+    domain: PublicDomain
+    estimated: dict[str, Any]
+    formats: dict[str, tuple[Any, int]]
+    scheme: dict[str, ColumnBins]
+    school_labels: dict | None
+    dataset: Any  # mbi.Dataset of the codes
+
+    @property
+    def bin_scheme(self) -> dict[str, dict]:
+        return {name: bins.describe() for name, bins in self.scheme.items()}
+
+
+def prepare(
+    data: pd.DataFrame, meta: TrialMeta, *, epsilon: float, delta: float, n_bins: int, noise: Noise
+) -> Prepared:
+    """Plan the budget, complete the public domain (estimating what is undeclared under DP) and
+    encode the trial on it. The school labels' order comes from the secret source, never stored."""
+    if meta.domain is None:
+        raise TrialDataError(
+            "a differentially private method needs the trial's public domain: declare it "
+            "under the trial's 'domain' (or 'codebook') key"
+        )
+    mbi = load_mbi()
+    declared = meta.domain
+    undeclared = declared.undeclared().values()
+    budget = plan_budget(
+        epsilon,
+        delta,
+        estimate_share=declared.estimate_share if undeclared else 0.0,
+        selects=bool(undeclared),  # one threshold for every estimate: delta/2 set aside
+    )
+    domain, estimated = complete(data, declared, budget.parts["domain"], budget.delta_selection, noise)
+    scheme = bins_from_domain(domain, n_bins)
+    school_labels = None
+    if meta.cluster:
+        levels = domain.column(meta.cluster).levels or ()
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels)
+        secret = np.random.default_rng(secrets.randbits(128))
+        school_labels = label_mapping(pd.Series(range(len(levels))), secret, numeric=numeric)
+    codes = encode(data[domain.names], scheme)
+    columns = list(codes)
+    mbi_domain = mbi.Domain(columns, [scheme[c].size for c in columns])
+    return Prepared(
+        budget=budget,
+        domain=domain,
+        estimated=estimated,
+        formats=domain_formats(domain),
+        scheme=scheme,
+        school_labels=school_labels,
+        dataset=mbi.Dataset(codes, mbi_domain),
+    )
+
+
+def release(
+    codes: dict[str, np.ndarray], prepared: Prepared, meta: TrialMeta, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Codes drawn from a fitted model as the trial's columns: un-binned, schools labelled,
+    dtypes and decimals of the public domain (post-processing)."""
+    decimals = {name: max(fmt[1], 0) for name, fmt in prepared.formats.items()}
+    synthetic = decode(codes, prepared.scheme, decimals, rng)
+    formats = dict(prepared.formats)
+    cluster, labels = meta.cluster, prepared.school_labels
+    if cluster and labels is not None:
+        levels = list(prepared.domain.column(cluster).levels or ())
+        index = {level: i for i, level in enumerate(levels)}
+        synthetic[cluster] = synthetic[cluster].map(lambda v: labels.get(index.get(v)))
+        numeric = all(isinstance(v, int) for v in labels.values())
+        formats[cluster] = (np.dtype("int64"), 0) if numeric else (np.dtype("object"), -1)
+    return restore_dtypes(synthetic, formats).reset_index(drop=True)
+
+
+def compression(noisy: np.ndarray, threshold: float, bins: ColumnBins) -> np.ndarray:
+    """Mapping of original codes to compressed codes (post-processing of noisy counts).
+
+    Categories: values whose noisy count is below ``threshold`` share one code (MST's rule).
+    Bins of a continuous column: neighbouring bins are merged until each group's noisy count
+    reaches ``threshold`` - merging the two tails into one code would scramble the order; the
+    missing-value code stays its own."""
+    if bins.edges is not None:
+        return contiguous_groups(noisy, threshold, bins.has_missing_code)
+    rare = noisy < threshold
+    if rare.sum() <= 1:
+        return np.arange(noisy.size)
+    mapping = np.empty(noisy.size, dtype=np.int64)
+    mapping[~rare] = np.arange((~rare).sum())
+    mapping[rare] = (~rare).sum()
+    return mapping
+
+
+def contiguous_groups(noisy: np.ndarray, threshold: float, has_missing_code: bool) -> np.ndarray:
+    values = noisy[:-1] if has_missing_code else noisy
+    mapping = np.empty(noisy.size, dtype=np.int64)
+    group, mass = 0, 0.0
+    for i, count in enumerate(values):
+        mapping[i] = group
+        mass += max(count, 0.0)
+        if mass >= threshold and i < values.size - 1:
+            group, mass = group + 1, 0.0
+    if mass < threshold and group > 0:  # a light last group joins its neighbour
+        mapping[: values.size][mapping[: values.size] == group] = group - 1
+        group -= 1
+    if has_missing_code:
+        mapping[-1] = group + 1
+    return mapping
+
+
+def decompress(
+    codes: np.ndarray, mapping: np.ndarray, weights: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Each compressed code back to one of its original codes, in proportion to their noisy
+    one-way counts (uniformly where those are all zero) - post-processing, no extra budget."""
+    if mapping.max() + 1 == mapping.size:
+        return codes
+    out = np.empty(codes.size, dtype=np.int64)
+    for k in range(mapping.max() + 1):
+        members = np.flatnonzero(mapping == k)
+        rows = np.flatnonzero(codes == k)
+        mass = weights[members]
+        p = mass / mass.sum() if mass.sum() > 0 else None
+        out[rows] = rng.choice(members, rows.size, p=p)
+    return out
