@@ -110,6 +110,9 @@ def write_demo_archive(
         if bounds:
             entry["bounds"] = bounds
         if len(frame) >= LARGE_THRESHOLD:  # the DP route: its domain is public, in a codebook
+            schools = [c for c in ("school_context_1", "school_context_2") if c in frame.columns]
+            if schools:  # school-level by design (one value per school): a DP workload weighs them
+                entry["school_covariates"] = schools
             entry["codebook"] = f"codebooks/{trial_id}.yaml"
             codebook = _demo_codebook(frame, entry, seed)
             write_codebook(directory / entry["codebook"], codebook, header=DEMO_HEADER)

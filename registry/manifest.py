@@ -30,6 +30,7 @@ class RegistryDefaults(_Strict):
     small_threshold: int = Field(default.SMALL_THRESHOLD, ge=1)
     large_threshold: int = Field(default.LARGE_THRESHOLD, ge=1)
     small_policy: Literal["ea", "none"] = default.SMALL_POLICY  # type: ignore[assignment]
+    large_method: Literal["mst", "aim"] = default.LARGE_METHOD  # type: ignore[assignment]
     seed: int = default.ARCHIVE_SEED
     epsilon_cap: float = Field(default.EPSILON_CAP, gt=0)
     epsilon_lifetime: float = Field(default.EPSILON_LIFETIME, gt=0)

@@ -58,6 +58,7 @@ def build_plan(manifest: Manifest, trial: Trial, problems: Iterable[str] = ()) -
         policy=Policy(
             small_threshold=d.small_threshold,
             large_threshold=d.large_threshold,
+            large_method=d.large_method,
             small_policy=d.small_policy,
             epsilon_cap=d.epsilon_cap,
             epsilon_lifetime=d.epsilon_lifetime,

@@ -6,6 +6,9 @@ from __future__ import annotations
 ARCHIVE_SEED = 20240601  # the archive seed when a manifest names none
 SMALL_THRESHOLD = 5_000  # cleaned rows below this: ea (or none)
 LARGE_THRESHOLD = 50_000  # cleaned rows at or above this: the large-trial DP method
+# The large-trial DP method (``mst`` or ``aim``), chosen on ``bench/dp_methods.py``'s side-by-side
+LARGE_METHOD = "mst"
+LARGE_METHODS = ("mst", "aim")
 SMALL_POLICY = "ea"  # ea | none
 EPSILON = 1.0  # the study's choice (typical guidance 0.01-1.1) when a DP trial is neither set nor tuned
 EPSILON_CAP = 1.0  # policy: no single DP release above this

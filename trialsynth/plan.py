@@ -59,6 +59,7 @@ class Policy:
 
     small_threshold: int = defaults.SMALL_THRESHOLD
     large_threshold: int = defaults.LARGE_THRESHOLD
+    large_method: str = defaults.LARGE_METHOD  # the DP method of the large route (mst | aim)
     small_policy: str = defaults.SMALL_POLICY
     epsilon_cap: float = defaults.EPSILON_CAP
     epsilon_lifetime: float = defaults.EPSILON_LIFETIME
@@ -73,6 +74,10 @@ class Policy:
     risk_limits: tuple[tuple[str, float], ...] = tuple(sorted(defaults.RISK_LIMITS.items()))
 
     def __post_init__(self) -> None:
+        if self.large_method not in defaults.LARGE_METHODS:
+            raise ValueError(
+                f"large_method must be one of {', '.join(defaults.LARGE_METHODS)}, got {self.large_method!r}"
+            )
         if self.small_threshold > self.large_threshold:
             raise ValueError(
                 f"small_threshold ({self.small_threshold}) must not exceed "

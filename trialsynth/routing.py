@@ -1,4 +1,5 @@
-"""Routing by cleaned sample size (SPEC): small -> ea (or none), mid -> cart, large -> mst."""
+"""Routing by cleaned sample size (SPEC): small -> ea (or none), mid -> cart, large -> the
+archive's large-trial DP method (``large_method``: mst by default, aim by name)."""
 
 from __future__ import annotations
 
@@ -44,4 +45,10 @@ def route(n_rows: int, method: str, policy: Policy, *, outputs_supplied: bool = 
         )
     if n_rows < large:
         return Route("cart", f"auto: {small:,} <= {n_rows:,} rows < large_threshold {large:,}")
-    return Route("mst", f"auto: {n_rows:,} rows >= large_threshold {large:,}: differentially private MST")
+    names = {"mst": "MST", "aim": "AIM"}
+    method = policy.large_method
+    return Route(
+        method,
+        f"auto: {n_rows:,} rows >= large_threshold {large:,}: differentially private "
+        f"{names.get(method, method)}",
+    )

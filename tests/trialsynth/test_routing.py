@@ -14,6 +14,8 @@ DEFAULTS = Policy()
         (5000, "auto", DEFAULTS, "cart"),
         (49999, "auto", DEFAULTS, "cart"),
         (50000, "auto", DEFAULTS, "mst"),
+        (50000, "auto", Policy(large_method="aim"), "aim"),
+        (50000, "mst", Policy(large_method="aim"), "mst"),
         (1200, "auto", Policy(small_policy="none"), "none"),
         (1200, "cart", DEFAULTS, "cart"),
         (90000, "none", DEFAULTS, "none"),
@@ -29,6 +31,11 @@ def test_route(n_rows, method, defaults, expected):
 def test_none_policy_says_why():
     decision = route(1200, "auto", Policy(small_policy="none"))
     assert "small_policy is none" in decision.reason and "no synthetic file" in decision.reason
+
+
+def test_an_unknown_large_method_is_refused():
+    with pytest.raises(ValueError, match="large_method"):
+        Policy(large_method="gan")
 
 
 def test_thresholds_must_be_ordered():

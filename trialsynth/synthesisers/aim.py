@@ -15,14 +15,20 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
    x outcome where an outcome has no baseline, and outcome x each declared school-level
    covariate. The candidates are W's downward closure; candidate r weighs
    w_r = sum over workload marginals s of c_s |r & s| (the paper's weighting).
-2. **Initialisation**: T = ``rounds_per_column`` x d rounds are planned (the paper's 16 d assumes
-   hours of estimation; 4 d fits the nightly run's time budget); sigma_0 = sqrt(T / (alpha rho'))
-   and epsilon_0 = sqrt(8 (1 - alpha) rho' / T), alpha = 0.9, rho' the rounds' budget. Every
+2. **Initialisation**: T = min(``rounds_per_column`` x d, ``max_rounds``) rounds are planned (the
+   paper's 16 d assumes hours of estimation; a plan longer than the rounds the time budget allows
+   leaves most of rho to the last round); sigma_0 = sqrt((T + d) / (alpha rho')) and
+   epsilon_0 = sqrt(8 (1 - alpha) rho' / T), alpha = 0.9, rho' the rounds' budget: the d one-way
+   and T round measurements share alpha rho', the T selections the rest (the paper's sigma_0
+   sqrt(T / (alpha rho)) would overspend once T is cut below d). Every
    one-way marginal is measured with discrete Gaussian noise at sigma_0: replacing one record
    moves one count down and one up, L2 sensitivity sqrt 2, so a measurement at sigma costs
    2 / (2 sigma^2) = 1 / sigma^2 of rho. Values whose noisy count is under 3 sigma_0 are merged
-   as in MST (``marginal_models.compression``; post-processing), so a continuous column's bins
-   are fine where its pupils are and coarse in its empty tails. With the ``trial`` workload the
+   as in MST (``marginal_models.compression``; post-processing), and a continuous column's
+   neighbouring bins are grouped until each group holds n / ``levels`` noisy pupils: about
+   ``levels`` groups of equal mass, fine where the pupils are, whatever the public bounds' width.
+   A two-way marginal of two such columns has about (levels + 1)^2 cells, cheap enough for AIM's
+   score to choose at a small epsilon. With the ``trial`` workload the
    analysis's marginals are then measured too, ``analysis_share`` of rho shared among them in
    proportion to their weights (``trial_weight`` for the primary outcome's, 1 for the others'):
    the treatment effect does not wait for a selection that its cells' count would lose (AIM's
@@ -148,8 +154,10 @@ class AimSynthesiser:
     analysis_share : share of rho that measures the analysis's marginals at the start (``trial``).
     covariates, school_covariates : declared baseline and school-level covariates (public roles).
     n_bins : bins per continuous column (between the public domain's bounds).
+    levels : about this many groups of neighbouring bins per continuous column, each holding at
+        least n / levels noisy pupils (post-processing of the one-way marginals; n is public).
     max_model_size : the junction tree's size cap in MB (float64 cells).
-    rounds_per_column : T = this x d planned rounds, which sets the first rounds' noise.
+    rounds_per_column : T = min(this x d, max_rounds) planned rounds, which sets the first noise.
     max_rounds, time_budget : when either is reached the next round spends what is left.
     round_iterations, final_iterations : mirror-descent iterations per round and at the end.
     random_state : seeds only the model samples the scores are read from (post-processing).
@@ -167,10 +175,11 @@ class AimSynthesiser:
         analysis_share: float = 0.25,
         covariates: tuple[str, ...] = (),
         school_covariates: tuple[str, ...] = (),
-        n_bins: int = 32,
+        n_bins: int = 64,
+        levels: int = 8,
         max_model_size: float = defaults.DP_MODEL_SIZE,
         rounds_per_column: int = 4,
-        max_rounds: int = 60,
+        max_rounds: int = 30,
         time_budget: float = defaults.DP_TIME_BUDGET,
         round_iterations: int = 50,
         final_iterations: int = 1000,
@@ -184,6 +193,7 @@ class AimSynthesiser:
         self.covariates = tuple(covariates)
         self.school_covariates = tuple(school_covariates)
         self.n_bins = n_bins
+        self.levels = levels
         self.max_model_size = max_model_size
         self.rounds_per_column = rounds_per_column
         self.max_rounds = max_rounds
@@ -202,6 +212,7 @@ class AimSynthesiser:
             "covariates": list(self.covariates),
             "school_covariates": list(self.school_covariates),
             "n_bins": self.n_bins,
+            "levels": self.levels,
             "max_model_size": self.max_model_size,
             "rounds_per_column": self.rounds_per_column,
             "max_rounds": self.max_rounds,
@@ -227,6 +238,7 @@ class AimSynthesiser:
             ("epsilon", self.epsilon),
             ("trial_weight", self.trial_weight),
             ("max_model_size", self.max_model_size),
+            ("levels", self.levels),
             ("rounds_per_column", self.rounds_per_column),
             ("max_rounds", self.max_rounds),
             ("time_budget", self.time_budget),
@@ -340,16 +352,20 @@ class AimSynthesiser:
 
         # 2. one-way marginals at sigma_0, then the compression of rare values (post-processing)
         clock = time.monotonic()
-        planned = self.rounds_per_column * len(columns)
+        planned = min(self.rounds_per_column * len(columns), self.max_rounds)
         rho_rounds = rho * (1 - self.analysis_share) if analysis else rho
-        sigma = sigma_one_way(planned, ALPHA, rho_rounds)
+        sigma = sigma_one_way(planned, len(columns), ALPHA, rho_rounds)
         epsilon_t = math.sqrt(8 * (1 - ALPHA) * rho_rounds / planned)
         one_way = {
             c: np.asarray(full.project((c,)).datavector(), dtype=float)
             + noise.discrete_gaussian(sigma, full.domain[c])
             for c in columns
         }
-        self.mapping_ = {c: compression(one_way[c], 3 * sigma, self.scheme_[c]) for c in columns}
+        threshold = {
+            c: max(3 * sigma, n / self.levels) if self.scheme_[c].edges is not None else 3 * sigma
+            for c in columns
+        }
+        self.mapping_ = {c: compression(one_way[c], threshold[c], self.scheme_[c]) for c in columns}
         self.value_weights_ = {c: np.clip(one_way[c], 0, None) for c in columns}
         dataset = full.compress(self.mapping_)
         domain = dataset.domain
@@ -466,9 +482,10 @@ class AimSynthesiser:
         return release(codes, self.prepared_, self.meta_, rng)
 
 
-def sigma_one_way(planned: int, alpha: float, rho: float) -> float:
-    """sigma_0 of T planned rounds on rho: every round's measurement at alpha of rho / T."""
-    return math.sqrt(planned / (alpha * rho))
+def sigma_one_way(planned: int, d: int, alpha: float, rho: float) -> float:
+    """sigma_0 of T planned rounds and d one-way marginals on rho: T + d measurements share
+    alpha rho (each 1 / sigma_0^2), the T selections the rest."""
+    return math.sqrt((planned + d) / (alpha * rho))
 
 
 def _with_parts(budget, one_way: float, initial: list[dict[str, Any]], rounds: list[dict[str, Any]]):

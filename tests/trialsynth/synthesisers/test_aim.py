@@ -64,7 +64,7 @@ def test_the_analysis_workload_is_built_from_roles_alone(tiny):
 
 def test_candidates_are_the_downward_closure_weighted_as_in_the_paper():
     weights = candidate_weights({("a", "b"): 1.0, ("b", "c"): 2.0})
-    assert weights == {("a",): 1.0, ("b",): 3.0, ("c",): 2.0, ("a", "b"): 2.0, ("b", "c"): 4.0}
+    assert weights == {("a",): 1.0, ("b",): 3.0, ("c",): 2.0, ("a", "b"): 4.0, ("b", "c"): 5.0}
 
 
 def test_the_budget_is_spent_exactly_and_recorded(tiny):
@@ -95,11 +95,12 @@ def test_the_time_budget_makes_the_next_round_the_last_and_spends_what_is_left(t
     assert capped.stopped_by_ == "max_rounds" and len(capped.rounds_) == 2
 
 
-def test_the_first_round_picks_the_strongest_relation_at_a_large_epsilon(tiny):
-    """sex x band is the one strongly related pair outside the analysis's marginal: with the
-    exponential mechanism nearly exact, the first round must find it."""
-    model = _fit(tiny, epsilon=200.0, max_rounds=2)
-    assert set(model.rounds_[0]["clique"]) == {"sex", "band"}
+def test_the_rounds_pick_related_pairs_at_a_large_epsilon(tiny):
+    """Plain AIM from one-way marginals: with the exponential mechanism nearly exact, the first
+    rounds find the related pairs (sex x band, pre x post, arm x post), never an independent one."""
+    model = _fit(tiny, epsilon=200.0, max_rounds=3, workload="pairs")
+    related = [{"sex", "band"}, {"pre_score", "post_score"}, {"arm", "post_score"}]
+    assert all(set(r["clique"]) in related for r in model.rounds_[:2]), model.rounds_
 
 
 def test_the_size_cap_only_admits_what_fits():
@@ -116,7 +117,8 @@ def test_the_size_cap_only_admits_what_fits():
 
 def test_the_treatment_effect_survives_a_generous_budget(tiny):
     data, _ = tiny
-    synthetic = _fit(tiny, epsilon=20.0).sample(len(data), np.random.default_rng(3))
+    model = _fit(tiny, epsilon=20.0, n_bins=32, max_rounds=3, final_iterations=1500)
+    synthetic = model.sample(len(data), np.random.default_rng(3))
 
     def effect(frame):
         means = frame.groupby("arm")["post_score"].mean()
@@ -148,12 +150,16 @@ def test_bad_parameters_are_named(tiny, name, value):
         AimSynthesiser(**{name: value}).fit(data, meta)
 
 
-def test_the_noise_scale_follows_the_plan(tiny):
-    """sigma_0 = sqrt(T / (alpha rho')) with T = rounds_per_column x d and rho' what is left after
-    the analysis's share: the first round's sigma says so."""
-    model = _fit(tiny, rounds_per_column=3, max_rounds=3)
+@pytest.mark.parametrize(("per_column", "max_rounds", "planned"), [(1, 30, 5), (4, 3, 3)])
+def test_the_noise_scale_follows_the_plan(tiny, per_column, max_rounds, planned):
+    """sigma_0 = sqrt((T + d) / (alpha rho')) with T = min(rounds_per_column x d, max_rounds), d = 5
+    one-way marginals and rho' what is left after the analysis's share: the first round's sigma
+    says so, and the one-way marginals never cost more than alpha rho' even when T < d."""
+    model = _fit(tiny, rounds_per_column=per_column, max_rounds=max_rounds)
     rho_rounds = model.budget_.rho * (1 - model.analysis_share)
-    assert model.rounds_[0]["sigma"] == pytest.approx(math.sqrt(15 / (0.9 * rho_rounds)), rel=1e-5)
+    sigma = math.sqrt((planned + 5) / (0.9 * rho_rounds))
+    assert model.rounds_[0]["sigma"] == pytest.approx(sigma, rel=1e-5)
+    assert model.budget_.parts["one_way"] == pytest.approx(5 / sigma**2) and 5 / sigma**2 < 0.9 * rho_rounds
 
 
 def test_replacing_one_record_moves_each_marginal_and_score_within_the_stated_sensitivity(tiny):
