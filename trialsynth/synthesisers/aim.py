@@ -15,11 +15,11 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
    x outcome where an outcome has no baseline, and outcome x each declared school-level
    covariate. The candidates are W's downward closure; candidate r weighs
    w_r = sum over workload marginals s of c_s |r & s| (the paper's weighting).
-2. **Initialisation**: T = min(``rounds_per_column`` x d, ``max_rounds``) rounds are planned (the
-   paper's 16 d assumes hours of estimation; a plan longer than the rounds the time budget allows
-   leaves most of rho to the last round); sigma_0 = sqrt((T + d) / (alpha rho')) and
+2. **Initialisation**: T = min(``rounds_per_column`` x d, ``max_rounds`` x ``batch``) measurements
+   are planned (the paper's 16 d assumes hours of estimation; a plan longer than the time budget
+   allows leaves most of rho to the last round); sigma_0 = sqrt((T + d) / (alpha rho')) and
    epsilon_0 = sqrt(8 (1 - alpha) rho' / T), alpha = 0.9, rho' the rounds' budget: the d one-way
-   and T round measurements share alpha rho', the T selections the rest (the paper's sigma_0
+   and T round measurements share alpha rho', the T selections the rest (the paper's sigma_0 =
    sqrt(T / (alpha rho)) would overspend once T is cut below d). Every
    one-way marginal is measured with discrete Gaussian noise at sigma_0: replacing one record
    moves one count down and one up, L2 sensitivity sqrt 2, so a measurement at sigma costs
@@ -34,21 +34,24 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
    the treatment effect does not wait for a selection that its cells' count would lose (AIM's
    score charges each cell sqrt(2/pi) sigma, so a 3-way marginal is seldom chosen at a small
    epsilon). rho' is what is left.
-3. **Each round**: the candidate r whose model marginal is furthest from the data, for its size,
-   is chosen by the exponential mechanism at epsilon_t (epsilon^2/8-zCDP, bounded range) on the
-   quality score q_r = w_r (||M_r(D) - M_r(p)||_1 - sqrt(2/pi) sigma_t n_r), n_r the cells of r.
-   Replacing one record changes ||M_r(D) - .||_1 by at most 2: sensitivity 2 max_r w_r. Only
-   candidates that keep the junction tree within ``max_model_size`` x (rho spent / rho) MB take
-   part (the size cap; the feasible set depends on earlier selections only, so taking the best
-   noisy score that is feasible is the exponential mechanism over the feasible set). r is then
-   measured at sigma_t, and the model re-estimated by mirror descent from the previous model
-   (warm start). The round cost 1/sigma_t^2 + epsilon_t^2/8.
-4. **Annealing**: when the new model's marginal on r moved by less than sqrt(2/pi) sigma_t n_r
-   (what the noise alone would explain), sigma halves and epsilon doubles. **Stopping**: when
-   what is left would not pay for two more rounds, or the round cap ``max_rounds`` or the time
-   budget ``time_budget`` is reached, the last round takes all that is left (sigma and epsilon
-   set from it with the same alpha split), so rho is spent exactly. The time and the round count
-   depend only on earlier noisy outputs and on the machine, not on the rows beyond them.
+3. **Each round**: ``batch`` marginals (the paper: one) are chosen one after another, each by
+   the exponential mechanism at epsilon_t (epsilon^2/8-zCDP, bounded range) among the candidates
+   not yet chosen this round, on the quality score q_r = w_r (||M_r(D) - M_r(p)||_1 - sqrt(2/pi)
+   sigma_t n_r), n_r the cells of r and p the model at the start of the round. Replacing one
+   record changes ||M_r(D) - .||_1 by at most 2: sensitivity 2 max_r w_r. Only candidates that
+   keep the junction tree within ``max_model_size`` x (rho spent / rho) MB take part (the size
+   cap; the feasible set depends on earlier selections only, so taking the best noisy score that
+   is feasible is the exponential mechanism over the feasible set). Each is measured at sigma_t
+   and costs 1/sigma_t^2 + epsilon_t^2/8; the model is then re-estimated once, by mirror descent
+   from the previous model (warm start). A batch costs one estimation - the part of a round
+   that takes the time - for ``batch`` measurements.
+4. **Annealing**: when the new model's marginal moved by less than sqrt(2/pi) sigma_t n_r (what
+   the noise alone would explain) on half or more of the batch, sigma halves and epsilon doubles.
+   **Stopping**: when what is left would not pay for two more rounds, or the round cap
+   ``max_rounds`` or the time budget ``time_budget`` is reached, the last round's batch shares
+   all that is left (sigma and epsilon set from it with the same alpha split), so rho is spent
+   exactly. The time and the round count depend only on earlier noisy outputs and on the
+   machine, not on the rows beyond them.
 5. **Release**: a final estimation (``final_iterations``) and n rows drawn from the model with
    the trial's sampling generator (``mst_sampling.py``), un-binned (``discretise.py``).
 
@@ -157,7 +160,8 @@ class AimSynthesiser:
     levels : about this many groups of neighbouring bins per continuous column, each holding at
         least n / levels noisy pupils (post-processing of the one-way marginals; n is public).
     max_model_size : the junction tree's size cap in MB (float64 cells).
-    rounds_per_column : T = min(this x d, max_rounds) planned rounds, which sets the first noise.
+    rounds_per_column : T = min(this x d, max_rounds x batch) planned measurements: the first noise.
+    batch : marginals chosen and measured per round (one re-estimation per round).
     max_rounds, time_budget : when either is reached the next round spends what is left.
     round_iterations, final_iterations : mirror-descent iterations per round and at the end.
     random_state : seeds only the model samples the scores are read from (post-processing).
@@ -180,6 +184,7 @@ class AimSynthesiser:
         max_model_size: float = defaults.DP_MODEL_SIZE,
         rounds_per_column: int = 4,
         max_rounds: int = 30,
+        batch: int = 4,
         time_budget: float = defaults.DP_TIME_BUDGET,
         round_iterations: int = 50,
         final_iterations: int = 1000,
@@ -197,6 +202,7 @@ class AimSynthesiser:
         self.max_model_size = max_model_size
         self.rounds_per_column = rounds_per_column
         self.max_rounds = max_rounds
+        self.batch = batch
         self.time_budget = time_budget
         self.round_iterations = round_iterations
         self.final_iterations = final_iterations
@@ -216,6 +222,7 @@ class AimSynthesiser:
             "max_model_size": self.max_model_size,
             "rounds_per_column": self.rounds_per_column,
             "max_rounds": self.max_rounds,
+            "batch": self.batch,
             "time_budget": self.time_budget,
             "round_iterations": self.round_iterations,
             "final_iterations": self.final_iterations,
@@ -241,6 +248,7 @@ class AimSynthesiser:
             ("levels", self.levels),
             ("rounds_per_column", self.rounds_per_column),
             ("max_rounds", self.max_rounds),
+            ("batch", self.batch),
             ("time_budget", self.time_budget),
             ("round_iterations", self.round_iterations),
             ("final_iterations", self.final_iterations),
@@ -352,7 +360,7 @@ class AimSynthesiser:
 
         # 2. one-way marginals at sigma_0, then the compression of rare values (post-processing)
         clock = time.monotonic()
-        planned = min(self.rounds_per_column * len(columns), self.max_rounds)
+        planned = min(self.rounds_per_column * len(columns), self.max_rounds * self.batch)
         rho_rounds = rho * (1 - self.analysis_share) if analysis else rho
         sigma = sigma_one_way(planned, len(columns), ALPHA, rho_rounds)
         epsilon_t = math.sqrt(8 * (1 - ALPHA) * rho_rounds / planned)
@@ -399,18 +407,19 @@ class AimSynthesiser:
         rounds: list[dict[str, Any]] = []
         chosen: list[Clique] = [(c,) for c in columns] + list(analysis)
         stopped_by = "budget"
+        number = 0
         while spent < rho * (1 - 1e-12):
             left = rho - spent
-            round_cost = 1 / sigma**2 + epsilon_t**2 / 8
+            round_cost = self.batch * (1 / sigma**2 + epsilon_t**2 / 8)
             last = left <= 2 * round_cost
-            if len(rounds) + 1 >= self.max_rounds:
+            if number + 1 >= self.max_rounds:
                 last, stopped_by = True, "max_rounds"
             elif time.monotonic() - started >= self.time_budget:
                 last, stopped_by = True, "time_budget"
-            if last:
-                sigma = math.sqrt(1 / (ALPHA * left))
-                epsilon_t = math.sqrt(8 * (1 - ALPHA) * left)
-            spent = rho if last else spent + 1 / sigma**2 + epsilon_t**2 / 8
+            if last:  # what is left, shared by the batch's marginals
+                sigma = math.sqrt(self.batch / (ALPHA * left))
+                epsilon_t = math.sqrt(8 * (1 - ALPHA) * left / self.batch)
+            number += 1
             clock = time.monotonic()
             estimates = _model_marginals(model, candidates, n, sampling)
             scores = np.array(
@@ -420,20 +429,28 @@ class AimSynthesiser:
                 ]
             )
             seconds["score"] += time.monotonic() - clock
+            picks: list[Clique] = []
+            for _ in range(self.batch):  # one exponential mechanism per marginal, without repeats
+                clock = time.monotonic()
+                spent = min(spent + 1 / sigma**2 + epsilon_t**2 / 8, rho)
+                limit = self.max_model_size * spent / rho
+                open_ = [i for i, r in enumerate(candidates) if r not in picks]
+                pick = _select_feasible(
+                    mbi, domain, chosen, [candidates[i] for i in open_], scores[open_], epsilon_t,
+                    sensitivity, noise, limit,
+                )  # fmt: skip
+                seconds["select"] += time.monotonic() - clock
+                clock = time.monotonic()
+                noisy = answers[pick] + noise.discrete_gaussian(sigma, sizes[pick])
+                measurements.append(mbi.LinearMeasurement(noisy, pick, sigma))
+                picks.append(pick)
+                if pick not in chosen:
+                    chosen.append(pick)
+                seconds["measure"] += time.monotonic() - clock
+            if last:
+                spent = rho  # the last batch's shares sum to what was left
             clock = time.monotonic()
-            limit = self.max_model_size * min(spent / rho, 1.0)
-            pick = _select_feasible(
-                mbi, domain, chosen, candidates, scores, epsilon_t, sensitivity, noise, limit
-            )
-            seconds["select"] += time.monotonic() - clock
-            clock = time.monotonic()
-            noisy = answers[pick] + noise.discrete_gaussian(sigma, sizes[pick])
-            measurements.append(mbi.LinearMeasurement(noisy, pick, sigma))
-            if pick not in chosen:
-                chosen.append(pick)
-            seconds["measure"] += time.monotonic() - clock
-            clock = time.monotonic()
-            before = np.asarray(model.project(pick).datavector(), dtype=float)  # exact, not sampled
+            before = {r: np.asarray(model.project(r).datavector(), dtype=float) for r in picks}  # exact
             model = estimator.estimate(
                 domain,
                 measurements,
@@ -442,20 +459,24 @@ class AimSynthesiser:
                 warm_start=model.potentials,
             )
             seconds["estimate"] += time.monotonic() - clock
-            after = np.asarray(model.marginals.project(pick).datavector(), dtype=float)
-            annealed = bool(np.abs(after - before).sum() <= EXPECTED_NOISE * sigma * sizes[pick])
-            rounds.append(
-                {
-                    "clique": list(pick),
-                    "sigma": round(sigma, 6),
-                    "epsilon": round(epsilon_t, 6),
-                    "annealed": annealed,
-                }
-            )
-            log.info("AIM round %d: %s (sigma %.3g)", len(rounds), " x ".join(pick), sigma)
+            still = 0
+            for r in picks:
+                after = np.asarray(model.marginals.project(r).datavector(), dtype=float)
+                moved = bool(np.abs(after - before[r]).sum() > EXPECTED_NOISE * sigma * sizes[r])
+                still += not moved
+                rounds.append(
+                    {
+                        "round": number,
+                        "clique": list(r),
+                        "sigma": round(sigma, 6),
+                        "epsilon": round(epsilon_t, 6),
+                        "moved": moved,
+                    }
+                )
+            log.info("AIM round %d: %s (sigma %.3g)", number, "; ".join(" x ".join(r) for r in picks), sigma)
             if last:
                 break
-            if annealed:
+            if 2 * still >= len(picks):  # half the batch no longer moves the model: anneal
                 sigma, epsilon_t = sigma / 2, epsilon_t * 2
         if not rounds:  # no round could be paid for: the final estimate from the start
             model = estimator.estimate(

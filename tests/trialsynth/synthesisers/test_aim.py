@@ -88,11 +88,12 @@ def test_the_budget_is_spent_exactly_and_recorded(tiny):
 
 
 def test_the_time_budget_makes_the_next_round_the_last_and_spends_what_is_left(tiny):
-    model = _fit(tiny, time_budget=1e-6)
-    assert model.stopped_by_ == "time_budget" and len(model.rounds_) == 1
+    model = _fit(tiny, time_budget=1e-6, batch=3)
+    assert model.stopped_by_ == "time_budget" and [r["round"] for r in model.rounds_] == [1, 1, 1]
+    assert len({tuple(r["clique"]) for r in model.rounds_}) == 3  # a batch never repeats a marginal
     assert sum(model.budget_.parts.values()) == pytest.approx(model.budget_.rho)
-    capped = _fit(tiny, max_rounds=2, rounds_per_column=50)
-    assert capped.stopped_by_ == "max_rounds" and len(capped.rounds_) == 2
+    capped = _fit(tiny, max_rounds=2, rounds_per_column=50, batch=2)
+    assert capped.stopped_by_ == "max_rounds" and [r["round"] for r in capped.rounds_] == [1, 1, 2, 2]
 
 
 def test_the_rounds_pick_related_pairs_at_a_large_epsilon(tiny):
@@ -142,7 +143,14 @@ def test_public_noise_repeats_and_secure_noise_never_does(tiny):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("epsilon", 0.0), ("delta", 1.5), ("workload", "all"), ("analysis_share", 1.0), ("time_budget", 0)],
+    [
+        ("epsilon", 0.0),
+        ("delta", 1.5),
+        ("workload", "all"),
+        ("analysis_share", 1.0),
+        ("time_budget", 0),
+        ("batch", 0),
+    ],
 )
 def test_bad_parameters_are_named(tiny, name, value):
     data, meta = tiny
@@ -150,12 +158,13 @@ def test_bad_parameters_are_named(tiny, name, value):
         AimSynthesiser(**{name: value}).fit(data, meta)
 
 
-@pytest.mark.parametrize(("per_column", "max_rounds", "planned"), [(1, 30, 5), (4, 3, 3)])
-def test_the_noise_scale_follows_the_plan(tiny, per_column, max_rounds, planned):
-    """sigma_0 = sqrt((T + d) / (alpha rho')) with T = min(rounds_per_column x d, max_rounds), d = 5
+@pytest.mark.parametrize(("per_column", "max_rounds", "batch", "planned"), [(4, 30, 1, 20), (4, 3, 2, 6)])
+def test_the_noise_scale_follows_the_plan(tiny, per_column, max_rounds, batch, planned):
+    """sigma_0 = sqrt((T + d) / (alpha rho')) with T = min(rounds_per_column x d, max_rounds x batch),
+    d = 5
     one-way marginals and rho' what is left after the analysis's share: the first round's sigma
     says so, and the one-way marginals never cost more than alpha rho' even when T < d."""
-    model = _fit(tiny, rounds_per_column=per_column, max_rounds=max_rounds)
+    model = _fit(tiny, rounds_per_column=per_column, max_rounds=max_rounds, batch=batch)
     rho_rounds = model.budget_.rho * (1 - model.analysis_share)
     sigma = math.sqrt((planned + 5) / (0.9 * rho_rounds))
     assert model.rounds_[0]["sigma"] == pytest.approx(sigma, rel=1e-5)
