@@ -29,11 +29,13 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
    ``levels`` groups of equal mass, fine where the pupils are, whatever the public bounds' width.
    A two-way marginal of two such columns has about (levels + 1)^2 cells, cheap enough for AIM's
    score to choose at a small epsilon. With the ``trial`` workload the
-   analysis's marginals are then measured too, ``analysis_share`` of rho shared among them in
-   proportion to their weights (``trial_weight`` for the primary outcome's, 1 for the others'):
-   the treatment effect does not wait for a selection that its cells' count would lose (AIM's
-   score charges each cell sqrt(2/pi) sigma, so a 3-way marginal is seldom chosen at a small
-   epsilon). rho' is what is left.
+   primary analysis's marginals (treatment x primary outcome x each baseline, and x each
+   school-level covariate) are then measured too, ``analysis_share`` of rho shared equally: the
+   treatment effect does not wait for a selection that its cells' count would lose (AIM's score
+   charges each cell sqrt(2/pi) sigma, so a 3-way marginal is seldom chosen at a small epsilon).
+   Measuring every outcome's marginals this way was measured to cost the correlations too much
+   (``bench/dp_methods.py``: correlation MSD 0.095 against 0.038 for plain AIM at epsilon 1 on
+   the 67,200 x 36 demo); the other outcomes' wait in the workload. rho' is what is left.
 3. **Each round**: ``batch`` marginals (the paper: one) are chosen one after another, each by
    the exponential mechanism at epsilon_t (epsilon^2/8-zCDP, bounded range) among the candidates
    not yet chosen this round, on the quality score q_r = w_r (||M_r(D) - M_r(p)||_1 - sqrt(2/pi)
@@ -153,8 +155,7 @@ class AimSynthesiser:
     ----------
     epsilon, delta : the DP guarantee of the release (delta default 1e-9), replace-one neighbours.
     workload : {"trial", "pairs"} every two-way marginal, plus (``trial``) the analysis's marginals.
-    trial_weight : weight of each of the analysis's marginals (a two-way marginal weighs 1).
-    analysis_share : share of rho that measures the analysis's marginals at the start (``trial``).
+    analysis_share : share of rho that measures the primary analysis's marginals at the start.
     covariates, school_covariates : declared baseline and school-level covariates (public roles).
     n_bins : bins per continuous column (between the public domain's bounds).
     levels : about this many groups of neighbouring bins per continuous column, each holding at
@@ -175,8 +176,7 @@ class AimSynthesiser:
         epsilon: float = defaults.EPSILON,
         delta: float = 1e-9,
         workload: str = "trial",
-        trial_weight: float = 4.0,
-        analysis_share: float = 0.25,
+        analysis_share: float = 0.1,
         covariates: tuple[str, ...] = (),
         school_covariates: tuple[str, ...] = (),
         n_bins: int = 64,
@@ -193,7 +193,6 @@ class AimSynthesiser:
         self.epsilon = epsilon
         self.delta = delta
         self.workload = workload
-        self.trial_weight = trial_weight
         self.analysis_share = analysis_share
         self.covariates = tuple(covariates)
         self.school_covariates = tuple(school_covariates)
@@ -213,7 +212,6 @@ class AimSynthesiser:
             "epsilon": self.epsilon,
             "delta": self.delta,
             "workload": self.workload,
-            "trial_weight": self.trial_weight,
             "analysis_share": self.analysis_share,
             "covariates": list(self.covariates),
             "school_covariates": list(self.school_covariates),
@@ -232,7 +230,10 @@ class AimSynthesiser:
     @classmethod
     def params_from(cls, plan: TrialPlan) -> dict[str, Any]:
         return {
-            "epsilon": plan.epsilon if plan.epsilon is not None else defaults.EPSILON,
+            # not tuned: the trial's epsilon, else the default within the archive's cap
+            "epsilon": plan.epsilon
+            if plan.epsilon is not None
+            else min(defaults.EPSILON, plan.policy.epsilon_cap),
             "covariates": list(plan.roles.covariates),
             "school_covariates": list(plan.roles.school_covariates),
             "max_model_size": plan.policy.dp_model_size,
@@ -243,7 +244,6 @@ class AimSynthesiser:
         check_choice("AimSynthesiser", "workload", self.workload, WORKLOADS)
         positive = (
             ("epsilon", self.epsilon),
-            ("trial_weight", self.trial_weight),
             ("max_model_size", self.max_model_size),
             ("levels", self.levels),
             ("rounds_per_column", self.rounds_per_column),
@@ -282,14 +282,15 @@ class AimSynthesiser:
         return workload
 
     def analysis_cliques(self, columns: list[str], meta: TrialMeta) -> dict[Clique, float]:
-        """The analysis's marginals measured at the start (``trial`` workload only), weighted
-        ``trial_weight`` for the primary outcome's and 1 for the others'."""
+        """The primary analysis's marginals, measured at the start (``trial`` workload only):
+        treatment x primary outcome x each baseline (and x each school-level covariate), equal
+        weights. The other outcomes' marginals are in the workload and wait for selection."""
         if self.workload != "trial":
             return {}
         cliques = trial_workload(
             columns, meta, covariates=self.covariates, school_covariates=self.school_covariates
         )
-        return {c: self.trial_weight if meta.primary_outcome in c else 1.0 for c in cliques}
+        return {c: 1.0 for c in cliques if meta.primary_outcome in c}
 
     def fitted_record(self) -> dict[str, Any]:
         if not hasattr(self, "budget_"):
