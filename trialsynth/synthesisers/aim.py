@@ -8,13 +8,13 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
 0. The domain is public (``meta.domain``); what the operator left undeclared is estimated first
    with ``estimate_share`` of rho (``trialsynth.dp.domain.complete``), as for MST. The rest, rho,
    is AIM's.
-1. **Workload** W (public: built from the column roles alone, never from the rows). ``pairs``:
-   every two-way marginal, weight 1 (plain AIM). ``trial`` adds the marginals the trial's analysis
-   depends on: treatment x outcome x baseline for every outcome and each of its baselines (the
-   declared covariates, else the outcome's pre-test twin ``post_...`` -> ``pre_...``), treatment
-   x outcome where an outcome has no baseline, and outcome x each declared school-level
-   covariate. The candidates are W's downward closure; candidate r weighs
-   w_r = sum over workload marginals s of c_s |r & s| (the paper's weighting).
+1. **Workload** W (public: built from the column roles alone, never from the rows): every
+   two-way marginal, weight 1. The candidates are W's downward closure; candidate r weighs
+   w_r = sum over workload marginals s of c_s |r & s| (the paper's weighting). ``trial`` adds the
+   primary analysis's marginals, measured at the start (step 2): treatment x primary outcome x
+   each baseline (the declared covariates, else the outcome's pre-test twin ``post_...`` ->
+   ``pre_...``; treatment x outcome without one) and primary outcome x each declared
+   school-level covariate. ``pairs`` is plain AIM.
 2. **Initialisation**: T = min(``rounds_per_column`` x d, ``max_rounds`` x ``batch``) measurements
    are planned (the paper's 16 d assumes hours of estimation; a plan longer than the time budget
    allows leaves most of rho to the last round); sigma_0 = sqrt((T + d) / (alpha rho')) and
@@ -33,9 +33,11 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
    school-level covariate) are then measured too, ``analysis_share`` of rho shared equally: the
    treatment effect does not wait for a selection that its cells' count would lose (AIM's score
    charges each cell sqrt(2/pi) sigma, so a 3-way marginal is seldom chosen at a small epsilon).
-   Measuring every outcome's marginals this way was measured to cost the correlations too much
-   (``bench/dp_methods.py``: correlation MSD 0.095 against 0.038 for plain AIM at epsilon 1 on
-   the 67,200 x 36 demo); the other outcomes' wait in the workload. rho' is what is left.
+   Measured on the 67,200 x 36 demo at epsilon 1 (``bench/dp_methods.py``), the analysis's
+   marginals cost the correlations too much either way they were tried: every outcome's measured
+   at the start (correlation MSD 0.095), or the primary's measured and every outcome's 3-way
+   marginals added to the selection workload (0.18: choices that no longer moved the model
+   annealed the budget away in 8 rounds), against 0.038 for plain AIM. rho' is what is left.
 3. **Each round**: ``batch`` marginals (the paper: one) are chosen one after another, each by
    the exponential mechanism at epsilon_t (epsilon^2/8-zCDP, bounded range) among the candidates
    not yet chosen this round, on the quality score q_r = w_r (||M_r(D) - M_r(p)||_1 - sqrt(2/pi)
@@ -267,19 +269,9 @@ class AimSynthesiser:
             )
 
     def workload_of(self, columns: list[str], meta: TrialMeta) -> dict[Clique, float]:
-        """The workload on these columns (public: the roles and the declared covariates)."""
-        workload: dict[Clique, float] = {pair: 1.0 for pair in combinations(columns, 2)}
-        if self.workload == "trial":
-            analysis = trial_workload(
-                columns,
-                meta,
-                covariates=self.covariates,
-                school_covariates=self.school_covariates,
-            )
-            for clique, weight in analysis.items():
-                same = next((c for c in workload if set(c) == set(clique)), clique)
-                workload[same] = max(workload.get(same, 0.0), weight)
-        return workload
+        """The workload the rounds select from: every two-way marginal, weight 1 (both workloads;
+        the trial workload's analysis marginals are measured at the start instead)."""
+        return {pair: 1.0 for pair in combinations(columns, 2)}
 
     def analysis_cliques(self, columns: list[str], meta: TrialMeta) -> dict[Clique, float]:
         """The primary analysis's marginals, measured at the start (``trial`` workload only):
