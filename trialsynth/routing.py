@@ -1,5 +1,6 @@
 """Routing by cleaned sample size (SPEC): small -> ea (or none), mid -> cart, large -> the
-archive's large-trial DP method (``large_method``: mst by default, aim by name)."""
+archive's large-trial DP method (``large_method``: aim by default, chosen on
+``bench/dp_methods.py``; mst by name)."""
 
 from __future__ import annotations
 

@@ -118,7 +118,7 @@ def test_trials_are_ordered_largest_input_first(tmp_path):
 
 
 def test_validate_refuses_a_dp_route_without_a_public_domain(tmp_path):
-    """A trial routed to MST without a declared domain is refused by validate, naming the trial
+    """A trial routed to the DP method without a declared domain is refused by validate, naming the trial
     and the key, before any run spends minutes tuning."""
     from trialsynth.surrogate import TrialShape, make_trial
 
@@ -129,7 +129,7 @@ def test_validate_refuses_a_dp_route_without_a_public_domain(tmp_path):
     with pytest.raises(RegistryError) as raised:
         validate_registry(archive, read_data=True)
     assert raised.value.problems[0].startswith(
-        "trial 'big': key 'domain': the differentially private method 'mst' (auto: 400 rows"
+        "trial 'big': key 'domain': the differentially private method 'aim' (auto: 400 rows"
     )
     assert validate_registry(archive).trials  # the header-only check cannot know the route
 

@@ -64,7 +64,7 @@ def test_a_route_whose_method_is_not_installed_fails_clearly(tmp_path, sessions,
     manifest = write_archive(tmp_path, {"mid": make_trial(TrialShape(400, 15), 1)})
     outcome, record = _run(manifest, "mid", tmp_path, sessions)
     assert outcome.status == "failed" and record["method"] == "cart"
-    assert record["error"] == "method 'cart' is not available in this installation (registered: ea, mst)"
+    assert record["error"] == "method 'cart' is not available in this installation (registered: aim, ea, mst)"
     assert record["output_path"] is None
 
 
@@ -373,7 +373,7 @@ def test_a_dp_route_without_a_public_domain_fails_before_any_cleaning_or_tuning(
     outcome = run_registered(manifest, "big", tmp_path, sessions)
     assert (
         outcome.status == "failed"
-        and "key 'domain': the differentially private method 'mst'" in outcome.error
+        and "key 'domain': the differentially private method 'aim'" in outcome.error
     )
     assert set(outcome.timings) == {"identify", "load"}  # nothing cleaned, tuned, fitted or sampled
 
