@@ -86,7 +86,14 @@ from trialsynth.dp.noise import Noise, SecureNoise
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import check_choice
-from trialsynth.synthesisers.marginal_models import compression, decompress, load_mbi, prepare, release
+from trialsynth.synthesisers.marginal_models import (
+    compression,
+    decompress,
+    domain_statement,
+    load_mbi,
+    prepare,
+    release,
+)
 from trialsynth.synthesisers.mst_sampling import sample_codes
 
 log = logging.getLogger(__name__)
@@ -302,13 +309,7 @@ class AimSynthesiser:
         from trialsynth.dp.accounting import plan_budget
 
         budget = getattr(self, "budget_", None) or plan_budget(self.epsilon, self.delta)
-        parts = budget.parts
-        estimated = (
-            f"the undeclared parts of the domain were estimated under DP with rho {parts['domain']:.6g} "
-            f"(delta {budget.delta_selection:g} for level selection); "
-            if parts.get("domain")
-            else "the domain was declared in full (public); "
-        )
+        estimated = domain_statement(budget)
         rounds = len(getattr(self, "rounds_", []))
         return (
             f"({self.epsilon:g}, {self.delta:g})-DP for neighbouring datasets that differ by replacing "

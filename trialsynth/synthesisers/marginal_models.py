@@ -94,6 +94,16 @@ def prepare(
     )
 
 
+def domain_statement(budget: Budget) -> str:
+    """The part of a release's guarantee that says how its domain became public."""
+    if budget.parts.get("domain"):
+        return (
+            "the undeclared parts of the domain were estimated under DP with rho "
+            f"{budget.parts['domain']:.6g} (delta {budget.delta_selection:g} for level selection); "
+        )
+    return "the domain was declared in full (public); "
+
+
 def release(
     codes: dict[str, np.ndarray], prepared: Prepared, meta: TrialMeta, rng: np.random.Generator
 ) -> pd.DataFrame:

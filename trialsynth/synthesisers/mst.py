@@ -50,7 +50,14 @@ from trialsynth.dp.noise import Noise, SecureNoise, report_noisy_max
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import check_choice
-from trialsynth.synthesisers.marginal_models import compression, decompress, load_mbi, prepare, release
+from trialsynth.synthesisers.marginal_models import (
+    compression,
+    decompress,
+    domain_statement,
+    load_mbi,
+    prepare,
+    release,
+)
 from trialsynth.synthesisers.mst_sampling import sample_codes
 
 PRESERVE = ("primary", "all", "none")
@@ -141,12 +148,7 @@ class MstSynthesiser:
         """The guarantee of the release, as stored with it."""
         budget = getattr(self, "budget_", None) or plan_budget(self.epsilon, self.delta)
         parts = budget.parts
-        estimated = (
-            f"the undeclared parts of the domain were estimated under DP with rho {parts['domain']:.6g} "
-            f"(delta {budget.delta_selection:g} for level selection); "
-            if parts.get("domain")
-            else "the domain was declared in full (public); "
-        )
+        estimated = domain_statement(budget)
         return (
             f"({self.epsilon:g}, {self.delta:g})-DP for neighbouring datasets that differ by replacing "
             f"one row (the row count is public): rho = {budget.rho:.6g} zCDP at delta "
