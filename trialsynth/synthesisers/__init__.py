@@ -26,6 +26,11 @@ SYNTHESISERS: dict[str, str] = {
     "mst": "trialsynth.synthesisers.mst:MstSynthesiser",
     "aim": "trialsynth.synthesisers.aim:AimSynthesiser",
     "ea": "trialsynth.synthesisers.ea:EaSynthesiser",
+    # synthcity's generators, run in the comparator environment (``trialsynth.comparators``)
+    "gan": "trialsynth.synthesisers.synthcity_methods:GanSynthesiser",
+    "pategan": "trialsynth.synthesisers.synthcity_methods:PateGanSynthesiser",
+    "ctgan": "trialsynth.synthesisers.synthcity_methods:CtganSynthesiser",
+    "synthcity_aim": "trialsynth.synthesisers.synthcity_methods:SynthcityAimSynthesiser",
 }
 ROUTES = ("auto", "none")
 

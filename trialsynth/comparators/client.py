@@ -1,0 +1,159 @@
+"""The engine's side of the file contract with the comparator environment.
+
+``run_job`` writes a job into a private temporary directory (mode 0700: real rows go there as
+Parquet and are deleted with it when the job ends, whatever its outcome), starts
+``<env>/bin/python -I worker.py DIR`` and waits for it under two hard limits a thread could not
+enforce: a wall-clock time limit, and a memory limit on the worker's resident memory (read from
+``/proc`` every half second; an address-space limit would stop torch, which maps far more than
+it uses). Over either, the worker is killed and ``ComparatorError`` says which limit. The worker's
+answer is ``result.json`` (plus the output files the job names); its own printing is kept only
+as the last lines of its error stream, for a failure's message.
+
+Why a subprocess and not a Prefect work pool whose worker runs that environment: the worker
+process starts in about 10 s (importing synthcity and torch, measured on this machine), a cost
+paid once per fit and once per draw, whereas a work pool needs a Prefect server and a worker
+process kept running (serverless Prefect cannot run workers), and every comparator call would
+become a flow run of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trialsynth.comparators.environment import WORKER, python_of, status
+from trialsynth.errors import TrialsynthError
+
+POLL_S = 0.5
+
+
+class ComparatorError(TrialsynthError):
+    """The comparator environment is missing, or a job in it failed or ran over a limit."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    time_s: float = 3600.0
+    memory_mb: int = 8192
+    threads: int | None = None  # torch's threads (default: torch's own choice)
+
+
+@dataclass
+class JobResult:
+    result: dict[str, Any]
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    peak_mb: float = 0.0
+
+
+def run_job(
+    env: Path,
+    job: dict[str, Any],
+    *,
+    frames: dict[str, pd.DataFrame] | None = None,
+    blobs: dict[str, bytes] | None = None,
+    read_frames: tuple[str, ...] = (),
+    read_blobs: tuple[str, ...] = (),
+    limits: Limits = Limits(),
+    python: Path | None = None,
+) -> JobResult:
+    """Run one job in the environment at ``env``: ``frames`` written as ``<name>.parquet`` and
+    ``blobs`` as files before it starts; ``read_frames``/``read_blobs`` read back after it."""
+    interpreter = python or python_of(env)
+    if not interpreter.exists():
+        raise ComparatorError(status(env).reason or f"no Python at {interpreter}")
+    where = Path(tempfile.mkdtemp(prefix="trialsynth-job-"))  # 0700: only this user reads it
+    try:
+        for name, frame in (frames or {}).items():
+            frame.to_parquet(where / f"{name}.parquet", index=False)
+        for name, data in (blobs or {}).items():
+            (where / name).write_bytes(data)
+        (where / "job.json").write_text(json.dumps({**job, "threads": limits.threads}))
+        peak = _wait(interpreter, where, limits)
+        answer = where / "result.json"
+        if not answer.exists():
+            task = job.get("task")
+            raise ComparatorError(f"the comparator's {task} job ended without an answer{_tail(where)}")
+        result = json.loads(answer.read_text())
+        if result.get("status") != "ok":
+            raise ComparatorError(f"the comparator's {job.get('task')} job failed: {result.get('error')}")
+        return JobResult(
+            result,
+            {name: pd.read_parquet(where / f"{name}.parquet") for name in read_frames},
+            {name: (where / name).read_bytes() for name in read_blobs},
+            peak,
+        )
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def _wait(interpreter: Path, where: Path, limits: Limits) -> float:
+    """Start the worker and wait for it under the limits; returns its peak resident MB."""
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if limits.threads:
+        environment.update(OMP_NUM_THREADS=str(limits.threads), MKL_NUM_THREADS=str(limits.threads))
+    with open(where / "worker.log", "w") as log:
+        process = subprocess.Popen(
+            [str(interpreter), "-I", str(WORKER), str(where)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=where,
+            env=environment,
+            start_new_session=True,  # its own process group: a kill takes its children too
+        )
+        started, peak = time.monotonic(), 0.0
+        while process.poll() is None:
+            peak = max(peak, _resident_mb(process.pid))
+            over = None
+            if time.monotonic() - started > limits.time_s:
+                over = f"time limit: ran longer than {limits.time_s:g} s"
+            elif peak > limits.memory_mb:
+                over = f"memory limit: used {peak:.0f} MB, over {limits.memory_mb} MB"
+            if over:
+                _kill(process)
+                raise ComparatorError(f"the comparator's job was stopped ({over})")
+            time.sleep(POLL_S)
+    return round(peak, 1)
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def _resident_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        pass
+    return 0.0
+
+
+def _tail(where: Path, lines: int = 5) -> str:
+    log = where / "worker.log"
+    if not log.exists():
+        return ""
+    text = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return (": " + " | ".join(text[-lines:])[-600:]) if text else ""
+
+
+def versions_in(env: Path) -> dict[str, str]:
+    """The versions the worker reports from inside ``env`` (an import check of the environment)."""
+    return run_job(env, {"task": "versions"}, limits=Limits(time_s=600), python=python_of(env)).result[
+        "versions"
+    ]

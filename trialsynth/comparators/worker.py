@@ -1,0 +1,163 @@
+"""The program that runs inside the comparator environment (synthcity, hyperimpute, torch).
+
+It imports nothing of trialsynth: the main environment starts it as
+``<env>/bin/python -I worker.py JOB_DIR`` (``client.run_job``). ``JOB_DIR/job.json`` says what to
+do; the answer is ``JOB_DIR/result.json`` (``{"status": "ok" | "error", ...}``) and, for some
+tasks, a Parquet file or a model file beside it. Tasks:
+
+- ``fit``: ``train.parquet`` (numbers only; NaN where a value is missing) -> ``model.bin``. Missing
+  values are first imputed (``impute``: ``hyperimpute``) for a generator that cannot take them;
+  what was imputed is in the result.
+- ``sample``: ``model.bin`` -> ``synthetic.parquet`` with ``n`` rows.
+- ``impute``: ``train.parquet`` -> ``imputed.parquet`` (hyperimpute as a cleaning strategy).
+- ``versions``: the versions of the packages that matter (the environment's check).
+
+Nothing read from the data is printed: errors name their type and message only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+DP_PLUGINS = ("dpgan", "pategan", "aim")
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    names = ("synthcity", "hyperimpute", "torch", "opacus", "numpy", "pandas")
+    return {name: version(name) for name in names}
+
+
+def _seed(seed: int) -> None:
+    from synthcity.utils.reproducibility import enable_reproducible_results
+
+    enable_reproducible_results(seed)
+
+
+def _impute(frame: Any, how: str, seed: int) -> tuple[Any, dict[str, Any]]:
+    """NaNs filled by ``how`` (``hyperimpute``: iterative, a model chosen per column)."""
+    columns = [c for c in frame.columns if frame[c].isna().any()]
+    record: dict[str, Any] = {"imputer": how, "columns": columns, "cells": int(frame.isna().sum().sum())}
+    if not columns:
+        return frame, {**record, "imputer": None, "seconds": 0.0}
+    if how != "hyperimpute":
+        raise ValueError(f"the training frame has missing values and imputation is {how!r}")
+    from hyperimpute.plugins.imputers import Imputers
+
+    start = time.perf_counter()
+    imputer = Imputers().get("hyperimpute", random_state=seed)
+    filled = imputer.fit_transform(frame.copy())
+    filled.columns = frame.columns
+    filled.index = frame.index
+    record["seconds"] = round(time.perf_counter() - start, 3)
+    return filled, record
+
+
+def _for_sampling(plugin: Any) -> None:
+    """Drop what only training needs before the model is saved: optimizers (opacus's DP
+    optimizer cannot be unpickled) and opacus's per-sample-gradient wrappers."""
+    import torch
+
+    model = getattr(plugin, "model", None)
+    if not isinstance(model, torch.nn.Module):
+        return
+    for module in list(model.modules()):
+        for key, value in list(vars(module).items()):
+            if isinstance(value, torch.optim.Optimizer):
+                setattr(module, key, None)
+        for name, child in list(module._modules.items()):
+            if type(child).__name__ == "GradSampleModule":
+                module._modules[name] = child._module
+
+
+def _fit(job: dict[str, Any], where: Path) -> dict[str, Any]:
+    import pandas as pd
+    from synthcity.plugins import Plugins
+    from synthcity.plugins.core.dataloader import GenericDataLoader
+    from synthcity.utils.serialization import save_to_file
+
+    frame = pd.read_parquet(where / "train.parquet")
+    seed = int(job["seed"])
+    _seed(seed)
+    frame, imputation = _impute(frame, job.get("impute", "hyperimpute"), seed)
+    params = dict(job.get("params", {}))
+    plugin = Plugins().get(job["plugin"], random_state=seed, workspace=where / "workspace", **params)
+    start = time.perf_counter()
+    plugin.fit(GenericDataLoader(frame, random_state=seed))
+    seconds = round(time.perf_counter() - start, 3)
+    _for_sampling(plugin)
+    save_to_file(where / "model.bin", plugin)
+    result: dict[str, Any] = {"imputation": imputation, "fit_s": seconds}
+    if job["plugin"] in DP_PLUGINS:
+        delta = params.get("delta")
+        if delta is None and job["plugin"] in ("dpgan", "pategan"):
+            delta = 1 / len(frame)  # synthcity's default for its GANs
+        result["dp"] = {"epsilon": params.get("epsilon", 1.0), "delta": delta}
+    return result
+
+
+def _sample(job: dict[str, Any], where: Path) -> dict[str, Any]:
+    from synthcity.utils.serialization import load_from_file
+
+    seed = int(job["seed"])
+    _seed(seed)
+    plugin = load_from_file(where / "model.bin")
+    start = time.perf_counter()
+    synthetic = plugin.generate(count=int(job["n"]), random_state=seed).dataframe()
+    synthetic.reset_index(drop=True).to_parquet(where / "synthetic.parquet")
+    return {"sample_s": round(time.perf_counter() - start, 3), "rows": len(synthetic)}
+
+
+def _impute_task(job: dict[str, Any], where: Path) -> dict[str, Any]:
+    import pandas as pd
+
+    frame = pd.read_parquet(where / "train.parquet")
+    filled, record = _impute(frame, "hyperimpute", int(job["seed"]))
+    filled.to_parquet(where / "imputed.parquet")
+    return {"imputation": record}
+
+
+def _check(job: dict[str, Any], where: Path) -> dict[str, Any]:
+    """The environment's import check: the generators and the imputer load."""
+    from hyperimpute.plugins.imputers import Imputers
+    from synthcity.plugins import Plugins
+
+    generators = Plugins().list()
+    missing = [name for name in ("dpgan", "pategan", "ctgan", "aim") if name not in generators]
+    if missing or "hyperimpute" not in Imputers().list():
+        raise RuntimeError(f"synthcity lacks {missing} or hyperimpute's imputer is missing")
+    return {}
+
+
+TASKS = {"fit": _fit, "sample": _sample, "impute": _impute_task, "versions": _check}
+
+
+def main(where: Path) -> int:
+    started = time.perf_counter()
+    try:
+        job = json.loads((where / "job.json").read_text())
+        threads = job.get("threads")
+        if threads:
+            import torch
+
+            torch.set_num_threads(int(threads))
+        result = {"status": "ok", **TASKS[job["task"]](job, where), "versions": _versions()}
+    except Exception as exc:  # noqa: BLE001 - every failure is answered in result.json
+        frames = traceback.extract_tb(exc.__traceback__)
+        where_failed = [f"{Path(f.filename).name}:{f.lineno}" for f in frames[-3:]]
+        result = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "at": where_failed}
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    (where / "result.json.tmp").write_text(json.dumps(result))
+    os.replace(where / "result.json.tmp", where / "result.json")
+    return 0 if result["status"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
