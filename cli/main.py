@@ -159,6 +159,35 @@ def build_parser() -> argparse.ArgumentParser:
                 help="where approved files go, under their access tier "
                 "(default: $TRIALSYNTH_RELEASE_DIR or the home's released/)",
             )
+    env = sub.add_parser("env", help="the isolated environments of optional methods")
+    env_sub = env.add_subparsers(dest="env_command", required=True)
+    create = env_sub.add_parser("create", help="build an environment (once; it is cached)")
+    create.add_argument("name", choices=("comparators",), help="comparators: synthcity and hyperimpute")
+    create.add_argument("--rebuild", action="store_true", help="build it again even when it is ready")
+    create.add_argument("--python", help="the Python 3.11 to build it with (default: this one)")
+    env_status = env_sub.add_parser("status", help="whether an environment is built from today's pins")
+    env_status.add_argument("name", choices=("comparators",))
+    compare = sub.add_parser("compare", help="run every candidate method on one trial and compare them")
+    compare.add_argument("registry")
+    compare.add_argument("--trial", required=True, metavar="ID")
+    _common(compare)
+    compare.add_argument("--out", help="output directory (default: the home's output/)")
+    compare.add_argument("--json", action="store_true", help="print JSON: one object per method")
+    compare.add_argument("-v", "--verbose", action="store_true", help="log each step (and CART's tuning)")
+    compare.add_argument(
+        "--method",
+        action="append",
+        dest="methods",
+        metavar="NAME",
+        help="only this candidate (repeatable): cart, cart-synthpop, mst, aim, gan, pategan, ctgan, "
+        "synthcity_aim, ea",
+    )
+    compare.add_argument(
+        "--cart-trials", type=_positive_int, default=8, help="CART tuning: optuna fits at most (default 8)"
+    )
+    compare.add_argument(
+        "--cart-seconds", type=float, default=300.0, help="CART tuning: seconds at most (default 300)"
+    )
     return parser
 
 
@@ -511,6 +540,97 @@ def _print_summary(summaries: list[dict]) -> None:
         )
 
 
+def cmd_env(args) -> int:
+    from trialsynth.comparators.environment import create, location, status
+
+    if args.env_command == "status":
+        current = status(location(environment.home()))
+        if current.ready:
+            versions = ", ".join(f"{k} {v}" for k, v in current.versions.items())
+            print(f"ready: {current.path} ({versions})")
+            return EXIT_OK
+        print(current.reason)
+        return EXIT_FAILED
+    try:
+        create(location(environment.home()), python=args.python, rebuild=args.rebuild, say=print)
+    except RuntimeError as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_compare(args) -> int:
+    from registry.plans import build_plans
+    from registry.validation import check_registry
+    from trialsynth.compare import CartBudget, candidates
+    from trialsynth.errors import TrialsynthError
+
+    url = _catalogue_url(args)
+    manifest, problems = check_registry(Path(args.registry))
+    if args.trial not in {t.id for t in manifest.trials}:
+        raise RegistryError(f"no trial {args.trial!r} in {args.registry}")
+    (plan,) = build_plans(manifest, [args.trial], problems)
+    if plan.problems:
+        raise RegistryError(f"trial {args.trial!r}: " + "; ".join(plan.problems))
+    if plan.data_path is None:
+        raise RegistryError(f"trial {args.trial!r} has no data file: there is nothing to compare methods on")
+    from trialsynth.loading import load_trial_data
+
+    try:
+        n_rows = len(load_trial_data(plan.data_path, plan.trial_id)[0])
+        chosen = candidates(plan, n_rows, args.methods)
+    except TrialsynthError as exc:
+        raise RegistryError(str(exc)) from exc
+    out_dir = Path(args.out) if args.out else environment.default_out_dir()
+    environment.configure_prefect(environment.home(), log_level="INFO" if args.verbose else "WARNING")
+    from flows.compare_trial import compare_trial
+    from trialsynth.catalogue.session import sessions_for
+
+    sessions_for(url)
+    console.print(
+        f"comparing {len(chosen)} methods on {args.trial} ({n_rows} rows): "
+        + ", ".join(c.label for c in chosen)
+    )
+    result = compare_trial(
+        plan=plan,
+        candidates=chosen,
+        catalogue_url=url,
+        out_dir=str(out_dir.resolve()),
+        cache_dir=str(environment.home()),
+        budget=CartBudget(trials=args.cart_trials, seconds=args.cart_seconds),
+    )
+    rows = result["rows"]
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        table = Table(title=f"methods compared on {args.trial}")
+        shown = ("corr_msd", "pmse_ratio", "feature_density_mad", "effect_ci_overlap", "dcr_share")
+        for column in ("method", "status", "category", *shown, "fit s", "total s"):
+            table.add_column(column, no_wrap=True)
+        for row in rows:
+            metrics = row["metrics"]
+            table.add_row(
+                row["method"],
+                row["status"],
+                row["ons_category"] or "",
+                *[_fmt(metrics.get(key)) for key in shown],
+                _fmt(row["fit_s"]),
+                _fmt(row["seconds"]),
+            )
+        Console(width=max(Console().width, 150)).print(table)
+        for row in rows:
+            if row["error"]:
+                console.print(f"{row['method']}: {row['error']}", highlight=False)
+    console.print(f"comparison {result['comparison_id']}: {result['files']['html']}")
+    return EXIT_FAILED if all(r["status"] != "succeeded" for r in rows) else EXIT_OK
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 COMMANDS = {
     "run": cmd_run,
     "rerun": cmd_run,
@@ -523,6 +643,8 @@ COMMANDS = {
     "review": cmd_review,
     "approve": cmd_decide,
     "reject": cmd_decide,
+    "env": cmd_env,
+    "compare": cmd_compare,
 }
 
 

@@ -136,3 +136,18 @@ def _isolated_home(tmp_path, monkeypatch):
     """Every test gets its own TRIALSYNTH_HOME and no catalogue URL from the environment."""
     monkeypatch.setenv("TRIALSYNTH_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("TRIALSYNTH_CATALOGUE_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def comparator_env():
+    """The built comparator environment (``trialsynth env create comparators``) for tests marked
+    ``comparators``: they skip without it, unless ``TRIALSYNTH_REQUIRE_COMPARATORS`` is set
+    (``.ci/run`` builds the environment and sets it): then they fail."""
+    from trialsynth.comparators.environment import location, status
+
+    current = status(location())
+    if not current.ready:
+        if os.environ.get("TRIALSYNTH_REQUIRE_COMPARATORS"):
+            pytest.fail(f"TRIALSYNTH_REQUIRE_COMPARATORS is set and {current.reason}")
+        pytest.skip(current.reason)
+    return current

@@ -77,6 +77,7 @@ def run_trial(plan: TrialPlan, sessions: sessionmaker, context: RunContext) -> T
         trial_id=plan.trial_id,
         seed=plan.seed,
         code_version=code_version(),
+        comparison=context.comparison.id if context.comparison is not None else None,
     )
     clock, started = Stopwatch(), time.perf_counter()
     reached: list[dict[str, Any]] = []  # the records of the stages reached (never their data)
@@ -93,7 +94,7 @@ def run_trial(plan: TrialPlan, sessions: sessionmaker, context: RunContext) -> T
         except Exception as exc:  # noqa: BLE001 - one trial's failure never stops the archive
             log.exception("trial %s failed unexpectedly", plan.trial_id)
             ending = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-    record = assemble(plan, reached, ending)
+    record = assemble(plan, reached, ending, compared=context.comparison is not None)
     finish_attempt(sessions, attempt_id, timings=clock.timings, **record)
     if aggregated is not None and aggregated.aggregates is not None and record.get("output_path"):
         report_trial(sessions, attempt_id, aggregated.aggregates)
@@ -126,8 +127,11 @@ def report_trial(sessions: sessionmaker, attempt_id: int, aggregates: dict[str, 
     update_attempt(sessions, attempt_id, report_path=str(files.report))
 
 
-def assemble(plan: TrialPlan, reached: list[dict[str, Any]], ending: dict[str, Any]) -> dict[str, Any]:
-    """The attempt's catalogue fields, from the records of the stages in the order they were reached."""
+def assemble(
+    plan: TrialPlan, reached: list[dict[str, Any]], ending: dict[str, Any], *, compared: bool = False
+) -> dict[str, Any]:
+    """The attempt's catalogue fields, from the records of the stages in the order they were
+    reached; a comparison's attempt is never staged for release."""
     record: dict[str, Any] = {
         "lineage": {"manifest_entry_sha256": plan.entry_sha256, "packages": package_versions()}
     }
@@ -138,7 +142,7 @@ def assemble(plan: TrialPlan, reached: list[dict[str, Any]], ending: dict[str, A
             record[key] = fields
     record.update(ending)
     record.setdefault("status", "failed")
-    if record["status"] == "succeeded" and record.get("output_path"):
+    if record["status"] == "succeeded" and record.get("output_path") and not compared:
         # staged: nothing leaves before a person signs it off (``trialsynth.signoff``)
         record.update(release="staged", access_tier=plan.policy.access_tier)
     return record
@@ -183,7 +187,7 @@ def _steps(
     held = stages.holdout(cleaned, plan, method, streams)
     yield held
     tuned = stages.Tuned(None)
-    if is_tunable(method):
+    if is_tunable(method) and not _settled(context, method):
         with clock.stage("tune"):
             tuned = stages.tune(method, plan, cleaned, held, streams.seed_of("tune"), context)
         yield tuned
@@ -191,8 +195,12 @@ def _steps(
     yield controlled
     with clock.stage("fit"):
         data = (controlled.data, controlled.control.fit_meta(cleaned.meta), cleaned.data_hash)
-        charge = stages.Charge(attempt_id, identity, forced=context.force)
-        fitted = stages.fit(method, plan, data, released, tuned, streams, sessions, charge)
+        compared = context.comparison is not None
+        charge = stages.Charge(attempt_id, identity, forced=context.force, comparison=compared)
+        settings = stages.with_settings(tuned, context)
+        fitted = stages.fit(method, plan, data, released, settings, streams, sessions, charge)
+    if settings is not tuned:  # a comparison's settings, and how they were chosen
+        yield settings
     yield fitted
     with clock.stage("sample"):
         sampled = stages.sample(fitted, cleaned, streams)
@@ -225,6 +233,11 @@ def _steps(
         yield stages.write(stages.restored(sampled, cleaned, streams), plan, context)
     with clock.stage("report"):
         yield stages.aggregate(cleaned, sampled)
+
+
+def _settled(context: RunContext, method: type) -> bool:
+    """Whether a comparison fixed this method's settings already (it tuned them itself)."""
+    return context.comparison is not None and bool(context.comparison.settings)
 
 
 def _private_release(

@@ -165,3 +165,18 @@ class RunContext:
     out_dir: Path
     cache_dir: Path
     force: bool = False  # re-synthesise trials whose release identity already has a released file
+    comparison: Comparison | None = None  # a comparison of methods (``trialsynth.compare``)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A run that compares methods on one trial: each candidate's attempt carries ``id``, its
+    file is written under ``<out_dir>/comparisons/<id>/`` as ``<label>.<ext>`` and never released,
+    and a private method's fit is not charged to the epsilon ledger (its file is never released).
+    ``settings`` are the candidate's parameters over the plan's (e.g. CART's engine, or what tuning
+    chose)."""
+
+    id: str
+    label: str
+    settings: tuple[tuple[str, Any], ...] = ()
+    tuning: dict[str, Any] | None = field(default=None, hash=False)  # how the settings were chosen

@@ -208,6 +208,7 @@ class Charge:
     attempt_id: int
     identity: Identity
     forced: bool = False
+    comparison: bool = False  # a comparison's fit: its file is never released, nothing is charged
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,7 @@ def unchanged(
 ) -> Unchanged | None:
     """The released attempt with this identity whose file is still there, byte for byte (None:
     synthesise) - a file another release has since put at the same path is not this one."""
-    if context.force:
+    if context.force or context.comparison is not None:
         return None
     with sessions() as session:
         source = released_with_identity(session, plan.archive, plan.trial_id, identity.key)
@@ -462,6 +463,29 @@ def resample_smoothed(fitted: Fitted, cleaned: Cleaned, streams: Streams) -> Sam
     return Sampled(fitted.synthesiser.redraw(n_rows, streams.generator("resample")))
 
 
+@dataclass(frozen=True)
+class Settled:
+    """Settings a comparison gives a candidate (``plan.Comparison.settings``), in place of tuning."""
+
+    settings: dict[str, Any]
+    source: Tuned
+    tuning: dict[str, Any] | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {**self.source.params, **self.settings}
+
+    def record(self) -> dict[str, Any]:
+        return {"params": {"tuning": self.tuning}} if self.tuning else self.source.record()
+
+
+def with_settings(tuned: Tuned, context: RunContext) -> Tuned | Settled:
+    """``tuned``, with a comparison's settings for the candidate over it."""
+    if context.comparison is None or not context.comparison.settings:
+        return tuned
+    return Settled(dict(context.comparison.settings), tuned, context.comparison.tuning)
+
+
 def tune(
     method: type[Tunable], plan: TrialPlan, cleaned: Cleaned, held: Holdout, seed: int, context: RunContext
 ) -> Tuned:
@@ -475,7 +499,7 @@ def fit(
     plan: TrialPlan,
     data: tuple[pd.DataFrame, TrialMeta, str] | None,
     released: Released | None,
-    tuned: Tuned,
+    tuned: Tuned | Settled,
     streams: Streams,
     sessions: sessionmaker,
     charge: Charge | None = None,
@@ -497,6 +521,10 @@ def fit(
         from_outputs.fit_outputs(source)
     elif data is None:
         raise MethodNotAvailableError(f"method {method.name!r} cannot synthesise from released outputs alone")
+    elif private is not None and charge is not None and charge.comparison:
+        # compared, not released: the file stays with the operator beside the real data's metrics
+        budget = {"epsilon_newly_spent": 0.0, "ledger": "not charged: a comparison's file is never released"}
+        private.fit(data[0], data[1], noise=SecureNoise())
     elif private is not None:
         assert charge is not None  # a private fit is always charged
         release = ledger.Release(
@@ -629,6 +657,10 @@ class OutputsOnlyGate:
 
 def write(frame: pd.DataFrame, plan: TrialPlan, context: RunContext) -> Written:
     path = output_path(context.out_dir, plan.archive, plan.trial_id, plan.released_name)
+    if context.comparison is not None:  # never where a release goes
+        comparison = context.comparison
+        folder = context.out_dir / "comparisons" / comparison.id / plan.archive / plan.trial_id
+        path = folder / f"{comparison.label}{path.suffix}"
     written = write_atomically(frame, path)
     return Written(written, sha256_of(written))
 

@@ -55,6 +55,9 @@ class Attempt(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     review_reason: Mapped[str | None] = mapped_column(Text)
     released_path: Mapped[str | None] = mapped_column(Text)  # where an approved file was released
+    # the comparison (``trialsynth compare``) this attempt ran in: never released, never a trial's
+    # latest attempt; None for the archive's own attempts
+    comparison: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class EpsilonCharge(Base):

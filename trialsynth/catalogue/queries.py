@@ -15,7 +15,11 @@ def latest_attempts(
 ) -> list[Attempt]:
     """The most recent attempt of every trial of every archive (or of the given trials, or of one
     archive); a trial is its archive and id."""
-    newest = select(func.max(Attempt.id).label("id")).group_by(Attempt.archive, Attempt.trial_id)
+    newest = (
+        select(func.max(Attempt.id).label("id"))
+        .where(Attempt.comparison.is_(None))
+        .group_by(Attempt.archive, Attempt.trial_id)
+    )
     if trial_ids:
         newest = newest.where(Attempt.trial_id.in_(trial_ids))
     if archive is not None:
@@ -32,9 +36,15 @@ def failed_trials(session: Session, archive: str) -> list[str]:
 
 
 def history(session: Session, trial_ids: list[str] | None = None) -> list[Attempt]:
-    query = select(Attempt).order_by(Attempt.trial_id, Attempt.id)
+    query = select(Attempt).where(Attempt.comparison.is_(None)).order_by(Attempt.trial_id, Attempt.id)
     if trial_ids:
         query = query.where(Attempt.trial_id.in_(trial_ids))
+    return list(session.scalars(query))
+
+
+def comparison_attempts(session: Session, comparison: str) -> list[Attempt]:
+    """The attempts of one comparison of methods (``trialsynth compare``), in the order run."""
+    query = select(Attempt).where(Attempt.comparison == comparison).order_by(Attempt.id)
     return list(session.scalars(query))
 
 
@@ -54,11 +64,14 @@ def select_attempts(
     until: datetime | None = None,
     every_attempt: bool = False,
 ) -> list[Attempt]:
-    """Audit query: the latest attempt per trial within ``archive`` (or every attempt), filtered.
+    """Audit query: the latest attempt per trial within ``archive`` (or every attempt), filtered;
+    a comparison's attempts are not the archive's (``comparison_attempts`` reads them).
     ``since`` and ``until`` bound the attempt's start time (``until`` exclusive). The archive
     bounds which attempt is a trial's latest; the other filters then apply to that attempt."""
     if every_attempt:
-        query: Select = select(Attempt).order_by(Attempt.trial_id, Attempt.id)
+        query: Select = (
+            select(Attempt).where(Attempt.comparison.is_(None)).order_by(Attempt.trial_id, Attempt.id)
+        )
         if trial_ids:
             query = query.where(Attempt.trial_id.in_(trial_ids))
         if archive is not None:
@@ -91,6 +104,7 @@ def released_with_identity(session: Session, archive: str, trial_id: str, identi
             Attempt.trial_id == trial_id,
             Attempt.release_identity == identity,
             Attempt.status == "succeeded",
+            Attempt.comparison.is_(None),
         )
         .order_by(Attempt.id.desc())
         .limit(1)

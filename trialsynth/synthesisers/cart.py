@@ -23,7 +23,7 @@ from trialsynth.missing import (
 )
 from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes, school_formats
-from trialsynth.synthesisers.cart_trees import SequentialCart
+from trialsynth.synthesisers.cart_trees import MIN_LEAF, SequentialCart
 from trialsynth.synthesisers.clusters import label_mapping, pseudonymise
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,9 @@ class CartSynthesiser:
         copies of real unique records - smooths: measured in ``bench/gate_remedies.py``,
         smoothing every row costs fidelity on files that copy nothing, while re-drawing without
         it removes every row near a unique record and distorts the file.
+    min_leaf : int
+        Fewest real rows in a leaf (R synthpop's ``minbucket``, 5); the ``trees`` engine only
+        (``synthpop`` keeps its own 5). Larger leaves pool more donors per draw.
     random_state : int
         Seed for fitting (tree tie-breaks, pseudonymisation of clusters).
 
@@ -82,9 +85,11 @@ class CartSynthesiser:
         missing: str = "native",
         column_order: list[str] | None = None,
         smoothing: str = "none",
+        min_leaf: int = MIN_LEAF,
         random_state: int = 0,
     ) -> None:
         self.engine = engine
+        self.min_leaf = min_leaf
         self.missing = missing
         self.column_order = column_order
         self.smoothing = smoothing
@@ -96,6 +101,7 @@ class CartSynthesiser:
             "missing": self.missing,
             "column_order": self.column_order,
             "smoothing": self.smoothing,
+            "min_leaf": self.min_leaf,
             "random_state": self.random_state,
         }
 
@@ -130,6 +136,11 @@ class CartSynthesiser:
         check_choice("CartSynthesiser", "engine", self.engine, ENGINES)
         check_choice("CartSynthesiser", "missing", self.missing, MISSING_MODES)
         check_choice("CartSynthesiser", "smoothing", self.smoothing, SMOOTHING)
+        if self.min_leaf < 1 or (self.engine == "synthpop" and self.min_leaf != MIN_LEAF):
+            raise ValueError(
+                f"The 'min_leaf' parameter of CartSynthesiser must be >= 1 (and {MIN_LEAF} with the "
+                f"synthpop engine). Got {self.min_leaf!r} with engine {self.engine!r}."
+            )
         rng = np.random.default_rng(self.random_state)
         self.formats_ = column_formats(data)
         self.smoothing_ = _bandwidths(data, meta)
@@ -168,7 +179,7 @@ class CartSynthesiser:
                 columns.append(prepared[name].to_numpy(dtype=np.float64, na_value=np.nan))
         categorical = [name in self.codebook_ for name in prepared.columns]
         levels = [len(self.codebook_[n]) if n in self.codebook_ else 0 for n in prepared.columns]
-        self.model_ = SequentialCart(random_state=self.random_state).fit(
+        self.model_ = SequentialCart(min_leaf=self.min_leaf, random_state=self.random_state).fit(
             np.column_stack(columns), categorical, levels
         )
 

@@ -54,9 +54,9 @@ class LeafDonors:
         return self.donors[picks]
 
 
-def _tree(categorical: bool, seed: int):
+def _tree(categorical: bool, seed: int, min_leaf: int = MIN_LEAF):
     cls = DecisionTreeClassifier if categorical else DecisionTreeRegressor
-    return cls(min_samples_leaf=MIN_LEAF, min_impurity_decrease=COMPLEXITY, random_state=seed)
+    return cls(min_samples_leaf=min_leaf, min_impurity_decrease=COMPLEXITY, random_state=seed)
 
 
 def category_scores(codes: np.ndarray, n_levels: int, y: np.ndarray, y_categorical: bool) -> np.ndarray:
@@ -93,7 +93,8 @@ class SequentialCart:
     ``categorical[j]`` says whether column j holds category codes; ``levels[j]`` how many.
     """
 
-    def __init__(self, *, random_state: int = 0) -> None:
+    def __init__(self, *, min_leaf: int = MIN_LEAF, random_state: int = 0) -> None:
+        self.min_leaf = min_leaf
         self.random_state = random_state
 
     def _predictors(self, matrix: np.ndarray, j: int, scores: dict[int, np.ndarray]) -> np.ndarray:
@@ -119,11 +120,11 @@ class SequentialCart:
             present = np.ones(len(y), dtype=bool)
             if not categorical[j] and np.isnan(y).any():
                 flags = np.isnan(y).astype(np.int8)
-                missing = LeafDonors.fit(_tree(True, seed) if j else None, X, flags)
+                missing = LeafDonors.fit(_tree(True, seed, self.min_leaf) if j else None, X, flags)
                 present = flags == 0
             values = None
             if present.any():
-                tree = _tree(categorical[j], seed) if j else None
+                tree = _tree(categorical[j], seed, self.min_leaf) if j else None
                 values = LeafDonors.fit(tree, X[present] if X is not None else None, y[present])
             self.models_.append(ColumnModel(str(j), categorical[j], scores, missing, values))
         return self

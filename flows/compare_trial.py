@@ -1,0 +1,65 @@
+"""The study's comparison on one trial: every candidate method, one after another (each uses
+the machine's cores), recorded in the catalogue as attempts that are never released, then the
+comparison written as a table (JSON, CSV) and a page beside the candidates' files.
+
+Artifacts: a progress bar per candidate and the comparison table (key ``method-comparison``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+
+from flows.regenerate_archive import run_context
+from tasks.compare import compare_method_task
+from trialsynth.compare import SHOWN_METRICS, Candidate, CartBudget
+from trialsynth.plan import TrialPlan
+from trialsynth.reports.comparison import write_comparison
+
+
+@flow(name="compare-trial")
+def compare_trial(
+    plan: TrialPlan,
+    candidates: list[Candidate],
+    catalogue_url: str,
+    out_dir: str,
+    cache_dir: str | None = None,
+    comparison_id: str | None = None,
+    budget: CartBudget | None = None,
+) -> dict[str, Any]:
+    """Every candidate on the trial; returns the rows and where the comparison was written."""
+    comparison_id = comparison_id or str(uuid.uuid4())
+    context = run_context(out_dir, comparison_id, cache_dir)
+    progress = create_progress_artifact(progress=0.0, description=f"comparing methods on {plan.trial_id}")
+    rows = []
+    for index, candidate in enumerate(candidates, 1):
+        future = compare_method_task.submit(
+            plan, candidate, catalogue_url, context, comparison_id, budget or CartBudget()
+        )
+        rows.append(future.result())
+        update_progress_artifact(progress, progress=100.0 * index / len(candidates))
+    folder = Path(out_dir).resolve() / "comparisons" / comparison_id / plan.archive / plan.trial_id
+    paths = write_comparison(
+        rows,
+        folder,
+        archive=plan.archive,
+        trial_id=plan.trial_id,
+        comparison_id=comparison_id,
+        metric_keys=SHOWN_METRICS,
+    )
+    table = [
+        {
+            "method": r["method"],
+            "status": r["status"],
+            "category": r["ons_category"] or "",
+            "fit_s": r["fit_s"],
+        }
+        | {key: r["metrics"].get(key) for key in SHOWN_METRICS}
+        for r in rows
+    ]
+    create_table_artifact(table, key="method-comparison", description=f"methods compared on {plan.trial_id}")
+    return {"comparison_id": comparison_id, "rows": rows, "files": {k: str(v) for k, v in paths.items()}}

@@ -1,0 +1,27 @@
+"""The comparison's task: one candidate method on one trial (``trialsynth.compare``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from trialsynth.catalogue.session import sessions_for
+from trialsynth.compare import Candidate, CartBudget, run_candidate
+from trialsynth.plan import RunContext, TrialPlan
+
+
+@task(name="compare-method", task_run_name="compare-{candidate.label}", persist_result=False)
+def compare_method_task(
+    plan: TrialPlan,
+    candidate: Candidate,
+    catalogue_url: str,
+    context: RunContext,
+    comparison_id: str,
+    budget: CartBudget,
+) -> dict[str, Any]:
+    """Run one candidate as a comparison attempt; returns its row (metrics, never rows of data)."""
+    say = get_run_logger().info
+    return run_candidate(
+        plan, sessions_for(catalogue_url), context, candidate, comparison_id, budget, say
+    ).to_dict()
