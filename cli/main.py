@@ -568,19 +568,21 @@ def cmd_compare(args) -> int:
     url = _catalogue_url(args)
     manifest, problems = check_registry(Path(args.registry))
     if args.trial not in {t.id for t in manifest.trials}:
-        raise RegistryError(f"no trial {args.trial!r} in {args.registry}")
+        raise RegistryError([f"no trial {args.trial!r} in {args.registry}"])
     (plan,) = build_plans(manifest, [args.trial], problems)
     if plan.problems:
-        raise RegistryError(f"trial {args.trial!r}: " + "; ".join(plan.problems))
+        raise RegistryError([f"trial {args.trial!r}: {problem}" for problem in plan.problems])
     if plan.data_path is None:
-        raise RegistryError(f"trial {args.trial!r} has no data file: there is nothing to compare methods on")
+        raise RegistryError(
+            [f"trial {args.trial!r} has no data file: there is nothing to compare methods on"]
+        )
     from trialsynth.loading import load_trial_data
 
     try:
         n_rows = len(load_trial_data(plan.data_path, plan.trial_id)[0])
         chosen = candidates(plan, n_rows, args.methods)
     except TrialsynthError as exc:
-        raise RegistryError(str(exc)) from exc
+        raise RegistryError([str(exc)]) from exc
     out_dir = Path(args.out) if args.out else environment.default_out_dir()
     environment.configure_prefect(environment.home(), log_level="INFO" if args.verbose else "WARNING")
     from flows.compare_trial import compare_trial

@@ -56,7 +56,9 @@ def test_a_real_generator_fits_and_draws_the_trials_columns(comparator_env, name
     assert list(synthetic.columns) == list(data.columns) and len(synthetic) == 250
     assert [str(t) for t in synthetic.dtypes] == [str(t) for t in data.dtypes]
     for column in meta.of_kind("categorical"):  # every drawn category is a real level (or missing)
-        assert set(synthetic[column].dropna()) <= set(data[column].dropna())
+        if column != meta.cluster:
+            assert set(synthetic[column].dropna()) <= set(data[column].dropna())
+    assert not set(synthetic[meta.cluster]) & set(data[meta.cluster])  # schools never by their real ids
     with_na = [c for c in data.columns if data[c].isna().any() and pd.api.types.is_numeric_dtype(data[c])]
     assert synthetic[with_na].isna().any().any()  # missingness drawn, not imputed away
     record = synthesiser.fitted_record()
