@@ -39,6 +39,8 @@ class RegistryDefaults(_Strict):
     mst_tuning_trials: int = Field(default.MST_TUNING_TRIALS, ge=0)
     dp_time_budget: float = Field(default.DP_TIME_BUDGET, gt=0)  # seconds of AIM's adaptive rounds
     dp_model_size: float = Field(default.DP_MODEL_SIZE, gt=0)  # AIM's junction-tree cap, MB
+    # CART's missing numeric values: native | indicator (IterativeImputer) | hyperimpute
+    missing_values: Literal["native", "indicator", "hyperimpute"] = default.MISSING_VALUES  # type: ignore[assignment]
     # share of real rows kept from the synthesiser to test utility on (trialsynth.holdout); 0: none
     holdout_share: float = Field(default.HOLDOUT_SHARE, ge=0, le=0.5)
     access_tier: Literal["accredited", "safeguarded"] = default.ACCESS_TIER  # type: ignore[assignment]

@@ -67,6 +67,7 @@ def build_plan(manifest: Manifest, trial: Trial, problems: Iterable[str] = ()) -
             mst_tuning_trials=d.mst_tuning_trials,
             dp_time_budget=d.dp_time_budget,
             dp_model_size=d.dp_model_size,
+            missing_values=d.missing_values,
             holdout_share=d.holdout_share,
             access_tier=trial.access_tier or d.access_tier,
             risk_limits=tuple(sorted({**RISK_LIMITS, **d.risk_limits}.items())),

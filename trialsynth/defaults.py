@@ -11,6 +11,10 @@ LARGE_THRESHOLD = 50_000  # cleaned rows at or above this: the large-trial DP me
 # against untuned MST's 0.22 and -1; on CCES 2016 (64,600 x 20) 0.0066 and 0.98 against 0.0073, 0.87
 LARGE_METHOD = "aim"
 LARGE_METHODS = ("mst", "aim")
+# how a non-private row-level method (CART) treats missing numeric values: modelled as they are,
+# Appendix A's indicator + IterativeImputer, or indicator + hyperimpute (the comparator environment)
+MISSING_VALUES = "native"
+MISSING_VALUES_MODES = ("native", "indicator", "hyperimpute")
 SMALL_POLICY = "ea"  # ea | none
 EPSILON = 1.0  # the study's choice (typical guidance 0.01-1.1) when a DP trial is neither set nor tuned
 EPSILON_CAP = 1.0  # policy: no single DP release above this

@@ -68,6 +68,7 @@ class Policy:
     mst_tuning_trials: int = defaults.MST_TUNING_TRIALS
     dp_time_budget: float = defaults.DP_TIME_BUDGET  # seconds of AIM's adaptive rounds
     dp_model_size: float = defaults.DP_MODEL_SIZE  # AIM's junction-tree cap, MB
+    missing_values: str = defaults.MISSING_VALUES  # CART's missing-value strategy (MISSING_VALUES_MODES)
     holdout_share: float = defaults.HOLDOUT_SHARE  # real rows kept from the fit (trialsynth.holdout)
     access_tier: str = defaults.ACCESS_TIER  # who may receive the released file (recorded on approval)
     # the release gate's disclosure limits, as sorted (measure, limit) pairs (hashable)

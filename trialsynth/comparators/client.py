@@ -152,6 +152,27 @@ def _tail(where: Path, lines: int = 5) -> str:
     return (": " + " | ".join(text[-lines:])[-600:]) if text else ""
 
 
+def impute(frame: pd.DataFrame, *, seed: int, limits: Limits = Limits()) -> tuple[pd.DataFrame, dict]:
+    """``frame`` (numbers only) with its missing values filled by hyperimpute in the comparator
+    environment, and the record of what was imputed (columns, cells, seconds)."""
+    from trialsynth.comparators.environment import location
+
+    env = status(location())
+    if not env.ready:
+        raise ComparatorError(f"hyperimpute needs the comparator environment: {env.reason}")
+    numeric = frame.astype("float64")
+    done = run_job(
+        env.path,
+        {"task": "impute", "seed": seed},
+        frames={"train": numeric},
+        read_frames=("imputed",),
+        limits=limits,
+    )
+    filled = done.frames["imputed"]
+    filled.index, filled.columns = frame.index, frame.columns
+    return filled, done.result["imputation"]
+
+
 def versions_in(env: Path) -> dict[str, str]:
     """The versions the worker reports from inside ``env`` (an import check of the environment)."""
     return run_job(env, {"task": "versions"}, limits=Limits(time_s=600), python=python_of(env)).result[

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 # generations interleaved in threads would draw from each other's streams. Serialise them so a
 # seed gives the same file whatever the number of worker threads.
 _SYNTHPOP_LOCK = threading.Lock()
-MISSING_MODES = ("native", "indicator")
+MISSING_MODES = ("native", "indicator", "hyperimpute")
 ENGINES = ("trees", "synthpop")
 SMOOTHING = ("none", "density")
 SMOOTH_MIN_LEVELS = 20  # continuous columns with fewer distinct values (counts, scales) keep donors
@@ -47,10 +47,12 @@ class CartSynthesiser:
         ``trees``: the vectorised engine in ``cart_trees.py`` (default; same method, measured
         ~3x faster with matching fidelity - see ``bench/cart_engines.py``). ``synthpop``:
         ``synthpop.Synthesiser`` from synthpop-py.
-    missing : {"native", "indicator"}
+    missing : {"native", "indicator", "hyperimpute"}
         ``native``: numeric NA modelled by the engine (a tree draws "missing or not", then a value).
         ``indicator``: Appendix A's route - a 0/1 indicator per numeric column with NA is
         synthesised, values are imputed (``IterativeImputer``) for fitting and blanked afterwards.
+        ``hyperimpute``: the same route with the study's imputer, hyperimpute, run in the
+        comparator environment (``trialsynth.comparators``); the archive's ``missing_values``.
     column_order : list of str, optional
         Visiting order. Default: cluster, treatment, then the data's own order.
     smoothing : {"none", "density"}
@@ -107,11 +109,11 @@ class CartSynthesiser:
 
     @classmethod
     def params_from(cls, plan: TrialPlan) -> dict[str, Any]:
-        """CART needs nothing from the plan beyond the cleaned data and its roles."""
-        return {}
+        """The archive's missing-value strategy (``defaults.missing_values``)."""
+        return {"missing": plan.policy.missing_values}
 
     def fitted_record(self) -> dict[str, Any]:
-        return {}
+        return {"imputation": self.imputation_} if getattr(self, "imputation_", None) else {}
 
     def _order(self, columns: list[str], meta: TrialMeta) -> list[str]:
         if self.column_order is not None:
@@ -151,7 +153,7 @@ class CartSynthesiser:
             prepared[meta.cluster] = pseudonymise(prepared[meta.cluster], rng)
             self.school_labels_ = label_mapping(prepared[meta.cluster], rng, numeric=numeric)
         prepared = encode_missing_categories(prepared, self.labels_)
-        if self.missing == "indicator":
+        if self.missing in ("indicator", "hyperimpute"):
             prepared = self._impute_with_indicators(prepared, meta)
         self.column_order_ = self._order(list(prepared.columns), meta)
         self.meta_ = meta
@@ -194,7 +196,11 @@ class CartSynthesiser:
         numeric = [c for c in meta.columns if c not in self.labels_]
         with_na = [c for c in numeric if prepared[c].isna().any()]
         prepared = add_missing_indicators(prepared, with_na)
-        if with_na:
+        if with_na and self.missing == "hyperimpute":
+            from trialsynth.comparators.client import impute
+
+            prepared[numeric], self.imputation_ = impute(prepared[numeric], seed=self.random_state)
+        elif with_na:
             imputer = IterativeImputer(max_iter=5, random_state=self.random_state)
             with warnings.catch_warnings():  # 5 rounds are enough to keep relationships
                 warnings.filterwarnings("ignore", category=ConvergenceWarning)

@@ -38,13 +38,23 @@ FAST = {
         "final_iterations": 150,
     },
     "ea": {"generations": 60},
+    # synthcity's generators (the comparator environment): a few epochs of small networks
+    "gan": {"settings": {"n_iter": 3, "generator_n_units_hidden": 32, "discriminator_n_units_hidden": 32}},
+    "ctgan": {"settings": {"n_iter": 3, "generator_n_units_hidden": 32, "discriminator_n_units_hidden": 32}},
+    "pategan": {"settings": {"n_iter": 2, "n_teachers": 3, "generator_n_units_hidden": 32}},
+    "synthcity_aim": {"settings": {"max_model_size": 5}, "epsilon": 5.0},
 }
 CLAIMS = {
     "cart": {"redraws"},
     "mst": {"differentially_private", "tunable"},
     "aim": {"differentially_private"},
     "ea": {"from_released_outputs"},
+    "gan": set(),
+    "pategan": set(),
+    "ctgan": set(),
+    "synthcity_aim": set(),
 }
+COMPARATORS = ("gan", "pategan", "ctgan", "synthcity_aim")
 
 
 def _plan(data, epsilon=None) -> TrialPlan:
@@ -71,6 +81,8 @@ def _fit(synthesiser, data, meta):
 @pytest.fixture(scope="module", params=sorted(SYNTHESISERS))
 def fitted(request, cleaned_trial):
     data, meta = cleaned_trial
+    if request.param in COMPARATORS:
+        request.getfixturevalue("comparator_env")  # skips (or, in CI, fails) without it
     cls = synthesiser_class(request.param)
     params = {**cls.params_from(_plan(data)), **FAST.get(request.param, {}), "random_state": 5}
     synthesiser = cls(**params)
@@ -228,8 +240,15 @@ def _effects(frame: pd.DataFrame) -> pd.Series:
 
 
 @pytest.mark.parametrize("method", sorted(SYNTHESISERS))
-def test_every_method_keeps_k_arms_the_unrandomised_state_and_the_arm_effects(method, three_arm_trial):
+def test_every_method_keeps_k_arms_the_unrandomised_state_and_the_arm_effects(
+    method, three_arm_trial, request
+):
+    """Every method keeps the arms and the unrandomised pupils; their shares and the arm effects
+    are checked for the methods the routes use (synthcity's, fitted here for a few epochs, are
+    measured in ``bench/study_comparison.py`` instead)."""
     data, meta = three_arm_trial
+    if method in COMPARATORS:
+        request.getfixturevalue("comparator_env")
     cls = synthesiser_class(method)
     params = {**cls.params_from(_plan(data)), **FAST.get(method, {}), "random_state": 5}
     if method in ("mst", "aim"):
@@ -239,6 +258,9 @@ def test_every_method_keeps_k_arms_the_unrandomised_state_and_the_arm_effects(me
     synthetic = _fit(cls(**params), data, meta).sample(len(data), np.random.default_rng(3))
     assert set(synthetic["treatment"].dropna()) == {"control", "programme_a", "programme_b"}
     unrandomised = synthetic["treatment"].isna().mean()
+    assert 0 < unrandomised < 1  # drawn as a state of its own
+    if method in COMPARATORS:  # a few epochs learn the levels, not yet their shares
+        return
     assert abs(unrandomised - data["treatment"].isna().mean()) < 0.05, unrandomised
     real, synth = _effects(data), _effects(synthetic)
     assert (synth.sort_index().index == real.sort_index().index).all()
