@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(cat)
     cat.add_argument("--trial", action="append", dest="trials", metavar="ID")
     cat.add_argument("--history", action="store_true", help="every attempt, not only the latest")
+    cat.add_argument(
+        "--comparison", metavar="ID", help="the attempts of one comparison (trialsynth compare) instead"
+    )
     cat.add_argument("--json", action="store_true", help="print JSON")
     cat.add_argument("--archive", help="only this archive")
     methods = [name for name in method_names() if name != "auto"]
@@ -276,21 +279,25 @@ def cmd_report(args) -> int:
 
 def cmd_catalogue(args) -> int:
     from trialsynth.catalogue.bands import public_record
-    from trialsynth.catalogue.queries import select_attempts
+    from trialsynth.catalogue.queries import comparison_attempts, select_attempts
     from trialsynth.catalogue.records import as_record, audit_record
     from trialsynth.catalogue.session import sessions_for
 
     with sessions_for(_catalogue_url(args))() as session:
-        attempts = select_attempts(
-            session,
-            trial_ids=args.trials,
-            archive=args.archive,
-            method=args.method,
-            category=args.category,
-            status=args.status,
-            since=args.since,
-            until=args.until,
-            every_attempt=args.history,
+        attempts = (
+            comparison_attempts(session, args.comparison)
+            if args.comparison
+            else select_attempts(
+                session,
+                trial_ids=args.trials,
+                archive=args.archive,
+                method=args.method,
+                category=args.category,
+                status=args.status,
+                since=args.since,
+                until=args.until,
+                every_attempt=args.history,
+            )
         )
         if args.audit:
             records = [audit_record(a) for a in attempts if a.output_path or args.history]

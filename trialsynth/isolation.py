@@ -26,7 +26,8 @@ def _child(plan: TrialPlan, context: RunContext, catalogue_url: str, conn) -> No
         import resource
 
         limit = plan.limits.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)  # soft only: a comparator worker lifts it
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     outcome = run_trial(plan, sessions_for(catalogue_url), context)
     conn.send(asdict(outcome))
     conn.close()

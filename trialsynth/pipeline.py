@@ -97,7 +97,7 @@ def run_trial(plan: TrialPlan, sessions: sessionmaker, context: RunContext) -> T
     record = assemble(plan, reached, ending, compared=context.comparison is not None)
     finish_attempt(sessions, attempt_id, timings=clock.timings, **record)
     if aggregated is not None and aggregated.aggregates is not None and record.get("output_path"):
-        report_trial(sessions, attempt_id, aggregated.aggregates)
+        report_trial(sessions, attempt_id, aggregated.aggregates, public=context.comparison is None)
     outcome = TrialOutcome(
         trial_id=plan.trial_id,
         status=record["status"],
@@ -111,14 +111,16 @@ def run_trial(plan: TrialPlan, sessions: sessionmaker, context: RunContext) -> T
     return outcome
 
 
-def report_trial(sessions: sessionmaker, attempt_id: int, aggregates: dict[str, Any]) -> None:
+def report_trial(
+    sessions: sessionmaker, attempt_id: int, aggregates: dict[str, Any], *, public: bool = True
+) -> None:
     """Write the trial's report, public variant and data card beside its released file and
     record the report's path; a report that cannot be written is logged and recorded in the
     attempt's lineage - the release stands."""
     with sessions() as session:
         record = as_record(session.get(Attempt, attempt_id))
     try:
-        files = write_reports(record, aggregates)
+        files = write_reports(record, aggregates, public=public)
     except Exception as exc:  # noqa: BLE001 - the release stands without its report
         log.exception("trial %s: writing the report failed", record["trial_id"])
         lineage = {**(record.get("lineage") or {}), "report_error": f"{type(exc).__name__}: {exc}"}
@@ -236,8 +238,8 @@ def _steps(
 
 
 def _settled(context: RunContext, method: type) -> bool:
-    """Whether a comparison fixed this method's settings already (it tuned them itself)."""
-    return context.comparison is not None and bool(context.comparison.settings)
+    """Whether a comparison tuned this method itself (its settings replace the method's tuning)."""
+    return context.comparison is not None and context.comparison.tuning is not None
 
 
 def _private_release(

@@ -481,7 +481,7 @@ class Settled:
 
 def with_settings(tuned: Tuned, context: RunContext) -> Tuned | Settled:
     """``tuned``, with a comparison's settings for the candidate over it."""
-    if context.comparison is None or not context.comparison.settings:
+    if context.comparison is None or not (context.comparison.settings or context.comparison.tuning):
         return tuned
     return Settled(dict(context.comparison.settings), tuned, context.comparison.tuning)
 

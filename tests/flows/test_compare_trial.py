@@ -50,6 +50,10 @@ def test_compare_prints_one_object_per_method_and_records_attempts(
     assert json.loads(capsys.readouterr().out) == []
     assert main(["review", "--catalogue", url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+    comparison = out.err.split("comparison ")[-1].split(":", 1)[0].strip()
+    assert main(["catalogue", "--catalogue", url, "--comparison", comparison, "--json"]) == 0
+    compared = json.loads(capsys.readouterr().out)
+    assert [r["method"] for r in compared] == ["cart", "cart"] and all(r["release"] is None for r in compared)
     # the table for a person
     assert main([*argv, "--method", "cart-synthpop"]) == 0
     assert "methods compared on t" in capsys.readouterr().out

@@ -2,6 +2,7 @@
 released nor charged, and that never stand in for a trial's own latest attempt."""
 
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +31,12 @@ def test_candidates_say_why_one_cannot_run(tmp_path, monkeypatch):
     monkeypatch.delenv("TRIALSYNTH_COMPARATORS_ENV", raising=False)
     manifest = write_archive(tmp_path, {"t": make_trial(TrialShape(400, 15), 1)})
     listed = {c.label: c for c in candidates(plan_of(manifest, "t"), 400)}
-    assert set(listed) == {"cart", "cart-synthpop", "mst", "aim", "gan", "pategan", "ctgan", "synthcity_aim"}
+    assert set(listed) == {"cart", "cart-default", "cart-synthpop", "mst", "aim"} | {
+        "gan",
+        "pategan",
+        "ctgan",
+        "synthcity_aim",
+    }
     assert "trialsynth env create comparators" in listed["gan"].unavailable
     assert "no public domain" in listed["mst"].unavailable and "no public domain" in listed["aim"].unavailable
     assert not listed["cart"].unavailable and listed["cart"].tuning == "cart"
@@ -69,13 +75,22 @@ def test_a_comparison_runs_each_candidate_as_an_attempt_never_released(tmp_path,
         assert [a.comparison for a in compared] == ["cmp-1", "cmp-1"]
         assert all(a.release is None for a in compared)  # never staged, so never approvable
         assert [a.comparison for a in latest] == [None]  # the trial's latest is still its own
+        own_run, own_id = latest[0].run_id, latest[0].id
         tuned, synthpop = compared[0].params, compared[1].params
     assert len(tuned["tuning"]["trials"]) == 3 and tuned["tuning"]["trials"][0]["min_leaf"] == 5
+    assert all(t["dcr_share"] is not None for t in tuned["tuning"]["trials"])  # scored against left-out rows
     assert tuned["min_leaf"] == tuned["tuning"]["best"]["min_leaf"]
     assert synthpop["engine"] == "synthpop"
+    from trialsynth.reports.dashboard import dashboard_data
+
+    page = dashboard_data(sessions)  # the dashboard's newest run is the archive's, not the comparison
+    assert page["run_id"] == own_run and [r["attempt_id"] for r in page["latest"]] == [own_id]
     for row in rows:  # the files sit under comparisons/, never where a release goes
         assert "/comparisons/cmp-1/test/t/" in row.output_path
         assert row.output_path.endswith(f"{row.method}.csv")
+        folder = Path(row.output_path).parent  # the secure report only: no public page, no data card
+        assert row.report_path and Path(row.report_path).is_file()
+        assert not list(folder.glob(f"{row.method}*public*")) and not list(folder.glob(f"{row.method}*.md"))
 
 
 def test_a_failed_trial_stays_failed_after_a_comparison(tmp_path, sessions):

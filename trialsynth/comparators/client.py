@@ -6,8 +6,10 @@ Parquet and are deleted with it when the job ends, whatever its outcome), starts
 enforce: a wall-clock time limit, and a memory limit on the worker's resident memory (read from
 ``/proc`` every half second; an address-space limit would stop torch, which maps far more than
 it uses). Over either, the worker is killed and ``ComparatorError`` says which limit. The worker's
-answer is ``result.json`` (plus the output files the job names); its own printing is kept only
-as the last lines of its error stream, for a failure's message.
+answer is ``result.json`` (plus the output files the job names); what it prints (synthcity's
+progress, torch's warnings) goes to a log in the job directory and is deleted with it: a
+failure's message is the worker's own answer or its exit code, never a library's text, which may
+quote the data.
 
 Why a subprocess and not a Prefect work pool whose worker runs that environment: the worker
 process starts in about 10 s (importing synthcity and torch, measured on this machine), a cost
@@ -79,11 +81,11 @@ def run_job(
         for name, data in (blobs or {}).items():
             (where / name).write_bytes(data)
         (where / "job.json").write_text(json.dumps({**job, "threads": limits.threads}))
-        peak = _wait(interpreter, where, limits)
+        peak, code = _wait(interpreter, where, limits)
         answer = where / "result.json"
         if not answer.exists():
             task = job.get("task")
-            raise ComparatorError(f"the comparator's {task} job ended without an answer{_tail(where)}")
+            raise ComparatorError(f"the comparator's {task} job ended without an answer (exit code {code})")
         result = json.loads(answer.read_text())
         if result.get("status") != "ok":
             raise ComparatorError(f"the comparator's {job.get('task')} job failed: {result.get('error')}")
@@ -97,33 +99,48 @@ def run_job(
         shutil.rmtree(where, ignore_errors=True)
 
 
-def _wait(interpreter: Path, where: Path, limits: Limits) -> float:
-    """Start the worker and wait for it under the limits; returns its peak resident MB."""
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def _wait(interpreter: Path, where: Path, limits: Limits) -> tuple[float, int | None]:
+    """Start the worker and wait for it under the limits; returns its peak resident MB and exit
+    code. Whatever ends the wait (a limit, an interrupt, a cancelled task), the worker is killed."""
+    environment = dict(os.environ)
     if limits.threads:
         environment.update(OMP_NUM_THREADS=str(limits.threads), MKL_NUM_THREADS=str(limits.threads))
     with open(where / "worker.log", "w") as log:
         process = subprocess.Popen(
-            [str(interpreter), "-I", str(WORKER), str(where)],
+            [str(interpreter), "-I", "-u", str(WORKER), str(where)],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=where,
             env=environment,
             start_new_session=True,  # its own process group: a kill takes its children too
+            preexec_fn=_lift_address_space_limit,
         )
         started, peak = time.monotonic(), 0.0
-        while process.poll() is None:
-            peak = max(peak, _resident_mb(process.pid))
-            over = None
-            if time.monotonic() - started > limits.time_s:
-                over = f"time limit: ran longer than {limits.time_s:g} s"
-            elif peak > limits.memory_mb:
-                over = f"memory limit: used {peak:.0f} MB, over {limits.memory_mb} MB"
-            if over:
+        try:
+            while process.poll() is None:
+                peak = max(peak, _resident_mb(process.pid))
+                over = None
+                if time.monotonic() - started > limits.time_s:
+                    over = f"time limit: ran longer than {limits.time_s:g} s"
+                elif peak > limits.memory_mb:
+                    over = f"memory limit: used {peak:.0f} MB, over {limits.memory_mb} MB"
+                if over:
+                    raise ComparatorError(f"the comparator's job was stopped ({over})")
+                time.sleep(POLL_S)
+        finally:
+            if process.poll() is None:
                 _kill(process)
-                raise ComparatorError(f"the comparator's job was stopped ({over})")
-            time.sleep(POLL_S)
-    return round(peak, 1)
+    return round(peak, 1), process.returncode
+
+
+def _lift_address_space_limit() -> None:
+    """In the worker, before it starts: a trial's memory limit (``isolation``: an address-space
+    limit, soft) would stop torch, which maps far more than it uses; the worker is held to its
+    resident memory instead (``Limits.memory_mb``)."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -144,14 +161,6 @@ def _resident_mb(pid: int) -> float:
     return 0.0
 
 
-def _tail(where: Path, lines: int = 5) -> str:
-    log = where / "worker.log"
-    if not log.exists():
-        return ""
-    text = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    return (": " + " | ".join(text[-lines:])[-600:]) if text else ""
-
-
 def impute(frame: pd.DataFrame, *, seed: int, limits: Limits = Limits()) -> tuple[pd.DataFrame, dict]:
     """``frame`` (numbers only) with its missing values filled by hyperimpute in the comparator
     environment, and the record of what was imputed (columns, cells, seconds)."""
@@ -160,14 +169,9 @@ def impute(frame: pd.DataFrame, *, seed: int, limits: Limits = Limits()) -> tupl
     env = status(location())
     if not env.ready:
         raise ComparatorError(f"hyperimpute needs the comparator environment: {env.reason}")
-    numeric = frame.astype("float64")
-    done = run_job(
-        env.path,
-        {"task": "impute", "seed": seed},
-        frames={"train": numeric},
-        read_frames=("imputed",),
-        limits=limits,
-    )
+    job = {"task": "impute", "seed": seed}
+    train = frame.astype("float64")
+    done = run_job(env.path, job, frames={"train": train}, read_frames=("imputed",), limits=limits)
     filled = done.frames["imputed"]
     filled.index, filled.columns = frame.index, frame.columns
     return filled, done.result["imputation"]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 DP_PLUGINS = ("dpgan", "pategan", "aim")
+ENCODED = ("dpgan", "ctgan")  # generators that take a fitted encoder (``encoder=``)
 
 
 def _versions() -> dict[str, str]:
@@ -61,14 +62,23 @@ def _impute(frame: Any, how: str, seed: int) -> tuple[Any, dict[str, Any]]:
 
 
 def _for_sampling(plugin: Any) -> None:
-    """Drop what only training needs before the model is saved: gradients (opacus keeps one per
-    sample of the last batch: a 1.3 GB file for a 500-unit DP-GAN), optimizers (opacus's DP
-    optimizer cannot be unpickled) and opacus's per-sample-gradient wrappers."""
+    """Drop what only training needs before the model is saved: the discriminators (opacus keeps
+    the last batch's inputs - encoded real rows - on their layers, and per-sample gradients: a
+    1.3 GB file for a 500-unit DP-GAN), gradients, optimizers (opacus's DP optimizer cannot be
+    unpickled) and opacus's per-sample-gradient wrappers. Sampling needs the generator and the
+    encoder only."""
     import torch
 
-    model = getattr(plugin, "model", None)
-    if not isinstance(model, torch.nn.Module):
-        return
+    inner = getattr(plugin, "model", None)
+    roots = [inner, getattr(inner, "model", None)]  # PATE-GAN keeps its TabularGAN one level down
+    for model in [r for r in roots if isinstance(r, torch.nn.Module)]:
+        _strip(model, torch)
+
+
+def _strip(model: Any, torch: Any) -> None:
+    for module in list(model.modules()):
+        if module._modules.get("discriminator") is not None:
+            module._modules["discriminator"] = None
     for parameter in model.parameters():  # opacus keeps a batch of per-sample gradients on each
         parameter.grad = None
         for name in ("grad_sample", "_current_grad_sample", "summed_grad"):
@@ -95,8 +105,16 @@ def _fit(job: dict[str, Any], where: Path) -> dict[str, Any]:
     _seed(seed)
     frame, imputation = _impute(frame, job.get("impute", "hyperimpute"), seed)
     params = dict(job.get("params", {}))
-    if job["plugin"] in ("dpgan", "pategan") and params.get("delta") is None:
+    if job["plugin"] == "dpgan" and params.get("delta") is None:
         params["delta"] = 1 / len(frame)  # synthcity's own default, stated rather than implied
+    discrete = [c for c in job.get("discrete", []) if c in frame.columns]
+    if discrete and job["plugin"] in ENCODED:
+        # categories as categories: synthcity's own rule (at most 10 distinct values) would model a
+        # school's or a many-level category's codes as a continuous mixture
+        from synthcity.plugins.core.models.tabular_encoder import TabularEncoder
+
+        clusters = int(params.get("encoder_max_clusters", 5))
+        params["encoder"] = TabularEncoder(max_clusters=clusters).fit(frame, discrete_columns=discrete)
     plugin = Plugins().get(job["plugin"], random_state=seed, workspace=where / "workspace", **params)
     if getattr(plugin, "patience_metric", None) is not None:
         # no patience checks: they score a fifth of the real rows, held out of training, with a
@@ -109,15 +127,18 @@ def _fit(job: dict[str, Any], where: Path) -> dict[str, Any]:
     save_to_file(where / "model.bin", plugin)
     result: dict[str, Any] = {"imputation": imputation, "fit_s": seconds}
     if job["plugin"] in DP_PLUGINS:
-        delta = params.get("delta", 1e-9)  # AIM's default in synthcity
+        defaults = {"aim": 1e-9, "pategan": None}  # PATE-GAN: its own 1 / (n sqrt n), not recorded
+        delta = params.get("delta", defaults.get(job["plugin"]))
         result["dp"] = {"epsilon": params.get("epsilon", 1.0), "delta": delta, "accountant": _accountant(job)}
     return result
 
 
 def _accountant(job: dict[str, Any]) -> str:
     return {
-        "dpgan": "opacus RDP, noise calibrated to reach the target epsilon after n_iter epochs",
-        "pategan": "PATE moments accountant (synthcity), teachers' votes noised",
+        "dpgan": "opacus RDP accountant, noise calibrated to reach the target epsilon after n_iter "
+        "epochs; batches are drawn without Poisson sampling, which the accountant assumes",
+        "pategan": "PATE moments accountant (synthcity), the teachers' votes noised; rounds stop "
+        "once the target is passed, and the student discriminator also sees encoded real rows",
         "aim": "zCDP (synthcity's AIM), converted to (epsilon, delta)",
     }[job["plugin"]]
 
@@ -194,7 +215,13 @@ def main(where: Path) -> int:
     except Exception as exc:  # noqa: BLE001 - every failure is answered in result.json
         frames = traceback.extract_tb(exc.__traceback__)
         where_failed = [f"{Path(f.filename).name}:{f.lineno}" for f in frames[-3:]]
-        result = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "at": where_failed}
+        # a library's message may quote its input (pydantic shows the first rows of a frame): only
+        # this program's own messages, which never hold data, are passed on
+        own = bool(frames) and Path(frames[-1].filename).name == Path(__file__).name
+        error = (
+            f"{type(exc).__name__}: {exc}" if own else f"{type(exc).__name__} (at {', '.join(where_failed)})"
+        )
+        result = {"status": "error", "error": error, "at": where_failed}
     result["seconds"] = round(time.perf_counter() - started, 3)
     (where / "result.json.tmp").write_text(json.dumps(result))
     os.replace(where / "result.json.tmp", where / "result.json")

@@ -15,9 +15,11 @@ from trialsynth.reports.trial_report import environment, fmt, page_css
 
 TUNING_NOTE = (
     "Tuning: CART's visit order and minimum leaf size by optuna on the training rows (|log pMSE "
-    "ratio|); MST on a public surrogate; AIM and synthcity's generators untuned. DP methods are never "
-    "tuned on real rows, and a comparison's fits are not charged to the epsilon ledger: its files are "
-    "never released."
+    "ratio| plus a penalty for dcr_share over its limit); cart-default and cart-synthpop untuned; MST "
+    "on a public surrogate; AIM and synthcity's generators untuned. MST and AIM are never tuned on real "
+    "rows, and a comparison's fits are not charged to the epsilon ledger: its files are never released. "
+    "synthcity's generators record a nominal epsilon but are not differentially private (their encoder "
+    "reads the real rows without noise)."
 )
 
 

@@ -38,7 +38,8 @@ def dashboard_data(sessions: sessionmaker, run_id: str | None = None) -> dict[st
     with sessions() as session:
         latest = [as_record(a) for a in latest_attempts(session)]
         if run_id is None:
-            newest = session.scalars(select(Attempt).order_by(Attempt.id.desc()).limit(1)).first()
+            archive_attempts = select(Attempt).where(Attempt.comparison.is_(None))  # not a comparison's
+            newest = session.scalars(archive_attempts.order_by(Attempt.id.desc()).limit(1)).first()
             run_id = newest.run_id if newest is not None else None
         run = [as_record(a) for a in run_attempts(session, run_id)] if run_id else []
         if run_id and not run:

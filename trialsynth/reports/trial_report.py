@@ -179,13 +179,15 @@ def limitations(record: dict[str, Any]) -> list[str]:
     return out
 
 
-def write_reports(record: dict[str, Any], aggregates: dict[str, Any]) -> ReportFiles:
-    """The three files beside the released file at ``record["output_path"]``, each written atomically."""
-    report, public, card = report_names(Path(record["output_path"]))
-    write_atomically(render_report(record, aggregates, public.name), report)
-    write_atomically(render_public(record), public)
-    write_atomically(render_card(record), card)
-    return ReportFiles(report, public, card)
+def write_reports(record: dict[str, Any], aggregates: dict[str, Any], *, public: bool = True) -> ReportFiles:
+    """The three files beside the released file at ``record["output_path"]``, each written
+    atomically; without ``public`` (a comparison's file, never released) the secure report only."""
+    report, public_page, card = report_names(Path(record["output_path"]))
+    write_atomically(render_report(record, aggregates, public_page.name), report)
+    if public:
+        write_atomically(render_public(record), public_page)
+        write_atomically(render_card(record), card)
+    return ReportFiles(report, public_page, card)
 
 
 def _cleared_contrasts(

@@ -16,6 +16,7 @@ from sklearn.impute import IterativeImputer
 
 from trialsynth.meta import TrialMeta
 from trialsynth.missing import (
+    MISSING_SUFFIX,
     add_missing_indicators,
     apply_missing_indicators,
     decode_missing_categories,
@@ -117,13 +118,18 @@ class CartSynthesiser:
 
     def _order(self, columns: list[str], meta: TrialMeta) -> list[str]:
         if self.column_order is not None:
-            unknown = sorted(set(self.column_order) - set(columns))
-            if unknown or len(self.column_order) != len(columns):
+            # the missing-value indicators CART adds follow their column unless the order names them
+            order = list(self.column_order)
+            for name in [c for c in columns if c.endswith(MISSING_SUFFIX) and c not in order]:
+                base = name[: -len(MISSING_SUFFIX)]
+                order.insert(order.index(base) + 1 if base in order else len(order), name)
+            unknown = sorted(set(order) - set(columns))
+            if unknown or len(order) != len(columns) or len(set(order)) != len(order):
                 raise ValueError(
                     f"The 'column_order' parameter of CartSynthesiser must list every column once; "
                     f"unknown {unknown}, expected {len(columns)} names. Got {self.column_order!r}."
                 )
-            return list(self.column_order)
+            return order
         first = [c for c in (meta.cluster, meta.treatment) if c in columns]
         return first + [c for c in columns if c not in first]
 

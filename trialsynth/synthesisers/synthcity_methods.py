@@ -140,8 +140,9 @@ class SynthcitySynthesiser:
         if self.private:
             record["nominal_dp"] = {
                 **self.job_.get("dp", {}),
-                "covers": "the generator's training only; the encoder is fitted on real rows without "
-                "noise, so the file carries no DP guarantee and the ledger is not charged",
+                "covers": "the generator's training at most; the encoder is fitted on real rows without "
+                "noise and the training noise comes from torch's seeded generator (random_state), so "
+                "the file carries no DP guarantee and the ledger is not charged",
             }
         return record
 
@@ -183,7 +184,8 @@ class SynthcitySynthesiser:
             prepared[name] = pd.to_numeric(prepared[name], errors="coerce").astype("float64")
         self.columns_ = list(prepared.columns)
         job: dict[str, Any] = {"task": "fit", "plugin": self.plugin, "params": self.plugin_params()}
-        job.update(seed=self.random_state, impute=self.impute)
+        indicators = [c for c in prepared.columns if c.endswith(MISSING_SUFFIX)]
+        job.update(seed=self.random_state, impute=self.impute, discrete=[*self.codebook_, *indicators])
         done = run_job(
             env.path, job, frames={"train": prepared}, read_blobs=("model.bin",), limits=self._limits()
         )
@@ -217,7 +219,12 @@ class SynthcitySynthesiser:
             frame[name] = (pd.to_numeric(frame[name], errors="coerce").fillna(0) >= 0.5).astype(int)
         frame = apply_missing_indicators(frame)
         for name, uniques in self.codebook_.items():
-            codes = pd.to_numeric(frame[name], errors="coerce").fillna(0).round().clip(0, len(uniques) - 1)
+            codes = pd.to_numeric(frame[name], errors="coerce")
+            if codes.isna().any():  # the generator draws every code (missing is a level of its own)
+                raise RuntimeError(
+                    f"the generator drew no value for {int(codes.isna().sum())} rows of {name!r}"
+                )
+            codes = codes.round().clip(0, len(uniques) - 1)
             frame[name] = uniques[codes.astype(np.intp).to_numpy()]
         cluster = self.meta_.cluster
         if cluster:

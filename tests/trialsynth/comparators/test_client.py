@@ -23,10 +23,10 @@ def private_tmp(tmp_path, monkeypatch):
 
 
 def _interpreter(tmp_path: Path, body: str) -> Path:
-    """A stand-in for the environment's Python: runs ``body`` with the job directory as argv[3]."""
+    """A stand-in for the environment's Python: runs ``body`` with the job directory as its last argument."""
     script = tmp_path / "fake-python"
     script.write_text(
-        f"#!{sys.executable}\nimport sys, time, json, pathlib\nwhere = pathlib.Path(sys.argv[3])\n{body}\n"
+        f"#!{sys.executable}\nimport sys, time, json, pathlib\nwhere = pathlib.Path(sys.argv[-1])\n{body}\n"
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return script
@@ -64,10 +64,37 @@ def test_a_job_over_its_memory_limit_is_killed_and_says_so(tmp_path, private_tmp
     assert list(private_tmp.iterdir()) == []
 
 
-def test_a_worker_that_dies_without_an_answer_is_an_error_with_its_last_words(tmp_path, private_tmp):
-    python = _interpreter(tmp_path, "print('segfault in native code', flush=True)\nsys.exit(3)")
-    with pytest.raises(ComparatorError, match="ended without an answer: segfault in native code"):
+def test_a_worker_that_dies_without_an_answer_is_an_error_with_its_exit_code(tmp_path, private_tmp):
+    """What it printed may quote the data (a library's message): it is not passed on."""
+    python = _interpreter(tmp_path, "print('row 7: 987654.25', flush=True)\nsys.exit(3)")
+    with pytest.raises(ComparatorError, match=r"ended without an answer \(exit code 3\)") as info:
         run_job(tmp_path, {"task": "fit"}, python=python)
+    assert "987654" not in str(info.value)
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_an_interrupted_wait_kills_the_worker(tmp_path, private_tmp, monkeypatch):
+    """A cancelled task (here: an interrupt while waiting) leaves no worker holding real rows."""
+    from trialsynth.comparators import client
+
+    python = _interpreter(
+        tmp_path, "(where / 'pid').write_text(str(__import__('os').getpid()))\ntime.sleep(60)"
+    )
+    calls = []
+
+    def interrupted(seconds):
+        calls.append(seconds)
+        if len(calls) > 4:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(client.time, "sleep", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_job(tmp_path, {"task": "fit"}, python=python)
+    assert list(private_tmp.iterdir()) == []
+    import subprocess
+
+    alive = subprocess.run(["pgrep", "-f", str(python)], capture_output=True, text=True).stdout.strip()
+    assert alive == ""
 
 
 def test_the_workers_own_error_is_reported(tmp_path, private_tmp):
