@@ -569,7 +569,7 @@ def cmd_env(args) -> int:
 def cmd_compare(args) -> int:
     from registry.plans import build_plans
     from registry.validation import check_registry
-    from trialsynth.compare import CartBudget, candidates
+    from trialsynth.compare import candidates, trial_rows
     from trialsynth.errors import TrialsynthError
 
     url = _catalogue_url(args)
@@ -579,14 +579,8 @@ def cmd_compare(args) -> int:
     (plan,) = build_plans(manifest, [args.trial], problems)
     if plan.problems:
         raise RegistryError([f"trial {args.trial!r}: {problem}" for problem in plan.problems])
-    if plan.data_path is None:
-        raise RegistryError(
-            [f"trial {args.trial!r} has no data file: there is nothing to compare methods on"]
-        )
-    from trialsynth.loading import load_trial_data
-
-    try:
-        n_rows = len(load_trial_data(plan.data_path, plan.trial_id)[0])
+    try:  # checked here, before Prefect starts, so a bad command line is refused at once
+        n_rows = trial_rows(plan)
         chosen = candidates(plan, n_rows, args.methods)
     except TrialsynthError as exc:
         raise RegistryError([str(exc)]) from exc
@@ -601,12 +595,14 @@ def cmd_compare(args) -> int:
         + ", ".join(c.label for c in chosen)
     )
     result = compare_trial(
-        plan=plan,
-        candidates=chosen,
+        registry=str(Path(args.registry).resolve()),
+        trial_id=args.trial,
         catalogue_url=url,
         out_dir=str(out_dir.resolve()),
+        methods=args.methods,
         cache_dir=str(environment.home()),
-        budget=CartBudget(trials=args.cart_trials, seconds=args.cart_seconds),
+        cart_trials=args.cart_trials,
+        cart_seconds=args.cart_seconds,
     )
     rows = result["rows"]
     if args.json:

@@ -2,7 +2,9 @@
 the machine's cores), recorded in the catalogue as attempts that are never released, then the
 comparison written as a table (JSON, CSV) and a page beside the candidates' files.
 
-Artifacts: a progress bar per candidate and the comparison table (key ``method-comparison``).
+It is the flow of the ``method-comparison`` deployment (``--param trial_id=ID``) and of
+``trialsynth compare``. Artifacts: a progress bar per candidate and the comparison table (key
+``method-comparison``; metrics only, never rows).
 """
 
 from __future__ import annotations
@@ -15,33 +17,37 @@ from prefect import flow
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
 from flows.regenerate_archive import run_context
-from tasks.compare import compare_method_task
-from trialsynth.compare import SHOWN_METRICS, Candidate, CartBudget
-from trialsynth.plan import TrialPlan
+from tasks.archive import plan_run_task
+from tasks.compare import candidates_task, compare_method_task
+from trialsynth.compare import SHOWN_METRICS, CartBudget
 from trialsynth.reports.comparison import write_comparison
 
 
 @flow(name="compare-trial")
 def compare_trial(
-    plan: TrialPlan,
-    candidates: list[Candidate],
+    registry: str,
+    trial_id: str,
     catalogue_url: str,
     out_dir: str,
+    methods: list[str] | None = None,
     cache_dir: str | None = None,
     comparison_id: str | None = None,
-    budget: CartBudget | None = None,
+    cart_trials: int = 8,
+    cart_seconds: float = 300.0,
 ) -> dict[str, Any]:
-    """Every candidate on the trial; returns the rows and where the comparison was written."""
+    """Every candidate (or those ``methods`` names) on the trial; returns the rows and where the
+    comparison was written."""
     comparison_id = comparison_id or str(uuid.uuid4())
+    (plan,) = plan_run_task(registry, [trial_id])
+    chosen = candidates_task(plan, methods)
     context = run_context(out_dir, comparison_id, cache_dir)
-    progress = create_progress_artifact(progress=0.0, description=f"comparing methods on {plan.trial_id}")
+    budget = CartBudget(trials=cart_trials, seconds=cart_seconds)
+    progress = create_progress_artifact(progress=0.0, description=f"comparing methods on {trial_id}")
     rows = []
-    for index, candidate in enumerate(candidates, 1):
-        future = compare_method_task.submit(
-            plan, candidate, catalogue_url, context, comparison_id, budget or CartBudget()
-        )
+    for index, candidate in enumerate(chosen, 1):
+        future = compare_method_task.submit(plan, candidate, catalogue_url, context, comparison_id, budget)
         rows.append(future.result())
-        update_progress_artifact(progress, progress=100.0 * index / len(candidates))
+        update_progress_artifact(progress, progress=100.0 * index / len(chosen))
     folder = Path(out_dir).resolve() / "comparisons" / comparison_id / plan.archive / plan.trial_id
     paths = write_comparison(
         rows,
@@ -61,5 +67,5 @@ def compare_trial(
         | {key: r["metrics"].get(key) for key in SHOWN_METRICS}
         for r in rows
     ]
-    create_table_artifact(table, key="method-comparison", description=f"methods compared on {plan.trial_id}")
+    create_table_artifact(table, key="method-comparison", description=f"methods compared on {trial_id}")
     return {"comparison_id": comparison_id, "rows": rows, "files": {k: str(v) for k, v in paths.items()}}

@@ -7,8 +7,14 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from trialsynth.catalogue.session import sessions_for
-from trialsynth.compare import Candidate, CartBudget, run_candidate
+from trialsynth.compare import Candidate, CartBudget, candidates, run_candidate, trial_rows
 from trialsynth.plan import RunContext, TrialPlan
+
+
+@task(name="compare-candidates", persist_result=False)
+def candidates_task(plan: TrialPlan, methods: list[str] | None) -> list[Candidate]:
+    """The trial's candidates (those ``methods`` names), each with why it cannot run, if so."""
+    return candidates(plan, trial_rows(plan), methods)
 
 
 @task(name="compare-method", task_run_name="compare-{candidate.label}", persist_result=False)

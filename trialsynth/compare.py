@@ -120,6 +120,17 @@ def candidates(plan: TrialPlan, n_rows: int, methods: list[str] | None = None) -
     return out
 
 
+def trial_rows(plan: TrialPlan) -> int:
+    """How many rows the trial's data file holds (what decides whether the EA applies)."""
+    from trialsynth.loading import load_trial_data
+
+    if plan.data_path is None:
+        raise TrialsynthError(
+            f"trial {plan.trial_id!r} has no data file: there is nothing to compare methods on"
+        )
+    return len(load_trial_data(plan.data_path, plan.trial_id)[0])
+
+
 STUDY_ORDER = "study"
 
 

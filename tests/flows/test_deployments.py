@@ -48,7 +48,7 @@ def test_deployments_deploy_list_and_run_through_a_worker(prefect_server, tmp_pa
     _prefect(env, "work-pool", "create", "trialsynth", "--type", "process")
     _prefect(env, "--no-prompt", "deploy", "--all", "--prefect-file", str(DEPLOYMENTS), timeout=300)
     listed = _prefect(env, "deployment", "ls")
-    for name in ("nightly-regeneration", "operator-rerun", "one-trial"):
+    for name in ("nightly-regeneration", "operator-rerun", "one-trial", "method-comparison"):
         assert name in listed, listed
 
     # a trial the policy skips: the worker runs the real flow, quickly

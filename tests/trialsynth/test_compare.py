@@ -130,3 +130,38 @@ def test_a_private_candidate_is_not_charged_because_its_file_is_never_released(t
         (attempt,) = comparison_attempts(session, "c")
         assert attempt.params["ledger"].startswith("not charged")
         assert attempt.release is None
+
+
+def test_a_given_visit_order_keeps_the_missing_value_indicators_next_to_their_columns(cleaned_trial):
+    """The study's order names the trial's columns; CART's indicator columns follow their own."""
+    import numpy as np
+
+    from trialsynth.synthesisers.cart import CartSynthesiser
+
+    data, meta = cleaned_trial
+    order = study_order(list(data.columns), meta)
+    cart = CartSynthesiser(missing="indicator", column_order=order, random_state=1).fit(data, meta)
+    assert cart.column_order_[0] == meta.treatment
+    with_na = [c for c in order if c + "__missing" in cart.column_order_]
+    assert with_na and all(
+        cart.column_order_.index(c + "__missing") == cart.column_order_.index(c) + 1 for c in with_na
+    )
+    assert list(cart.sample(50, np.random.default_rng(0)).columns) == list(data.columns)
+    with pytest.raises(ValueError, match="must list every column once"):
+        CartSynthesiser(column_order=[*order, "nope"], random_state=1).fit(data, meta)
+
+
+@pytest.mark.comparators
+def test_hyperimpute_as_carts_cleaning_strategy_keeps_missingness(comparator_env, cleaned_trial):
+    import numpy as np
+
+    from trialsynth.synthesisers.cart import CartSynthesiser
+
+    data, meta = cleaned_trial
+    cart = CartSynthesiser(missing="hyperimpute", random_state=1).fit(data, meta)
+    record = cart.fitted_record()["imputation"]
+    assert record["imputer"] == "hyperimpute" and record["cells"] == int(
+        data[[c for c in record["columns"]]].isna().sum().sum()
+    )
+    synthetic = cart.sample(len(data), np.random.default_rng(0))
+    assert synthetic[record["columns"]].isna().any().any()  # blanked again by the indicators

@@ -33,10 +33,10 @@ from typing import Any
 
 import pandas as pd
 
-from trialsynth.comparators.environment import WORKER, python_of, status
 from trialsynth.errors import TrialsynthError
 
 POLL_S = 0.5
+WORKER = Path(__file__).with_name("worker.py")
 
 
 class ComparatorError(TrialsynthError):
@@ -71,9 +71,9 @@ def run_job(
 ) -> JobResult:
     """Run one job in the environment at ``env``: ``frames`` written as ``<name>.parquet`` and
     ``blobs`` as files before it starts; ``read_frames``/``read_blobs`` read back after it."""
-    interpreter = python or python_of(env)
+    interpreter = python or env / "bin" / "python"
     if not interpreter.exists():
-        raise ComparatorError(status(env).reason or f"no Python at {interpreter}")
+        raise ComparatorError(f"no comparator environment at {env}: run `trialsynth env create comparators`")
     where = Path(tempfile.mkdtemp(prefix="trialsynth-job-"))  # 0700: only this user reads it
     try:
         for name, frame in (frames or {}).items():
@@ -161,24 +161,6 @@ def _resident_mb(pid: int) -> float:
     return 0.0
 
 
-def impute(frame: pd.DataFrame, *, seed: int, limits: Limits = Limits()) -> tuple[pd.DataFrame, dict]:
-    """``frame`` (numbers only) with its missing values filled by hyperimpute in the comparator
-    environment, and the record of what was imputed (columns, cells, seconds)."""
-    from trialsynth.comparators.environment import location
-
-    env = status(location())
-    if not env.ready:
-        raise ComparatorError(f"hyperimpute needs the comparator environment: {env.reason}")
-    job = {"task": "impute", "seed": seed}
-    train = frame.astype("float64")
-    done = run_job(env.path, job, frames={"train": train}, read_frames=("imputed",), limits=limits)
-    filled = done.frames["imputed"]
-    filled.index, filled.columns = frame.index, frame.columns
-    return filled, done.result["imputation"]
-
-
 def versions_in(env: Path) -> dict[str, str]:
     """The versions the worker reports from inside ``env`` (an import check of the environment)."""
-    return run_job(env, {"task": "versions"}, limits=Limits(time_s=600), python=python_of(env)).result[
-        "versions"
-    ]
+    return run_job(env, {"task": "versions"}, limits=Limits(time_s=600)).result["versions"]

@@ -23,7 +23,6 @@ from pathlib import Path
 
 NAME = "comparators"
 REQUIREMENTS = Path(__file__).with_name("requirements.txt")
-WORKER = Path(__file__).with_name("worker.py")
 READY_FILE = "trialsynth-ready.json"
 ENV_VARIABLE = "TRIALSYNTH_COMPARATORS_ENV"
 HOME_VARIABLE = "TRIALSYNTH_HOME"

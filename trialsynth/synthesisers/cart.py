@@ -203,7 +203,7 @@ class CartSynthesiser:
         with_na = [c for c in numeric if prepared[c].isna().any()]
         prepared = add_missing_indicators(prepared, with_na)
         if with_na and self.missing == "hyperimpute":
-            from trialsynth.comparators.client import impute
+            from trialsynth.comparators.imputation import impute
 
             prepared[numeric], self.imputation_ = impute(prepared[numeric], seed=self.random_state)
         elif with_na:
