@@ -17,7 +17,7 @@ noise: the data are generated), ``gan`` at each epsilon (synthcity's DP-GAN with
 defaults, in the comparator environment: ``trialsynth env create comparators``). On the 67,200-row
 trial the GAN is not fitted to the end: ``--gan-probe A B`` fits it for A and B epochs and
 extrapolates the full fit from the difference (seconds per epoch) - for the product's defaults
-(100 epochs, 128-unit layers) and for synthcity's own (2,000 epochs, 500-unit layers, batches of
+(30 epochs, 128-unit layers) and for synthcity's own (2,000 epochs, 500-unit layers, batches of
 200), the latter probed at one epoch.
 
 Metrics: Table 3's, by this project's evaluation (``trialsynth.metrics.evaluate``) against the

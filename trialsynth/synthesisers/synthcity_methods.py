@@ -240,31 +240,32 @@ SMALL_NETWORK = {"generator_n_units_hidden": 128, "discriminator_n_units_hidden"
 
 
 class GanSynthesiser(SynthcitySynthesiser):
-    """synthcity's DP-GAN (the study's GAN). Defaults sized for a CPU: 100 epochs of batches of
-    500 through two hidden layers of 128 units, learning rate 2e-4. synthcity's own (2,000 epochs
-    of 200 through 500 units) cost 26 s an epoch on 9,900 rows here: about 14 hours a fit."""
+    """synthcity's DP-GAN (the study's GAN). Defaults sized for a CPU: 30 epochs of batches of 500
+    through two hidden layers of 128 units, learning rate 2e-4 (a DP-SGD step costs about a
+    second on 2 cores: 100 epochs took 8 minutes on 1,200 rows). synthcity's own (2,000 epochs of
+    200 through 500 units) cost 26 s an epoch on 9,900 rows here: about 14 hours a fit."""
 
     name = "gan"
     plugin = "dpgan"
     private = True
-    DEFAULTS = {"n_iter": 100, "batch_size": 500, "lr": 2e-4, "n_iter_print": 10**9, **SMALL_NETWORK}
+    DEFAULTS = {"n_iter": 30, "batch_size": 500, "lr": 2e-4, "n_iter_print": 10**9, **SMALL_NETWORK}
 
 
 class PateGanSynthesiser(SynthcitySynthesiser):
-    """synthcity's PATE-GAN (10 XGBoost teachers), 50 rounds of batches of 500, 128-unit layers."""
+    """synthcity's PATE-GAN (10 XGBoost teachers), 30 rounds of batches of 500, 128-unit layers."""
 
     name = "pategan"
     plugin = "pategan"
     private = True
-    DEFAULTS = {"n_iter": 50, "batch_size": 500, **SMALL_NETWORK}
+    DEFAULTS = {"n_iter": 30, "batch_size": 500, **SMALL_NETWORK}
 
 
 class CtganSynthesiser(SynthcitySynthesiser):
-    """synthcity's CTGAN (no privacy mechanism): 100 epochs of batches of 500, 128-unit layers."""
+    """synthcity's CTGAN (no privacy mechanism): 30 epochs of batches of 500, 128-unit layers."""
 
     name = "ctgan"
     plugin = "ctgan"
-    DEFAULTS = {"n_iter": 100, "batch_size": 500, "n_iter_print": 10**9, **SMALL_NETWORK}
+    DEFAULTS = {"n_iter": 30, "batch_size": 500, "n_iter_print": 10**9, **SMALL_NETWORK}
 
 
 class SynthcityAimSynthesiser(SynthcitySynthesiser):
