@@ -182,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="methods",
         metavar="NAME",
-        help="only this candidate (repeatable): cart, cart-synthpop, mst, aim, gan, pategan, ctgan, "
-        "synthcity_aim, ea",
+        help="only this candidate (repeatable): cart, cart-default, cart-synthpop, mst, aim, gan, "
+        "pategan, ctgan, ea",
     )
     compare.add_argument(
         "--cart-trials", type=_positive_int, default=8, help="CART tuning: optuna fits at most (default 8)"

@@ -2,7 +2,7 @@
 evaluated on the same metrics and checks, and recorded as attempts that are never released.
 
 Candidates (``candidates``): CART on both engines (``cart``: the vectorised trees; ``cart-synthpop``:
-synthpop-py), MST, AIM, synthcity's generators (``gan``, ``pategan``, ``ctgan``, ``synthcity_aim``:
+synthpop-py), MST, AIM, synthcity's generators (``gan``, ``pategan``, ``ctgan``:
 where the comparator environment is built, else listed as unavailable with the reason), and the
 EA where the trial is small enough to route there (fewer rows than ``small_threshold``).
 
@@ -56,7 +56,7 @@ from trialsynth.synthesisers.cart import CartSynthesiser
 
 log = logging.getLogger(__name__)
 
-COMPARATORS = ("gan", "pategan", "ctgan", "synthcity_aim")
+COMPARATORS = ("gan", "pategan", "ctgan")
 SHOWN_METRICS = (
     "corr_msd",
     "corr_ratio_msd",

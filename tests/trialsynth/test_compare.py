@@ -35,7 +35,6 @@ def test_candidates_say_why_one_cannot_run(tmp_path, monkeypatch):
         "gan",
         "pategan",
         "ctgan",
-        "synthcity_aim",
     }
     assert "trialsynth env create comparators" in listed["gan"].unavailable
     assert "no public domain" in listed["mst"].unavailable and "no public domain" in listed["aim"].unavailable

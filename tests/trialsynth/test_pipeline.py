@@ -64,7 +64,7 @@ def test_a_route_whose_method_is_not_installed_fails_clearly(tmp_path, sessions,
     manifest = write_archive(tmp_path, {"mid": make_trial(TrialShape(400, 15), 1)})
     outcome, record = _run(manifest, "mid", tmp_path, sessions)
     assert outcome.status == "failed" and record["method"] == "cart"
-    registered = "aim, ctgan, ea, gan, mst, pategan, synthcity_aim"
+    registered = "aim, ctgan, ea, gan, mst, pategan"
     assert (
         record["error"] == f"method 'cart' is not available in this installation (registered: {registered})"
     )

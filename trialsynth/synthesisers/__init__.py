@@ -30,7 +30,6 @@ SYNTHESISERS: dict[str, str] = {
     "gan": "trialsynth.synthesisers.synthcity_methods:GanSynthesiser",
     "pategan": "trialsynth.synthesisers.synthcity_methods:PateGanSynthesiser",
     "ctgan": "trialsynth.synthesisers.synthcity_methods:CtganSynthesiser",
-    "synthcity_aim": "trialsynth.synthesisers.synthcity_methods:SynthcityAimSynthesiser",
 }
 ROUTES = ("auto", "none")
 

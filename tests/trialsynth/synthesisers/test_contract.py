@@ -42,7 +42,6 @@ FAST = {
     "gan": {"settings": {"n_iter": 3, "generator_n_units_hidden": 32, "discriminator_n_units_hidden": 32}},
     "ctgan": {"settings": {"n_iter": 3, "generator_n_units_hidden": 32, "discriminator_n_units_hidden": 32}},
     "pategan": {"settings": {"n_iter": 2, "n_teachers": 3, "generator_n_units_hidden": 32}},
-    "synthcity_aim": {"settings": {"max_model_size": 5}, "epsilon": 5.0},
 }
 CLAIMS = {
     "cart": {"redraws"},
@@ -52,9 +51,8 @@ CLAIMS = {
     "gan": set(),
     "pategan": set(),
     "ctgan": set(),
-    "synthcity_aim": set(),
 }
-COMPARATORS = ("gan", "pategan", "ctgan", "synthcity_aim")
+COMPARATORS = ("gan", "pategan", "ctgan")
 
 
 def _plan(data, epsilon=None) -> TrialPlan:

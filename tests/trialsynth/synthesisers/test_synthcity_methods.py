@@ -18,7 +18,7 @@ TINY = {"n_iter": 3, "batch_size": 200, "generator_n_units_hidden": 32, "discrim
 def test_synthcity_methods_claim_no_dp_guarantee():
     """synthcity fits its encoder on real rows without noise: the file is not DP end to end, so
     the pipeline must gate it like CART and charge nothing."""
-    for name in ("gan", "pategan", "ctgan", "synthcity_aim"):
+    for name in ("gan", "pategan", "ctgan"):
         assert "differentially_private" not in capabilities_of(get_synthesiser(name))
         assert not is_private(name)
 
