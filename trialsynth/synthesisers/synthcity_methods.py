@@ -52,6 +52,7 @@ from trialsynth.synthesisers.base import check_choice, column_formats, restore_d
 from trialsynth.synthesisers.clusters import label_mapping, pseudonymise
 
 IMPUTERS = ("hyperimpute",)
+FEW_VALUES = 15  # synthcity label-encodes a numeric column with fewer distinct values
 
 
 class SynthcitySynthesiser:
@@ -166,12 +167,15 @@ class SynthcitySynthesiser:
             numeric = pd.api.types.is_numeric_dtype(data[meta.cluster])
             prepared[meta.cluster] = pseudonymise(prepared[meta.cluster], rng)
             self.school_labels_ = label_mapping(prepared[meta.cluster], rng, numeric=numeric)
+        # coded as 0..k-1: categories, and numbers with few distinct values, which synthcity
+        # would otherwise label-encode itself and fail to decode when a draw leaves their range
         text = [
             c
             for c in meta.columns
             if c == meta.cluster
             or meta.kinds[c] == "categorical"
             or not pd.api.types.is_numeric_dtype(data[c])
+            or data[c].nunique() < FEW_VALUES
         ]
         self.labels_ = {c: prepared[c].dropna().unique() for c in text}
         prepared = encode_missing_categories(prepared, self.labels_)
