@@ -1,4 +1,4 @@
-"""Attack risks on files of known leakage, and their cost: ``trialsynth.metrics.attacks``.
+"""Attack risks on files of known leakage, and their cost: ``trialsynth.evaluation.metrics.attacks``.
 
     python bench/attacks.py [--rows 9900] [--cols 22] [--seed 1] [--anonymeter PYTHON]
 
@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from ladder import halves, rungs  # noqa: E402
 
-from trialsynth.metrics.attacks import attacks, secrets  # noqa: E402
-from trialsynth.metrics.prepare import evaluation_view  # noqa: E402
+from trialsynth.evaluation.metrics.attacks import attacks, secrets  # noqa: E402
+from trialsynth.evaluation.metrics.prepare import evaluation_view  # noqa: E402
 
 RISKS = ("singling_out_risk", "linkability_risk", "inference_risk")
 

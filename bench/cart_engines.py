@@ -21,9 +21,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trialsynth.cleaning import clean  # noqa: E402
-from trialsynth.metrics.evaluate import evaluate  # noqa: E402
-from trialsynth.surrogate import TrialShape, demo_roles, make_trial  # noqa: E402
+from trialsynth.data.cleaning import clean  # noqa: E402
+from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
+from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial  # noqa: E402
 from trialsynth.synthesisers.cart import ENGINES, CartSynthesiser  # noqa: E402
 
 

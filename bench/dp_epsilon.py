@@ -29,9 +29,9 @@ from registry.bundled import bundled_registry  # noqa: E402
 from registry.manifest import load_manifest  # noqa: E402
 from registry.plans import build_plan  # noqa: E402
 from trialsynth import stages  # noqa: E402
-from trialsynth.categories import categorise  # noqa: E402
-from trialsynth.metrics.evaluate import evaluate  # noqa: E402
-from trialsynth.routing import route  # noqa: E402
+from trialsynth.evaluation.categories import categorise  # noqa: E402
+from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
+from trialsynth.synthesisers.routing import route  # noqa: E402
 from trialsynth.synthesisers.mst import MstSynthesiser  # noqa: E402
 
 KEYS = ("corr_msd", "corr_ratio_msd", "pmse_ratio", "feature_density_mad", "f1_diff")

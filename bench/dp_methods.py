@@ -19,7 +19,7 @@ one, allocation and iterations tuned on a public surrogate; the tuning seconds a
 ``aim`` (the trial workload), ``aim-pairs`` (plain AIM: every two-way marginal, nothing measured
 for the analysis). All at the same epsilon; all on seeded noise (the bench data are public or
 generated). Metrics are evaluated against the whole real file (no holdout); the effect
-overlap is the trial's primary analysis (``trialsynth.metrics.trial_analysis``).
+overlap is the trial's primary analysis (``trialsynth.evaluation.metrics.trial_analysis``).
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
-from trialsynth.categories import categorise  # noqa: E402
+from trialsynth.evaluation.categories import categorise  # noqa: E402
 from trialsynth.dp.domain import draft_domain  # noqa: E402
 from trialsynth.dp.noise import PublicNoise  # noqa: E402
-from trialsynth.metrics.evaluate import evaluate  # noqa: E402
-from trialsynth.metrics.trial_analysis import trial_analysis  # noqa: E402
+from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
+from trialsynth.evaluation.metrics.trial_analysis import trial_analysis  # noqa: E402
 from trialsynth.synthesisers.aim import AimSynthesiser  # noqa: E402
 from trialsynth.synthesisers.mst import MstSynthesiser  # noqa: E402
 
@@ -64,8 +64,8 @@ def tv16():
 
     from registry.manifest import load_manifest
     from registry.plans import build_plan
-    from trialsynth.cleaning import clean_public
-    from trialsynth.loading import load_trial_data
+    from trialsynth.data.cleaning import clean_public
+    from trialsynth.data.loading import load_trial_data
 
     work = Path(tempfile.mkdtemp(prefix="dp-methods-"))
     manifest = load_manifest(write_corpus(work, 200, ids=["tv16-large"]))

@@ -25,11 +25,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trialsynth import release_gate, stages  # noqa: E402
-from trialsynth.cleaning import clean  # noqa: E402
-from trialsynth.metrics.evaluate import evaluate  # noqa: E402
+from trialsynth.disclosure import gate as release_gate
+
+from trialsynth import stages  # noqa: E402
+from trialsynth.data.cleaning import clean  # noqa: E402
+from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
 from trialsynth.streams import Streams  # noqa: E402
-from trialsynth.surrogate import TrialShape, demo_roles, design_roles, make_trial  # noqa: E402
+from trialsynth.data.surrogate import TrialShape, demo_roles, design_roles, make_trial  # noqa: E402
 from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
 
 KEYS = ("pmse_ratio", "corr_msd", "feature_density_mad")

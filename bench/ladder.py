@@ -31,15 +31,15 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trialsynth.categories import categorise, not_applicable, valid_problems  # noqa: E402
-from trialsynth.cleaning import clean  # noqa: E402
+from trialsynth.evaluation.categories import categorise, not_applicable, valid_problems  # noqa: E402
+from trialsynth.data.cleaning import clean  # noqa: E402
 from trialsynth.defaults import HOLDOUT_SHARE  # noqa: E402
 from trialsynth.dp.domain import draft_domain  # noqa: E402
 from trialsynth.dp.noise import PublicNoise  # noqa: E402
-from trialsynth.holdout import holdout_mask  # noqa: E402
-from trialsynth.metrics.evaluate import evaluate, format_preserved  # noqa: E402
-from trialsynth.metrics.trial_analysis import trial_analysis  # noqa: E402
-from trialsynth.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
+from trialsynth.evaluation.holdout import holdout_mask  # noqa: E402
+from trialsynth.evaluation.metrics.evaluate import evaluate, format_preserved  # noqa: E402
+from trialsynth.evaluation.metrics.trial_analysis import trial_analysis  # noqa: E402
+from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
 from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
 from trialsynth.synthesisers.mst import MstSynthesiser  # noqa: E402
 

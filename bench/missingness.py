@@ -8,7 +8,7 @@ trial (12% attrition in every post-test, more for FSM pupils; item non-response 
 - joint MAE: mean absolute difference of the correlation matrix of the missingness indicators
   (attrition makes the post-tests go missing together);
 - MAR MAE: mean absolute difference of missing shares within FSM groups (missing at random on FSM);
-- corr MSD and pMSE ratio of the whole file (``trialsynth.metrics.evaluate``): what the imputed
+- corr MSD and pMSE ratio of the whole file (``trialsynth.evaluation.metrics.evaluate``): what the imputed
   values do to relationships.
 The hyperimpute mode's seconds include its worker's start (about 10 s) and hyperimpute itself.
 
@@ -29,10 +29,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trialsynth.cleaning import clean  # noqa: E402
+from trialsynth.data.cleaning import clean  # noqa: E402
 from trialsynth.comparators.environment import location, status  # noqa: E402
-from trialsynth.metrics.evaluate import evaluate  # noqa: E402
-from trialsynth.surrogate import TrialShape, demo_roles, make_trial  # noqa: E402
+from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
+from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial  # noqa: E402
 from trialsynth.synthesisers.cart import ENGINES, MISSING_MODES, CartSynthesiser  # noqa: E402
 
 

@@ -34,12 +34,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trialsynth.categories import categorise  # noqa: E402
-from trialsynth.cleaning import clean  # noqa: E402
+from trialsynth.evaluation.categories import categorise  # noqa: E402
+from trialsynth.data.cleaning import clean  # noqa: E402
 from trialsynth.dp.domain import draft_domain  # noqa: E402
 from trialsynth.dp.noise import PublicNoise  # noqa: E402
-from trialsynth.metrics.evaluate import evaluate  # noqa: E402
-from trialsynth.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
+from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
+from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
 from trialsynth.synthesisers.mst import MstSynthesiser  # noqa: E402
 
 STUDY_TABLE9_MST_TUNED = {
@@ -132,7 +132,7 @@ def tree_bound(low_fidelity: bool) -> None:
     any spanning-tree model can come on Pearson correlations, before noise and binning."""
     import networkx as nx
 
-    from trialsynth.metrics.prepare import evaluation_view
+    from trialsynth.evaluation.metrics.prepare import evaluation_view
 
     data, meta, _ = trial(67200, low_fidelity)
     view, _, context = evaluation_view(data, data, meta, 7)

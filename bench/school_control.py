@@ -31,10 +31,10 @@ from registry.demo import write_demo_archive  # noqa: E402
 from registry.manifest import load_manifest  # noqa: E402
 from registry.plans import build_plans  # noqa: E402
 from trialsynth import stages  # noqa: E402
-from trialsynth.metrics import METRICS, evaluation_view  # noqa: E402
-from trialsynth.metrics.schools import school_disclosure  # noqa: E402
-from trialsynth.metrics.trial_analysis import trial_analysis  # noqa: E402
-from trialsynth.school_control import assign_schools, group_schools  # noqa: E402
+from trialsynth.evaluation.metrics import METRICS, evaluation_view  # noqa: E402
+from trialsynth.evaluation.metrics.schools import school_disclosure  # noqa: E402
+from trialsynth.evaluation.metrics.trial_analysis import trial_analysis  # noqa: E402
+from trialsynth.disclosure.schools import assign_schools, group_schools  # noqa: E402
 from trialsynth.streams import Streams  # noqa: E402
 from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
 

@@ -20,7 +20,7 @@ extrapolates the full fit from the difference (seconds per epoch) - for the prod
 (30 epochs, 128-unit layers) and for synthcity's own (2,000 epochs, 500-unit layers, batches of
 200), the latter probed at one epoch.
 
-Metrics: Table 3's, by this project's evaluation (``trialsynth.metrics.evaluate``) against the
+Metrics: Table 3's, by this project's evaluation (``trialsynth.evaluation.metrics.evaluate``) against the
 whole real file. The study printed two decimals; its values are shown beside ours in the rows
 marked ``study``. The study's epsilon for its initial benchmarks is not stated (its tuned MST
 used 1).
@@ -40,13 +40,13 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
-from trialsynth.categories import categorise  # noqa: E402
-from trialsynth.cleaning import clean  # noqa: E402
+from trialsynth.evaluation.categories import categorise  # noqa: E402
+from trialsynth.data.cleaning import clean  # noqa: E402
 from trialsynth.comparators.environment import location, status  # noqa: E402
 from trialsynth.dp.domain import draft_domain  # noqa: E402
 from trialsynth.dp.noise import PublicNoise  # noqa: E402
-from trialsynth.metrics.evaluate import evaluate  # noqa: E402
-from trialsynth.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
+from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
+from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
 from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
 from trialsynth.synthesisers.mst import MstSynthesiser  # noqa: E402
 from trialsynth.synthesisers.synthcity_methods import GanSynthesiser  # noqa: E402

@@ -242,7 +242,7 @@ def cmd_codebook(args) -> int:
     from registry.plans import build_plan
     from registry.validation import validate_registry
     from trialsynth.errors import TrialDataError
-    from trialsynth.loading import load_trial_data
+    from trialsynth.data.loading import load_trial_data
 
     manifest = validate_registry(args.registry)
     plan = build_plan(manifest, manifest.trial(args.trial))
@@ -317,7 +317,7 @@ REVIEW_RISKS = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_
 
 def cmd_review(args) -> int:
     from trialsynth.catalogue.session import sessions_for
-    from trialsynth.signoff import pending, reviews
+    from trialsynth.release.signoff import pending, reviews
 
     sessions = sessions_for(_catalogue_url(args))
     if args.decisions:
@@ -374,7 +374,7 @@ def cmd_decide(args) -> int:
 
     from trialsynth.catalogue.session import sessions_for
     from trialsynth.errors import SignoffError
-    from trialsynth.signoff import approve, reject
+    from trialsynth.release.signoff import approve, reject
 
     sessions = sessions_for(_catalogue_url(args))
     try:
@@ -569,7 +569,7 @@ def cmd_env(args) -> int:
 def cmd_compare(args) -> int:
     from registry.plans import build_plans
     from registry.validation import check_registry
-    from trialsynth.compare import candidates, trial_rows
+    from trialsynth.run.compare import candidates, trial_rows
     from trialsynth.errors import TrialsynthError
 
     url = _catalogue_url(args)

@@ -1,7 +1,7 @@
 """One trial through the whole pipeline - the story a newcomer reads first.
 
 The registry plans the trial (its manifest entry and the archive's defaults, parsed once); the
-engine (``trialsynth.pipeline.run_trial``) then takes it through the study's steps:
+engine (``trialsynth.run.pipeline.run_trial``) then takes it through the study's steps:
 
 load -> clean (Appendix A) -> route by size -> synthesise (tune, fit, sample: cart | mst | ea) ->
 evaluate (Table 3, synthgauge) -> ONS category (Table 4) -> release gate -> atomic write ->

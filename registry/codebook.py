@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from registry.manifest import DomainSpec, Manifest, Trial
-from trialsynth.cleaning import clean_planned
+from trialsynth.data.cleaning import clean_planned
 from trialsynth.dp.domain import PublicDomain, draft_domain
 from trialsynth.errors import TrialDataError
 from trialsynth.plan import TrialPlan

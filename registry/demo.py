@@ -10,7 +10,7 @@ import yaml
 
 from registry.codebook import write_codebook
 from trialsynth.defaults import ARCHIVE_SEED, LARGE_THRESHOLD
-from trialsynth.surrogate import (
+from trialsynth.data.surrogate import (
     PUBLIC_BOUNDS,
     STUDY_SHAPES,
     TrialShape,

@@ -41,7 +41,7 @@ class RegistryDefaults(_Strict):
     dp_model_size: float = Field(default.DP_MODEL_SIZE, gt=0)  # AIM's junction-tree cap, MB
     # CART's missing numeric values: native | indicator (IterativeImputer) | hyperimpute
     missing_values: Literal["native", "indicator", "hyperimpute"] = default.MISSING_VALUES  # type: ignore[assignment]
-    # share of real rows kept from the synthesiser to test utility on (trialsynth.holdout); 0: none
+    # share of real rows kept from the synthesiser to test utility on (trialsynth.evaluation.holdout); 0: none
     holdout_share: float = Field(default.HOLDOUT_SHARE, ge=0, le=0.5)
     access_tier: Literal["accredited", "safeguarded"] = default.ACCESS_TIER  # type: ignore[assignment]
     # the release gate's disclosure limits (``trialsynth.defaults.RISK_LIMITS``); any subset

@@ -8,7 +8,8 @@ from registry.codebook import load_domain
 from registry.loading import read_columns
 from registry.manifest import Manifest, load_manifest
 from registry.plans import build_plan
-from trialsynth import preflight, stages
+from trialsynth.synthesisers import preflight
+from trialsynth import stages
 from trialsynth.errors import RegistryError, TrialDataError, TrialsynthError
 from trialsynth.outputs.released import ReleasedOutputs
 from trialsynth.plan import TrialPlan
@@ -103,7 +104,7 @@ def check_registry(path: str | Path, *, read_data: bool = False) -> tuple[Manife
     return each trial's own problems: a run fails those trials, recorded, and completes the rest.
 
     ``read_data`` also reads each data file and runs cleaning and the routed method's checks
-    (``trialsynth.preflight``), as ``trialsynth validate`` does."""
+    (``trialsynth.synthesisers.preflight``), as ``trialsynth validate`` does."""
     manifest = load_manifest(path)
     problems = _trial_problems(manifest)
     if read_data:

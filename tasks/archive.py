@@ -12,7 +12,7 @@ from registry.validation import check_registry
 from trialsynth.catalogue.attempts import expire_stale
 from trialsynth.catalogue.queries import failed_trials, run_attempts
 from trialsynth.catalogue.session import sessions_for
-from trialsynth.files import remove_stale_partials
+from trialsynth.data.files import remove_stale_partials
 from trialsynth.plan import TrialPlan
 from trialsynth.reports.dashboard import build_dashboard
 

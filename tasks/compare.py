@@ -1,4 +1,4 @@
-"""The comparison's task: one candidate method on one trial (``trialsynth.compare``)."""
+"""The comparison's task: one candidate method on one trial (``trialsynth.run.compare``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from trialsynth.catalogue.session import sessions_for
-from trialsynth.compare import Candidate, CartBudget, candidates, run_candidate, trial_rows
+from trialsynth.run.compare import Candidate, CartBudget, candidates, run_candidate, trial_rows
 from trialsynth.plan import RunContext, TrialPlan
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from trialsynth.isolation import run_planned
+from trialsynth.run.isolation import run_planned
 from trialsynth.plan import RunContext, TrialPlan
 
 TRANSIENT = (OperationalError, InterfaceError, OSError)

@@ -12,11 +12,11 @@ import yaml
 
 from registry.manifest import load_manifest
 from registry.plans import build_plan
-from trialsynth.cleaning import clean
+from trialsynth.data.cleaning import clean
 from trialsynth.meta import TrialMeta
-from trialsynth.pipeline import TrialOutcome, run_trial
+from trialsynth.run.pipeline import TrialOutcome, run_trial
 from trialsynth.plan import RunContext, TrialPlan
-from trialsynth.surrogate import TrialShape, demo_roles, make_trial
+from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial
 
 SMALL_SHAPE = TrialShape(800, 17)
 # Pipeline tests run CART on a few hundred rows, where it sits close to its training rows
@@ -103,7 +103,7 @@ def public_domain(frame: pd.DataFrame) -> dict:
     trial (its data are public, so reading the domain off them discloses nothing)."""
     from registry.codebook import draft_codebook
     from trialsynth.plan import Roles
-    from trialsynth.surrogate import public_bounds
+    from trialsynth.data.surrogate import public_bounds
 
     roles = Roles(
         treatment="treatment",

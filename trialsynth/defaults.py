@@ -30,7 +30,7 @@ HOLDOUT_SHARE = 0.2  # real rows kept from the synthesiser, to test on rows it n
 # in a secure environment, or a lower-security (safeguarded) tier.
 ACCESS_TIERS = ("accredited", "safeguarded")
 ACCESS_TIER = "accredited"
-# The release gate's limits on disclosure measured on each file (``trialsynth.release_gate``): a
+# The release gate's limits on disclosure measured on each file (``trialsynth.disclosure.gate``): a
 # non-private file above any is blocked (``bench/attacks.py``: files that know nothing of their
 # training rows score about 0 +- 0.3 on singling out, under 0.02 on linkability, under 0.05 on
 # inference and 0.48-0.57 on dcr_share; a copy of the training rows 1.0, 0.73, 0.74 and 1.0).
@@ -40,6 +40,6 @@ RISK_LIMITS = {
     "inference_risk": 0.2,
     "dcr_share": 0.65,
     # share of synthetic schools whose school-level values fit one real school (``metrics.schools``;
-    # ``trialsynth.school_control`` brings a CART file's from 0.95 to 0 on the 9,900-row demo trial)
+    # ``trialsynth.disclosure.schools`` brings a CART file's from 0.95 to 0 on the 9,900-row demo trial)
     "school_reidentification": 0.0,
 }

@@ -69,7 +69,7 @@ class Policy:
     dp_time_budget: float = defaults.DP_TIME_BUDGET  # seconds of AIM's adaptive rounds
     dp_model_size: float = defaults.DP_MODEL_SIZE  # AIM's junction-tree cap, MB
     missing_values: str = defaults.MISSING_VALUES  # CART's missing-value strategy (MISSING_VALUES_MODES)
-    holdout_share: float = defaults.HOLDOUT_SHARE  # real rows kept from the fit (trialsynth.holdout)
+    holdout_share: float = defaults.HOLDOUT_SHARE  # real rows kept from the fit (trialsynth.evaluation.holdout)
     access_tier: str = defaults.ACCESS_TIER  # who may receive the released file (recorded on approval)
     # the release gate's disclosure limits, as sorted (measure, limit) pairs (hashable)
     risk_limits: tuple[tuple[str, float], ...] = tuple(sorted(defaults.RISK_LIMITS.items()))
@@ -166,7 +166,7 @@ class RunContext:
     out_dir: Path
     cache_dir: Path
     force: bool = False  # re-synthesise trials whose release identity already has a released file
-    comparison: Comparison | None = None  # a comparison of methods (``trialsynth.compare``)
+    comparison: Comparison | None = None  # a comparison of methods (``trialsynth.run.compare``)
 
 
 @dataclass(frozen=True)

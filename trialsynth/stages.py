@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import sessionmaker
 
-from trialsynth import preflight
+from trialsynth.synthesisers import preflight
 from trialsynth.catalogue import ledger
 from trialsynth.catalogue.queries import released_with_identity
-from trialsynth.categories import (
+from trialsynth.evaluation.categories import (
     CATEGORIES,
     OUTPUTS_ONLY_CATEGORY,
     RULES_VERSION,
@@ -30,26 +30,26 @@ from trialsynth.categories import (
     not_applicable,
     valid_problems,
 )
-from trialsynth.cleaning import clean_planned, clean_public
+from trialsynth.data.cleaning import clean_planned, clean_public
 from trialsynth.dp.noise import SecureNoise
 from trialsynth.errors import MethodNotAvailableError, TrialDataError
-from trialsynth.files import output_path, sha256_of, write_atomically
-from trialsynth.holdout import holdout_mask
-from trialsynth.identity import identity_key, release_identity
-from trialsynth.loading import load_trial_data
+from trialsynth.data.files import output_path, sha256_of, write_atomically
+from trialsynth.evaluation.holdout import holdout_mask
+from trialsynth.release.identity import identity_key, release_identity
+from trialsynth.data.loading import load_trial_data
 from trialsynth.meta import TrialMeta
-from trialsynth.metrics import ANALYSIS_METRIC_KEYS, ATTACK_METRIC_KEYS, EXTRA_METRIC_KEYS, METRIC_KEYS
-from trialsynth.metrics.evaluate import assess, format_preserved
-from trialsynth.metrics.schools import school_disclosure
-from trialsynth.metrics.trial_analysis import trial_analysis
+from trialsynth.evaluation.metrics import ANALYSIS_METRIC_KEYS, ATTACK_METRIC_KEYS, EXTRA_METRIC_KEYS, METRIC_KEYS
+from trialsynth.evaluation.metrics.evaluate import assess, format_preserved
+from trialsynth.evaluation.metrics.schools import school_disclosure
+from trialsynth.evaluation.metrics.trial_analysis import trial_analysis
 from trialsynth.outputs import ReleasedOutputs, combine_outputs
 from trialsynth.plan import RunContext, TrialPlan
-from trialsynth.release_gate import Gate, RiskGate, check_release, check_risks
+from trialsynth.disclosure.gate import Gate, RiskGate, check_release, check_risks
 from trialsynth.reports.aggregates import secure_aggregates
-from trialsynth.restore import restore_dropped
-from trialsynth.routing import OUTPUTS_METHOD, Route, route
-from trialsynth.school_control import SchoolControl, group_schools
-from trialsynth.school_control import assign_schools as deal_schools
+from trialsynth.data.restore import restore_dropped
+from trialsynth.synthesisers.routing import OUTPUTS_METHOD, Route, route
+from trialsynth.disclosure.schools import SchoolControl, group_schools
+from trialsynth.disclosure.schools import assign_schools as deal_schools
 from trialsynth.streams import Streams
 from trialsynth.synthesisers import (
     DifferentiallyPrivate,
@@ -92,7 +92,7 @@ class Cleaned:
 
 @dataclass(frozen=True)
 class Holdout:
-    """Real rows kept from the synthesiser (``trialsynth.holdout``): which rows, never the rows."""
+    """Real rows kept from the synthesiser (``trialsynth.evaluation.holdout``): which rows, never the rows."""
 
     mask: np.ndarray = field(repr=False)  # bool per cleaned row
     share: float
@@ -314,7 +314,7 @@ def clean(loaded: Loaded, plan: TrialPlan, route: Route) -> Cleaned:
 
 @dataclass(frozen=True)
 class Identity:
-    """The trial's release identity (``trialsynth.identity``) and its key."""
+    """The trial's release identity (``trialsynth.release.identity``) and its key."""
 
     parts: dict[str, Any] = field(repr=False)
     key: str
@@ -392,13 +392,13 @@ def check_private(plan: TrialPlan, route: Route) -> None:
 
 
 def check_route(plan: TrialPlan, cleaned: Cleaned, route: Route) -> None:
-    """Refuse, before any work, what the routed method cannot take (``trialsynth.preflight``)."""
+    """Refuse, before any work, what the routed method cannot take (``trialsynth.synthesisers.preflight``)."""
     preflight.check_route(plan, cleaned.meta, route)
 
 
 def holdout(cleaned: Cleaned, plan: TrialPlan, method: type[Synthesiser], streams: Streams) -> Holdout:
     """The plan's share of real rows, drawn from the ``holdout`` stream, kept from the fit; a
-    method that synthesises from cleared outputs is fitted on every row (``trialsynth.holdout``)."""
+    method that synthesises from cleared outputs is fitted on every row (``trialsynth.evaluation.holdout``)."""
     share = plan.policy.holdout_share
     mask = holdout_mask(len(cleaned.data), share, streams.generator("holdout"))
     return Holdout(mask, share, seen_by_synthesiser="from_released_outputs" in capabilities_of(method))
@@ -407,7 +407,7 @@ def holdout(cleaned: Cleaned, plan: TrialPlan, method: type[Synthesiser], stream
 @dataclass(frozen=True)
 class SchoolsControlled:
     """The rows the synthesiser is fitted on, after school-level disclosure control
-    (``trialsynth.school_control``; ``data`` holds real rows: never recorded)."""
+    (``trialsynth.disclosure.schools``; ``data`` holds real rows: never recorded)."""
 
     data: pd.DataFrame = field(repr=False)
     control: SchoolControl
@@ -633,7 +633,7 @@ def gate(
     streams: Streams,
     controlled: SchoolsControlled | None = None,
 ) -> tuple[Gate, Sampled]:
-    """The release gate on the first draw (``trialsynth.release_gate``), re-draws from the
+    """The release gate on the first draw (``trialsynth.disclosure.gate``), re-draws from the
     ``redraw`` stream; the file as it will be released comes back with the decision."""
     # rows compared with the real rows as the fit saw them: school-level values as their group's
     real = controlled.control.grouped(cleaned.data, cleaned.meta.cluster) if controlled else cleaned.data

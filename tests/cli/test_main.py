@@ -40,7 +40,7 @@ def test_catalogue_url_from_environment(tmp_path, monkeypatch, capsys):
 
 def test_per_trial_limits_with_dask_are_refused_before_any_work(tmp_path, capsys):
     from tests.conftest import write_archive
-    from trialsynth.surrogate import TrialShape, make_trial
+    from trialsynth.data.surrogate import TrialShape, make_trial
 
     trials = {"alpha": make_trial(TrialShape(200, 15), 1)}
     registry = write_archive(tmp_path, trials, defaults={"trial_time_limit_s": 60})

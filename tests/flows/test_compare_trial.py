@@ -8,7 +8,7 @@ import pytest
 
 from cli.main import main
 from tests.conftest import write_archive
-from trialsynth.surrogate import TrialShape, make_trial
+from trialsynth.data.surrogate import TrialShape, make_trial
 
 
 @pytest.mark.flow

@@ -12,7 +12,7 @@ import yaml
 from tests.conftest import write_archive
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import sessions_for
-from trialsynth.surrogate import TrialShape, make_trial
+from trialsynth.data.surrogate import TrialShape, make_trial
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENTS = ROOT / "deployments" / "prefect.yaml"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from cli.main import main
 from tests.conftest import write_archive
-from trialsynth.surrogate import TrialShape, make_trial
+from trialsynth.data.surrogate import TrialShape, make_trial
 
 
 def _running(url: str) -> list[str]:

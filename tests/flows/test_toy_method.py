@@ -17,7 +17,7 @@ from cli.main import main
 from tests.conftest import plan_of, public_domain, write_archive
 from trialsynth import defaults
 from trialsynth.outputs.trial import clear_trial
-from trialsynth.surrogate import TrialShape, make_trial, public_bounds
+from trialsynth.data.surrogate import TrialShape, make_trial, public_bounds
 from trialsynth.synthesisers import SYNTHESISERS
 
 

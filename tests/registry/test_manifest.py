@@ -120,7 +120,7 @@ def test_trials_are_ordered_largest_input_first(tmp_path):
 def test_validate_refuses_a_dp_route_without_a_public_domain(tmp_path):
     """A trial routed to the DP method without a declared domain is refused by validate, naming the trial
     and the key, before any run spends minutes tuning."""
-    from trialsynth.surrogate import TrialShape, make_trial
+    from trialsynth.data.surrogate import TrialShape, make_trial
 
     frame = make_trial(TrialShape(400, 15), 1)
     archive = write_archive(
@@ -135,7 +135,7 @@ def test_validate_refuses_a_dp_route_without_a_public_domain(tmp_path):
 
 
 def test_validate_names_every_undeclared_part_of_a_dp_domain(tmp_path):
-    from trialsynth.surrogate import TrialShape, make_trial
+    from trialsynth.data.surrogate import TrialShape, make_trial
 
     frame = make_trial(TrialShape(400, 15), 1)
     domain = {"columns": {"treatment": {"levels": [0, 1]}, "post_test_1": {"kind": "continuous"}}}
@@ -161,7 +161,7 @@ def test_validate_names_every_undeclared_part_of_a_dp_domain(tmp_path):
 
 def test_a_codebook_file_is_read_and_its_problems_named(tmp_path):
     from tests.conftest import public_domain
-    from trialsynth.surrogate import TrialShape, make_trial
+    from trialsynth.data.surrogate import TrialShape, make_trial
 
     frame = make_trial(TrialShape(400, 15), 1)
     (tmp_path / "codebooks").mkdir()
@@ -180,7 +180,7 @@ def test_a_codebook_file_is_read_and_its_problems_named(tmp_path):
 
 def test_a_trial_with_a_broken_file_is_refused_alone(tmp_path):
     from registry.validation import check_registry
-    from trialsynth.surrogate import TrialShape, make_trial
+    from trialsynth.data.surrogate import TrialShape, make_trial
 
     trials = {"good": make_trial(TrialShape(300, 15), 1), "gone": make_trial(TrialShape(300, 15), 2)}
     archive = write_archive(tmp_path, trials)

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from tests.conftest import context_in, plan_of, write_archive
-from trialsynth.surrogate import TrialShape, make_trial
+from trialsynth.data.surrogate import TrialShape, make_trial
 
 
 class _State:

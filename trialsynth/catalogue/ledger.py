@@ -25,7 +25,7 @@ RETRIES = 8  # serialisation failures retried before giving up
 
 @dataclass(frozen=True)
 class Release:
-    """One private fit: its trial, guarantee and release identity (``trialsynth.identity``)."""
+    """One private fit: its trial, guarantee and release identity (``trialsynth.release.identity``)."""
 
     archive: str
     trial_id: str

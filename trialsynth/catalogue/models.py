@@ -47,8 +47,8 @@ class Attempt(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_s: Mapped[float | None] = mapped_column(Float)
     code_version: Mapped[str] = mapped_column(String(64))
-    release_identity: Mapped[str | None] = mapped_column(String(64), index=True)  # trialsynth.identity
-    # The sign-off (``trialsynth.signoff``): staged | approved | rejected (None: nothing to release)
+    release_identity: Mapped[str | None] = mapped_column(String(64), index=True)  # trialsynth.release.identity
+    # The sign-off (``trialsynth.release.signoff``): staged | approved | rejected (None: nothing to release)
     release: Mapped[str | None] = mapped_column(String(16))
     access_tier: Mapped[str | None] = mapped_column(String(32))  # who may receive it, from the plan
     reviewer: Mapped[str | None] = mapped_column(String(200))
@@ -65,7 +65,7 @@ class EpsilonCharge(Base):
 
     Every private fit is charged, before its noise is drawn (``ledger.reserve``): a forced
     re-release of the same data is a new release. ``release_key`` is the release identity
-    (``trialsynth.identity``): a release whose identity already has a released file is reported
+    (``trialsynth.release.identity``): a release whose identity already has a released file is reported
     ``unchanged`` and never fitted again, so nightly reruns and retries spend nothing."""
 
     __tablename__ = "epsilon_ledger"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trialsynth.catalogue.models import Attempt
-from trialsynth.metrics import RECORD_METRIC_KEYS
+from trialsynth.evaluation.metrics import RECORD_METRIC_KEYS
 
 PUBLIC_FIELDS = (
     "trial_id",

@@ -1,4 +1,4 @@
-"""A comparison of methods on one trial (``trialsynth.compare``) as files: the table as JSON and
+"""A comparison of methods on one trial (``trialsynth.run.compare``) as files: the table as JSON and
 CSV, and an HTML page in the trial report's style that links each candidate's own report."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from trialsynth.files import write_atomically
+from trialsynth.data.files import write_atomically
 from trialsynth.reports.trial_report import environment, fmt, page_css
 
 TUNING_NOTE = (

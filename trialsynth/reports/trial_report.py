@@ -14,10 +14,10 @@ from typing import Any
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 
 from trialsynth.catalogue.bands import band, public_record
-from trialsynth.categories import rule_table
-from trialsynth.files import write_atomically
-from trialsynth.metrics import RECORD_METRIC_KEYS
-from trialsynth.metrics.study import STUDY_KEY, STUDY_TABLE5_CART
+from trialsynth.evaluation.categories import rule_table
+from trialsynth.data.files import write_atomically
+from trialsynth.evaluation.metrics import RECORD_METRIC_KEYS
+from trialsynth.evaluation.metrics.study import STUDY_KEY, STUDY_TABLE5_CART
 from trialsynth.reports import charts
 
 PLAIN_CATEGORY = {

@@ -2,7 +2,7 @@
 
 Tuning on the real data would itself disclose: the chosen settings depend on the private rows,
 and that choice is not covered by the epsilon of the final fit. So the search runs on a **public
-surrogate**: a generated trial (``trialsynth.surrogate``) of the same shape, rows capped at ``max_rows``,
+surrogate**: a generated trial (``trialsynth.data.surrogate``) of the same shape, rows capped at ``max_rows``,
 with the demo's public bounds. It reads only the trial's row and column counts (which the released
 file shows anyway) and the policy cap. The reported epsilon is therefore the whole guarantee of
 the release: (epsilon, delta)-DP, with the selection free of privacy cost.
@@ -67,7 +67,7 @@ class TuningResult:
 
 
 def objective_value(metrics: dict, epsilon: float) -> float:
-    from trialsynth.categories import RULES
+    from trialsynth.evaluation.categories import RULES
 
     conditions = dict(RULES)["multivariate_detailed"]
     thresholds = {key: bound for key, op, bound in conditions if op == "<="}
@@ -86,9 +86,9 @@ def _surrogate(n_rows: int, n_cols: int, seed: int, max_rows: int):
     """A generated trial of the shape, with its domain read off it (it is public)."""
     from dataclasses import replace
 
-    from trialsynth.cleaning import clean
+    from trialsynth.data.cleaning import clean
     from trialsynth.dp.domain import draft_domain
-    from trialsynth.surrogate import TrialShape, demo_roles, make_trial, public_bounds
+    from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial, public_bounds
 
     shape = TrialShape(min(n_rows, max_rows), max(n_cols, 14))
     frame = make_trial(shape, seed)
@@ -97,7 +97,7 @@ def _surrogate(n_rows: int, n_cols: int, seed: int, max_rows: int):
     return (
         data,
         meta,
-        {"rows": shape.n_rows, "cols": shape.n_cols, "seed": seed, "generator": "trialsynth.surrogate"},
+        {"rows": shape.n_rows, "cols": shape.n_cols, "seed": seed, "generator": "trialsynth.data.surrogate"},
     )
 
 
@@ -118,7 +118,7 @@ def tune_mst(
     import optuna
 
     from trialsynth.dp.noise import PublicNoise
-    from trialsynth.metrics.evaluate import evaluate
+    from trialsynth.evaluation.metrics.evaluate import evaluate
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     data, meta, surrogate = _surrogate(n_rows, n_cols, seed, max_rows)

@@ -1,6 +1,6 @@
 from trialsynth.catalogue import as_record, finish_attempt, history, latest_attempts, start_attempt
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
-from trialsynth.metrics import RECORD_METRIC_KEYS
+from trialsynth.evaluation.metrics import RECORD_METRIC_KEYS
 
 
 def test_attempts_history_and_latest(tmp_path):

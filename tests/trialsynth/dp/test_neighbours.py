@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialsynth.cleaning import clean_public
+from trialsynth.data.cleaning import clean_public
 from trialsynth.dp.domain import ColumnDomain, PublicDomain
 from trialsynth.plan import Roles, TrialPlan
 from trialsynth.synthesisers.aim import AimSynthesiser
@@ -131,7 +131,7 @@ def test_estimated_levels_do_not_admit_a_value_one_record_holds(method):
 
 def test_nothing_real_is_restored_into_a_dp_file():
     """Columns outside the domain (here a constant and an id) come back empty, not as real values."""
-    from trialsynth.restore import restore_dropped
+    from trialsynth.data.restore import restore_dropped
 
     frame = _trial().assign(site="London", pupil_id=np.arange(800))
     data, meta = clean_public(frame, _plan(DECLARED))
@@ -143,7 +143,7 @@ def test_nothing_real_is_restored_into_a_dp_file():
 def test_a_dp_file_keeps_the_format_of_the_cleaned_trial():
     """Numeric codes (0/1 arms, numbered bands) are numbers on both sides: the file is not
     'structural' for a dtype the domain decided."""
-    from trialsynth.metrics.evaluate import format_preserved
+    from trialsynth.evaluation.metrics.evaluate import format_preserved
 
     domain = dataclasses.replace(
         DECLARED, columns=(ColumnDomain("arm", levels=(0, 1), missing=False), *DECLARED.columns[1:])
@@ -159,7 +159,7 @@ def test_one_record_cannot_change_how_the_rest_of_its_column_is_read(tmp_path):
     """A CSV reader types a whole column at once: one stray "x" turns every 1.0 into the text
     "1.0". The encoded marginal of the neighbour must still differ from the real one by one
     record (two cells by one), not by the whole column."""
-    from trialsynth.loading import load_trial_data
+    from trialsynth.data.loading import load_trial_data
     from trialsynth.synthesisers.discretise import bins_from_domain, encode
 
     domain = dataclasses.replace(

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from trialsynth.cleaning import clean
+from trialsynth.data.cleaning import clean
 from trialsynth.reports.aggregates import MIN_CELL, secure_aggregates
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from trialsynth.catalogue.bands import band
-from trialsynth.cleaning import clean
-from trialsynth.metrics.trial_analysis import trial_analysis
+from trialsynth.data.cleaning import clean
+from trialsynth.evaluation.metrics.trial_analysis import trial_analysis
 from trialsynth.reports.aggregates import secure_aggregates
 from trialsynth.reports.trial_report import render_card, render_public, render_report
 from trialsynth.synthesisers.cart import CartSynthesiser

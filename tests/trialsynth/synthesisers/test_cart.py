@@ -48,8 +48,8 @@ def test_unknown_engine_is_named(cleaned_trial):
 
 
 def _long_file():
-    from trialsynth.cleaning import clean
-    from trialsynth.surrogate import TrialShape, design_roles, make_trial
+    from trialsynth.data.cleaning import clean
+    from trialsynth.data.surrogate import TrialShape, design_roles, make_trial
 
     shape = TrialShape(1500, 0, design="long")
     frame = make_trial(shape, 6)
@@ -57,7 +57,7 @@ def _long_file():
 
 
 def test_density_smoothing_stops_copying_donors_and_keeps_point_masses():
-    from trialsynth.metrics.privacy import matches
+    from trialsynth.evaluation.metrics.privacy import matches
 
     data, meta = _long_file()
     rng = np.random.default_rng(0)

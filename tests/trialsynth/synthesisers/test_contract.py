@@ -15,7 +15,7 @@ from trialsynth.dp.noise import PublicNoise
 from trialsynth.errors import MethodNotAvailableError
 from trialsynth.outputs import clear_outputs
 from trialsynth.plan import Policy, Roles, TrialPlan
-from trialsynth.surrogate import public_bounds
+from trialsynth.data.surrogate import public_bounds
 from trialsynth.synthesisers import (
     SYNTHESISERS,
     DifferentiallyPrivate,
@@ -178,7 +178,7 @@ def test_redraws_have_the_samples_shape_and_copy_less(fitted):
     synthesiser, data, meta = fitted
     if not isinstance(synthesiser, Redraws):
         pytest.skip(f"{synthesiser.name} re-draws with sample")
-    from trialsynth.metrics.privacy import matches
+    from trialsynth.evaluation.metrics.privacy import matches
 
     rng = np.random.default_rng(4)
     drawn, redrawn = synthesiser.sample(len(data), rng), synthesiser.redraw(len(data), rng)
@@ -224,8 +224,8 @@ def test_unregistered_method_is_not_available():
 @pytest.fixture(scope="module")
 def three_arm_trial():
     """Three arms (effects +3 and +1.5 on the post-tests) and 10% of pupils never randomised."""
-    from trialsynth.cleaning import clean
-    from trialsynth.surrogate import TrialShape, design_roles, make_trial
+    from trialsynth.data.cleaning import clean
+    from trialsynth.data.surrogate import TrialShape, design_roles, make_trial
 
     shape = TrialShape(3000, 15, design="three_arm", unrandomised=0.1)
     frame = make_trial(shape, 21)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialsynth.cleaning import clean
+from trialsynth.data.cleaning import clean
 from trialsynth.dp.accounting import plan_budget, zcdp_rho
 from trialsynth.dp.domain import ColumnDomain, PublicDomain
 from trialsynth.dp.noise import PublicNoise

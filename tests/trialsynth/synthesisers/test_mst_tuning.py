@@ -5,7 +5,7 @@ import pytest
 from tests.conftest import public_domain, run_registered, write_archive
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
-from trialsynth.surrogate import TrialShape, make_trial
+from trialsynth.data.surrogate import TrialShape, make_trial
 from trialsynth.synthesisers import mst_tuning
 from trialsynth.synthesisers.mst import MstSynthesiser
 from trialsynth.synthesisers.mst_tuning import EPSILON_PRICE, objective_value, tune_mst
@@ -36,7 +36,7 @@ def test_tuning_reads_only_the_shape_and_the_cap(monkeypatch):
     assert all({"treatment", "post_test_1"} <= set(columns) for _, columns, _ in seen)  # the demo surrogate
     assert all(0.01 <= epsilon <= 0.5 for _, _, epsilon in seen)
     assert 0.01 <= result.epsilon <= 0.5 and result.preserve in {"primary", "all"}
-    assert result.surrogate == {"rows": 300, "cols": 14, "seed": 3, "generator": "trialsynth.surrogate"}
+    assert result.surrogate == {"rows": 300, "cols": 14, "seed": 3, "generator": "trialsynth.data.surrogate"}
     assert "public surrogate" in result.guarantee and "spends no budget" in result.guarantee
     assert len(result.trials) == 2
     tune_mst.cache_clear()
@@ -53,7 +53,7 @@ def test_untuned_epsilon_is_tuned_recorded_and_reused_by_the_next_run(tmp_path, 
     monkeypatch.setattr(mst_tuning, "ITERATIONS", (200,))
     tune_mst.cache_clear()
     frame = make_trial(TrialShape(400, 15), 5)
-    from trialsynth.surrogate import public_bounds
+    from trialsynth.data.surrogate import public_bounds
 
     bounds = {c: list(b) for c, b in public_bounds(frame.columns).items()}
     manifest = write_archive(

@@ -1,0 +1,59 @@
+"""A synthetic school whose school-level values fit one real school points at it."""
+
+import numpy as np
+import pandas as pd
+
+from trialsynth.data.cleaning import clean
+from trialsynth.evaluation.metrics.schools import school_disclosure, school_level_columns
+
+
+def _schools(n_schools=30, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(15, 40, n_schools)
+    school = np.repeat(np.arange(n_schools), sizes)
+    context = np.round(rng.uniform(0, 60, n_schools), 1)  # e.g. the school's FSM share
+    return pd.DataFrame(
+        {
+            "school_id": school,
+            "treatment": rng.integers(0, 2, n_schools)[school],
+            "school_fsm": context[school],
+            "pre_test": rng.normal(50, 10, len(school)).round(1),
+            "post_test": rng.normal(50, 10, len(school)).round(1),
+        }
+    )
+
+
+def _measure(real_frame, synth_frame):
+    both, meta = clean(
+        pd.concat([real_frame, synth_frame], ignore_index=True),
+        trial_id="t",
+        treatment="treatment",
+        outcomes=["post_test"],
+        cluster="school_id",
+    )
+    real, synth = both.iloc[: len(real_frame)], both.iloc[len(real_frame) :]
+    return school_level_columns(real, meta), school_disclosure(real, synth, meta)
+
+
+def test_a_planted_re_identifiable_school_is_caught():
+    real = _schools()
+    # the synthetic file: schools whose context is shared by many (pooled into 3 values) ...
+    synth = _schools(seed=1)
+    synth["school_fsm"] = np.where(
+        synth["school_fsm"] < 20, 10.0, np.where(synth["school_fsm"] < 40, 30.0, 50.0)
+    )
+    synth["school_id"] = synth["school_id"] + 1000
+    columns, clean_measure = _measure(real, synth)
+    assert "school_fsm" in columns and "treatment" in columns and "pre_test" not in columns
+    # ... then one school carrying a real school's exact context and arm
+    planted = real[real["school_id"] == 7].assign(school_id=5000)
+    _, caught = _measure(real, pd.concat([synth, planted], ignore_index=True))
+    assert caught["school_reidentification"] > clean_measure["school_reidentification"]
+    assert caught["school_reidentification"] >= 1 / (synth["school_id"].nunique() + 1)
+
+
+def test_a_copy_of_every_school_is_fully_re_identifiable():
+    real = _schools()
+    _, measure = _measure(real, real.assign(school_id=real["school_id"] + 1000))
+    assert measure["school_reidentification"] >= 0.85  # a few real schools share a context
+    assert measure["school_size_correlation"] > 0.99

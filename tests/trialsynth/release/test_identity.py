@@ -1,0 +1,50 @@
+import dataclasses
+from pathlib import Path
+
+from trialsynth.dp.domain import ColumnDomain, PublicDomain
+from trialsynth.release.identity import identity_key, release_identity
+from trialsynth.plan import Limits, Policy, Roles, TrialPlan
+
+
+def _plan(**changes) -> TrialPlan:
+    plan = TrialPlan(
+        archive="a",
+        trial_id="t",
+        roles=Roles(treatment="arm", outcomes=("post",)),
+        seed=1,
+        data_path=Path("/data/t.csv"),
+        domain=PublicDomain((ColumnDomain("arm", levels=(0, 1)),)),
+    )
+    return dataclasses.replace(plan, **changes)
+
+
+def _key(plan: TrialPlan, data: str = "d1") -> str:
+    return identity_key(release_identity(plan, data, None))
+
+
+def test_everything_that_makes_the_file_changes_the_identity():
+    base = _key(_plan())
+    changed = [
+        _key(_plan(), data="d2"),
+        _key(_plan(roles=Roles(treatment="arm", outcomes=("post", "pre")))),
+        _key(_plan(roles=Roles(treatment="arm", outcomes=("post",), drop=("x",)))),
+        _key(_plan(epsilon=0.5)),
+        _key(_plan(method="mst")),
+        _key(_plan(seed=2)),
+        _key(_plan(policy=Policy(epsilon_cap=2.0))),
+        _key(_plan(domain=PublicDomain((ColumnDomain("arm", levels=(0, 1, 2)),)))),
+        _key(_plan(bounds={"post": (0, 100)})),
+    ]
+    assert base not in changed and len(set(changed)) == len(changed)
+
+
+def test_where_the_files_are_and_the_limits_do_not_change_it():
+    assert _key(_plan()) == _key(_plan(data_path=Path("/moved/t.csv"), limits=Limits(time_s=60)))
+
+
+def test_code_and_package_versions_are_part_of_it(monkeypatch):
+    from trialsynth.release import identity
+
+    base = _key(_plan())
+    monkeypatch.setattr(identity, "code_version", lambda: "9.9.9+other")
+    assert _key(_plan()) != base

@@ -1,0 +1,389 @@
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import context_in, plan_of, public_domain, run_registered, write_archive
+from trialsynth import synthesisers
+from trialsynth.catalogue import as_record, latest_attempts
+from trialsynth.catalogue.session import make_engine, make_sessionmaker
+from trialsynth.errors import RegistryError
+from trialsynth.evaluation.metrics import RECORD_METRIC_KEYS
+from trialsynth.run.pipeline import run_trial
+from trialsynth.data.surrogate import TrialShape, make_trial
+
+
+@pytest.fixture()
+def sessions(tmp_path):
+    return make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'catalogue.db'}"))
+
+
+def _run(manifest, trial_id, tmp_path, sessions):
+    outcome = run_registered(manifest, trial_id, tmp_path, sessions)
+    with sessions() as session:
+        return outcome, as_record(latest_attempts(session, [trial_id])[0])
+
+
+def test_cart_trial_is_released_and_catalogued(tmp_path, sessions, raw_trial):
+    manifest = write_archive(tmp_path, {"mid": raw_trial})
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "succeeded", outcome.error
+    assert record["method"] == "cart" and record["route_reason"].startswith("auto: 300 <= 800 rows")
+    assert set(record["metrics"]) == set(RECORD_METRIC_KEYS)
+    assert record["ons_category"] and record["gate"].startswith("released")
+    released = pd.read_csv(record["output_path"])
+    assert "pupil_id" not in released.columns and len(released) == 800
+    # Appendix A's drops are put back: same layout as the real file, minus the manifest's drops
+    assert list(released.columns) == [c for c in raw_trial.columns if c != "pupil_id"]
+    assert released["notes"].isna().all() and (released["project_name"] == "demo project").all()
+    labels = released.groupby("pupil_fsm")["fsm_label"].unique().to_dict()
+    assert labels == {0: ["Not eligible"], 1: ["Eligible for FSM"]}
+    assert set(record["timings"]) >= {"load", "clean", "fit", "sample", "evaluate", "write"}
+    assert len(record["lineage"]["manifest_entry_sha256"]) == 64
+    assert record["lineage"]["packages"]["numpy"] and record["lineage"]["packages"]["synthgauge"]
+    # nothing leaves before a person signs it off; the disclosure measures are recorded
+    assert record["release"] == "staged" and record["access_tier"] == "accredited"
+    assert record["reviewer"] is None and record["released_path"] is None
+    assert record["disclosure"]["risk_rule"] and record["disclosure"]["risks_exceeded"] == []
+    assert 0 <= record["metrics"]["dcr_share"] <= 1 and record["metrics"]["linkability_risk"] is not None
+    assert record["lineage"]["school_control"]["groups"] >= 1
+
+
+def test_an_unregistered_method_is_refused_before_any_work(tmp_path):
+    manifest = write_archive(
+        tmp_path, {"tiny": make_trial(TrialShape(120, 15), 1)}, extra={"tiny": {"method": "vae"}}
+    )
+    with pytest.raises(RegistryError, match=r"trial 'tiny': key 'method': .*'vae' is not available"):
+        plan_of(manifest, "tiny")
+
+
+def test_a_route_whose_method_is_not_installed_fails_clearly(tmp_path, sessions, monkeypatch):
+    monkeypatch.delitem(synthesisers.SYNTHESISERS, "cart")
+    manifest = write_archive(tmp_path, {"mid": make_trial(TrialShape(400, 15), 1)})
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "failed" and record["method"] == "cart"
+    registered = "aim, ctgan, ea, gan, mst, pategan"
+    assert (
+        record["error"] == f"method 'cart' is not available in this installation (registered: {registered})"
+    )
+    assert record["output_path"] is None
+
+
+def test_small_trial_is_synthesised_from_its_released_outputs(tmp_path, sessions):
+    manifest = write_archive(
+        tmp_path,
+        {"tiny": make_trial(TrialShape(400, 15), 1)},
+        defaults={"small_threshold": 1000, "ea_generations": 40},
+    )
+    outcome, record = _run(manifest, "tiny", tmp_path, sessions)
+    assert outcome.status == "succeeded", record["error"]
+    assert record["method"] == "ea" and "released outputs" in record["route_reason"]
+    assert record["metrics"]["coef_mae"] is not None and record["metrics"]["coef_mae"] >= 0
+    assert record["metrics"]["feature_density_mad"] is not None  # evaluated against the real trial
+    released = record["params"]["released_outputs"]
+    assert [m["outcome"] for m in released["models"]] == ["post_test_1", "post_test_2"]
+    assert record["params"]["search"]["generations"] == 40
+    assert len(pd.read_csv(record["output_path"])) == 400
+
+
+def test_small_policy_none_is_skipped(tmp_path, sessions):
+    manifest = write_archive(
+        tmp_path, {"tiny": make_trial(TrialShape(120, 15), 1)}, defaults={"small_policy": "none"}
+    )
+    outcome, record = _run(manifest, "tiny", tmp_path, sessions)
+    assert outcome.status == "skipped" and "small_policy is none" in record["route_reason"]
+
+
+class _CopyingSynthesiser:
+    """Releases real rows verbatim: what the release gate exists to stop."""
+
+    name = "cart"
+
+    def __init__(self, **params):
+        self.params = params
+
+    @classmethod
+    def params_from(cls, plan):
+        return {}
+
+    def fitted_record(self):
+        return {}
+
+    def fit(self, data, meta):
+        self.data_, self.meta_ = data, meta
+        return self
+
+    def sample(self, n, rng):
+        copied = self.data_.sample(n, replace=True, random_state=0).reset_index(drop=True)
+        copied["school_id"] = "school-001"  # new cluster labels must not hide copied pupils
+        return copied
+
+    def get_params(self):
+        return self.params
+
+
+class _JitteringSynthesiser(_CopyingSynthesiser):
+    """Releases training rows with a little noise on every measurement: no row equals a real one
+    (the exact-match gate sees nothing), every row sits next to the pupil it copies."""
+
+    def sample(self, n, rng):
+        seed = int(rng.integers(1 << 31))
+        rows = self.data_.sample(n, replace=True, random_state=seed).reset_index(drop=True)
+        for name, kind in self.meta_.kinds.items():
+            if kind == "continuous" and name in rows:
+                rows[name] = rows[name] + rng.normal(0, 0.01 * float(rows[name].std()), n)
+        return rows
+
+
+def test_a_file_that_sits_on_its_training_rows_is_blocked_by_the_risk_limits(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
+    """The known-bad case of the attack gate in the real pipeline: the file is not written and
+    the measures over their limit are named."""
+    monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_JitteringSynthesiser")
+    limits = {"small_threshold": 300, "risk_limits": {}}  # the default limits
+    manifest = write_archive(tmp_path, {"mid": raw_trial}, defaults=limits)
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "failed" and "disclosure over its limit" in outcome.error
+    assert record["output_path"] is None and record["release"] is None
+    assert record["disclosure"]["risks_exceeded"] and record["disclosure"]["risks_enforced"]
+    assert record["metrics"]["replicated_uniques"] == 0  # the exact-match gate passed it
+    assert record["metrics"]["dcr_share_low"] > 0.65 and record["metrics"]["linkability_risk_low"] > 0.1
+
+
+class _SmoothedOnRedraw(_JitteringSynthesiser):
+    """Its first draw sits on the training rows; its re-draw (smoothed) does not."""
+
+    def redraw(self, n, rng):
+        rows = self.data_.sample(n, replace=True, random_state=int(rng.integers(1 << 31))).reset_index(
+            drop=True
+        )
+        for name, kind in self.meta_.kinds.items():
+            if name not in rows or name == self.meta_.cluster:
+                continue
+            if kind == "continuous":
+                rows[name] = rows[name] + rng.normal(0, float(rows[name].std()), n)
+            rows[name] = rng.permutation(rows[name].to_numpy())
+        return rows
+
+
+def test_a_file_over_a_risk_limit_is_drawn_again_smoothed_before_it_is_blocked(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
+    monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_SmoothedOnRedraw")
+    limits = {"small_threshold": 300, "risk_limits": {}}
+    manifest = write_archive(tmp_path, {"mid": raw_trial}, defaults=limits)
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "succeeded", outcome.error
+    disclosure = record["disclosure"]
+    assert disclosure["whole_file_redrawn_for_risk"] and disclosure["first_draw_exceeded"]
+    assert disclosure["risks_exceeded"] == [] and record["metrics"]["dcr_share"] < 0.65
+    assert "evaluate_resampled" in record["timings"]
+
+
+def test_gate_blocks_a_file_that_reproduces_real_records(tmp_path, sessions, raw_trial, monkeypatch):
+    monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_CopyingSynthesiser")
+    manifest = write_archive(tmp_path, {"mid": raw_trial})
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "failed"
+    assert record["error"] == (
+        "release blocked: 800 synthetic rows reproduce a real record unique on every synthesised "
+        "column after 1 round of re-drawing"
+    )
+    assert record["disclosure"]["replicated_uniques"] == 800
+    assert record["metrics"]["replicated_uniques"] == 800
+    assert record["output_path"] is None
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))
+
+
+def test_unreadable_data_is_a_trial_failure(tmp_path, sessions, raw_trial):
+    manifest = write_archive(tmp_path, {"mid": raw_trial})
+    (tmp_path / "data" / "mid.csv").write_text("")
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "failed" and record["error"] == "trial 'mid': mid.csv: the file is empty"
+
+
+def _dp_archive(tmp_path, frame, defaults=None, epsilon=0.5):
+    from trialsynth.data.surrogate import public_bounds
+
+    bounds = {c: list(b) for c, b in public_bounds(frame.columns).items()}
+    extra = {"dp": {"method": "mst", "epsilon": epsilon, "bounds": bounds, "domain": public_domain(frame)}}
+    return write_archive(tmp_path, {"dp": frame}, defaults=defaults, extra=extra)
+
+
+def test_dp_release_is_capped_ledgered_and_an_unchanged_release_spends_nothing(tmp_path, sessions, raw_trial):
+    from trialsynth.catalogue import ledger
+
+    manifest = _dp_archive(tmp_path, raw_trial, defaults={"epsilon_lifetime": 0.8})
+    outcome, record = _run(manifest, "dp", tmp_path, sessions)
+    assert outcome.status == "succeeded", outcome.error
+    assert record["epsilon"] == 0.5 and record["params"]["epsilon_newly_spent"] == 0.5
+    assert record["params"]["bin_scheme"]["post_test_1"]["bounds"] == [0.0, 200.0]
+    assert "replacing one row" in record["params"]["guarantee"]
+    why = record["analysis"]["category"]  # the domain's types match the data's: never a format fault
+    assert record["ons_category"] and not any("numeric in one file only" in p for p in why["valid_problems"])
+    _, again = _run(manifest, "dp", tmp_path, sessions)  # same identity: nothing re-synthesised
+    assert again["status"] == "unchanged" and again["output_path"] == record["output_path"]
+    assert again["epsilon"] == 0.5 and again["ons_category"] == record["ons_category"]
+    assert set(again["timings"]) == {"identify"} and ledger.spent(sessions, "test", "dp") == 0.5
+    changed = raw_trial.copy()
+    changed.loc[0, "post_test_1"] = 150.0
+    changed.to_csv(tmp_path / "data" / "dp.csv", index=False)  # a new release: 0.5 more > 0.8
+    _, refused = _run(manifest, "dp", tmp_path, sessions)
+    assert refused["status"] == "failed"
+    assert refused["error"] == (
+        "trial 'dp': this release needs epsilon 0.5 but 0.5 of the lifetime budget "
+        "epsilon_lifetime 0.8 is spent"
+    )
+
+
+def test_a_forced_dp_release_draws_fresh_noise_and_is_charged(tmp_path, sessions, raw_trial):
+    """The same plan, data and stored seed twice: the noise is not reproducible from them, so the
+    two files differ, and the second release is paid for."""
+    from trialsynth.catalogue import ledger
+
+    manifest = _dp_archive(tmp_path, raw_trial, epsilon=1.0)
+    first = run_registered(manifest, "dp", tmp_path, sessions)
+    with sessions() as session:
+        path = as_record(latest_attempts(session, ["dp"])[0])["output_path"]
+    before = pd.read_csv(path)
+    forced = run_registered(manifest, "dp", tmp_path, sessions, force=True)
+    assert first.status == forced.status == "succeeded"
+    after = pd.read_csv(path)
+    assert not before.equals(after)
+    assert ledger.spent(sessions, "test", "dp") == 2.0
+
+
+def test_an_unchanged_release_is_reported_and_any_change_re_synthesises(tmp_path, sessions, raw_trial):
+    manifest = write_archive(tmp_path, {"mid": raw_trial})
+    _, first = _run(manifest, "mid", tmp_path, sessions)
+    _, second = _run(manifest, "mid", tmp_path, sessions)
+    assert first["status"] == "succeeded" and second["status"] == "unchanged"
+    assert second["lineage"]["unchanged_since"]["attempt_id"] == first["attempt_id"]
+    assert second["release_identity"] == first["release_identity"] and len(first["release_identity"]) == 64
+    assert second["analysis"] == first["analysis"] and second["metrics"] == first["metrics"]
+    edited = yaml.safe_load(manifest.read_text())
+    edited["trials"][0]["outcomes"] = ["post_test_2", "post_test_1"]  # a role changed: a new release
+    manifest.write_text(yaml.safe_dump(edited))
+    _, third = _run(manifest, "mid", tmp_path, sessions)
+    assert third["status"] == "succeeded"
+    Path(third["output_path"]).unlink()  # the released file is gone: it is made again
+    _, fourth = _run(manifest, "mid", tmp_path, sessions)
+    assert fourth["status"] == "succeeded"
+    Path(fourth["output_path"]).write_text("another release's file\n")  # not the file released
+    _, fifth = _run(manifest, "mid", tmp_path, sessions)
+    assert (
+        fifth["status"] == "succeeded"
+        and fifth["lineage"]["output_sha256"] == fourth["lineage"]["output_sha256"]
+    )
+
+
+def test_a_private_release_stands_when_measuring_it_fails(tmp_path, sessions, raw_trial, monkeypatch):
+    """The DP file is written before anything else reads real rows: a failure of evaluation
+    afterwards is recorded, and the release (and its charge) stand."""
+    from trialsynth import stages
+
+    def broken(*args, **kwargs):
+        raise ValueError("a metric fell over")
+
+    monkeypatch.setattr(stages, "assess", broken)
+    manifest = _dp_archive(tmp_path, raw_trial)
+    outcome, record = _run(manifest, "dp", tmp_path, sessions)
+    assert outcome.status == "succeeded" and Path(record["output_path"]).is_file()
+    assert (
+        record["error"]
+        == "released; measuring the file against the real data failed: ValueError: a metric fell over"
+    )
+
+
+def test_trial_known_only_by_released_outputs_of_two_sources(tmp_path, sessions):
+    from trialsynth.outputs.trial import clear_trial
+
+    sources = write_archive(
+        tmp_path / "owners",
+        {"a": make_trial(TrialShape(400, 15), 1), "b": make_trial(TrialShape(450, 15), 2)},
+    )
+    for name in ("a", "b"):
+        clear_trial(plan_of(sources, name)).to_json(tmp_path / f"{name}.json")
+    entry = {
+        "id": "joint",
+        "outputs": ["a.json", "b.json"],
+        "treatment": "treatment",
+        "outcomes": ["post_test_1", "post_test_2"],
+        "cluster": "school_id",
+    }
+    manifest = tmp_path / "joint.yaml"
+    manifest.write_text(
+        yaml.safe_dump({"archive": "joint", "defaults": {"ea_generations": 30}, "trials": [entry]})
+    )
+    outcome, record = _run(manifest, "joint", tmp_path, sessions)
+    assert outcome.status == "succeeded", record["error"]
+    assert record["method"] == "ea" and "released outputs of 2 source(s)" in record["route_reason"]
+    assert record["n_rows"] == 850 and record["ons_category"] == "valid"
+    assert record["metrics"]["coef_mae"] is not None and record["metrics"]["corr_msd"] is None
+    assert record["params"]["released_outputs"]["sources"] == ["test/a", "test/b"]
+    released = pd.read_csv(record["output_path"])
+    assert len(released) == 850 and released["school_id"].str.fullmatch(r"school-\d+").all()
+
+
+def test_a_record_keeps_what_was_learnt_before_cleaning_failed(tmp_path, sessions):
+    broken = make_trial(TrialShape(400, 15), 4)
+    broken["post_test_1"] = None  # an outcome with no values: cleaning refuses the trial
+    manifest = write_archive(tmp_path, {"mid": broken})
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "failed" and "has no values" in record["error"]
+    assert len(record["cleaning"]["input_sha256"]) == 64  # the input was read: its hash is kept
+
+
+def test_numpy_values_in_a_methods_record_are_stored_as_json(tmp_path, sessions, raw_trial, monkeypatch):
+    import numpy as np
+
+    from trialsynth.synthesisers.cart import CartSynthesiser
+
+    monkeypatch.setattr(
+        CartSynthesiser, "fitted_record", lambda self: {"leaves": np.int64(3), "w": np.ones(2)}
+    )
+    manifest = write_archive(tmp_path, {"mid": raw_trial})
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status in {"succeeded", "failed"} and record["finished_at"]
+    assert record["params"]["leaves"] == 3 and record["params"]["w"] == [1.0, 1.0]
+
+
+def test_a_dp_release_whose_charge_fails_is_never_fitted_or_written(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from trialsynth.catalogue import ledger
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("catalogue went away"))
+
+    monkeypatch.setattr(ledger, "reserve", refuse)
+    manifest = _dp_archive(tmp_path, raw_trial)
+    outcome, record = _run(manifest, "dp", tmp_path, sessions)
+    assert outcome.status == "failed" and "catalogue went away" in record["error"]
+    assert record["output_path"] is None and not list((tmp_path / "out").rglob("*.csv"))
+
+
+def test_a_dp_route_without_a_public_domain_fails_before_any_cleaning_or_tuning(tmp_path, sessions):
+    frame = make_trial(TrialShape(400, 15), 1)
+    manifest = write_archive(
+        tmp_path, {"big": frame}, defaults={"small_threshold": 100, "large_threshold": 300}
+    )
+    outcome = run_registered(manifest, "big", tmp_path, sessions)
+    assert (
+        outcome.status == "failed"
+        and "key 'domain': the differentially private method 'aim'" in outcome.error
+    )
+    assert set(outcome.timings) == {"identify", "load"}  # nothing cleaned, tuned, fitted or sampled
+
+
+def test_a_plan_with_problems_fails_at_once_with_them(tmp_path, sessions):
+    manifest = write_archive(tmp_path, {"t": make_trial(TrialShape(400, 15), 1)})
+    plan = dataclasses.replace(plan_of(manifest, "t"), problems=("trial 't': key 'data': unreadable",))
+    outcome = run_trial(plan, sessions, context_in(tmp_path))
+    assert outcome.status == "failed" and outcome.error == "trial 't': key 'data': unreadable"
+    assert outcome.timings == {}

@@ -1,0 +1,285 @@
+"""The release gate: no released file may reproduce a real record that is unique in the real data.
+
+A synthetic row equal, on every synthesised column (the school label aside: it is new by design),
+to a real record that is unique in the real data - on the manifest's ``keys``, else on every
+compared column - discloses that person (synthpop's *replicated uniques*). Such rows are re-drawn
+from the fitted model, every round recorded, and a file that still holds one is blocked. A
+combination many real pupils share discloses no one and never blocks; the count of synthetic rows
+equal to any real record is kept as the metric ``exact_matches``. Rows are never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trialsynth.errors import ReleaseBlockedError
+from trialsynth.meta import TrialMeta
+from trialsynth.evaluation.metrics.privacy import matches
+from trialsynth.synthesisers.base import DifferentiallyPrivate, FromReleasedOutputs, Redraws, Synthesiser
+
+GATE_RULE = "replicated-uniques-v1"
+REDRAW_ROUNDS = 8  # rounds of re-drawing flagged rows before the gate blocks the file
+REDRAW_LIMIT = 20  # at most this many times the file's rows drawn in all the rounds together
+RESAMPLE_SHARE = 0.05  # more flagged rows than this share: the whole file is re-drawn (``redraw``)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The release gate: a synthetic row equal (on the synthesised columns) to a real record that
+    is unique in the real data on the key variables discloses that person; such rows are re-drawn
+    from the fitted model, every round recorded, and the file is blocked if any remain.
+
+    ``exact_matches`` counts synthetic rows equal to any real record before re-drawing (kept as a
+    metric: a combination many real pupils share discloses no one)."""
+
+    keys: tuple[str, ...]
+    key_basis: str
+    compared: tuple[str, ...]
+    real_uniques: int
+    exact_matches: int
+    replicated_initial: int
+    redrawn: tuple[int, ...] = ()
+    replicated_uniques: int = 0
+    resampled: bool = False  # the whole file re-drawn (smoothed) before the row re-draws
+    enforced: bool = True  # False for a differentially private method: measured, not enforced
+
+    @property
+    def rounds(self) -> str:
+        whole = "the whole file re-drawn, then " if self.resampled else ""
+        return f"{whole}{_rounds(len(self.redrawn))} of re-drawing"
+
+    @property
+    def released(self) -> bool:
+        return self.replicated_uniques == 0 or not self.enforced
+
+    @property
+    def reason(self) -> str:
+        if not self.enforced:
+            return (
+                f"released: {self.replicated_uniques} synthetic rows equal a real record unique on "
+                f"{self.key_basis}, measured and not enforced: the method is differentially private, "
+                "and its guarantee covers every row; re-drawing or blocking on the real data would void it"
+            )
+        if not self.released:
+            return (
+                f"blocked: {self.replicated_uniques} synthetic rows reproduce a real record unique on "
+                f"{self.key_basis} after {self.rounds}"
+            )
+        if self.redrawn or self.resampled:
+            return (
+                f"released: {self.replicated_initial} synthetic rows reproduced a real record unique on "
+                f"{self.key_basis}; re-drawn from the model ({self.rounds}: "
+                f"{', '.join(map(str, self.redrawn)) or 0} rows), none remain"
+            )
+        return f"released: no synthetic row reproduces a real record unique on {self.key_basis}"
+
+    def metrics(self) -> dict[str, float | None]:
+        return {"replicated_uniques": self.replicated_uniques, "exact_matches": self.exact_matches}
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "gate": self.reason,
+            "disclosure": {
+                "rule": GATE_RULE,
+                "keys": list(self.keys),
+                "key_basis": self.key_basis,
+                "compared_columns": len(self.compared),
+                "real_uniques": self.real_uniques,
+                "exact_matches": self.exact_matches,
+                "replicated_uniques_initial": self.replicated_initial,
+                "whole_file_redrawn": self.resampled,
+                "redrawn_per_round": list(self.redrawn),
+                "replicated_uniques": self.replicated_uniques,
+                "enforced": self.enforced,
+            },
+        }
+
+    def enforce(self) -> None:
+        if not self.released:
+            raise ReleaseBlockedError(f"release {self.reason}")
+
+
+def check_release(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    meta: TrialMeta,
+    method: Synthesiser,
+    rng: np.random.Generator,
+) -> tuple[Gate, pd.DataFrame]:
+    """Find synthetic rows that replicate a real unique record, re-draw them from the fitted
+    ``method`` (from ``rng``) and check again; the file is blocked if any remain. Returns the
+    decision and the file as it would be released (``synthetic`` itself when nothing changed).
+
+    Compared columns: every synthesised column except the school label (new by construction:
+    comparing it would let every copied pupil record pass); keys: the manifest's ``keys``, else
+    every compared column. Where the school-level control replaced school-level values by their
+    group's (``trialsynth.disclosure.schools``), ``real`` carries the group values too, so a pupil
+    copied with them is found.
+    Values are compared in one canonical form per column (5, 5.0 and "5" alike, numbers at the
+    released precision).
+
+    Re-drawing: ``redraw`` where the method has it (CART: smoothed donors), else ``sample`` (a
+    re-drawn row keeps the school label of the row it replaces: labels are per draw). When more
+    than ``RESAMPLE_SHARE`` of the rows are flagged, a method with ``redraw`` re-draws the whole
+    file first (``bench/gate_remedies.py``: re-drawing 1.5% of a file row by row costs nothing
+    measurable, re-drawing 8% or a third of it removes every row near a unique record and
+    distorts it - pMSE ratio 3.2 -> 8.7 on Project STAR long - where a whole smoothed draw does
+    not).
+
+    A differentially private method's file is measured and released as drawn (``enforced`` is
+    False): its (epsilon, delta) guarantee already bounds what any synthetic row - one equal to a
+    unique real record included - says about any person, while re-drawing rows chosen by the real
+    data, or blocking on them, is not post-processing and would void that guarantee (a person's
+    presence would change which files can be released)."""
+    first = synthetic
+    compared = [c for c in real.columns if c != meta.cluster]
+    keys = [k for k in meta.keys if k in compared]
+    basis = f"the key variables {keys}" if keys else "every synthesised column"
+    synthetic = synthetic.reset_index(drop=True)
+    n = len(synthetic)
+    found = matches(real, synthetic, compared, keys)
+    initial, exact = int(found.replicated.sum()), int(found.exact.sum())
+    drawn, resampled = 0, False
+    redrawn: list[int] = []
+    flagged = np.flatnonzero(found.replicated)
+    may_redraw = not isinstance(method, DifferentiallyPrivate)
+    if may_redraw and isinstance(method, Redraws) and len(flagged) > RESAMPLE_SHARE * n:
+        synthetic, drawn, resampled = method.redraw(n, rng).reset_index(drop=True)[synthetic.columns], n, True
+        flagged = np.flatnonzero(matches(real, synthetic, compared, keys).replicated)
+    draw = method.redraw if isinstance(method, Redraws) else method.sample
+    while may_redraw and len(flagged) and len(redrawn) < REDRAW_ROUNDS and drawn < REDRAW_LIMIT * n:
+        share_bad = max(len(flagged) / n, 0.05)
+        want = min(int(np.ceil(len(flagged) / max(1 - share_bad, 0.05) * 1.5)) + 10, REDRAW_LIMIT * n - drawn)
+        fresh = draw(want, rng).reset_index(drop=True)[synthetic.columns]
+        drawn += want
+        good = fresh.loc[~matches(real, fresh, compared, keys).replicated]
+        take = min(len(good), len(flagged))
+        replace, flagged = flagged[:take], flagged[take:]
+        rows = good.iloc[:take].copy()
+        if meta.cluster and not isinstance(method, Redraws):
+            rows[meta.cluster] = synthetic[meta.cluster].to_numpy()[replace]
+        synthetic = _replace_rows(synthetic, replace, rows)
+        redrawn.append(take)
+    changed = bool(redrawn) or resampled
+    remaining = int(matches(real, synthetic, compared, keys).replicated.sum()) if changed else initial
+    result = Gate(
+        keys=tuple(keys),
+        key_basis=basis,
+        compared=tuple(compared),
+        real_uniques=found.real_uniques,
+        exact_matches=exact,
+        replicated_initial=initial,
+        redrawn=tuple(redrawn),
+        replicated_uniques=remaining,
+        resampled=resampled,
+        enforced=may_redraw,
+    )
+    return result, synthetic if changed else first
+
+
+def _rounds(count: int) -> str:
+    return f"{count} round" if count == 1 else f"{count} rounds"
+
+
+def _replace_rows(frame: pd.DataFrame, positions: np.ndarray, rows: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the rows at ``positions`` replaced by ``rows``, every other row in place,
+    each column's dtype kept where the new values allow it."""
+    fresh = rows.set_axis(positions)
+    out = pd.concat([frame.drop(index=positions), fresh]).sort_index()
+    for name, dtype in frame.dtypes.items():
+        try:
+            cast = out[name].astype(dtype)
+        except (TypeError, ValueError):
+            continue  # e.g. a re-drawn missing value in an integer column: the wider dtype stays
+        same = (cast.astype("object") == out[name].astype("object")) | (cast.isna() & out[name].isna())
+        if bool(same.all()):  # never a value changed by the cast (2.7 -> 2, a new category -> NaN)
+            out[name] = cast
+    return out
+
+
+RISK_RULE = "attack-risks-v2"
+# Measured by attacks against the holdout: unmeasured (too few held-out rows) blocks a file
+# unless its limit is 1 (the measure's gate turned off).
+ATTACK_MEASURES = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share")
+
+
+@dataclass(frozen=True)
+class RiskGate:
+    """The release gate's second rule: each disclosure measure of the file (the attacks'
+    risks, ``dcr_share``, the school re-identification share) at or under its limit (the plan's
+    ``risk_limits``); a file with a measured value over its limit is blocked, and so is one whose
+    attacks could not be measured (fewer held-out rows than ``attacks.MIN_CONTROL_ROWS``) unless
+    their limits are 1. The lower bounds of the 95% intervals are recorded beside. A measure the
+    trial has no structure for (no school-level columns) is listed, never a reason to block.
+
+    Not enforced (measured and recorded) for a differentially private file (see
+    ``check_release``) and for a file synthesised from cleared outputs (``ea``): it never saw a
+    row, its disclosure control is the clearance of those outputs, and its holdout rows were
+    seen through them like every other row, so the attacks have no unseen control."""
+
+    limits: tuple[tuple[str, float], ...]
+    measured: tuple[tuple[str, float | None], ...]  # the point value of each measure
+    lower: tuple[tuple[str, float | None], ...] = ()  # the lower bound of its 95% interval, if any
+    enforced: bool = True
+    why_not_enforced: str = ""
+
+    @property
+    def exceeded(self) -> list[str]:
+        limits, lower = dict(self.limits), dict(self.lower)
+        out = []
+        for name, value in self.measured:
+            if name not in limits:
+                continue
+            if value is None:
+                if name in ATTACK_MEASURES and limits[name] < 1:
+                    out.append(f"{name} unmeasured (too few held-out rows; raise holdout_share)")
+                continue
+            if value > limits[name]:
+                bound = lower.get(name)
+                shown = f" (95% interval from {bound:.3g})" if bound is not None else ""
+                out.append(f"{name} {value:.3g}{shown} > {limits[name]:g}")
+        return out
+
+    @property
+    def released(self) -> bool:
+        return not self.exceeded or not self.enforced
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "disclosure": {
+                "risk_rule": RISK_RULE,
+                "risk_limits": dict(self.limits),
+                "risks_exceeded": self.exceeded,
+                "risks_unmeasured": [name for name, value in self.measured if value is None],
+                "risks_enforced": self.enforced,
+                "risks_not_enforced_because": self.why_not_enforced or None,
+            }
+        }
+
+    def enforce(self) -> None:
+        if not self.released:
+            raise ReleaseBlockedError(
+                f"release blocked: disclosure over its limit: {'; '.join(self.exceeded)}"
+            )
+
+
+def check_risks(
+    metrics: dict[str, float | None], limits: tuple[tuple[str, float], ...], method: Synthesiser
+) -> RiskGate:
+    """The file's disclosure measures against the plan's limits (see ``RiskGate``)."""
+    measured = tuple((name, metrics.get(name)) for name, _ in limits)
+    lower = tuple(
+        (name, metrics[f"{name}_low"]) for name, _ in limits if metrics.get(f"{name}_low") is not None
+    )
+    why = ""
+    if isinstance(method, DifferentiallyPrivate):
+        why = (
+            "differentially private: the guarantee covers every row; blocking on the real data would void it"
+        )
+    elif isinstance(method, FromReleasedOutputs):
+        why = "synthesised from cleared outputs only: their clearance is its disclosure control"
+    return RiskGate(limits, measured, lower, enforced=not why, why_not_enforced=why)

@@ -1,0 +1,380 @@
+"""Attacks on a released file, measured against real rows the synthesiser never saw.
+
+The three attacks of Giomi et al. (2022, "A Unified Framework for Quantifying Privacy Risk in
+Synthetic Data", the method of the ``anonymeter`` package), written here on numpy and
+scikit-learn, and the distance-to-closest-record share:
+
+- **singling out**: an intruder writes predicates from the synthetic file alone ("the pupil
+  with ks2_maths = 31.5 and fsm = 1 and ...") that pick out exactly one synthetic row, and wins
+  when the predicate picks out exactly one real pupil;
+- **linkability**: an intruder holds two halves of a pupil's record (two column sets, as two
+  administrative sources would) and links them through the synthetic row nearest to each half;
+  a win is the same synthetic row on both sides;
+- **attribute inference**: an intruder knows every column of a pupil but a secret one (the
+  outcomes, the trial's sensitive attribute) and guesses it from the nearest synthetic row.
+
+Each attack runs on training rows (the synthesiser saw them) and on control rows (the holdout:
+it never saw them), as many of each. What the file teaches about the general population wins on
+both; what it leaks about the training pupils wins only on the training rows. The risk is the
+excess, normalised (Giomi et al., eq. 1):
+
+    risk = (rate_training - rate_control) / (1 - rate_control)
+
+with each rate's Wilson score interval at 95% and the risk's interval from the two intervals'
+opposite ends (the widest interval they allow). 0 means the file gives an intruder nothing on
+the training pupils that it does not give on anyone; 1 means every attack on a training pupil
+succeeds. Singling out is scored within the real rows (see ``singling_out``). ``dcr_share`` is
+the share of synthetic rows closer to a training row than to a held-out row, on the scale of
+equal-sized sets: 0.5 for a file that is no closer to the rows it learnt from (MOSTLY AI's
+criterion), 1 for a copy.
+
+Distances: each numeric column (missingness indicators included) over its real range, each
+categorical column one-hot times 1/2, summed (Manhattan): a category mismatch counts 1, as two
+values at opposite ends of a column's range do (Gower's distance without its division by the
+number of columns). Every nearest-neighbour search is exact (brute force).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.neighbors import NearestNeighbors
+
+from trialsynth.evaluation.metrics.prepare import EvaluationContext
+from trialsynth.evaluation.metrics.privacy import default_tcap
+
+ATTACK_KEYS = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share")
+# With every risk: the bounds of its 95% interval (``<key>_low``/``<key>_high``).
+ATTACK_CI_KEYS = tuple(f"{key}_{end}" for key in ATTACK_KEYS for end in ("low", "high"))
+ATTACK_TARGETS = 1000  # training and control rows attacked (each side); fewer when the holdout is smaller
+MIN_CONTROL_ROWS = 50  # fewer held-out rows: no attack is measured (the control rate means nothing)
+SINGLING_OUT_QUERIES = 1000  # predicates written from the synthetic file (anonymeter: 500)
+SINGLING_OUT_COLUMNS = 4  # columns per predicate (anonymeter's multivariate default is 3)
+WINDOW = 0.01  # a measurement in a predicate: within 1% of its range of the synthetic row's value
+# The singling-out estimate rests on the predicates that single out a real pupil, which can be a
+# handful (a coded file: insteval-large gave 1 of 1,000, read as risk 1 with interval [-1, 1]);
+# its point value adds this many pseudo-predicates at the control rate.
+SINGLING_OUT_PRIOR = 20
+CODED_LEVELS = 20  # a numeric column with at most this many values is a code: compared for equality
+SINGLING_OUT_TRIES = 12  # batches of twice as many candidates before giving up (few unique rows)
+INFERENCE_SECRETS = 4  # secret columns attacked: the outcomes, then the TCAP target
+NUMERIC_TOLERANCE = 0.05  # a numeric secret is guessed when within 5% of its true value
+DCR_SYNTHETIC_ROWS = 5000  # synthetic rows whose closest distances are measured
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Rate:
+    successes: int
+    attempts: int
+
+    @property
+    def value(self) -> float:
+        return self.successes / self.attempts if self.attempts else float("nan")
+
+    def wilson(self) -> tuple[float, float]:
+        """The 95% Wilson score interval of the rate."""
+        n, p = self.attempts, self.value
+        if not n:
+            return float("nan"), float("nan")
+        centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+        half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
+        return max(centre - half, 0.0), min(centre + half, 1.0)
+
+
+def risk(training: Rate, control: Rate) -> tuple[float, float, float]:
+    """The excess of the attack on training rows over the same attack on control rows,
+    normalised by what the control attack leaves to gain; with its interval (see the module)."""
+
+    def excess(a: float, c: float) -> float:
+        # a control attack that always succeeds leaves nothing to gain: no excess
+        return 0.0 if c >= 1 else float(np.clip((a - c) / (1 - c), -1.0, 1.0))
+
+    a_low, a_high = training.wilson()
+    c_low, c_high = control.wilson()
+    point = excess(training.value, control.value)
+    return point, min(excess(a_low, c_high), point), max(excess(a_high, c_low), point)
+
+
+def risk_against(training: Rate, expected: float, prior: float = 0.0) -> tuple[float, float, float]:
+    """``risk`` against a control rate known exactly (no interval of its own). With ``prior``,
+    the point value adds that many pseudo-attempts at the control rate (shrinking an estimate
+    that rests on a few attempts towards no excess); the interval is the raw rate's."""
+
+    def excess(a: float) -> float:
+        return 0.0 if expected >= 1 else float(np.clip((a - expected) / (1 - expected), -1.0, 1.0))
+
+    low, high = training.wilson()
+    shrunk = (
+        (training.successes + prior * expected) / (training.attempts + prior)
+        if training.attempts + prior
+        else 0
+    )
+    return excess(shrunk), excess(low), excess(high)
+
+
+def attacks(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
+    """Every attack's risk (with its interval) and ``dcr_share``; NaN when the trial has fewer
+    than ``MIN_CONTROL_ROWS`` held-out rows to control with."""
+    holdout = ctx.holdout
+    empty = dict.fromkeys((*ATTACK_KEYS, *ATTACK_CI_KEYS), float("nan"))
+    if holdout is None or holdout.sum() < MIN_CONTROL_ROWS or (~holdout).sum() < MIN_CONTROL_ROWS:
+        return empty
+    rng = np.random.default_rng(ctx.seed)
+    space = Space(real, ctx)
+    training, control = real.loc[~holdout], real.loc[holdout]
+    targets = min(ATTACK_TARGETS, len(control))
+    train_targets = training.iloc[rng.choice(len(training), targets, replace=False)]
+    control_targets = control.iloc[rng.choice(len(control), targets, replace=False)]
+    results = dict(empty)
+    so_rate, so_expected = singling_out(training, control, synth, ctx, rng)
+    point, low, high = risk_against(so_rate, so_expected, prior=SINGLING_OUT_PRIOR)
+    results.update({"singling_out_risk": point, "singling_out_risk_low": low, "singling_out_risk_high": high})
+    for key, (train_rate, control_rate) in (
+        ("linkability_risk", linkability(train_targets, control_targets, synth, space, rng)),
+        ("inference_risk", inference(train_targets, control_targets, synth, space, ctx)),
+    ):
+        point, low, high = risk(train_rate, control_rate)
+        results.update({key: point, f"{key}_low": low, f"{key}_high": high})
+    share, low, high = dcr_share(training, control, synth, space, rng)
+    results.update({"dcr_share": share, "dcr_share_low": low, "dcr_share_high": high})
+    return results
+
+
+class Space:
+    """The attacks' distance space (see the module), fixed from the real data."""
+
+    def __init__(self, real: pd.DataFrame, ctx: EvaluationContext) -> None:
+        numeric = list(ctx.numeric)
+        self.numeric = numeric
+        self.low = real[numeric].min()
+        self.span = (real[numeric].max() - self.low).replace(0, 1.0)
+        self.levels = {name: pd.Index(real[name].astype(str).unique()) for name in ctx.categorical}
+
+    def embed(self, frame: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
+        """Rows of ``frame`` as points, on ``columns`` (every column when None); a category the
+        real data does not hold is at distance 1 from every real category."""
+        columns = list(frame.columns) if columns is None else columns
+        parts = []
+        for name in columns:
+            if name in self.levels:
+                codes = self.levels[name].get_indexer(frame[name].astype(str))
+                onehot = np.zeros((len(frame), len(self.levels[name]) + 1))
+                onehot[np.arange(len(frame)), np.where(codes < 0, len(self.levels[name]), codes)] = 0.5
+                parts.append(onehot)
+            else:
+                scaled = (frame[name].to_numpy(dtype=float) - self.low[name]) / self.span[name]
+                parts.append(scaled[:, None])
+        return np.hstack(parts) if parts else np.zeros((len(frame), 0))
+
+
+def nearest(points: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to and index of each query's nearest point (Manhattan, exact)."""
+    search = NearestNeighbors(n_neighbors=1, algorithm="brute", metric="manhattan").fit(points)
+    distances, index = search.kneighbors(queries)
+    return distances[:, 0], index[:, 0]
+
+
+def linkability(
+    train_targets: pd.DataFrame,
+    control_targets: pd.DataFrame,
+    synth: pd.DataFrame,
+    space: Space,
+    rng: np.random.Generator,
+) -> tuple[Rate, Rate]:
+    """Columns split in two at random (seeded; the two sources an intruder would link); a target
+    is linked when its two halves have the same nearest synthetic row."""
+    columns = list(synth.columns)
+    order = rng.permutation(len(columns))
+    left = [columns[i] for i in order[: len(columns) // 2]]
+    right = [columns[i] for i in order[len(columns) // 2 :]]
+    synth_left, synth_right = space.embed(synth, left), space.embed(synth, right)
+    rates = []
+    for targets in (train_targets, control_targets):
+        _, by_left = nearest(synth_left, space.embed(targets, left))
+        _, by_right = nearest(synth_right, space.embed(targets, right))
+        rates.append(Rate(int((by_left == by_right).sum()), len(targets)))
+    return rates[0], rates[1]
+
+
+def secrets(ctx: EvaluationContext, columns: list[str]) -> list[str]:
+    """The columns an intruder would infer: the trial's outcomes, then the TCAP target."""
+    meta = ctx.meta
+    _, target = default_tcap(ctx)
+    wanted = [*meta.outcomes, target]
+    return [c for c in dict.fromkeys(wanted) if c in columns][:INFERENCE_SECRETS]
+
+
+def inference(
+    train_targets: pd.DataFrame,
+    control_targets: pd.DataFrame,
+    synth: pd.DataFrame,
+    space: Space,
+    ctx: EvaluationContext,
+) -> tuple[Rate, Rate]:
+    """For each secret column: the nearest synthetic row on every other column gives the guess
+    (a numeric secret is guessed within ``NUMERIC_TOLERANCE`` of its value); the rates of the
+    secret whose risk is highest."""
+    columns = list(synth.columns)
+    best: tuple[float, Rate, Rate] | None = None
+    for secret in secrets(ctx, columns):
+        aux = [c for c in columns if c != secret and not c.startswith(f"{secret}__")]
+        synth_aux = space.embed(synth, aux)
+        rates = []
+        for targets in (train_targets, control_targets):
+            _, index = nearest(synth_aux, space.embed(targets, aux))
+            guess, truth = synth[secret].to_numpy()[index], targets[secret].to_numpy()
+            rates.append(Rate(int(_guessed(guess, truth, secret in space.levels).sum()), len(targets)))
+        value = risk(rates[0], rates[1])[0]
+        if best is None or value > best[0]:
+            best = (value, rates[0], rates[1])
+    if best is None:
+        return Rate(0, 0), Rate(0, 0)
+    return best[1], best[2]
+
+
+def _guessed(guess: np.ndarray, truth: np.ndarray, categorical: bool) -> np.ndarray:
+    if categorical:
+        return guess.astype(str) == truth.astype(str)
+    guess, truth = guess.astype(float), truth.astype(float)
+    return np.abs(guess - truth) <= NUMERIC_TOLERANCE * np.abs(truth) + 1e-12
+
+
+def dcr_share(
+    training: pd.DataFrame,
+    control: pd.DataFrame,
+    synth: pd.DataFrame,
+    space: Space,
+    rng: np.random.Generator,
+) -> tuple[float, float, float]:
+    """Share of synthetic rows (up to ``DCR_SYNTHETIC_ROWS`` of them, seeded) closer to a
+    training row than to a held-out row, on the scale of equal-sized sets: 0.5 for a file no
+    closer to the rows it learnt from, 1 when every row is.
+
+    Measured against every training and every held-out row (a training sample of the holdout's
+    size would hide most copies: a row copied from a training pupil left out of the sample is as
+    close to either set); for a file that knows nothing of its training rows a synthetic row's
+    closest real row is a training row with probability p = n_training / n_real (the holdout is
+    a uniform random draw), so the share s is reported as 0.5 + 0.5 (s - p) / (1 - p). A tie
+    counts p. With the bounds of s's 95% Wilson interval, mapped alike."""
+    rows = synth.iloc[rng.choice(len(synth), min(DCR_SYNTHETIC_ROWS, len(synth)), replace=False)]
+    points = space.embed(rows)
+    to_training, _ = nearest(space.embed(training), points)
+    to_control, _ = nearest(space.embed(control), points)
+    p = len(training) / (len(training) + len(control))
+    tied = np.abs(to_training - to_control) <= 1e-12
+    share = float(((to_training < to_control) & ~tied).mean() + p * tied.mean())
+    low, high = Rate(int(round(share * len(points))), len(points)).wilson()
+
+    def scaled(s: float) -> float:
+        return float(np.clip(0.5 + 0.5 * (s - p) / (1 - p), 0.0, 1.0))
+
+    return scaled(share), scaled(low), scaled(high)
+
+
+def singling_out(
+    training: pd.DataFrame,
+    control: pd.DataFrame,
+    synth: pd.DataFrame,
+    ctx: EvaluationContext,
+    rng: np.random.Generator,
+) -> tuple[Rate, float]:
+    """Predicates of ``SINGLING_OUT_COLUMNS`` columns written from random synthetic rows (a
+    category or a coded number: equal to the row's value; a measurement: within ``WINDOW`` of
+    its range of the row's value - "a pupil with a KS2 score of about 31 and FSM and ...") and
+    kept when exactly one synthetic row satisfies them (anonymeter's multivariate attack writes
+    one-sided conditions, "at least 31", which single out only extreme rows). Each is tried on
+    every real row, training and held-out together; a predicate that singles out one real pupil
+    is a success when that pupil is a training one. The point value is shrunk by
+    ``SINGLING_OUT_PRIOR`` pseudo-predicates at the control rate (see ``risk_against``).
+
+    The control is the holdout itself: it is a uniform random draw, so for a file that knows
+    nothing of its training rows the pupil a predicate singles out is a training pupil with
+    probability n_training / n_real (the returned control rate), whatever the set sizes; a file
+    that leaks its training rows singles them out more often. (Running the predicates on the
+    training and the control sets separately would need a model of how singling out depends on
+    a set's size, which the training set here is several times the control's.)"""
+    codes = _Codes(pd.concat([training, control, synth], ignore_index=True), ctx)
+    n_t, n_c = len(training), len(control)
+    real_x, synth_x = codes.values[: n_t + n_c], codes.values[n_t + n_c :]
+    queries = _queries(synth_x, codes.widths, rng)
+    singled = _first_match(real_x, queries)  # the row a predicate singles out, else -1
+    hits = singled[singled >= 0]
+    return Rate(int((hits < n_t).sum()), len(hits)), n_t / (n_t + n_c)
+
+
+class _Codes:
+    """Every column as numbers, with the half-width of a predicate's window on it: a category
+    (as its code) and a number with few values (a code, a missingness indicator) are matched
+    exactly; a measurement within ``WINDOW`` of its range either side."""
+
+    def __init__(self, frame: pd.DataFrame, ctx: EvaluationContext) -> None:
+        parts, widths = [], []
+        for name in frame.columns:
+            if name in ctx.categorical:
+                parts.append(pd.factorize(frame[name].astype(str))[0].astype(float))
+                widths.append(0.0)
+            else:
+                values = frame[name].to_numpy(dtype=float)
+                parts.append(values)
+                coded = frame[name].nunique() <= CODED_LEVELS
+                widths.append(0.0 if coded else WINDOW * float(np.nanmax(values) - np.nanmin(values)))
+        self.values = np.column_stack(parts)
+        self.widths = np.array(widths)
+
+
+# A predicate: column indices, the values, and per column the half-width of its window (0: equal).
+Query = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _match(x: np.ndarray, query: Query) -> np.ndarray:
+    cols, values, widths = query
+    return np.all(np.abs(x[:, cols] - values) <= widths, axis=1)
+
+
+def _counts(x: np.ndarray, queries: list[Query]) -> np.ndarray:
+    """How many rows of ``x`` satisfy each predicate (blocks of predicates at a time)."""
+    if not queries:
+        return np.zeros(0, dtype=int)
+    cols = np.stack([q[0] for q in queries])
+    values = np.stack([q[1] for q in queries])
+    widths = np.stack([q[2] for q in queries])
+    out = np.empty(len(queries), dtype=int)
+    step = max(1, 4_000_000 // max(len(x) * cols.shape[1], 1))
+    for start in range(0, len(queries), step):
+        c, v, w = cols[start : start + step], values[start : start + step], widths[start : start + step]
+        out[start : start + step] = (np.abs(x[:, c] - v) <= w).all(axis=2).sum(axis=0)
+    return out
+
+
+def _first_match(x: np.ndarray, queries: list[Query]) -> np.ndarray:
+    """For each predicate, the row of ``x`` it singles out (-1: none or several)."""
+    out = np.full(len(queries), -1)
+    for i, query in enumerate(queries):
+        rows = np.flatnonzero(_match(x, query))
+        if len(rows) == 1:
+            out[i] = rows[0]
+    return out
+
+
+def _queries(synth_x: np.ndarray, widths: np.ndarray, rng: np.random.Generator) -> list[Query]:
+    """Up to ``SINGLING_OUT_QUERIES`` distinct predicates that single out one synthetic row."""
+    width = synth_x.shape[1]
+    per_query = min(SINGLING_OUT_COLUMNS, width)
+    found: dict[bytes, Query] = {}
+    batch = 2 * SINGLING_OUT_QUERIES
+    for _ in range(SINGLING_OUT_TRIES):
+        rows = synth_x[rng.integers(len(synth_x), size=batch)]
+        cols = np.sort(np.argsort(rng.random((batch, width)), axis=1)[:, :per_query], axis=1)
+        values = np.take_along_axis(rows, cols, axis=1)
+        candidates = [(cols[i], values[i], widths[cols[i]]) for i in range(batch)]
+        for query, count in zip(candidates, _counts(synth_x, candidates), strict=True):
+            key = np.concatenate(query[:2]).tobytes()
+            if count == 1 and key not in found:
+                found[key] = query
+        if len(found) >= SINGLING_OUT_QUERIES:
+            break
+    return list(found.values())[:SINGLING_OUT_QUERIES]
