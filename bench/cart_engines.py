@@ -22,17 +22,21 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from trialsynth.data.cleaning import clean  # noqa: E402
-from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
 from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial  # noqa: E402
+from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
+from trialsynth.plan import Roles  # noqa: E402
 from trialsynth.synthesisers.cart import ENGINES, CartSynthesiser  # noqa: E402
 
 
 def datasets(sd2011: str | None):
     demo = make_trial(TrialShape(9900, 22), seed=20240601)
-    yield "demo 9,900x22", *clean(demo, trial_id="demo", **demo_roles(demo, ["post_test_1"]))
+    yield "demo 9,900x22", *clean(demo, Roles.of(**demo_roles(demo, ["post_test_1"])), trial_id="demo")
     if sd2011:
         raw = pd.read_csv(sd2011)
-        yield "SD2011 5,000x35", *clean(raw, trial_id="sd2011", treatment="sex", outcomes=["income"])
+        yield (
+            "SD2011 5,000x35",
+            *clean(raw, Roles.of(treatment="sex", outcomes=["income"]), trial_id="sd2011"),
+        )
 
 
 def run(name: str, data: pd.DataFrame, meta, repeat: int) -> None:

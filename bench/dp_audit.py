@@ -33,8 +33,8 @@ from scipy.stats import beta
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trialsynth.data.cleaning import clean_public  # noqa: E402
-from trialsynth.dp.domain import ColumnDomain, PublicDomain  # noqa: E402
+from trialsynth.domain import ColumnDomain, PublicDomain  # noqa: E402
+from trialsynth.dp.cleaning import clean_public  # noqa: E402
 from trialsynth.dp.noise import SecureNoise  # noqa: E402
 from trialsynth.plan import Roles, TrialPlan  # noqa: E402
 from trialsynth.synthesisers.mst import MstSynthesiser  # noqa: E402

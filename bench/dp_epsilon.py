@@ -28,11 +28,12 @@ sys.path.insert(0, str(ROOT))
 from registry.bundled import bundled_registry  # noqa: E402
 from registry.manifest import load_manifest  # noqa: E402
 from registry.plans import build_plan  # noqa: E402
-from trialsynth import stages  # noqa: E402
+from trialsynth.data.loading import load  # noqa: E402
 from trialsynth.evaluation.categories import categorise  # noqa: E402
 from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
-from trialsynth.synthesisers.routing import route  # noqa: E402
+from trialsynth.run.sequence import clean_trial  # noqa: E402
 from trialsynth.synthesisers.mst import MstSynthesiser  # noqa: E402
+from trialsynth.synthesisers.routing import route  # noqa: E402
 
 KEYS = ("corr_msd", "corr_ratio_msd", "pmse_ratio", "feature_density_mad", "f1_diff")
 
@@ -48,9 +49,9 @@ def main() -> None:
     manifest = load_manifest(bundled_registry(home()))
     trial = max(manifest.trials, key=lambda t: manifest.data_path(t).stat().st_size)
     plan = build_plan(manifest, trial)
-    loaded = stages.load(plan)
+    loaded = load(plan)
     chosen = route(len(loaded.frame), plan.method, plan.policy)
-    cleaned = stages.clean(loaded, plan, chosen)
+    cleaned = clean_trial(loaded, plan, chosen)
     n_rows, n_cols = cleaned.data.shape
     start = time.perf_counter()
     tuning = MstSynthesiser.tune(plan, n_rows, n_cols, seed=1, cache_dir=home())

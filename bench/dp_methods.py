@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
-from trialsynth.evaluation.categories import categorise  # noqa: E402
 from trialsynth.dp.domain import draft_domain  # noqa: E402
 from trialsynth.dp.noise import PublicNoise  # noqa: E402
+from trialsynth.evaluation.categories import categorise  # noqa: E402
 from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
 from trialsynth.evaluation.metrics.trial_analysis import trial_analysis  # noqa: E402
 from trialsynth.synthesisers.aim import AimSynthesiser  # noqa: E402
@@ -64,8 +64,8 @@ def tv16():
 
     from registry.manifest import load_manifest
     from registry.plans import build_plan
-    from trialsynth.data.cleaning import clean_public
     from trialsynth.data.loading import load_trial_data
+    from trialsynth.dp.cleaning import clean_public
 
     work = Path(tempfile.mkdtemp(prefix="dp-methods-"))
     manifest = load_manifest(write_corpus(work, 200, ids=["tv16-large"]))

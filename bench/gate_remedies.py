@@ -25,17 +25,16 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trialsynth.disclosure import gate as release_gate
-
-from trialsynth import stages  # noqa: E402
-from trialsynth.data.cleaning import clean  # noqa: E402
-from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
-from trialsynth.streams import Streams  # noqa: E402
+from trialsynth.data.cleaning import Cleaned, clean  # noqa: E402
 from trialsynth.data.surrogate import TrialShape, demo_roles, design_roles, make_trial  # noqa: E402
+from trialsynth.disclosure import uniques  # noqa: E402
+from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
+from trialsynth.plan import Roles  # noqa: E402
+from trialsynth.streams import Streams  # noqa: E402
 from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
 
 KEYS = ("pmse_ratio", "corr_msd", "feature_density_mad")
-RESAMPLE_SHARE = release_gate.RESAMPLE_SHARE
+RESAMPLE_SHARE = uniques.RESAMPLE_SHARE
 
 
 def files(real_dir: Path | None):
@@ -77,7 +76,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     print(f"{'file':<11} {'remedy':<15} {'repl_uniq':>9} {'exact':>6} {'redrawn':>8}  first draw -> released")
     for name, frame, roles in files(args.real):
-        data, meta = clean(frame, trial_id=name, **roles)
+        data, meta = clean(frame, Roles.of(**roles), trial_id=name)
         streams = Streams(7)
         plain = CartSynthesiser(random_state=1).fit(data, meta)
         remedies = {
@@ -87,14 +86,13 @@ def main() -> None:
             "gate": plain,
         }
         for remedy, synthesiser in remedies.items():
-            release_gate.RESAMPLE_SHARE = RESAMPLE_SHARE if remedy == "gate" else 1.0
+            uniques.RESAMPLE_SHARE = RESAMPLE_SHARE if remedy == "gate" else 1.0
             start = time.perf_counter()
-            fitted = stages.Fitted(synthesiser, {})  # type: ignore[arg-type]
-            cleaned = stages.Cleaned(data, meta, "")
-            sampled = stages.sample(fitted, cleaned, streams)
-            gate, released = stages.gate(cleaned, sampled, fitted, streams)
-            first = evaluate(data, sampled.synthetic, meta, 1)
-            after = evaluate(data, released.synthetic, meta, 1) if released is not sampled else first
+            cleaned = Cleaned(data, meta, "")
+            sampled = synthesiser.sample(len(data), streams.generator("sample"))
+            gate, released = uniques.gate(cleaned, sampled, synthesiser, streams.generator("redraw"))
+            first = evaluate(data, sampled, meta, 1)
+            after = evaluate(data, released, meta, 1) if released is not sampled else first
             change = "  ".join(f"{k} {first[k]:.4g} -> {after[k]:.4g}" for k in KEYS)
             print(
                 f"{name:<11} {remedy:<15} {gate.replicated_initial:>9} {gate.exact_matches:>6} "

@@ -31,15 +31,16 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trialsynth.evaluation.categories import categorise, not_applicable, valid_problems  # noqa: E402
 from trialsynth.data.cleaning import clean  # noqa: E402
+from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
 from trialsynth.defaults import HOLDOUT_SHARE  # noqa: E402
 from trialsynth.dp.domain import draft_domain  # noqa: E402
 from trialsynth.dp.noise import PublicNoise  # noqa: E402
+from trialsynth.evaluation.categories import categorise, not_applicable, valid_problems  # noqa: E402
 from trialsynth.evaluation.holdout import holdout_mask  # noqa: E402
 from trialsynth.evaluation.metrics.evaluate import evaluate, format_preserved  # noqa: E402
 from trialsynth.evaluation.metrics.trial_analysis import trial_analysis  # noqa: E402
-from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
+from trialsynth.plan import Roles  # noqa: E402
 from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
 from trialsynth.synthesisers.mst import MstSynthesiser  # noqa: E402
 
@@ -98,7 +99,7 @@ def halves(rows: int, cols: int, seed: int, holdout_share: float = HOLDOUT_SHARE
     """A cleaned demo trial split at random in two halves - the real trial and other pupils of
     the same population - with the real half's holdout mask, and the trial's meta."""
     frame = make_trial(TrialShape(rows, cols), seed)
-    data, meta = clean(frame, trial_id="ladder", **demo_roles(frame))
+    data, meta = clean(frame, Roles.of(**demo_roles(frame)), trial_id="ladder")
     order = np.random.default_rng(seed).permutation(len(data))
     real = data.iloc[np.sort(order[: len(data) // 2])].reset_index(drop=True)
     other = data.iloc[np.sort(order[len(data) // 2 :])].reset_index(drop=True)

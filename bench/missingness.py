@@ -29,10 +29,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trialsynth.data.cleaning import clean  # noqa: E402
 from trialsynth.comparators.environment import location, status  # noqa: E402
-from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
+from trialsynth.data.cleaning import clean  # noqa: E402
 from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial  # noqa: E402
+from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
+from trialsynth.plan import Roles  # noqa: E402
 from trialsynth.synthesisers.cart import ENGINES, MISSING_MODES, CartSynthesiser  # noqa: E402
 
 
@@ -56,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     demo = make_trial(TrialShape(9900, 22), seed=20240601)
-    data, meta = clean(demo, trial_id="demo", **demo_roles(demo, ["post_test_1"]))
+    data, meta = clean(demo, Roles.of(**demo_roles(demo, ["post_test_1"])), trial_id="demo")
     print(
         f"{'engine':<10}{'missing':<12}{'rate_mae':>10}{'joint_mae':>11}{'mar_mae':>10}"
         f"{'corr_msd':>10}{'pmse':>8}{'fit+sample':>12}"

@@ -34,12 +34,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trialsynth.evaluation.categories import categorise  # noqa: E402
 from trialsynth.data.cleaning import clean  # noqa: E402
+from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
 from trialsynth.dp.domain import draft_domain  # noqa: E402
 from trialsynth.dp.noise import PublicNoise  # noqa: E402
+from trialsynth.evaluation.categories import categorise  # noqa: E402
 from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
-from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
+from trialsynth.plan import Roles  # noqa: E402
 from trialsynth.synthesisers.mst import MstSynthesiser  # noqa: E402
 
 STUDY_TABLE9_MST_TUNED = {
@@ -56,7 +57,7 @@ STUDY_TABLE9_MST_TUNED = {
 
 def trial(rows: int, low_fidelity: bool = False, seed: int = 20240603):
     frame = make_trial(TrialShape(rows, 36), seed=seed)
-    data, meta = clean(frame, trial_id="large", **demo_roles(frame))
+    data, meta = clean(frame, Roles.of(**demo_roles(frame)), trial_id="large")
     bounds = public_bounds(data.columns)
     if low_fidelity:
         data, bounds = _low_fidelity(data, bounds, np.random.default_rng(seed + 1))

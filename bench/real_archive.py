@@ -43,10 +43,10 @@ from registry.plans import build_plan, build_plans  # noqa: E402
 from registry.validation import check_registry  # noqa: E402
 from trialsynth.catalogue import as_record, latest_attempts  # noqa: E402
 from trialsynth.catalogue.session import make_engine, make_sessionmaker  # noqa: E402
-from trialsynth.errors import RegistryError  # noqa: E402
 from trialsynth.data.loading import load_trial_data  # noqa: E402
-from trialsynth.run.pipeline import run_trial  # noqa: E402
+from trialsynth.errors import RegistryError  # noqa: E402
 from trialsynth.plan import RunContext  # noqa: E402
+from trialsynth.run.pipeline import run_trial  # noqa: E402
 
 USD = [0, 100000]  # a generous public cap for yearly dollar amounts (1970s-80s)
 SAT = [0, 1000]  # Stanford Achievement Test scaled scores: three digits

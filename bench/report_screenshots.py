@@ -28,9 +28,9 @@ from registry.manifest import load_manifest  # noqa: E402
 from registry.plans import build_plans  # noqa: E402
 from trialsynth.catalogue import as_record, latest_attempts  # noqa: E402
 from trialsynth.catalogue.session import make_engine, make_sessionmaker  # noqa: E402
-from trialsynth.run.pipeline import run_trial  # noqa: E402
 from trialsynth.plan import RunContext  # noqa: E402
 from trialsynth.reports.dashboard import build_dashboard  # noqa: E402
+from trialsynth.run.pipeline import run_trial  # noqa: E402
 
 
 def screenshot(page: Path, png: Path, height: int) -> None:
@@ -85,9 +85,9 @@ def main() -> None:
 
 def permuted_report(record: dict, plan, out: Path) -> None:
     """The report of the released file with its arms shuffled, rendered from the same record."""
-    from trialsynth.evaluation.categories import CATEGORIES, categorise, failed_conditions
     from trialsynth.data.cleaning import clean_planned
     from trialsynth.data.loading import load_trial_data
+    from trialsynth.evaluation.categories import CATEGORIES, categorise, failed_conditions
     from trialsynth.evaluation.metrics.trial_analysis import trial_analysis
     from trialsynth.reports.aggregates import secure_aggregates
     from trialsynth.reports.trial_report import render_report

@@ -30,13 +30,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 from registry.demo import write_demo_archive  # noqa: E402
 from registry.manifest import load_manifest  # noqa: E402
 from registry.plans import build_plans  # noqa: E402
-from trialsynth import stages  # noqa: E402
+from trialsynth.data.loading import load  # noqa: E402
+from trialsynth.disclosure.schools import assign_schools, group_schools  # noqa: E402
 from trialsynth.evaluation.metrics import METRICS, evaluation_view  # noqa: E402
 from trialsynth.evaluation.metrics.schools import school_disclosure  # noqa: E402
 from trialsynth.evaluation.metrics.trial_analysis import trial_analysis  # noqa: E402
-from trialsynth.disclosure.schools import assign_schools, group_schools  # noqa: E402
+from trialsynth.run.sequence import clean_trial, holdout_of  # noqa: E402
 from trialsynth.streams import Streams  # noqa: E402
 from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
+from trialsynth.synthesisers.routing import route  # noqa: E402
 
 KEYS = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share")
 
@@ -51,13 +53,13 @@ def run(manifest_path: Path, label: str, only: list[str] | None = None) -> None:
     for plan in build_plans(manifest, [t for t in only if t in known] if only else None):
         if plan.data_path is None:
             continue
-        loaded = stages.load(plan)
-        route = stages.route_trial(len(loaded.frame), plan, None)
-        if route.method != "cart":
+        loaded = load(plan)
+        chosen = route(len(loaded.frame), plan.method, plan.policy)
+        if chosen.method != "cart":
             continue
-        cleaned = stages.clean(loaded, plan, route)
+        cleaned = clean_trial(loaded, plan, chosen)
         streams = Streams(plan.seed)
-        held = stages.holdout(cleaned, plan, CartSynthesiser, streams)
+        held = holdout_of(cleaned, plan, CartSynthesiser)
         training = held.training(cleaned.data)
         meta = cleaned.meta
         for when in ("before", "after"):

@@ -29,8 +29,8 @@ from registry.plans import build_plans  # noqa: E402
 from trialsynth.catalogue import as_record, history  # noqa: E402
 from trialsynth.catalogue.session import make_engine, make_sessionmaker  # noqa: E402
 from trialsynth.evaluation.metrics.study import STUDY_TABLE5_CART  # noqa: E402
-from trialsynth.run.pipeline import run_trial  # noqa: E402
 from trialsynth.plan import RunContext  # noqa: E402
+from trialsynth.run.pipeline import run_trial  # noqa: E402
 
 STAGES = ("load", "clean", "fit", "sample", "evaluate", "gate", "write")
 

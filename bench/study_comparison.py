@@ -40,13 +40,14 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
-from trialsynth.evaluation.categories import categorise  # noqa: E402
-from trialsynth.data.cleaning import clean  # noqa: E402
 from trialsynth.comparators.environment import location, status  # noqa: E402
+from trialsynth.data.cleaning import clean  # noqa: E402
+from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
 from trialsynth.dp.domain import draft_domain  # noqa: E402
 from trialsynth.dp.noise import PublicNoise  # noqa: E402
+from trialsynth.evaluation.categories import categorise  # noqa: E402
 from trialsynth.evaluation.metrics.evaluate import evaluate  # noqa: E402
-from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial, public_bounds  # noqa: E402
+from trialsynth.plan import Roles  # noqa: E402
 from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
 from trialsynth.synthesisers.mst import MstSynthesiser  # noqa: E402
 from trialsynth.synthesisers.synthcity_methods import GanSynthesiser  # noqa: E402
@@ -81,7 +82,7 @@ def study_data(name: str, relationships: bool, seed: int = 20240603):
 
     rows, cols = DATA[name]
     frame = make_trial(TrialShape(rows, cols), seed=seed)
-    data, meta = clean(frame, trial_id=name, **demo_roles(frame))
+    data, meta = clean(frame, Roles.of(**demo_roles(frame)), trial_id=name)
     bounds = public_bounds(data.columns)
     if not relationships:
         data, bounds = _low_fidelity(data, bounds, np.random.default_rng(seed + 1))

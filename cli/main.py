@@ -241,8 +241,8 @@ def cmd_codebook(args) -> int:
     from registry.codebook import draft_codebook, write_codebook
     from registry.plans import build_plan
     from registry.validation import validate_registry
-    from trialsynth.errors import TrialDataError
     from trialsynth.data.loading import load_trial_data
+    from trialsynth.errors import TrialDataError
 
     manifest = validate_registry(args.registry)
     plan = build_plan(manifest, manifest.trial(args.trial))
@@ -569,8 +569,8 @@ def cmd_env(args) -> int:
 def cmd_compare(args) -> int:
     from registry.plans import build_plans
     from registry.validation import check_registry
-    from trialsynth.run.compare import candidates, trial_rows
     from trialsynth.errors import TrialsynthError
+    from trialsynth.run.compare import candidates, trial_rows
 
     url = _catalogue_url(args)
     manifest, problems = check_registry(Path(args.registry))

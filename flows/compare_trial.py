@@ -19,8 +19,8 @@ from prefect.artifacts import create_progress_artifact, create_table_artifact, u
 from flows.regenerate_archive import run_context
 from tasks.archive import plan_run_task
 from tasks.compare import candidates_task, compare_method_task
-from trialsynth.run.compare import SHOWN_METRICS, CartBudget
 from trialsynth.reports.comparison import write_comparison
+from trialsynth.run.compare import SHOWN_METRICS, CartBudget
 
 
 @flow(name="compare-trial")

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from registry.manifest import DomainSpec, Manifest, Trial
 from trialsynth.data.cleaning import clean_planned
-from trialsynth.dp.domain import PublicDomain, draft_domain
+from trialsynth.domain import PublicDomain
+from trialsynth.dp.domain import draft_domain
 from trialsynth.errors import TrialDataError
 from trialsynth.plan import TrialPlan
 

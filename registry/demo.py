@@ -9,7 +9,6 @@ import numpy as np
 import yaml
 
 from registry.codebook import write_codebook
-from trialsynth.defaults import ARCHIVE_SEED, LARGE_THRESHOLD
 from trialsynth.data.surrogate import (
     PUBLIC_BOUNDS,
     STUDY_SHAPES,
@@ -19,6 +18,7 @@ from trialsynth.data.surrogate import (
     make_trial,
     public_bounds,
 )
+from trialsynth.defaults import ARCHIVE_SEED, LARGE_THRESHOLD
 
 __all__ = [
     "PUBLIC_BOUNDS",

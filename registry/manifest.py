@@ -78,7 +78,7 @@ class TcapSpec(_Strict):
 
 
 class ColumnSpec(_Strict):
-    """One column of a public domain (``trialsynth.dp.domain.ColumnDomain``)."""
+    """One column of a public domain (``trialsynth.domain.ColumnDomain``)."""
 
     kind: Literal["binary", "categorical", "continuous"] | None = None
     levels: list[bool | int | float | str] | None = Field(None, min_length=1)

@@ -8,11 +8,14 @@ from registry.codebook import load_domain
 from registry.loading import read_columns
 from registry.manifest import Manifest, load_manifest
 from registry.plans import build_plan
-from trialsynth.synthesisers import preflight
-from trialsynth import stages
+from trialsynth.data.loading import load
 from trialsynth.errors import RegistryError, TrialDataError, TrialsynthError
 from trialsynth.outputs.released import ReleasedOutputs
+from trialsynth.outputs.supplied import read_released
 from trialsynth.plan import TrialPlan
+from trialsynth.run.sequence import clean_trial
+from trialsynth.synthesisers import preflight
+from trialsynth.synthesisers.routing import route
 
 
 def _released_columns(manifest: Manifest, trial, problems: list[str]) -> set[str] | None:
@@ -87,14 +90,14 @@ def _data_problems(manifest: Manifest, plan: TrialPlan) -> list[str]:
     if plan.data_path is None:
         return []
     try:
-        loaded = stages.load(plan)
-        released = stages.read_released(plan)
-        route = stages.route_trial(len(loaded.frame), plan, released)
-        private = preflight.private_problems(plan, route)
+        loaded = load(plan)
+        supplied = read_released(plan) is not None
+        chosen = route(len(loaded.frame), plan.method, plan.policy, outputs_supplied=supplied)
+        private = preflight.private_problems(plan, chosen)
         if private:
             return private
-        cleaned = stages.clean(loaded, plan, route)
-        return preflight.route_problems(plan, cleaned.meta, route)
+        cleaned = clean_trial(loaded, plan, chosen)
+        return preflight.route_problems(plan, cleaned.meta, chosen)
     except TrialsynthError as exc:
         return [str(exc) if str(exc).startswith("trial ") else f"trial {plan.trial_id!r}: {exc}"]
 

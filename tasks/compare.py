@@ -7,8 +7,8 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from trialsynth.catalogue.session import sessions_for
-from trialsynth.run.compare import Candidate, CartBudget, candidates, run_candidate, trial_rows
 from trialsynth.plan import RunContext, TrialPlan
+from trialsynth.run.compare import Candidate, CartBudget, candidates, run_candidate, trial_rows
 
 
 @task(name="compare-candidates", persist_result=False)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from trialsynth.run.isolation import run_planned
 from trialsynth.plan import RunContext, TrialPlan
+from trialsynth.run.isolation import run_planned
 
 TRANSIENT = (OperationalError, InterfaceError, OSError)
 

@@ -13,10 +13,10 @@ import yaml
 from registry.manifest import load_manifest
 from registry.plans import build_plan
 from trialsynth.data.cleaning import clean
-from trialsynth.meta import TrialMeta
-from trialsynth.run.pipeline import TrialOutcome, run_trial
-from trialsynth.plan import RunContext, TrialPlan
 from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial
+from trialsynth.meta import TrialMeta
+from trialsynth.plan import Roles, RunContext, TrialPlan
+from trialsynth.run.pipeline import TrialOutcome, run_trial
 
 SMALL_SHAPE = TrialShape(800, 17)
 # Pipeline tests run CART on a few hundred rows, where it sits close to its training rows
@@ -33,7 +33,7 @@ NO_RISK_LIMITS = {
 
 
 def clean_demo(frame: pd.DataFrame) -> tuple[pd.DataFrame, TrialMeta]:
-    return clean(frame, trial_id="t", **demo_roles(frame, ["post_test_1", "post_test_2"]))
+    return clean(frame, Roles.of(**demo_roles(frame, ["post_test_1", "post_test_2"])), trial_id="t")
 
 
 @pytest.fixture(scope="session")
@@ -102,8 +102,8 @@ def public_domain(frame: pd.DataFrame) -> dict:
     """The ``domain`` of a manifest entry with ``write_archive``'s roles, drafted from a generated
     trial (its data are public, so reading the domain off them discloses nothing)."""
     from registry.codebook import draft_codebook
-    from trialsynth.plan import Roles
     from trialsynth.data.surrogate import public_bounds
+    from trialsynth.plan import Roles
 
     roles = Roles(
         treatment="treatment",

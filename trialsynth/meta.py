@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from trialsynth.dp.domain import Kind, PublicDomain
+from trialsynth.domain import Kind, PublicDomain
 
 __all__ = ["DroppedColumn", "Kind", "TrialMeta"]
 
@@ -43,7 +43,7 @@ class TrialMeta:
     arms: tuple[tuple[object, int], ...] = ()  # (arm label, rows), the reference arm first
     unrandomised: int = 0  # rows whose treatment is missing (never randomised): kept, own state
     keys: tuple[str, ...] = ()  # declared disclosure key variables (empty: every synthesised column)
-    domain: PublicDomain | None = None  # a DP trial's public domain (``trialsynth.dp.domain``)
+    domain: PublicDomain | None = None  # a DP trial's public domain (``trialsynth.domain``)
 
     @property
     def reference_arm(self) -> object:

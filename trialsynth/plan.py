@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from trialsynth import defaults
-from trialsynth.dp.domain import PublicDomain
+from trialsynth.domain import PublicDomain
 
 Bounds = tuple[tuple[str, tuple[float, float]], ...]
 
@@ -46,6 +46,12 @@ class Roles:
     ] = ()  # baseline covariates of the primary analysis (default: the pre-test twin)
     school_covariates: tuple[str, ...] = ()  # school-level covariates (weighted in a DP workload)
 
+    @classmethod
+    def of(cls, **fields: Any) -> Roles:
+        """Roles from a manifest entry's keys, lists as tuples (``Roles.of(treatment="arm",
+        outcomes=["score"])``)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
     def __post_init__(self) -> None:
         if not self.outcomes:
             raise ValueError("Roles needs at least one outcome (the first is the primary outcome).")
@@ -69,7 +75,9 @@ class Policy:
     dp_time_budget: float = defaults.DP_TIME_BUDGET  # seconds of AIM's adaptive rounds
     dp_model_size: float = defaults.DP_MODEL_SIZE  # AIM's junction-tree cap, MB
     missing_values: str = defaults.MISSING_VALUES  # CART's missing-value strategy (MISSING_VALUES_MODES)
-    holdout_share: float = defaults.HOLDOUT_SHARE  # real rows kept from the fit (trialsynth.evaluation.holdout)
+    holdout_share: float = (
+        defaults.HOLDOUT_SHARE
+    )  # real rows kept from the fit (trialsynth.evaluation.holdout)
     access_tier: str = defaults.ACCESS_TIER  # who may receive the released file (recorded on approval)
     # the release gate's disclosure limits, as sorted (measure, limit) pairs (hashable)
     risk_limits: tuple[tuple[str, float], ...] = tuple(sorted(defaults.RISK_LIMITS.items()))

@@ -7,8 +7,8 @@ import pytest
 
 from cli.main import main
 from tests.conftest import write_archive
-from trialsynth.evaluation.metrics import RECORD_METRIC_KEYS
 from trialsynth.data.surrogate import TrialShape, make_trial
+from trialsynth.evaluation.metrics import RECORD_METRIC_KEYS
 
 
 @pytest.mark.flow

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from cli.main import main
 from tests.conftest import plan_of, public_domain, write_archive
 from trialsynth import defaults
-from trialsynth.outputs.trial import clear_trial
 from trialsynth.data.surrogate import TrialShape, make_trial, public_bounds
+from trialsynth.outputs.trial import clear_trial
 from trialsynth.synthesisers import SYNTHESISERS
 
 

@@ -5,8 +5,8 @@ import yaml
 from registry.manifest import load_manifest
 from registry.plans import build_plan, build_plans, entry_sha256
 from tests.conftest import write_archive
-from trialsynth.streams import derive_seed
 from trialsynth.data.surrogate import TrialShape, make_trial
+from trialsynth.streams import derive_seed
 
 
 def test_a_plan_carries_the_entry_and_the_defaults(tmp_path):

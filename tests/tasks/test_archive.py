@@ -3,8 +3,8 @@
 import pytest
 
 from tests.conftest import write_archive
-from trialsynth.errors import RegistryError
 from trialsynth.data.surrogate import TrialShape, make_trial
+from trialsynth.errors import RegistryError
 
 
 def test_plans_are_built_largest_first_and_for_the_named_trials_only(tmp_path):

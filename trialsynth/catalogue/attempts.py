@@ -21,7 +21,53 @@ __all__ = [
     "finish_attempt",
     "heartbeat",
     "start_attempt",
+    "unchanged_record",
+    "update_attempt",
 ]
+
+# An unchanged attempt copies what the released file's attempt settled about it - every column
+# but the attempt's own (its run, times, owner, code, status, error, lineage, identity).
+ATTEMPT_OWN_FIELDS = frozenset(
+    {
+        "id",
+        "run_id",
+        "archive",
+        "trial_id",
+        "status",
+        "error",
+        "seed",
+        "started_at",
+        "heartbeat_at",
+        "owner",
+        "finished_at",
+        "duration_s",
+        "code_version",
+        "timings",
+        "lineage",
+        "release_identity",
+    }
+)
+
+
+def columns() -> frozenset[str]:
+    """The names of the attempt's catalogue columns."""
+    return frozenset(Attempt.__table__.columns.keys())
+
+
+def _checked(fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(fields) - columns())
+    if unknown:
+        raise ValueError(f"attempt fields {unknown} are not columns of the catalogue's attempts")
+    return fields
+
+
+def unchanged_record(source: dict[str, Any]) -> dict[str, Any]:
+    """The record of an attempt that repeats ``source`` (a released attempt with the same release
+    identity, as a dict of its columns): what ``source`` settled about the file, with this
+    attempt's own status and the attempt it repeats."""
+    copied = {key: value for key, value in source.items() if key not in ATTEMPT_OWN_FIELDS}
+    lineage = {"unchanged_since": {"attempt_id": source["id"], "run_id": source["run_id"]}}
+    return {**copied, "status": "unchanged", "error": None, "lineage": lineage}
 
 
 def _aware(value: datetime) -> datetime:
@@ -32,6 +78,7 @@ def start_attempt(sessions: sessionmaker, **fields: Any) -> int:
     """Record a new attempt as ``running``; returns its id."""
     with sessions.begin() as session:
         now = datetime.now(UTC)
+        fields = _checked(fields)
         attempt = Attempt(status="running", started_at=now, heartbeat_at=now, owner=this_process(), **fields)
         session.add(attempt)
         session.flush()
@@ -39,7 +86,9 @@ def start_attempt(sessions: sessionmaker, **fields: Any) -> int:
 
 
 def finish_attempt(sessions: sessionmaker, attempt_id: int, **fields: Any) -> None:
-    """Record the outcome of an attempt (status, metrics, error, ...) and its duration."""
+    """Record the outcome of an attempt (status, metrics, error, ...) and its duration; a field
+    that is not a column of the catalogue is refused, never dropped."""
+    _checked(fields)
     with sessions.begin() as session:
         attempt = session.get(Attempt, attempt_id)
         finished = datetime.now(UTC)
@@ -52,6 +101,7 @@ def finish_attempt(sessions: sessionmaker, attempt_id: int, **fields: Any) -> No
 
 def update_attempt(sessions: sessionmaker, attempt_id: int, **fields: Any) -> None:
     """Set fields of a finished attempt (e.g. where its report was written)."""
+    _checked(fields)
     with sessions.begin() as session:
         attempt = session.get(Attempt, attempt_id)
         for key, value in fields.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from trialsynth.catalogue.models import EpsilonCharge
 from trialsynth.errors import PrivacyBudgetError
+from trialsynth.plan import TrialPlan
 
 RETRIES = 8  # serialisation failures retried before giving up
 
@@ -42,6 +44,54 @@ class Limits:
     cap: float  # largest epsilon of one release
     lifetime: float  # total epsilon per trial
     archive_lifetime: float | None = None  # total epsilon per archive (a pupil may be in several trials)
+
+
+@dataclass(frozen=True)
+class Charged:
+    """What a private fit was charged: its release in the ledger - or none, with the reason
+    (a comparison's file is never released, so its fit is not charged)."""
+
+    release: Release | None
+    epsilon_newly_spent: float
+    not_charged_because: str = ""
+
+    def record(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"epsilon_newly_spent": self.epsilon_newly_spent}
+        if self.not_charged_because:
+            params["ledger"] = f"not charged: {self.not_charged_because}"
+        return {"params": params}
+
+
+NOT_CHARGED_COMPARISON = Charged(None, 0.0, "a comparison's file is never released")
+
+
+def charge(
+    sessions: sessionmaker,
+    plan: TrialPlan,
+    *,
+    epsilon: float,
+    delta: float,
+    identity: str,
+    attempt_id: int,
+    forced: bool = False,
+) -> Charged:
+    """Reserve a private fit's budget for ``plan``'s trial under the plan's limits (``reserve``),
+    before any noise is drawn."""
+    release = Release(
+        archive=plan.archive,
+        trial_id=plan.trial_id,
+        epsilon=float(epsilon),
+        delta=float(delta),
+        identity=identity,
+        forced=forced,
+    )
+    policy = plan.policy
+    limits = Limits(
+        cap=policy.epsilon_cap,
+        lifetime=policy.epsilon_lifetime,
+        archive_lifetime=policy.epsilon_archive_lifetime,
+    )
+    return Charged(release, reserve(sessions, release, attempt_id, limits))
 
 
 def spent(sessions: sessionmaker, archive: str, trial_id: str | None = None) -> float:

@@ -47,7 +47,9 @@ class Attempt(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_s: Mapped[float | None] = mapped_column(Float)
     code_version: Mapped[str] = mapped_column(String(64))
-    release_identity: Mapped[str | None] = mapped_column(String(64), index=True)  # trialsynth.release.identity
+    release_identity: Mapped[str | None] = mapped_column(
+        String(64), index=True
+    )  # trialsynth.release.identity
     # The sign-off (``trialsynth.release.signoff``): staged | approved | rejected (None: nothing to release)
     release: Mapped[str | None] = mapped_column(String(16))
     access_tier: Mapped[str | None] = mapped_column(String(32))  # who may receive it, from the plan

@@ -1,4 +1,4 @@
-"""Writing synthetic files atomically: a reader never sees a partial file."""
+"""Writing synthetic files atomically (a reader never sees a partial file), and hashing files."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import hashlib
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from trialsynth.owner import file_tag, is_gone
+from trialsynth.plan import RunContext, TrialPlan
 
 
 def sha256_of(path: Path) -> str:
@@ -19,6 +22,14 @@ def sha256_of(path: Path) -> str:
     with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def files_hash(paths: tuple[Path, ...]) -> str:
+    """One SHA-256 over the bytes of several files, in order."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
     return digest.hexdigest()
 
 
@@ -73,3 +84,30 @@ def remove_stale_partials(directory: Path, older_than_s: float = 300.0) -> list[
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+@dataclass(frozen=True)
+class Written:
+    """Where the synthetic file went, and the SHA-256 of its bytes."""
+
+    path: Path
+    sha256: str = ""
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "status": "succeeded",
+            "output_path": str(self.path.resolve()),
+            "lineage": {"output_sha256": self.sha256},
+        }
+
+
+def write(frame: pd.DataFrame, plan: TrialPlan, context: RunContext) -> Written:
+    """The file written atomically where its release goes - or, for a comparison's candidate,
+    under ``comparisons/<id>/``, never where a release goes."""
+    path = output_path(context.out_dir, plan.archive, plan.trial_id, plan.released_name)
+    if context.comparison is not None:
+        comparison = context.comparison
+        folder = context.out_dir / "comparisons" / comparison.id / plan.archive / plan.trial_id
+        path = folder / f"{comparison.label}{path.suffix}"
+    written = write_atomically(frame, path)
+    return Written(written, sha256_of(written))

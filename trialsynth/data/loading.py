@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from trialsynth.data.files import sha256_of
 from trialsynth.errors import TrialDataError
+from trialsynth.plan import TrialPlan
 
 
 def _is_parquet(path: Path) -> bool:
@@ -52,3 +56,29 @@ def load_trial_data(path: Path, trial_id: str = "") -> tuple[pd.DataFrame, str]:
     if duplicated:
         raise TrialDataError(f"{label}{path.name}: duplicate column names: {duplicated}")
     return frame, digest
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The trial's file as read (real rows: never recorded) and the SHA-256 of its bytes."""
+
+    frame: pd.DataFrame = field(repr=False)
+    data_hash: str
+
+    def record(self) -> dict[str, Any]:
+        return {"cleaning": {"input_sha256": self.data_hash}}
+
+
+def file_hash(plan: TrialPlan) -> str:
+    """SHA-256 of the trial's data file, without parsing it (the release identity's data part)."""
+    assert plan.data_path is not None
+    if not plan.data_path.is_file():
+        raise TrialDataError(f"trial {plan.trial_id!r}: data file not found: {plan.data_path}")
+    return sha256_of(plan.data_path)
+
+
+def load(plan: TrialPlan) -> Loaded:
+    """Read the trial's data file (CSV or Parquet)."""
+    assert plan.data_path is not None  # a plan without data takes the outputs-only steps
+    frame, data_hash = load_trial_data(plan.data_path, plan.trial_id)
+    return Loaded(frame, data_hash)

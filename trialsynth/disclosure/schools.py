@@ -35,8 +35,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialsynth.meta import TrialMeta
+from trialsynth.data.cleaning import Cleaned
+from trialsynth.evaluation.holdout import Holdout
 from trialsynth.evaluation.metrics.schools import fitting, school_level_columns, windows
+from trialsynth.meta import TrialMeta
+from trialsynth.synthesisers.base import Synthesiser, capabilities_of
 
 SCHOOL_GROUP = 5  # schools per group at least (k of k-anonymity for schools)
 RULE = "school-groups-v2"
@@ -119,31 +122,8 @@ def group_schools(data: pd.DataFrame, meta: TrialMeta) -> tuple[pd.DataFrame, Sc
     primary = means[meta.primary_outcome] if meta.primary_outcome in means else None
     order = _order(first[coarsened], sizes, means, primary)
     arms = first[arm].astype(str) if arm else pd.Series("", index=first.index)
-    group = pd.Series("", index=first.index, dtype=object)
-    small: list[str] = []
-    count = 0
-    for _, members in order.groupby(arms.reindex(order.index).to_numpy(), sort=True):
-        ids = list(members.index)
-        for chunk in np.array_split(np.arange(len(ids)), max(len(ids) // SCHOOL_GROUP, 1)):
-            label = f"group-{count:04d}"
-            group.loc[[ids[i] for i in chunk]] = label
-            if len(chunk) < SCHOOL_GROUP:
-                small.append(label)
-            count += 1
-    replaced = first[coarsened].copy()
-    for name in coarsened:
-        values = first[name]
-        by_group = values.groupby(group)
-        if meta.kinds.get(name) == "continuous" and pd.api.types.is_numeric_dtype(values):
-            replaced[name] = by_group.transform("mean").round(_decimals(values))
-            trial_wide = round(float(values.mean()), _decimals(values))
-        else:
-            trial_wide = values.mode(dropna=False).iloc[0]
-            modes = by_group.transform(lambda v: v.mode(dropna=False).iloc[0])
-            # a category fewer than SCHOOL_GROUP schools hold points at them: the trial's mode
-            shared = modes.astype(str).map(values.astype(str).value_counts()).fillna(0) >= SCHOOL_GROUP
-            replaced[name] = modes.where(shared, trial_wide)
-        replaced.loc[group.isin(small), name] = trial_wide  # suppressed: shared by every school
+    group, small = _group_labels(order, arms)
+    replaced = _group_values(first, group, coarsened, small, meta)
     replaced, nudged = _away_from_single_schools(first, replaced, group, data, meta)
     out = data.copy()
     keys = data[cluster]
@@ -166,6 +146,46 @@ def group_schools(data: pd.DataFrame, meta: TrialMeta) -> tuple[pd.DataFrame, Sc
         decimals={name: _decimals(first[name]) for name in coarsened if _is_measurement(first[name], meta)},
     )
     return out, control
+
+
+def _group_labels(order: pd.DataFrame, arms: pd.Series) -> tuple[pd.Series, list[str]]:
+    """Schools in ``order`` dealt into groups of at least ``SCHOOL_GROUP`` within each arm;
+    returns each school's group and the groups left smaller (an arm with too few schools)."""
+    group = pd.Series("", index=arms.index, dtype=object)
+    small: list[str] = []
+    count = 0
+    for _, members in order.groupby(arms.reindex(order.index).to_numpy(), sort=True):
+        ids = list(members.index)
+        for chunk in np.array_split(np.arange(len(ids)), max(len(ids) // SCHOOL_GROUP, 1)):
+            label = f"group-{count:04d}"
+            group.loc[[ids[i] for i in chunk]] = label
+            if len(chunk) < SCHOOL_GROUP:
+                small.append(label)
+            count += 1
+    return group, small
+
+
+def _group_values(
+    first: pd.DataFrame, group: pd.Series, coarsened: list[str], small: list[str], meta: TrialMeta
+) -> pd.DataFrame:
+    """Each school's school-level values replaced by its group's: a measurement's mean, a
+    category's mode (the trial's mode where fewer than ``SCHOOL_GROUP`` schools hold it); a
+    suppressed group takes the trial-wide value."""
+    replaced = first[coarsened].copy()
+    for name in coarsened:
+        values = first[name]
+        by_group = values.groupby(group)
+        if meta.kinds.get(name) == "continuous" and pd.api.types.is_numeric_dtype(values):
+            replaced[name] = by_group.transform("mean").round(_decimals(values))
+            trial_wide = round(float(values.mean()), _decimals(values))
+        else:
+            trial_wide = values.mode(dropna=False).iloc[0]
+            modes = by_group.transform(lambda v: v.mode(dropna=False).iloc[0])
+            # a category fewer than SCHOOL_GROUP schools hold points at them: the trial's mode
+            shared = modes.astype(str).map(values.astype(str).value_counts()).fillna(0) >= SCHOOL_GROUP
+            replaced[name] = modes.where(shared, trial_wide)
+        replaced.loc[group.isin(small), name] = trial_wide  # suppressed: shared by every school
+    return replaced
 
 
 def _is_measurement(values: pd.Series, meta: TrialMeta) -> bool:
@@ -319,3 +339,27 @@ def _decimals(values: pd.Series, limit: int = 6) -> int:
         if np.allclose(present, np.round(present, places), rtol=0, atol=1e-9):
             return places
     return limit
+
+
+@dataclass(frozen=True)
+class SchoolsControlled:
+    """The rows the synthesiser is fitted on, after school-level disclosure control (``data``
+    holds real rows: never recorded)."""
+
+    data: pd.DataFrame = field(repr=False)
+    control: SchoolControl
+
+    def record(self) -> dict[str, Any]:
+        return self.control.record()
+
+
+def control_schools(cleaned: Cleaned, held: Holdout, method: type[Synthesiser]) -> SchoolsControlled:
+    """School-level control on the training rows of a method fitted on rows without a privacy
+    guarantee; a differentially private method's guarantee covers schools already (its fit is
+    not changed), and a method fitted on cleared outputs never sees a school's values."""
+    training = held.training(cleaned.data)
+    capabilities = capabilities_of(method)
+    if "differentially_private" in capabilities or "from_released_outputs" in capabilities:
+        return SchoolsControlled(training, SchoolControl())
+    data, control = group_schools(training, cleaned.meta)
+    return SchoolsControlled(data, control)

@@ -35,12 +35,16 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
-from trialsynth.meta import TrialMeta
+from trialsynth.data.cleaning import Cleaned
+from trialsynth.evaluation.metrics.evaluate import format_preserved
 from trialsynth.evaluation.metrics.fidelity import PMSE_BOOTSTRAPS, PROPENSITY_TREE
 from trialsynth.evaluation.metrics.utility import MAX_TRAIN_ROWS
+from trialsynth.meta import TrialMeta
 
 RULES_VERSION = "trialsynth-ons-v3"  # v3: v2's thresholds on the holdout utility and scaled distance
 OUTPUTS_ONLY_CATEGORY = "valid"
@@ -242,3 +246,44 @@ __all__ = [
     "not_applicable",
     "valid_problems",
 ]
+
+
+@dataclass(frozen=True)
+class Category:
+    """A file's place on the spectrum, the rules that placed it, and what failed the next one up."""
+
+    name: str
+    rules: str = RULES_VERSION
+    why: dict[str, Any] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"ons_category": self.name, "category_rules": self.rules}
+        if self.why:
+            record["analysis"] = {"category": self.why}
+        return record
+
+
+def categorise_trial(
+    metrics: Mapping[str, float | None], cleaned: Cleaned, synthetic: pd.DataFrame
+) -> Category:
+    """The category from the metrics, with ``valid``'s own checks and the metrics that do not
+    apply to this trial; why it is not higher is recorded with it."""
+    meta = cleaned.meta
+    labels = (meta.cluster,) if meta.cluster else ()
+    preserved = format_preserved(cleaned.data, synthetic, labels=labels)
+    problems = valid_problems(cleaned.data, synthetic, labels=labels)
+    skip = not_applicable(meta, cleaned.data)
+    name = categorise(metrics, format_preserved=preserved, valid=not problems, not_applicable=skip)
+    above = CATEGORIES[CATEGORIES.index(name) + 1] if name in CATEGORIES[1:-1] else None
+    why = {
+        "not_applicable": skip,
+        "valid_problems": problems,
+        "next_category": above,
+        "next_category_fails": failed_conditions(metrics, above, skip) if above else [],
+    }
+    return Category(name, why=why)
+
+
+def outputs_only_category() -> Category:
+    """A file synthesised from released outputs alone: nothing to measure it against."""
+    return Category(OUTPUTS_ONLY_CATEGORY)

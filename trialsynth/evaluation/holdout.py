@@ -19,7 +19,50 @@ outputs than the trial's. Its holdout rows are recorded as seen through those ag
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Real rows kept from the synthesiser: which rows, never the rows."""
+
+    mask: np.ndarray = field(repr=False)  # bool per cleaned row
+    share: float
+    seen_by_synthesiser: bool  # a method fitted on every row (from outputs cleared for release)
+
+    @property
+    def fitted_rows(self) -> int:
+        """How many real rows the synthesiser is fitted on."""
+        return len(self.mask) - (0 if self.seen_by_synthesiser else int(self.mask.sum()))
+
+    def training(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The rows the synthesiser is fitted on."""
+        if self.seen_by_synthesiser or not self.mask.any():
+            return data
+        return data.loc[~self.mask].reset_index(drop=True)
+
+    def record(self) -> dict[str, Any]:
+        held = int(self.mask.sum())
+        return {
+            "lineage": {
+                "holdout": {
+                    "share": self.share,
+                    "rows": held,
+                    "fitted_rows": self.fitted_rows,
+                    "seen_by_synthesiser": self.seen_by_synthesiser if held else None,
+                }
+            }
+        }
+
+
+def hold_out(n_rows: int, share: float, rng: np.random.Generator, *, seen_by_synthesiser: bool) -> Holdout:
+    """The plan's ``share`` of ``n_rows`` real rows, drawn from ``rng`` (the trial's ``holdout``
+    stream), kept from the fit - unless the method is fitted on every row (``seen_by_synthesiser``)."""
+    return Holdout(holdout_mask(n_rows, share, rng), share, seen_by_synthesiser)
 
 
 def holdout_mask(n_rows: int, share: float, rng: np.random.Generator) -> np.ndarray:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from trialsynth.data.cleaning import clean_planned
-from trialsynth.errors import TrialDataError
 from trialsynth.data.loading import load_trial_data
+from trialsynth.errors import TrialDataError
 from trialsynth.outputs.clearance import ClearanceRules, clear_outputs
 from trialsynth.outputs.released import ReleasedOutputs
 from trialsynth.plan import TrialPlan

@@ -13,9 +13,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from trialsynth.plan import TrialPlan
+from sqlalchemy.orm import sessionmaker
+
+from trialsynth.catalogue.attempts import unchanged_record
+from trialsynth.catalogue.queries import released_with_identity
+from trialsynth.data.files import files_hash, sha256_of
+from trialsynth.outputs.supplied import Released
+from trialsynth.plan import RunContext, TrialPlan
 from trialsynth.versions import code_version, package_versions
 
 
@@ -35,3 +43,49 @@ def release_identity(plan: TrialPlan, data_sha256: str | None, outputs_sha256: s
 
 def identity_key(identity: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The trial's release identity (its parts) and its key."""
+
+    parts: dict[str, Any] = field(repr=False)
+    key: str
+
+    def record(self) -> dict[str, Any]:
+        return {"release_identity": self.key, "lineage": {"release_identity": self.parts}}
+
+
+def identify(plan: TrialPlan, data_hash: str | None, released: Released | None) -> Identity:
+    """The identity of the release ``plan`` would make from data with ``data_hash`` and the
+    released outputs supplied (if any)."""
+    outputs_hash = files_hash(released.paths) if released is not None else None
+    parts = release_identity(plan, data_hash, outputs_hash)
+    return Identity(parts, identity_key(parts))
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """The trial's release identity already has a released file: nothing is synthesised."""
+
+    source: dict[str, Any]
+
+    def record(self) -> dict[str, Any]:
+        return unchanged_record(self.source)
+
+
+def unchanged(
+    sessions: sessionmaker, plan: TrialPlan, identity: Identity, context: RunContext
+) -> Unchanged | None:
+    """The released attempt with this identity whose file is still there, byte for byte (None:
+    synthesise) - a file another release has since put at the same path is not this one."""
+    if context.force or context.comparison is not None:
+        return None
+    with sessions() as session:
+        source = released_with_identity(session, plan.archive, plan.trial_id, identity.key)
+    if source is None or not source.get("output_path") or not Path(source["output_path"]).is_file():
+        return None
+    expected = (source.get("lineage") or {}).get("output_sha256")
+    if not expected or sha256_of(Path(source["output_path"])) != expected:
+        return None
+    return Unchanged(source)

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from trialsynth.catalogue.models import Attempt, Review
 from trialsynth.catalogue.queries import latest_attempts
 from trialsynth.catalogue.records import as_record
-from trialsynth.errors import SignoffError
 from trialsynth.data.files import sha256_of
+from trialsynth.errors import SignoffError
 
 STAGED, APPROVED, REJECTED = "staged", "approved", "rejected"
 APPROVING, REJECTING = "approving", "rejecting"  # a sign-off at work (claimed, not yet recorded)

@@ -22,8 +22,10 @@ Synthetic counts are shown as they are: the file is released.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,8 @@ import pandas as pd
 
 from trialsynth.meta import TrialMeta
 from trialsynth.missing import as_label
+
+log = logging.getLogger(__name__)
 
 MIN_CELL = 10  # the released outputs' minimum cell count (outputs.clearance.ClearanceRules)
 BINS = 20
@@ -165,3 +169,26 @@ def _school_sizes(labels: pd.Series, min_cell: int) -> dict[str, Any] | None:
         return None
     q = np.quantile(sizes.to_numpy(), [0.25, 0.5, 0.75])
     return {"schools": int(len(sizes)), "quartiles": [int(5 * round(float(v) / 5)) for v in q]}
+
+
+@dataclass(frozen=True)
+class Aggregated:
+    """What the trial's report may show of the real data: aggregates under the small-cell rule,
+    kept for the report and never recorded in the catalogue; or why they could not be computed
+    (the release stands without its report)."""
+
+    aggregates: dict[str, Any] | None = field(default=None, repr=False)
+    error: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        return {"lineage": {"report_error": self.error}} if self.error else {}
+
+
+def aggregate(real: pd.DataFrame, synthetic: pd.DataFrame, meta: TrialMeta) -> Aggregated:
+    """The report's view of the real data and of the file as released (after the gate); a
+    failure is recorded, never a reason to withhold the release."""
+    try:
+        return Aggregated(secure_aggregates(real, synthetic, meta))
+    except Exception as exc:  # noqa: BLE001 - the report is lost, not the release
+        log.exception("aggregating the report's view failed")
+        return Aggregated(error=f"{type(exc).__name__}: {exc}")

@@ -15,8 +15,8 @@ from sqlalchemy.orm import sessionmaker
 from trialsynth.catalogue.models import Attempt, EpsilonCharge
 from trialsynth.catalogue.queries import latest_attempts, run_attempts
 from trialsynth.catalogue.records import as_record
-from trialsynth.evaluation.categories import CATEGORIES
 from trialsynth.data.files import write_atomically
+from trialsynth.evaluation.categories import CATEGORIES
 from trialsynth.reports import charts
 from trialsynth.reports.trial_report import environment, fmt, page_css, plotly_js
 from trialsynth.synthesisers import method_names

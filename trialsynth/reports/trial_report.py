@@ -14,8 +14,8 @@ from typing import Any
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 
 from trialsynth.catalogue.bands import band, public_record
-from trialsynth.evaluation.categories import rule_table
 from trialsynth.data.files import write_atomically
+from trialsynth.evaluation.categories import rule_table
 from trialsynth.evaluation.metrics import RECORD_METRIC_KEYS
 from trialsynth.evaluation.metrics.study import STUDY_KEY, STUDY_TABLE5_CART
 from trialsynth.reports import charts

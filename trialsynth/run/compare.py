@@ -21,7 +21,7 @@ Tuning, each within a stated budget:
 - MST: tuned as the large route tunes it - on a public surrogate of the trial's shape, never on
   its rows (``mst_tuning``); AIM takes the trial's epsilon, else min(1, cap). No DP method is
   tuned on real data, so none is charged for tuning; their comparison fits are not charged
-  either, because a comparison's files are never released (``stages.fit``). A choice of the
+  either, because a comparison's files are never released (``run.sequence``). A choice of the
   production method or epsilon made by reading this comparison is a choice made on the real
   data, which no release's epsilon covers: the comparison informs the archive's policy, it is
   not itself private. synthcity's generators with a nominal epsilon take the trial's, else 1;
@@ -42,16 +42,15 @@ from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 
-from trialsynth import stages
 from trialsynth.catalogue.queries import comparison_attempts
 from trialsynth.catalogue.records import as_record
 from trialsynth.comparators.environment import location, status
 from trialsynth.errors import TrialsynthError
 from trialsynth.evaluation.metrics.evaluate import evaluate
-from trialsynth.run.pipeline import run_trial
 from trialsynth.plan import Comparison, RunContext, TrialPlan
+from trialsynth.run.pipeline import run_trial
+from trialsynth.run.sequence import training_rows
 from trialsynth.streams import Streams
-from trialsynth.synthesisers import synthesiser_class
 from trialsynth.synthesisers.cart import CartSynthesiser
 
 log = logging.getLogger(__name__)
@@ -154,12 +153,7 @@ def tune_cart(
     import optuna
 
     streams = Streams(plan.seed)
-    loaded = stages.load(plan)
-    route = stages.route_trial(len(loaded.frame), replace(plan, method="cart"), None)
-    cleaned = stages.clean(loaded, plan, route)
-    method = synthesiser_class("cart")
-    held = stages.holdout(cleaned, plan, method, streams)
-    controlled = stages.control_schools(cleaned, held, method)
+    cleaned, controlled = training_rows(plan, CartSynthesiser)
     data, meta = controlled.data, controlled.control.fit_meta(cleaned.meta)
     orders = {"data": None, STUDY_ORDER: study_order(list(data.columns), meta)}
     seed = streams.seed_of("tune")

@@ -16,8 +16,8 @@ from dataclasses import asdict
 
 from trialsynth.catalogue.attempts import fail_attempt_of
 from trialsynth.catalogue.session import sessions_for
-from trialsynth.run.pipeline import TrialOutcome, run_trial
 from trialsynth.plan import RunContext, TrialPlan
+from trialsynth.run.pipeline import TrialOutcome, run_trial
 from trialsynth.versions import code_version
 
 

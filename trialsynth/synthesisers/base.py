@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeGuard, runt
 import numpy as np
 import pandas as pd
 
-from trialsynth.dp.domain import decimals_of
+from trialsynth.domain import decimals_of
 from trialsynth.dp.noise import Noise
 from trialsynth.meta import TrialMeta
 

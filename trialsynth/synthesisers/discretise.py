@@ -1,5 +1,5 @@
 """Discretisation for marginal-based methods (MST): every column becomes codes 0..k-1 over its
-**public domain** (``trialsynth.dp.domain``) - nothing about the codes is read from the data.
+**public domain** (``trialsynth.domain``) - nothing about the codes is read from the data.
 
 - Continuous columns are cut into ``n_bins`` equal-width bins between the domain's bounds;
   values outside the bounds are clipped into the end bins.
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trialsynth.dp.domain import PublicDomain, level_codes
+from trialsynth.domain import PublicDomain, level_codes
 from trialsynth.errors import TrialDataError
 
 

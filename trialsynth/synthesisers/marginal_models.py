@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialsynth.domain import PublicDomain, domain_formats
 from trialsynth.dp.accounting import Budget, plan_budget
-from trialsynth.dp.domain import PublicDomain, complete, domain_formats
+from trialsynth.dp.domain import complete
 from trialsynth.dp.noise import Noise
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta

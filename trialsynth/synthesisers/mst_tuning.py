@@ -87,12 +87,13 @@ def _surrogate(n_rows: int, n_cols: int, seed: int, max_rows: int):
     from dataclasses import replace
 
     from trialsynth.data.cleaning import clean
-    from trialsynth.dp.domain import draft_domain
     from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial, public_bounds
+    from trialsynth.dp.domain import draft_domain
+    from trialsynth.plan import Roles
 
     shape = TrialShape(min(n_rows, max_rows), max(n_cols, 14))
     frame = make_trial(shape, seed)
-    data, meta = clean(frame, trial_id="surrogate", **demo_roles(frame))
+    data, meta = clean(frame, Roles.of(**demo_roles(frame)), trial_id="surrogate")
     meta = replace(meta, domain=draft_domain(data, meta.kinds, public_bounds(data.columns)))
     return (
         data,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
-from trialsynth.synthesisers.routing import Route
 from trialsynth.synthesisers import capabilities_of, is_private, synthesiser_class
+from trialsynth.synthesisers.routing import Route
 
 
 def route_problems(plan: TrialPlan, meta: TrialMeta, route: Route) -> list[str]:

@@ -5,8 +5,11 @@ archive's large-trial DP method (``large_method``: aim by default, chosen on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from trialsynth.plan import Policy
+from trialsynth.data.files import files_hash
+from trialsynth.outputs.supplied import Released
+from trialsynth.plan import Policy, TrialPlan
 
 OUTPUTS_METHOD = "ea"  # the route of a trial whose entry supplies released outputs
 
@@ -16,8 +19,41 @@ class Route:
     method: str
     reason: str
 
-    def record(self) -> dict:
+    def record(self) -> dict[str, Any]:
         return {"method": self.method, "route_reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Routing chose to release nothing (``small_policy: none``)."""
+
+    def record(self) -> dict[str, Any]:
+        return {"status": "skipped", "error": None}
+
+
+@dataclass(frozen=True)
+class OutputsOnly:
+    """A trial known only by released outputs (no microdata held), and the method that
+    synthesises it from them."""
+
+    released: Released
+    method: str
+
+    def record(self) -> dict[str, Any]:
+        outputs, paths = self.released.outputs, self.released.paths
+        return {
+            "method": self.method,
+            "route_reason": f"no microdata: synthesis from the released outputs of {len(paths)} source(s)",
+            "n_rows": outputs.n_rows,
+            "n_cols": len(outputs.columns) or len(outputs.variables),
+            "cleaning": {"input_sha256": files_hash(paths), "released_outputs": [str(p) for p in paths]},
+        }
+
+
+def outputs_method(plan: TrialPlan) -> str:
+    """The method that synthesises from a plan's released outputs: the manifest's own choice
+    (validated to be able to), else the default route."""
+    return plan.method if plan.method not in ("auto", "none") else OUTPUTS_METHOD
 
 
 def route(n_rows: int, method: str, policy: Policy, *, outputs_supplied: bool = False) -> Route:

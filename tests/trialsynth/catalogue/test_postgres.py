@@ -16,9 +16,9 @@ from tests.conftest import write_archive
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.schema import current_revision, head_revision
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
-from trialsynth.run.pipeline import run_trial
-from trialsynth.plan import RunContext
 from trialsynth.data.surrogate import TrialShape, make_trial
+from trialsynth.plan import RunContext
+from trialsynth.run.pipeline import run_trial
 
 
 def test_migrations_create_the_schema_once(postgres_url):

@@ -4,6 +4,7 @@ import pytest
 
 from trialsynth.data import cleaning
 from trialsynth.errors import TrialDataError
+from trialsynth.plan import Roles
 
 BASE = {
     "treatment": [0, 1, 0, 1, 0, 1],
@@ -27,7 +28,9 @@ def _frame(**extra):
 )
 def test_each_drop_rule_records_its_reason(column, values, reason):
     frame = _frame(fsm=[1, 0, 0, 1, 0, 0], **{column: values})
-    data, meta = cleaning.clean(frame, trial_id="t", treatment="treatment", outcomes=["post_test_1"])
+    data, meta = cleaning.clean(
+        frame, Roles.of(treatment="treatment", outcomes=["post_test_1"]), trial_id="t"
+    )
     assert column not in data.columns
     assert (column, reason) in [(d.name, d.reason) for d in meta.dropped]
 
@@ -41,14 +44,16 @@ def test_each_drop_rule_records_its_reason(column, values, reason):
     ],
 )
 def test_columns_that_look_like_ids_but_are_not(values, kept):
-    data, _ = cleaning.clean(_frame(x=values), trial_id="t", treatment="treatment", outcomes=["post_test_1"])
+    data, _ = cleaning.clean(
+        _frame(x=values), Roles.of(treatment="treatment", outcomes=["post_test_1"]), trial_id="t"
+    )
     assert ("x" in data.columns) is kept
 
 
 def test_roles_are_never_dropped():
     frame = _frame(school=["s"] * 6)
     data, meta = cleaning.clean(
-        frame, trial_id="t", treatment="treatment", outcomes=["post_test_1"], cluster="school"
+        frame, Roles.of(treatment="treatment", outcomes=["post_test_1"], cluster="school"), trial_id="t"
     )
     assert "school" in data.columns and meta.kinds["school"] == "categorical"
 
@@ -57,11 +62,8 @@ def test_manifest_drop_and_kinds():
     frame = _frame(band=[1, 2, 3, 1, 2, 3], score=["1.5", "2", "3.5", "4", "2", "6"], sex=["F", "M"] * 3)
     data, meta = cleaning.clean(
         frame,
+        Roles.of(treatment="treatment", outcomes=["post_test_1"], categorical=["band"], drop=["sex"]),
         trial_id="t",
-        treatment="treatment",
-        outcomes=["post_test_1"],
-        categorical=["band"],
-        drop=["sex"],
     )
     assert meta.kinds == {
         "treatment": "binary",
@@ -90,4 +92,4 @@ def test_stray_text_in_a_numeric_column_is_warned_and_blanked():
 )
 def test_role_errors(frame, message):
     with pytest.raises(TrialDataError, match=message):
-        cleaning.clean(frame, trial_id="t", treatment="treatment", outcomes=["post_test_1"])
+        cleaning.clean(frame, Roles.of(treatment="treatment", outcomes=["post_test_1"]), trial_id="t")

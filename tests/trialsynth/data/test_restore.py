@@ -1,8 +1,9 @@
 import numpy as np
 
-from tests.trialsynth.test_cleaning import _frame
+from tests.trialsynth.data.test_cleaning import _frame
 from trialsynth.data import cleaning
 from trialsynth.data.restore import restore_dropped
+from trialsynth.plan import Roles
 
 
 def test_restore_dropped_rebuilds_the_layout_without_real_ids():
@@ -13,7 +14,9 @@ def test_restore_dropped_rebuilds_the_layout_without_real_ids():
         fsm=[1, 0, 0, 1, 0, 0],
         fsm_label=["yes", "no", "no", "yes", "no", "no"],
     )
-    data, meta = cleaning.clean(frame, trial_id="t", treatment="treatment", outcomes=["post_test_1"])
+    data, meta = cleaning.clean(
+        frame, Roles.of(treatment="treatment", outcomes=["post_test_1"]), trial_id="t"
+    )
     synthetic = data.iloc[[1, 0, 3]].reset_index(drop=True)
     restored = restore_dropped(synthetic, meta)
     assert list(restored.columns) == list(frame.columns)
@@ -25,6 +28,6 @@ def test_restore_dropped_rebuilds_the_layout_without_real_ids():
 def test_manifest_drops_are_not_restored():
     frame = _frame(secret=["a", "b", "a", "b", "a", "b"])
     data, meta = cleaning.clean(
-        frame, trial_id="t", treatment="treatment", outcomes=["post_test_1"], drop=["secret"]
+        frame, Roles.of(treatment="treatment", outcomes=["post_test_1"], drop=["secret"]), trial_id="t"
     )
     assert "secret" not in restore_dropped(data, meta).columns

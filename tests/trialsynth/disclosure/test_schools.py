@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from trialsynth.data.cleaning import clean
-from trialsynth.evaluation.metrics.schools import fitting, profiles, school_level_columns, windows
 from trialsynth.disclosure.schools import SCHOOL_GROUP, assign_schools, group_schools
+from trialsynth.evaluation.metrics.schools import fitting, profiles, school_level_columns, windows
+from trialsynth.plan import Roles
 
 
 def _trial(n_schools=40, seed=0):
@@ -25,7 +26,9 @@ def _trial(n_schools=40, seed=0):
             "post_test": rng.normal(50, 10, len(school)).round(1),
         }
     )
-    return clean(frame, trial_id="t", treatment="treatment", outcomes=["post_test"], cluster="school_id")
+    return clean(
+        frame, Roles.of(treatment="treatment", outcomes=["post_test"], cluster="school_id"), trial_id="t"
+    )
 
 
 def test_every_school_shares_its_values_with_its_group_and_its_arm_is_kept():
@@ -91,7 +94,9 @@ def test_without_school_level_columns_schools_are_still_grouped():
     """Size and pupil mix identify a school too: the grouping applies, no value changes."""
     data, meta = _trial()
     data = data.drop(columns=["school_fsm", "region", "treatment"]).assign(treatment=np.arange(len(data)) % 2)
-    meta = clean(data, trial_id="t", treatment="treatment", outcomes=["post_test"], cluster="school_id")[1]
+    meta = clean(
+        data, Roles.of(treatment="treatment", outcomes=["post_test"], cluster="school_id"), trial_id="t"
+    )[1]
     controlled, control = group_schools(data, meta)
     assert control.applied and control.columns == ()
     assert controlled.drop(columns="school_id").equals(data.drop(columns="school_id"))

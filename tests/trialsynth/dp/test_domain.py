@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialsynth.dp.domain import ColumnDomain, PublicDomain, complete, conform, draft_domain
+from trialsynth.domain import ColumnDomain, PublicDomain, conform
+from trialsynth.dp.domain import complete, draft_domain
 from trialsynth.dp.noise import PublicNoise
 
 RHO, DELTA = 0.05, 1e-6

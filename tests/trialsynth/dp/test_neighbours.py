@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialsynth.data.cleaning import clean_public
-from trialsynth.dp.domain import ColumnDomain, PublicDomain
+from trialsynth.domain import ColumnDomain, PublicDomain
+from trialsynth.dp.cleaning import clean_public
 from trialsynth.plan import Roles, TrialPlan
 from trialsynth.synthesisers.aim import AimSynthesiser
 from trialsynth.synthesisers.mst import MstSynthesiser
@@ -182,7 +182,8 @@ def test_one_record_cannot_change_how_the_rest_of_its_column_is_read(tmp_path):
 def test_estimated_levels_have_one_type_whatever_the_column_holds():
     """An integer-coded column with one missing value is read as floats: the estimated levels,
     and so the released dtype, must not show it."""
-    from trialsynth.dp.domain import complete, domain_formats
+    from trialsynth.domain import domain_formats
+    from trialsynth.dp.domain import complete
     from trialsynth.dp.noise import PublicNoise
 
     estimated = PublicDomain((ColumnDomain("band", "categorical", missing=False),), estimate=True)

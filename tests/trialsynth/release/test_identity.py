@@ -1,9 +1,9 @@
 import dataclasses
 from pathlib import Path
 
-from trialsynth.dp.domain import ColumnDomain, PublicDomain
-from trialsynth.release.identity import identity_key, release_identity
+from trialsynth.domain import ColumnDomain, PublicDomain
 from trialsynth.plan import Limits, Policy, Roles, TrialPlan
+from trialsynth.release.identity import identity_key, release_identity
 
 
 def _plan(**changes) -> TrialPlan:

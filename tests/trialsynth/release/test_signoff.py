@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
-from trialsynth import stages
 from trialsynth.catalogue.attempts import finish_attempt, start_attempt
 from trialsynth.catalogue.queries import released_with_identity
 from trialsynth.catalogue.session import sessions_for
 from trialsynth.errors import SignoffError
+from trialsynth.release.identity import Unchanged
 from trialsynth.release.signoff import approve, pending, reject
 
 
@@ -90,7 +90,7 @@ def test_an_unchanged_release_keeps_its_decision_and_a_new_identity_waits(catalo
     approve(sessions, "t1", "Ada", tmp_path / "released")
     with sessions() as session:
         source = released_with_identity(session, "demo", "t1", "id-1")
-    again = stages.Unchanged(source).record()
+    again = Unchanged(source).record()
     assert again["release"] == "approved" and again["reviewer"] == "Ada"
     _staged(sessions, tmp_path, "t1", identity="id-2")  # regenerated: new data or code
     assert [r["release"] for r in pending(sessions)] == ["staged"]

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from trialsynth.data.cleaning import clean
+from trialsynth.plan import Roles
 from trialsynth.reports.aggregates import MIN_CELL, secure_aggregates
 
 
@@ -24,7 +25,7 @@ def _trial(n: int = 400) -> pd.DataFrame:
 
 
 def _aggregates(frame: pd.DataFrame):
-    data, meta = clean(frame, trial_id="t", treatment="arm", outcomes=["score"], cluster="school")
+    data, meta = clean(frame, Roles.of(treatment="arm", outcomes=["score"], cluster="school"), trial_id="t")
     return secure_aggregates(data, data, meta), data
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 from trialsynth.catalogue.bands import band
 from trialsynth.data.cleaning import clean
 from trialsynth.evaluation.metrics.trial_analysis import trial_analysis
+from trialsynth.plan import Roles
 from trialsynth.reports.aggregates import secure_aggregates
 from trialsynth.reports.trial_report import render_card, render_public, render_report
 from trialsynth.synthesisers.cart import CartSynthesiser
@@ -110,7 +111,7 @@ def test_a_public_page_renders_without_metrics():
 def test_a_small_trial_gets_aggregates_and_a_page():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"arm": rng.choice(["a", "b"], 60), "y": rng.normal(size=60).round(3)})
-    data, meta = clean(frame, trial_id="t", treatment="arm", outcomes=["y"])
+    data, meta = clean(frame, Roles.of(treatment="arm", outcomes=["y"]), trial_id="t")
     aggregates = secure_aggregates(data, data, meta)
     record = {
         "trial_id": "t",
@@ -179,14 +180,15 @@ def test_the_card_prints_no_measured_value_and_no_html_entities(reported):
 
 def test_a_report_that_cannot_be_made_never_withholds_the_release(tmp_path, raw_trial, monkeypatch):
     from tests.conftest import run_registered, write_archive
-    from trialsynth import stages
     from trialsynth.catalogue import as_record, latest_attempts
     from trialsynth.catalogue.session import make_engine, make_sessionmaker
 
     def broken(*args, **kwargs):
         raise ValueError("no aggregates today")
 
-    monkeypatch.setattr(stages, "secure_aggregates", broken)
+    from trialsynth.reports import aggregates
+
+    monkeypatch.setattr(aggregates, "secure_aggregates", broken)
     sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'catalogue.db'}"))
     outcome = run_registered(write_archive(tmp_path, {"mid": raw_trial}), "mid", tmp_path, sessions)
     assert outcome.status == "succeeded", outcome.error

@@ -9,8 +9,8 @@ from registry import validate_registry
 from tests.conftest import run_registered, write_archive
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
-from trialsynth.errors import RegistryError
 from trialsynth.data.surrogate import TrialShape, make_trial
+from trialsynth.errors import RegistryError
 
 FAST = {"small_threshold": 100, "ea_generations": 20}
 

@@ -9,10 +9,10 @@ import pytest
 from tests.conftest import plan_of, public_domain, run_registered, write_archive
 from trialsynth.catalogue.models import Attempt, EpsilonCharge
 from trialsynth.catalogue.queries import comparison_attempts, failed_trials, latest_attempts
-from trialsynth.run.compare import CartBudget, candidates, compare_trial, study_order
+from trialsynth.data.surrogate import TrialShape, make_trial, public_bounds
 from trialsynth.errors import TrialsynthError
 from trialsynth.plan import RunContext
-from trialsynth.data.surrogate import TrialShape, make_trial, public_bounds
+from trialsynth.run.compare import CartBudget, candidates, compare_trial, study_order
 
 
 def _context(tmp_path):

@@ -6,9 +6,9 @@ from dataclasses import replace
 from tests.conftest import context_in, plan_of, write_archive
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import sessions_for
-from trialsynth.run.isolation import run_trial_isolated
-from trialsynth.plan import Limits
 from trialsynth.data.surrogate import TrialShape, make_trial
+from trialsynth.plan import Limits
+from trialsynth.run.isolation import run_trial_isolated
 
 
 def test_a_trial_over_its_time_limit_is_stopped_and_recorded(tmp_path):

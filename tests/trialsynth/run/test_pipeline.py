@@ -9,10 +9,10 @@ from tests.conftest import context_in, plan_of, public_domain, run_registered, w
 from trialsynth import synthesisers
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
+from trialsynth.data.surrogate import TrialShape, make_trial
 from trialsynth.errors import RegistryError
 from trialsynth.evaluation.metrics import RECORD_METRIC_KEYS
 from trialsynth.run.pipeline import run_trial
-from trialsynth.data.surrogate import TrialShape, make_trial
 
 
 @pytest.fixture()
@@ -283,12 +283,12 @@ def test_an_unchanged_release_is_reported_and_any_change_re_synthesises(tmp_path
 def test_a_private_release_stands_when_measuring_it_fails(tmp_path, sessions, raw_trial, monkeypatch):
     """The DP file is written before anything else reads real rows: a failure of evaluation
     afterwards is recorded, and the release (and its charge) stand."""
-    from trialsynth import stages
+    from trialsynth.evaluation import trial
 
     def broken(*args, **kwargs):
         raise ValueError("a metric fell over")
 
-    monkeypatch.setattr(stages, "assess", broken)
+    monkeypatch.setattr(trial, "assess", broken)
     manifest = _dp_archive(tmp_path, raw_trial)
     outcome, record = _run(manifest, "dp", tmp_path, sessions)
     assert outcome.status == "succeeded" and Path(record["output_path"]).is_file()

@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 from tests.conftest import NO_RISK_LIMITS, run_registered
-from trialsynth.data import cleaning
 from trialsynth.catalogue import as_record, latest_attempts
-from trialsynth.errors import TrialDataError
-from trialsynth.outputs.clearance import clear_outputs
+from trialsynth.data import cleaning
 from trialsynth.data.restore import restore_dropped
 from trialsynth.data.surrogate import TrialShape, design_roles, make_trial
+from trialsynth.errors import TrialDataError
+from trialsynth.outputs.clearance import clear_outputs
 
 
 def _manifest(directory, trials: dict[str, tuple[pd.DataFrame, dict]], defaults: dict | None = None):

@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from trialsynth.data.cleaning import clean
+from trialsynth.domain import ColumnDomain, PublicDomain
 from trialsynth.dp.accounting import zcdp_rho
-from trialsynth.dp.domain import ColumnDomain, PublicDomain
 from trialsynth.dp.noise import PublicNoise
+from trialsynth.plan import Roles
 from trialsynth.synthesisers.aim import (
     AimSynthesiser,
     _select_feasible,
@@ -40,7 +41,7 @@ def tiny():
     sex = rng.choice(["F", "M"], n)
     band = np.where(sex == "F", "a", rng.choice(["b", "c"], n))  # sex and band strongly related
     frame = pd.DataFrame({"arm": arm, "sex": sex, "band": band, "pre_score": pre, "post_score": post})
-    data, meta = clean(frame, trial_id="t", treatment="arm", outcomes=["post_score"])
+    data, meta = clean(frame, Roles.of(treatment="arm", outcomes=["post_score"]), trial_id="t")
     return data, dataclasses.replace(meta, domain=DOMAIN)
 
 

@@ -3,6 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from trialsynth.plan import Roles
 from trialsynth.synthesisers.cart import CartSynthesiser
 
 
@@ -53,7 +54,7 @@ def _long_file():
 
     shape = TrialShape(1500, 0, design="long")
     frame = make_trial(shape, 6)
-    return clean(frame, trial_id="t", **design_roles(frame, shape))
+    return clean(frame, Roles.of(**design_roles(frame, shape)), trial_id="t")
 
 
 def test_density_smoothing_stops_copying_donors_and_keeps_point_masses():

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trialsynth.data.surrogate import public_bounds
 from trialsynth.dp.domain import draft_domain
 from trialsynth.dp.noise import PublicNoise
 from trialsynth.errors import MethodNotAvailableError
 from trialsynth.outputs import clear_outputs
 from trialsynth.plan import Policy, Roles, TrialPlan
-from trialsynth.data.surrogate import public_bounds
 from trialsynth.synthesisers import (
     SYNTHESISERS,
     DifferentiallyPrivate,
@@ -229,7 +229,7 @@ def three_arm_trial():
 
     shape = TrialShape(3000, 15, design="three_arm", unrandomised=0.1)
     frame = make_trial(shape, 21)
-    return clean(frame, trial_id="t", **design_roles(frame, shape))
+    return clean(frame, Roles.of(**design_roles(frame, shape)), trial_id="t")
 
 
 def _effects(frame: pd.DataFrame) -> pd.Series:

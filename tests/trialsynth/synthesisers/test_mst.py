@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 
 from trialsynth.data.cleaning import clean
+from trialsynth.domain import ColumnDomain, PublicDomain
 from trialsynth.dp.accounting import plan_budget, zcdp_rho
-from trialsynth.dp.domain import ColumnDomain, PublicDomain
 from trialsynth.dp.noise import PublicNoise
 from trialsynth.errors import TrialDataError
+from trialsynth.plan import Roles
 from trialsynth.synthesisers import discretise
 from trialsynth.synthesisers.marginal_models import contiguous_groups
 from trialsynth.synthesisers.mst import MstSynthesiser
@@ -33,7 +34,7 @@ def tiny():
     post = np.round(score + 3 * arm + rng.normal(0, 1, n), 1)
     post[rng.random(n) < 0.1] = np.nan
     frame = pd.DataFrame({"arm": arm, "sex": rng.choice(["F", "M"], n), "score": score, "post": post})
-    data, meta = clean(frame, trial_id="t", treatment="arm", outcomes=["post"])
+    data, meta = clean(frame, Roles.of(treatment="arm", outcomes=["post"]), trial_id="t")
     return data, dataclasses.replace(meta, domain=DOMAIN)
 
 

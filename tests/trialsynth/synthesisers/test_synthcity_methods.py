@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from tests.conftest import clean_demo
-from trialsynth.errors import MethodNotAvailableError
 from trialsynth.data.surrogate import TrialShape, make_trial
+from trialsynth.errors import MethodNotAvailableError
 from trialsynth.synthesisers import capabilities_of, get_synthesiser, is_private
 from trialsynth.synthesisers.synthcity_methods import GanSynthesiser
 

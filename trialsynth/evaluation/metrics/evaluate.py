@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialsynth.meta import TrialMeta
 from trialsynth.evaluation.metrics import METRICS
 from trialsynth.evaluation.metrics.prepare import evaluation_view
+from trialsynth.meta import TrialMeta
 
 log = logging.getLogger(__name__)
 # The families are independent; scikit-learn and numpy release the GIL for much of their work.

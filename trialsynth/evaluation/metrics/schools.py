@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trialsynth.meta import TrialMeta
 from trialsynth.evaluation.metrics.attacks import CODED_LEVELS, WINDOW
+from trialsynth.meta import TrialMeta
 
 SCHOOL_KEYS = ("school_reidentification", "school_size_correlation")
 

@@ -5,16 +5,17 @@ import numpy as np
 import pytest
 
 from trialsynth.data.cleaning import clean
+from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial
 from trialsynth.evaluation.holdout import holdout_mask
 from trialsynth.evaluation.metrics import METRICS, evaluation_view
 from trialsynth.evaluation.metrics.attacks import ATTACK_KEYS, Rate, risk, risk_against
-from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial
+from trialsynth.plan import Roles
 
 
 @pytest.fixture(scope="module")
 def population():
     frame = make_trial(TrialShape(4000, 14), 5)
-    data, meta = clean(frame, trial_id="t", **demo_roles(frame))
+    data, meta = clean(frame, Roles.of(**demo_roles(frame)), trial_id="t")
     real = data.iloc[:2000].reset_index(drop=True)
     other = data.iloc[2000:].reset_index(drop=True)  # the same population, never seen
     held = holdout_mask(len(real), 0.25, np.random.default_rng(1))

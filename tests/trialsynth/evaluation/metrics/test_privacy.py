@@ -6,6 +6,7 @@ import pytest
 
 from trialsynth.data.cleaning import clean
 from trialsynth.evaluation.metrics import METRICS, evaluation_view
+from trialsynth.plan import Roles
 
 
 def _trial(n: int = 400, seed: int = 2) -> pd.DataFrame:
@@ -22,7 +23,9 @@ def _trial(n: int = 400, seed: int = 2) -> pd.DataFrame:
 
 def _nn(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, float]:
     both, meta = clean(
-        pd.concat([real, synthetic], ignore_index=True), trial_id="t", treatment="arm", outcomes=["score"]
+        pd.concat([real, synthetic], ignore_index=True),
+        Roles.of(treatment="arm", outcomes=["score"]),
+        trial_id="t",
     )
     data, synth = both.iloc[: len(real)], both.iloc[len(real) :].reset_index(drop=True)
     real_view, synth_view, context = evaluation_view(data, synth, meta, seed=1)
@@ -52,7 +55,7 @@ def test_a_category_mismatch_counts_as_a_whole_range():
     from trialsynth.evaluation.metrics.privacy import scaled_rows
 
     real = _trial()
-    data, meta = clean(real, trial_id="t", treatment="arm", outcomes=["score"])
+    data, meta = clean(real, Roles.of(treatment="arm", outcomes=["score"]), trial_id="t")
     other = data.iloc[[0]].assign(group=lambda f: np.where(f["group"] == "a", "b", "a"))
     real_view, synth_view, context = evaluation_view(data, other, meta, seed=1)
     real_rows, synth_rows = scaled_rows(real_view, synth_view, context)

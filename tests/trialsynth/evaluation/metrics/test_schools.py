@@ -5,6 +5,7 @@ import pandas as pd
 
 from trialsynth.data.cleaning import clean
 from trialsynth.evaluation.metrics.schools import school_disclosure, school_level_columns
+from trialsynth.plan import Roles
 
 
 def _schools(n_schools=30, seed=0) -> pd.DataFrame:
@@ -26,10 +27,8 @@ def _schools(n_schools=30, seed=0) -> pd.DataFrame:
 def _measure(real_frame, synth_frame):
     both, meta = clean(
         pd.concat([real_frame, synth_frame], ignore_index=True),
+        Roles.of(treatment="treatment", outcomes=["post_test"], cluster="school_id"),
         trial_id="t",
-        treatment="treatment",
-        outcomes=["post_test"],
-        cluster="school_id",
     )
     real, synth = both.iloc[: len(real_frame)], both.iloc[len(real_frame) :]
     return school_level_columns(real, meta), school_disclosure(real, synth, meta)

@@ -6,14 +6,15 @@ import pandas as pd
 import pytest
 
 from trialsynth.data.cleaning import clean
-from trialsynth.evaluation.metrics.trial_analysis import ci_overlap, icc, primary_analysis, trial_analysis
 from trialsynth.data.surrogate import TrialShape, demo_roles, make_trial
+from trialsynth.evaluation.metrics.trial_analysis import ci_overlap, icc, primary_analysis, trial_analysis
+from trialsynth.plan import Roles
 
 
 @pytest.fixture(scope="module")
 def trial():
     frame = make_trial(TrialShape(2400, 16), 11)
-    return clean(frame, trial_id="t", **demo_roles(frame))
+    return clean(frame, Roles.of(**demo_roles(frame)), trial_id="t")
 
 
 def test_ci_overlap_is_karrs_measure():
@@ -72,7 +73,7 @@ def test_the_ladder_orders_known_synthesisers():
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "bench"))
     from ladder import ladder
 
     from trialsynth.evaluation.categories import CATEGORIES

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialsynth import stages
+from trialsynth.data.cleaning import Cleaned
+from trialsynth.disclosure import uniques
 from trialsynth.errors import ReleaseBlockedError
-from trialsynth.meta import TrialMeta
 from trialsynth.evaluation.metrics.privacy import matches
+from trialsynth.meta import TrialMeta
 from trialsynth.streams import Streams
 
 
@@ -44,9 +45,8 @@ class Pool:
 
 
 def _gate(real, synthetic, pool, keys=()):
-    cleaned = stages.Cleaned(real, _meta(real, keys), "")
-    fitted = stages.Fitted(Pool(pool), {})  # type: ignore[arg-type]
-    return stages.gate(cleaned, stages.Sampled(synthetic), fitted, Streams(3))
+    cleaned = Cleaned(real, _meta(real, keys), "")
+    return uniques.gate(cleaned, synthetic, Pool(pool), Streams(3).generator("redraw"))  # type: ignore[arg-type]
 
 
 def _fresh(real, n, seed=9):
@@ -74,7 +74,7 @@ def test_combinations_many_real_rows_share_do_not_block():
     synthetic = real.sample(frac=1, random_state=2).reset_index(drop=True)
     gate, released = _gate(real, synthetic, synthetic)
     assert gate.exact_matches == len(synthetic) and gate.replicated_initial == 0
-    assert gate.released and released.synthetic is synthetic and gate.redrawn == ()
+    assert gate.released and released is synthetic and gate.redrawn == ()
 
 
 def _uniques(real: pd.DataFrame) -> pd.DataFrame:
@@ -87,8 +87,8 @@ def test_replicated_uniques_are_redrawn_and_recorded():
     gate, released = _gate(real, synthetic, _fresh(real, 500, seed=4))
     assert gate.replicated_initial == 10 and sum(gate.redrawn) == 10
     assert gate.released and gate.replicated_uniques == 0
-    assert len(released.synthetic) == len(synthetic)  # rows replaced, never dropped
-    assert released.synthetic.iloc[:290].equals(synthetic.iloc[:290])  # only flagged rows change
+    assert len(released) == len(synthetic)  # rows replaced, never dropped
+    assert released.iloc[:290].equals(synthetic.iloc[:290])  # only flagged rows change
     record = gate.record()["disclosure"]
     assert record["replicated_uniques_initial"] == 10 and record["redrawn_per_round"] == list(gate.redrawn)
 
@@ -147,17 +147,18 @@ def test_a_dp_models_file_is_measured_never_redrawn_or_blocked():
 
     real = _real()
     synthetic = pd.concat([_fresh(real, 290), _uniques(real).iloc[:10]], ignore_index=True)
-    cleaned = stages.Cleaned(real, _meta(real), "")
-    fitted = stages.Fitted(PrivatePool(_fresh(real, 500, seed=4)), {})  # type: ignore[arg-type]
-    gate, released = stages.gate(cleaned, stages.Sampled(synthetic), fitted, Streams(3))
-    assert gate.redrawn == () and not gate.resampled and gate.replicated_uniques == 10
-    assert not gate.enforced and gate.released and released.synthetic is synthetic  # released as drawn
-    assert gate.metrics()["replicated_uniques"] == 10 and gate.record()["disclosure"]["enforced"] is False
-    assert "not enforced: the method is differentially private" in gate.reason
+    cleaned = Cleaned(real, _meta(real), "")
+    pool = PrivatePool(_fresh(real, 500, seed=4))
+    decision, released = uniques.gate(cleaned, synthetic, pool, Streams(3).generator("redraw"))  # type: ignore[arg-type]
+    assert decision.redrawn == () and not decision.resampled and decision.replicated_uniques == 10
+    assert not decision.enforced and decision.released and released is synthetic  # released as drawn
+    assert decision.metrics()["replicated_uniques"] == 10
+    assert decision.record()["disclosure"]["enforced"] is False
+    assert "not enforced: the method is differentially private" in decision.reason
 
 
 def test_a_file_over_a_risk_limit_is_blocked_with_the_measure_named():
-    from trialsynth.disclosure.gate import check_risks
+    from trialsynth.disclosure.risk import check_risks
     from trialsynth.synthesisers.cart import CartSynthesiser
     from trialsynth.synthesisers.mst import MstSynthesiser
 

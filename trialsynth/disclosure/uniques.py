@@ -16,10 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialsynth.data.cleaning import Cleaned
+from trialsynth.disclosure.schools import SchoolControl
 from trialsynth.errors import ReleaseBlockedError
-from trialsynth.meta import TrialMeta
 from trialsynth.evaluation.metrics.privacy import matches
-from trialsynth.synthesisers.base import DifferentiallyPrivate, FromReleasedOutputs, Redraws, Synthesiser
+from trialsynth.meta import TrialMeta
+from trialsynth.synthesisers.base import DifferentiallyPrivate, Redraws, Synthesiser
 
 GATE_RULE = "replicated-uniques-v1"
 REDRAW_ROUNDS = 8  # rounds of re-drawing flagged rows before the gate blocks the file
@@ -122,13 +124,7 @@ def check_release(
     Values are compared in one canonical form per column (5, 5.0 and "5" alike, numbers at the
     released precision).
 
-    Re-drawing: ``redraw`` where the method has it (CART: smoothed donors), else ``sample`` (a
-    re-drawn row keeps the school label of the row it replaces: labels are per draw). When more
-    than ``RESAMPLE_SHARE`` of the rows are flagged, a method with ``redraw`` re-draws the whole
-    file first (``bench/gate_remedies.py``: re-drawing 1.5% of a file row by row costs nothing
-    measurable, re-drawing 8% or a third of it removes every row near a unique record and
-    distorts it - pMSE ratio 3.2 -> 8.7 on Project STAR long - where a whole smoothed draw does
-    not).
+    Re-drawing: ``_redraw_replicated``.
 
     A differentially private method's file is measured and released as drawn (``enforced`` is
     False): its (epsilon, delta) guarantee already bounds what any synthetic row - one equal to a
@@ -140,30 +136,16 @@ def check_release(
     keys = [k for k in meta.keys if k in compared]
     basis = f"the key variables {keys}" if keys else "every synthesised column"
     synthetic = synthetic.reset_index(drop=True)
-    n = len(synthetic)
     found = matches(real, synthetic, compared, keys)
     initial, exact = int(found.replicated.sum()), int(found.exact.sum())
-    drawn, resampled = 0, False
-    redrawn: list[int] = []
-    flagged = np.flatnonzero(found.replicated)
     may_redraw = not isinstance(method, DifferentiallyPrivate)
-    if may_redraw and isinstance(method, Redraws) and len(flagged) > RESAMPLE_SHARE * n:
-        synthetic, drawn, resampled = method.redraw(n, rng).reset_index(drop=True)[synthetic.columns], n, True
-        flagged = np.flatnonzero(matches(real, synthetic, compared, keys).replicated)
-    draw = method.redraw if isinstance(method, Redraws) else method.sample
-    while may_redraw and len(flagged) and len(redrawn) < REDRAW_ROUNDS and drawn < REDRAW_LIMIT * n:
-        share_bad = max(len(flagged) / n, 0.05)
-        want = min(int(np.ceil(len(flagged) / max(1 - share_bad, 0.05) * 1.5)) + 10, REDRAW_LIMIT * n - drawn)
-        fresh = draw(want, rng).reset_index(drop=True)[synthetic.columns]
-        drawn += want
-        good = fresh.loc[~matches(real, fresh, compared, keys).replicated]
-        take = min(len(good), len(flagged))
-        replace, flagged = flagged[:take], flagged[take:]
-        rows = good.iloc[:take].copy()
-        if meta.cluster and not isinstance(method, Redraws):
-            rows[meta.cluster] = synthetic[meta.cluster].to_numpy()[replace]
-        synthetic = _replace_rows(synthetic, replace, rows)
-        redrawn.append(take)
+    redrawn: list[int] = []
+    resampled = False
+    if may_redraw:
+        flagged = np.flatnonzero(found.replicated)
+        synthetic, redrawn, resampled = _redraw_replicated(
+            real, synthetic, meta, method, rng, (compared, keys), flagged
+        )
     changed = bool(redrawn) or resampled
     remaining = int(matches(real, synthetic, compared, keys).replicated.sum()) if changed else initial
     result = Gate(
@@ -179,6 +161,49 @@ def check_release(
         enforced=may_redraw,
     )
     return result, synthetic if changed else first
+
+
+def _redraw_replicated(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    meta: TrialMeta,
+    method: Synthesiser,
+    rng: np.random.Generator,
+    on: tuple[list[str], list[str]],
+    flagged: np.ndarray,
+) -> tuple[pd.DataFrame, list[int], bool]:
+    """The ``flagged`` rows re-drawn in rounds; returns the file, the rows re-drawn per round and
+    whether the whole file was re-drawn. ``on``: the compared columns and the key variables.
+
+    Re-drawing: ``redraw`` where the method has it (CART: smoothed donors), else ``sample`` (a
+    re-drawn row keeps the school label of the row it replaces: labels are per draw). When more
+    than ``RESAMPLE_SHARE`` of the rows are flagged, a method with ``redraw`` re-draws the whole
+    file first (``bench/gate_remedies.py``: re-drawing 1.5% of a file row by row costs nothing
+    measurable, re-drawing 8% or a third of it removes every row near a unique record and
+    distorts it - pMSE ratio 3.2 -> 8.7 on Project STAR long - where a whole smoothed draw does
+    not)."""
+    compared, keys = on
+    n = len(synthetic)
+    drawn, resampled = 0, False
+    redrawn: list[int] = []
+    if isinstance(method, Redraws) and len(flagged) > RESAMPLE_SHARE * n:
+        synthetic, drawn, resampled = method.redraw(n, rng).reset_index(drop=True)[synthetic.columns], n, True
+        flagged = np.flatnonzero(matches(real, synthetic, compared, keys).replicated)
+    draw = method.redraw if isinstance(method, Redraws) else method.sample
+    while len(flagged) and len(redrawn) < REDRAW_ROUNDS and drawn < REDRAW_LIMIT * n:
+        share_bad = max(len(flagged) / n, 0.05)
+        want = min(int(np.ceil(len(flagged) / max(1 - share_bad, 0.05) * 1.5)) + 10, REDRAW_LIMIT * n - drawn)
+        fresh = draw(want, rng).reset_index(drop=True)[synthetic.columns]
+        drawn += want
+        good = fresh.loc[~matches(real, fresh, compared, keys).replicated]
+        take = min(len(good), len(flagged))
+        replace, flagged = flagged[:take], flagged[take:]
+        rows = good.iloc[:take].copy()
+        if meta.cluster and not isinstance(method, Redraws):
+            rows[meta.cluster] = synthetic[meta.cluster].to_numpy()[replace]
+        synthetic = _replace_rows(synthetic, replace, rows)
+        redrawn.append(take)
+    return synthetic, redrawn, resampled
 
 
 def _rounds(count: int) -> str:
@@ -201,85 +226,23 @@ def _replace_rows(frame: pd.DataFrame, positions: np.ndarray, rows: pd.DataFrame
     return out
 
 
-RISK_RULE = "attack-risks-v2"
-# Measured by attacks against the holdout: unmeasured (too few held-out rows) blocks a file
-# unless its limit is 1 (the measure's gate turned off).
-ATTACK_MEASURES = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share")
-
-
 @dataclass(frozen=True)
-class RiskGate:
-    """The release gate's second rule: each disclosure measure of the file (the attacks'
-    risks, ``dcr_share``, the school re-identification share) at or under its limit (the plan's
-    ``risk_limits``); a file with a measured value over its limit is blocked, and so is one whose
-    attacks could not be measured (fewer held-out rows than ``attacks.MIN_CONTROL_ROWS``) unless
-    their limits are 1. The lower bounds of the 95% intervals are recorded beside. A measure the
-    trial has no structure for (no school-level columns) is listed, never a reason to block.
-
-    Not enforced (measured and recorded) for a differentially private file (see
-    ``check_release``) and for a file synthesised from cleared outputs (``ea``): it never saw a
-    row, its disclosure control is the clearance of those outputs, and its holdout rows were
-    seen through them like every other row, so the attacks have no unseen control."""
-
-    limits: tuple[tuple[str, float], ...]
-    measured: tuple[tuple[str, float | None], ...]  # the point value of each measure
-    lower: tuple[tuple[str, float | None], ...] = ()  # the lower bound of its 95% interval, if any
-    enforced: bool = True
-    why_not_enforced: str = ""
-
-    @property
-    def exceeded(self) -> list[str]:
-        limits, lower = dict(self.limits), dict(self.lower)
-        out = []
-        for name, value in self.measured:
-            if name not in limits:
-                continue
-            if value is None:
-                if name in ATTACK_MEASURES and limits[name] < 1:
-                    out.append(f"{name} unmeasured (too few held-out rows; raise holdout_share)")
-                continue
-            if value > limits[name]:
-                bound = lower.get(name)
-                shown = f" (95% interval from {bound:.3g})" if bound is not None else ""
-                out.append(f"{name} {value:.3g}{shown} > {limits[name]:g}")
-        return out
-
-    @property
-    def released(self) -> bool:
-        return not self.exceeded or not self.enforced
+class OutputsOnlyGate:
+    """No microdata is held: no real record can be reproduced."""
 
     def record(self) -> dict[str, Any]:
-        return {
-            "disclosure": {
-                "risk_rule": RISK_RULE,
-                "risk_limits": dict(self.limits),
-                "risks_exceeded": self.exceeded,
-                "risks_unmeasured": [name for name, value in self.measured if value is None],
-                "risks_enforced": self.enforced,
-                "risks_not_enforced_because": self.why_not_enforced or None,
-            }
-        }
-
-    def enforce(self) -> None:
-        if not self.released:
-            raise ReleaseBlockedError(
-                f"release blocked: disclosure over its limit: {'; '.join(self.exceeded)}"
-            )
+        return {"gate": "released: no microdata is held, so no real record can be reproduced"}
 
 
-def check_risks(
-    metrics: dict[str, float | None], limits: tuple[tuple[str, float], ...], method: Synthesiser
-) -> RiskGate:
-    """The file's disclosure measures against the plan's limits (see ``RiskGate``)."""
-    measured = tuple((name, metrics.get(name)) for name, _ in limits)
-    lower = tuple(
-        (name, metrics[f"{name}_low"]) for name, _ in limits if metrics.get(f"{name}_low") is not None
-    )
-    why = ""
-    if isinstance(method, DifferentiallyPrivate):
-        why = (
-            "differentially private: the guarantee covers every row; blocking on the real data would void it"
-        )
-    elif isinstance(method, FromReleasedOutputs):
-        why = "synthesised from cleared outputs only: their clearance is its disclosure control"
-    return RiskGate(limits, measured, lower, enforced=not why, why_not_enforced=why)
+def gate(
+    cleaned: Cleaned,
+    synthetic: pd.DataFrame,
+    method: Synthesiser,
+    rng: np.random.Generator,
+    control: SchoolControl | None = None,
+) -> tuple[Gate, pd.DataFrame]:
+    """The release gate on a draw (``check_release``), re-draws from ``rng`` (the trial's
+    ``redraw`` stream); the file as it will be released comes back with the decision. Real rows
+    are compared as the fit saw them: school-level values as their group's under ``control``."""
+    real = control.grouped(cleaned.data, cleaned.meta.cluster) if control is not None else cleaned.data
+    return check_release(real, synthetic, cleaned.meta, method, rng)

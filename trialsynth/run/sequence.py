@@ -1,0 +1,347 @@
+"""The study's steps in order, for one trial: each step a call into the module that owns it,
+each value yielded as it is reached (``pipeline.run_trial`` records them).
+
+Three paths: a trial whose microdata the archive holds (``trial_steps``), a differentially
+private release (written as drawn, then measured: ``_private_release``), and a trial known only
+by released outputs (``_outputs_steps``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+from sqlalchemy.orm import sessionmaker
+
+from trialsynth.catalogue import ledger
+from trialsynth.data.cleaning import Cleaned, clean_planned
+from trialsynth.data.files import write
+from trialsynth.data.loading import Loaded, file_hash, load
+from trialsynth.data.restore import restore_dropped
+from trialsynth.disclosure import risk, uniques
+from trialsynth.disclosure.schools import SchoolsControlled, assign_schools, control_schools
+from trialsynth.dp.cleaning import clean_public
+from trialsynth.errors import TrialDataError
+from trialsynth.evaluation.categories import categorise_trial, outputs_only_category
+from trialsynth.evaluation.holdout import Holdout, hold_out
+from trialsynth.evaluation.trial import Evaluation, evaluate_outputs_only, evaluate_trial
+from trialsynth.outputs.supplied import Released, read_released
+from trialsynth.plan import RunContext, TrialPlan
+from trialsynth.release.identity import Identity, identify, unchanged
+from trialsynth.reports.aggregates import aggregate
+from trialsynth.streams import Streams
+from trialsynth.synthesisers import is_private, preflight, synthesiser_class
+from trialsynth.synthesisers.base import Synthesiser, capabilities_of, is_tunable
+from trialsynth.synthesisers.fitting import (
+    Fitted,
+    Sampled,
+    Tuned,
+    build,
+    fit,
+    output_metrics,
+    reads_privately,
+    sample,
+    tune,
+    with_settings,
+)
+from trialsynth.synthesisers.routing import OutputsOnly, Route, Skipped, outputs_method, route
+
+log = logging.getLogger(__name__)
+
+
+class Step(Protocol):
+    def record(self) -> dict[str, Any]: ...
+
+
+class Stopwatch:
+    """Seconds per step, stored with the attempt."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.perf_counter() - start, 3)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What every step of one trial reads: its plan, the catalogue, the run and the attempt."""
+
+    plan: TrialPlan
+    sessions: sessionmaker
+    context: RunContext
+    attempt_id: int
+    clock: Stopwatch
+
+    @property
+    def streams(self) -> Streams:
+        return Streams(self.plan.seed)
+
+
+@dataclass(frozen=True)
+class Unmeasured:
+    """A private release was written; measuring it against the real data failed afterwards. The
+    release stands: whether it exists must not depend on non-private code reading real rows."""
+
+    reason: str
+
+    def record(self) -> dict[str, Any]:
+        return {"error": f"released; measuring the file against the real data failed: {self.reason}"}
+
+
+# -- the steps a pipeline and a comparison's tuning share ----------------------------------------
+
+
+def clean_trial(loaded: Loaded, plan: TrialPlan, chosen: Route) -> Cleaned:
+    """Appendix A's cleaning with the plan's column roles - or, for a differentially private
+    method, the public domain's columns with no decision read from the data (``clean_public``)."""
+    cleaning = clean_public if is_private(chosen.method) else clean_planned
+    data, meta = cleaning(loaded.frame, plan)
+    return Cleaned(data, meta, loaded.data_hash, plan.roles.covariates)
+
+
+def holdout_of(cleaned: Cleaned, plan: TrialPlan, method: type[Synthesiser]) -> Holdout:
+    """The plan's share of real rows kept from the fit (``evaluation.holdout``); a method that
+    synthesises from cleared outputs is fitted on every row."""
+    seen = "from_released_outputs" in capabilities_of(method)
+    rng = Streams(plan.seed).generator("holdout")
+    return hold_out(len(cleaned.data), plan.policy.holdout_share, rng, seen_by_synthesiser=seen)
+
+
+def training_rows(plan: TrialPlan, method: type[Synthesiser]) -> tuple[Cleaned, SchoolsControlled]:
+    """The rows ``method`` is fitted on for ``plan``'s trial, as the pipeline prepares them:
+    loaded, routed to ``method``, cleaned, held out, under school control."""
+    loaded = load(plan)
+    chosen = route(len(loaded.frame), method.name, plan.policy)
+    cleaned = clean_trial(loaded, plan, chosen)
+    return cleaned, control_schools(cleaned, holdout_of(cleaned, plan, method), method)
+
+
+# -- a trial whose microdata the archive holds ----------------------------------------------------
+
+
+def trial_steps(trial: Trial) -> Iterator[Step]:
+    """The study's steps for one trial; yields each value as it is reached."""
+    plan, clock = trial.plan, trial.clock
+    if plan.problems:
+        raise TrialDataError("; ".join(plan.problems))
+    if not plan.has_data:
+        yield from _outputs_steps(trial)
+        return
+    with clock.stage("identify"):
+        released = read_released(plan)
+        identity = identify(plan, file_hash(plan), released)
+    yield identity
+    same = unchanged(trial.sessions, plan, identity, trial.context)
+    if same is not None:  # released before with this identity: nothing to synthesise or spend
+        yield same
+        return
+    with clock.stage("load"):
+        loaded = load(plan)
+    yield loaded
+    if loaded.data_hash != identity.parts["data_sha256"]:  # the file changed while it was read
+        identity = identify(plan, loaded.data_hash, released)
+        yield identity
+    chosen = route(len(loaded.frame), plan.method, plan.policy, outputs_supplied=released is not None)
+    yield chosen  # cleaning never drops a row
+    preflight.check_private(plan, chosen)
+    with clock.stage("clean"):
+        cleaned = clean_trial(loaded, plan, chosen)
+    del loaded
+    yield cleaned
+    preflight.check_route(plan, cleaned.meta, chosen)
+    if chosen.method == "none":
+        yield Skipped()
+        return
+    yield from _synthesise(trial, synthesiser_class(chosen.method), cleaned, released, identity)
+
+
+def _synthesise(
+    trial: Trial, method: type[Synthesiser], cleaned: Cleaned, released: Released | None, identity: Identity
+) -> Iterator[Step]:
+    """Hold out, tune, control schools, charge a private fit, fit and sample; then release."""
+    plan, context, clock, streams = trial.plan, trial.context, trial.clock, trial.streams
+    held = holdout_of(cleaned, plan, method)
+    yield held
+    tuned = Tuned(None)
+    if is_tunable(method) and (context.comparison is None or context.comparison.tuning is None):
+        with clock.stage("tune"):  # (a comparison that tuned the method itself gives its settings)
+            n_cols = cleaned.data.shape[1]
+            tuned = tune(method, plan, held.fitted_rows, n_cols, streams.seed_of("tune"), context)
+        yield tuned
+    controlled = control_schools(cleaned, held, method)
+    yield controlled
+    settings = with_settings(tuned, context)
+    if settings is not tuned:  # a comparison's settings, and how they were chosen
+        yield settings
+    with clock.stage("fit"):
+        synthesiser = build(method, plan, settings, streams)
+        charged = _charge(trial, synthesiser, released, identity)
+        if charged is not None:
+            yield charged
+        training = (controlled.data, controlled.control.fit_meta(cleaned.meta))
+        fitted = fit(synthesiser, training, released)
+    yield fitted
+    with clock.stage("sample"):
+        sampled = sample(fitted, len(cleaned.data), streams)
+    if charged is not None and charged.release is not None:
+        yield from _private_release(trial, cleaned, sampled, fitted, held)
+    else:
+        yield from _release(trial, cleaned, sampled, fitted, held, controlled)
+
+
+def _charge(
+    trial: Trial, synthesiser: Synthesiser, released: Released | None, identity: Identity
+) -> ledger.Charged | None:
+    """A private fit's budget, reserved in the epsilon ledger before any noise is drawn (a
+    comparison's fit is never released, so never charged); None for a fit that owes nothing."""
+    private = reads_privately(synthesiser, released)
+    if private is None:
+        return None
+    if trial.context.comparison is not None:
+        return ledger.NOT_CHARGED_COMPARISON
+    return ledger.charge(
+        trial.sessions,
+        trial.plan,
+        epsilon=private.epsilon,
+        delta=private.delta,
+        identity=identity.key,
+        attempt_id=trial.attempt_id,
+        forced=trial.context.force,
+    )
+
+
+def _release(
+    trial: Trial,
+    cleaned: Cleaned,
+    sampled: Sampled,
+    fitted: Fitted,
+    held: Holdout,
+    controlled: SchoolsControlled,
+) -> Iterator[Step]:
+    """Gate, evaluate, categorise and check the risks of each draw (a second, smoothed draw when
+    a risk is over its limit: ``disclosure.risk``), then write the file and the report's view."""
+    clock, streams, synthesiser = trial.clock, trial.streams, fitted.synthesiser
+    exceeded: list[str] = []
+    for attempt in range(risk.draws_allowed(synthesiser)):
+        if attempt:  # the whole file drawn again, smoothed, before the file is blocked
+            yield risk.RiskRedraw(exceeded)
+            with clock.stage("resample"):
+                redrawn = risk.redraw_smoothed(synthesiser, len(cleaned.data), streams.generator("resample"))
+                sampled = Sampled(redrawn)
+        suffix = "_resampled" if attempt else ""
+        with clock.stage(f"gate{suffix}"):
+            gate, sampled = _gate(trial, cleaned, sampled, fitted, controlled)
+        yield gate
+        schools = streams.generator("schools")
+        dealt = assign_schools(sampled.synthetic, cleaned.meta, controlled.control, schools)
+        sampled = Sampled(dealt) if dealt is not sampled.synthetic else sampled  # labels only
+        with clock.stage(f"evaluate{suffix}"):
+            evaluation = _evaluate(trial, cleaned, sampled, fitted, held, gate)
+        yield evaluation
+        yield categorise_trial(evaluation.metrics, cleaned, sampled.synthetic)
+        risks = risk.check_risks(evaluation.metrics, trial.plan.policy.risk_limits, synthesiser)
+        yield risks
+        exceeded = risks.exceeded
+        if not risk.draw_again(risks, gate.released):
+            break
+    gate.enforce()
+    risks.enforce()
+    with clock.stage("write"):
+        yield write(_restored(sampled, cleaned, streams), trial.plan, trial.context)
+    with clock.stage("report"):
+        yield aggregate(cleaned.data, sampled.synthetic, cleaned.meta)
+
+
+def _gate(
+    trial: Trial,
+    cleaned: Cleaned,
+    sampled: Sampled,
+    fitted: Fitted,
+    controlled: SchoolsControlled | None = None,
+) -> tuple[uniques.Gate, Sampled]:
+    """The replicated-uniques gate on a draw, re-draws from the ``redraw`` stream."""
+    control = controlled.control if controlled is not None else None
+    rng = trial.streams.generator("redraw")
+    gate, synthetic = uniques.gate(cleaned, sampled.synthetic, fitted.synthesiser, rng, control)
+    return gate, sampled if synthetic is sampled.synthetic else Sampled(synthetic)
+
+
+def _evaluate(
+    trial: Trial, cleaned: Cleaned, sampled: Sampled, fitted: Fitted, held: Holdout, gate: uniques.Gate
+) -> Evaluation:
+    """Table 3's metrics with the gate's counts and the method's own measures."""
+    measured = {**gate.metrics(), **output_metrics(fitted, sampled.synthetic)}
+    return evaluate_trial(cleaned, sampled.synthetic, trial.streams.seed_of("evaluate"), held, measured)
+
+
+def _restored(sampled: Sampled, cleaned: Cleaned, streams: Streams) -> pd.DataFrame:
+    """The released layout: Appendix A's dropped columns put back."""
+    return restore_dropped(sampled.synthetic, cleaned.meta, streams.generator("restore"))
+
+
+def _private_release(
+    trial: Trial, cleaned: Cleaned, sampled: Sampled, fitted: Fitted, held: Holdout
+) -> Iterator[Step]:
+    """A differentially private file is written as the mechanism drew it, before anything else
+    reads the real rows; the gate then measures it, evaluation and the category follow, and a
+    failure among them is recorded without withdrawing the release (whether a file exists must
+    not depend on non-private code)."""
+    clock = trial.clock
+    with clock.stage("write"):
+        yield write(_restored(sampled, cleaned, trial.streams), trial.plan, trial.context)
+    try:
+        with clock.stage("gate"):
+            gate, sampled = _gate(trial, cleaned, sampled, fitted)  # measured, never enforced
+        yield gate
+        with clock.stage("evaluate"):
+            evaluation = _evaluate(trial, cleaned, sampled, fitted, held, gate)
+        yield evaluation
+        yield categorise_trial(evaluation.metrics, cleaned, sampled.synthetic)
+        yield risk.check_risks(evaluation.metrics, trial.plan.policy.risk_limits, fitted.synthesiser)
+        with clock.stage("report"):
+            yield aggregate(cleaned.data, sampled.synthetic, cleaned.meta)
+    except Exception as exc:  # noqa: BLE001 - the release stands; the failure is recorded
+        log.exception("trial %s: measuring the private release failed", trial.plan.trial_id)
+        yield Unmeasured(f"{type(exc).__name__}: {exc}")
+
+
+# -- a trial known only by released outputs --------------------------------------------------------
+
+
+def _outputs_steps(trial: Trial) -> Iterator[Step]:
+    """Synthesis from released outputs alone: nothing to evaluate against but the outputs
+    themselves; the category is ``valid`` and no real record can be reproduced."""
+    plan, clock, streams = trial.plan, trial.clock, trial.streams
+    with clock.stage("load"):
+        released = read_released(plan)
+    assert released is not None  # a plan has data or outputs
+    identity = identify(plan, None, released)
+    yield identity
+    same = unchanged(trial.sessions, plan, identity, trial.context)
+    if same is not None:
+        yield same
+        return
+    method = outputs_method(plan)
+    yield OutputsOnly(released, method)
+    with clock.stage("fit"):
+        fitted = fit(build(synthesiser_class(method), plan, Tuned(None), streams), None, released)
+    yield fitted
+    with clock.stage("sample"):
+        sampled = sample(fitted, released.outputs.n_rows, streams)
+    with clock.stage("evaluate"):
+        yield evaluate_outputs_only(output_metrics(fitted, sampled.synthetic))
+    yield outputs_only_category()
+    yield uniques.OutputsOnlyGate()
+    with clock.stage("write"):
+        yield write(sampled.synthetic, plan, trial.context)
