@@ -10,11 +10,13 @@ import yaml
 
 from tests.conftest import NO_RISK_LIMITS, run_registered
 from trialsynth.catalogue import as_record, latest_attempts
-from trialsynth.data import cleaning
+from trialsynth.data import cleaning, identifiers
+from trialsynth.data.design import arm_sizes
 from trialsynth.data.restore import restore_dropped
 from trialsynth.data.surrogate import TrialShape, design_roles, make_trial
 from trialsynth.errors import TrialDataError
 from trialsynth.outputs.clearance import clear_outputs
+from trialsynth.plan import Roles
 
 
 def _manifest(directory, trials: dict[str, tuple[pd.DataFrame, dict]], defaults: dict | None = None):
@@ -47,7 +49,7 @@ def _three_arm(n=900, unrandomised=0.1, seed=1):
 def test_k_arms_and_unrandomised_rows_are_kept_and_recorded():
     frame, roles = _three_arm()
     roles = {k: v for k, v in roles.items() if not k.startswith("tcap")}
-    data, meta = cleaning.clean(frame, trial_id="t", **roles)
+    data, meta = cleaning.clean(frame, Roles.of(**roles), trial_id="t")
     assert len(data) == len(frame)  # unrandomised rows are kept
     assert meta.kinds["treatment"] == "categorical"
     assert [arm for arm, _ in meta.arms] == ["control", "programme_a", "programme_b"]
@@ -59,14 +61,14 @@ def test_k_arms_and_unrandomised_rows_are_kept_and_recorded():
 def test_numeric_multi_arm_codes_are_categories_not_a_dose():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"arm": rng.integers(0, 5, 300), "y": rng.normal(size=300)})
-    _, meta = cleaning.clean(frame, trial_id="t", treatment="arm", outcomes=["y"])
+    _, meta = cleaning.clean(frame, Roles.of(treatment="arm", outcomes=["y"]), trial_id="t")
     assert meta.kinds["arm"] == "categorical" and len(meta.arms) == 5
 
 
 def test_the_ea_releases_k_minus_1_contrasts_against_the_reference_arm():
     frame, roles = _three_arm(n=1500)
     roles = {k: v for k, v in roles.items() if not k.startswith("tcap")}
-    data, meta = cleaning.clean(frame, trial_id="t", **roles)
+    data, meta = cleaning.clean(frame, Roles.of(**roles), trial_id="t")
     released = clear_outputs(data, meta)
     terms = [t for t in released.models[0].terms if t.startswith("treatment_")]
     assert terms == ["treatment_programme_a", "treatment_programme_b", "treatment_NA"]
@@ -85,7 +87,7 @@ def test_every_demo_design_runs_end_to_end(tmp_path, sessions, design):
     record = _record(sessions, "t")
     assert outcome.status == "succeeded", outcome.error
     design_record = record["cleaning"]["design"]
-    assert design_record["reference_arm"] == cleaning.arm_sizes(frame[roles["treatment"]])[0][0]
+    assert design_record["reference_arm"] == arm_sizes(frame[roles["treatment"]])[0][0]
     released = pd.read_csv(record["output_path"])
     assert list(released.columns) == [c for c in frame.columns if c in released.columns]
     if design == "three_arm":
@@ -100,7 +102,9 @@ def test_every_demo_design_runs_end_to_end(tmp_path, sessions, design):
 def test_an_undeclared_id_column_is_refused_naming_what_to_declare():
     frame = make_trial(TrialShape(900, 0, design="long"), 2)
     with pytest.raises(TrialDataError, match=r"column 'pupil_id' looks like an identifier.*'unit'"):
-        cleaning.clean(frame, trial_id="t", treatment="arm", outcomes=["score"], cluster="school_id")
+        cleaning.clean(
+            frame, Roles.of(treatment="arm", outcomes=["score"], cluster="school_id"), trial_id="t"
+        )
 
 
 @pytest.mark.parametrize(
@@ -113,7 +117,7 @@ def test_an_undeclared_id_column_is_refused_naming_what_to_declare():
     ],
 )
 def test_id_like_columns(values, name, flagged):
-    assert bool(cleaning.looks_like_id(pd.Series(values, name=name))) is flagged
+    assert bool(identifiers.looks_like_id(pd.Series(values, name=name))) is flagged
 
 
 def test_a_declared_measurement_or_bounded_column_is_not_taken_for_an_id():
@@ -123,14 +127,18 @@ def test_a_declared_measurement_or_bounded_column_is_not_taken_for_an_id():
     )
     frame.loc[::2, "days"] = frame.loc[1::2, "days"].to_numpy()  # repeated, so not a unique row id
     with pytest.raises(TrialDataError, match="'days' looks like an identifier"):
-        cleaning.clean(frame, trial_id="t", treatment="arm", outcomes=["y"])
-    data, meta = cleaning.clean(frame, trial_id="t", treatment="arm", outcomes=["y"], continuous=["days"])
+        cleaning.clean(frame, Roles.of(treatment="arm", outcomes=["y"]), trial_id="t")
+    data, meta = cleaning.clean(
+        frame, Roles.of(treatment="arm", outcomes=["y"], continuous=["days"]), trial_id="t"
+    )
     assert meta.kinds["days"] == "continuous"
 
 
 def test_units_are_restored_grouped_by_arm():
     frame = make_trial(TrialShape(600, 0, design="long"), 4)
-    data, meta = cleaning.clean(frame, trial_id="t", treatment="arm", outcomes=["score"], unit="pupil_id")
+    data, meta = cleaning.clean(
+        frame, Roles.of(treatment="arm", outcomes=["score"], unit="pupil_id"), trial_id="t"
+    )
     assert "pupil_id" not in data.columns  # the id never reaches a synthesiser
     released = restore_dropped(data.sample(frac=1, random_state=1), meta)
     assert (released.groupby("pupil_id")["arm"].nunique() == 1).mean() > 0.95
@@ -156,7 +164,7 @@ def test_unit_sizes_fall_on_every_arm_alike():
     frame = pd.DataFrame({"pid": np.repeat(np.arange(400), sizes)})
     frame["arm"] = np.repeat(np.arange(400) % 2, sizes)
     frame["y"] = rng.normal(size=len(frame))
-    data, meta = cleaning.clean(frame, trial_id="t", treatment="arm", outcomes=["y"], unit="pid")
+    data, meta = cleaning.clean(frame, Roles.of(treatment="arm", outcomes=["y"], unit="pid"), trial_id="t")
     released = restore_dropped(data, meta, np.random.default_rng(1))
     per_pupil = released.groupby("pid").agg(rows=("y", "size"), arm=("arm", "first"))
     share_three = per_pupil.groupby("arm")["rows"].apply(lambda r: (r == 3).mean())
@@ -167,7 +175,7 @@ def test_a_small_files_text_pupil_ids_are_refused():
     frame = pd.DataFrame({"pupil_id": [f"P{i:04d}" for i in np.repeat(np.arange(60), 2)]})
     frame["arm"], frame["y"] = np.repeat(np.arange(60) % 2, 2), np.arange(120.0)
     with pytest.raises(TrialDataError, match="'pupil_id' looks like an identifier"):
-        cleaning.clean(frame, trial_id="t", treatment="arm", outcomes=["y"])
+        cleaning.clean(frame, Roles.of(treatment="arm", outcomes=["y"]), trial_id="t")
 
 
 def test_keys_that_are_not_synthesised_are_named(tmp_path):
