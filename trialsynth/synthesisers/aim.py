@@ -33,11 +33,7 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
    school-level covariate) are then measured too, ``analysis_share`` of rho shared equally: the
    treatment effect does not wait for a selection that its cells' count would lose (AIM's score
    charges each cell sqrt(2/pi) sigma, so a 3-way marginal is seldom chosen at a small epsilon).
-   Measured on the 67,200 x 36 demo at epsilon 1 (``bench/dp_methods.py``), the analysis's
-   marginals cost the correlations too much either way they were tried: every outcome's measured
-   at the start (correlation MSD 0.095), or the primary's measured and every outcome's 3-way
-   marginals added to the selection workload (0.18: choices that no longer moved the model
-   annealed the budget away in 8 rounds), against 0.038 for plain AIM. rho' is what is left.
+   ``bench/dp_methods.py`` compares this start with plain AIM's. rho' is what is left.
 3. **Each round**: ``batch`` marginals (the paper: one) are chosen one after another, each by
    the exponential mechanism at epsilon_t (epsilon^2/8-zCDP, bounded range) among the candidates
    not yet chosen this round, on the quality score q_r = w_r (||M_r(D) - M_r(p)||_1 - sqrt(2/pi)
@@ -73,7 +69,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from itertools import combinations
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -85,9 +80,22 @@ from trialsynth import defaults
 from trialsynth.dp.noise import Noise, SecureNoise
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
+from trialsynth.synthesisers.aim_rounds import (
+    ALPHA,
+    Clique,
+    Limits,
+    Measured,
+    Mechanism,
+    Timer,
+    adaptive_rounds,
+    budget_parts,
+    measure_analysis,
+    measure_one_way,
+    sigma_one_way,
+)
+from trialsynth.synthesisers.aim_workload import candidate_weights, trial_workload
 from trialsynth.synthesisers.base import check_choice
 from trialsynth.synthesisers.marginal_models import (
-    compression,
     decompress,
     domain_statement,
     load_mbi,
@@ -99,62 +107,6 @@ from trialsynth.synthesisers.mst_sampling import sample_codes
 log = logging.getLogger(__name__)
 
 WORKLOADS = ("trial", "pairs")
-ALPHA = 0.9  # share of a round's budget that pays for the measurement (the paper's alpha)
-SCORE_SENSITIVITY = 2.0  # replace-one: the L1 distance of a marginal moves by at most 2
-EXPECTED_NOISE = math.sqrt(2 / math.pi)  # E|N(0, 1)|
-
-Clique = tuple[str, ...]
-
-
-def pre_test_twin(outcome: str) -> str | None:
-    """An outcome's baseline by the demo's naming (``post_test_1`` -> ``pre_test_1``), else None."""
-    twin = re.sub(r"(?i)post", "pre", outcome, count=1)
-    return twin if twin != outcome else None
-
-
-def trial_workload(
-    columns: list[str],
-    meta: TrialMeta,
-    *,
-    covariates: tuple[str, ...] = (),
-    school_covariates: tuple[str, ...] = (),
-    weight: float = 1.0,
-) -> dict[Clique, float]:
-    """The marginals the trial's analysis depends on, each at ``weight`` (see the module doc)."""
-    present = set(columns)
-    treatment = meta.treatment
-    out: dict[Clique, float] = {}
-    if treatment not in present:
-        return out
-    for outcome in meta.outcomes:
-        if outcome not in present:
-            continue
-        baselines = [c for c in covariates if c in present and c not in (treatment, outcome)]
-        if not baselines and (twin := pre_test_twin(outcome)) in present:
-            baselines = [twin]
-        for baseline in baselines:
-            out[(treatment, outcome, baseline)] = weight
-        if not baselines:
-            out[(treatment, outcome)] = weight
-        for school in school_covariates:
-            if school in present and school != outcome:
-                out[(outcome, school)] = weight
-    return out
-
-
-def candidate_weights(workload: dict[Clique, float]) -> dict[Clique, float]:
-    """The downward closure of the workload, each marginal r weighted sum_s c_s |r & s|."""
-    closure: set[frozenset[str]] = set()
-    for clique in workload:
-        for size in range(1, len(clique) + 1):
-            closure.update(frozenset(c) for c in combinations(clique, size))
-    sets = {frozenset(s): (s, c) for s, c in workload.items()}
-    weights: dict[Clique, float] = {}
-    for member in closure:
-        ordered = next(s for s in workload if member <= set(s))
-        clique = tuple(c for c in ordered if c in member)
-        weights[clique] = float(sum(c * len(member & key) for key, (_, c) in sets.items()))
-    return weights
 
 
 class AimSynthesiser:
@@ -342,146 +294,43 @@ class AimSynthesiser:
         self.domain_, self.domain_estimated_ = prepared.domain, prepared.estimated
         self.scheme_, self.bin_scheme_ = prepared.scheme, prepared.bin_scheme
         self.school_labels_ = prepared.school_labels
-        full = prepared.dataset
-        columns = list(full.domain.attributes)
+        columns = list(prepared.dataset.domain.attributes)
         n = len(data)  # public under replace-one neighbours
         rho = prepared.budget.rho - prepared.budget.parts["domain"]
-        workload = self.workload_of(columns, meta)
-        weights = candidate_weights(workload)
+        weights = candidate_weights(self.workload_of(columns, meta))
         analysis = self.analysis_cliques(columns, meta)
-        seconds = {"measure": 0.0, "estimate": 0.0, "score": 0.0, "select": 0.0}
-        estimator = mbi.estimation.MirrorDescent()
-
-        # 2. one-way marginals at sigma_0, then the compression of rare values (post-processing)
-        clock = time.monotonic()
+        mech = Mechanism(mbi, mbi.estimation.MirrorDescent(), noise, weights, rho, n, Timer())
+        # 2. one-way marginals at sigma_0 (compressed), the analysis's marginals at the start
         planned = min(self.rounds_per_column * len(columns), self.max_rounds * self.batch)
         rho_rounds = rho * (1 - self.analysis_share) if analysis else rho
         sigma = sigma_one_way(planned, len(columns), ALPHA, rho_rounds)
         epsilon_t = math.sqrt(8 * (1 - ALPHA) * rho_rounds / planned)
-        one_way = {
-            c: np.asarray(full.project((c,)).datavector(), dtype=float)
-            + noise.discrete_gaussian(sigma, full.domain[c])
-            for c in columns
-        }
-        threshold = {
-            c: max(3 * sigma, n / self.levels) if self.scheme_[c].edges is not None else 3 * sigma
-            for c in columns
-        }
-        self.mapping_ = {c: compression(one_way[c], threshold[c], self.scheme_[c]) for c in columns}
-        self.value_weights_ = {c: np.clip(one_way[c], 0, None) for c in columns}
-        dataset = full.compress(self.mapping_)
-        domain = dataset.domain
-        measurements = [
-            mbi.LinearMeasurement(one_way[c], (c,), sigma).compress(self.mapping_, full.domain)
-            for c in columns
-        ]
-        spent = one_way_rho = len(columns) / sigma**2
-        answers = {r: np.asarray(dataset.project(r).datavector(), dtype=float) for r in {*weights, *analysis}}
-        sizes = {r: answers[r].size for r in answers}
-        # the analysis's marginals (trial workload): measured at the start, analysis_share of rho
-        # shared in proportion to their weights; each costs 1/sigma_k^2
-        initial: list[dict[str, Any]] = []
-        total_weight = sum(analysis.values())
-        for clique, weight in analysis.items():
-            rho_k = rho * self.analysis_share * weight / total_weight
-            sigma_k = math.sqrt(1 / rho_k)
-            noisy = answers[clique] + noise.discrete_gaussian(sigma_k, sizes[clique])
-            measurements.append(mbi.LinearMeasurement(noisy, clique, sigma_k))
-            spent += 1 / sigma_k**2
-            initial.append({"clique": list(clique), "sigma": round(sigma_k, 6)})
-        seconds["measure"] += time.monotonic() - clock
-        clock = time.monotonic()
-        model = estimator.estimate(domain, measurements, known_total=n, iters=self.round_iterations)
-        seconds["estimate"] += time.monotonic() - clock
-
+        with mech.timer("measure"):
+            dataset, self.mapping_, self.value_weights_, measurements = measure_one_way(
+                mbi, prepared.dataset, self.scheme_, n, self.levels, sigma, noise
+            )
+            answers = {
+                r: np.asarray(dataset.project(r).datavector(), dtype=float) for r in {*weights, *analysis}
+            }
+            state = Measured(dataset, answers, measurements, len(columns) / sigma**2)
+            state.chosen = [(c,) for c in columns] + list(analysis)
+            one_way_rho = state.spent
+            initial = measure_analysis(mbi, state, analysis, rho * self.analysis_share, noise)
+        state.model = mech.estimate(state, self.round_iterations)
         # 3-4. adaptive rounds
-        sensitivity = SCORE_SENSITIVITY * max(weights.values(), default=1.0)
-        candidates = list(weights)
+        limits = Limits(
+            self.batch, self.max_rounds, self.time_budget, self.max_model_size,
+            self.round_iterations, self.final_iterations, started,
+        )  # fmt: skip
         sampling = np.random.default_rng(self.random_state)
-        rounds: list[dict[str, Any]] = []
-        chosen: list[Clique] = [(c,) for c in columns] + list(analysis)
-        stopped_by = "budget"
-        number = 0
-        while spent < rho * (1 - 1e-12):
-            left = rho - spent
-            round_cost = self.batch * (1 / sigma**2 + epsilon_t**2 / 8)
-            last = left <= 2 * round_cost
-            if number + 1 >= self.max_rounds:
-                last, stopped_by = True, "max_rounds"
-            elif time.monotonic() - started >= self.time_budget:
-                last, stopped_by = True, "time_budget"
-            if last:  # what is left, shared by the batch's marginals
-                sigma = math.sqrt(self.batch / (ALPHA * left))
-                epsilon_t = math.sqrt(8 * (1 - ALPHA) * left / self.batch)
-            number += 1
-            clock = time.monotonic()
-            estimates = _model_marginals(model, candidates, n, sampling)
-            scores = np.array(
-                [
-                    weights[r] * (np.abs(answers[r] - estimates[r]).sum() - EXPECTED_NOISE * sigma * sizes[r])
-                    for r in candidates
-                ]
-            )
-            seconds["score"] += time.monotonic() - clock
-            picks: list[Clique] = []
-            for _ in range(self.batch):  # one exponential mechanism per marginal, without repeats
-                clock = time.monotonic()
-                spent = min(spent + 1 / sigma**2 + epsilon_t**2 / 8, rho)
-                limit = self.max_model_size * spent / rho
-                open_ = [i for i, r in enumerate(candidates) if r not in picks]
-                pick = _select_feasible(
-                    mbi, domain, chosen, [candidates[i] for i in open_], scores[open_], epsilon_t,
-                    sensitivity, noise, limit,
-                )  # fmt: skip
-                seconds["select"] += time.monotonic() - clock
-                clock = time.monotonic()
-                noisy = answers[pick] + noise.discrete_gaussian(sigma, sizes[pick])
-                measurements.append(mbi.LinearMeasurement(noisy, pick, sigma))
-                picks.append(pick)
-                if pick not in chosen:
-                    chosen.append(pick)
-                seconds["measure"] += time.monotonic() - clock
-            if last:
-                spent = rho  # the last batch's shares sum to what was left
-            clock = time.monotonic()
-            before = {r: np.asarray(model.project(r).datavector(), dtype=float) for r in picks}  # exact
-            model = estimator.estimate(
-                domain,
-                measurements,
-                known_total=n,
-                iters=self.final_iterations if last else self.round_iterations,
-                warm_start=model.potentials,
-            )
-            seconds["estimate"] += time.monotonic() - clock
-            still = 0
-            for r in picks:
-                after = np.asarray(model.marginals.project(r).datavector(), dtype=float)
-                moved = bool(np.abs(after - before[r]).sum() > EXPECTED_NOISE * sigma * sizes[r])
-                still += not moved
-                rounds.append(
-                    {
-                        "round": number,
-                        "clique": list(r),
-                        "sigma": round(sigma, 6),
-                        "epsilon": round(epsilon_t, 6),
-                        "moved": moved,
-                    }
-                )
-            log.info("AIM round %d: %s (sigma %.3g)", number, "; ".join(" x ".join(r) for r in picks), sigma)
-            if last:
-                break
-            if 2 * still >= len(picks):  # half the batch no longer moves the model: anneal
-                sigma, epsilon_t = sigma / 2, epsilon_t * 2
-        if not rounds:  # no round could be paid for: the final estimate from the start
-            model = estimator.estimate(
-                domain, measurements, known_total=n, iters=self.final_iterations, warm_start=model.potentials
-            )
-        self.model_ = model
-        self.initial_, self.rounds_, self.stopped_by_ = initial, rounds, stopped_by
-        self.budget_ = _with_parts(prepared.budget, one_way_rho, initial, rounds)
-        self.seconds_ = {k: round(v, 2) for k, v in seconds.items()} | {
-            "fit": round(time.monotonic() - started, 2)
-        }
+        stopped_by = adaptive_rounds(mech, state, sigma, epsilon_t, limits, sampling)
+        if not state.rounds:  # no round could be paid for: the final estimate from the start
+            state.model = mech.estimate(state, self.final_iterations)
+        self.model_ = state.model
+        self.initial_, self.rounds_, self.stopped_by_ = initial, state.rounds, stopped_by
+        self.budget_ = budget_parts(prepared.budget, one_way_rho, initial, state.rounds)
+        elapsed = {"fit": round(time.monotonic() - started, 2)}
+        self.seconds_ = {k: round(v, 2) for k, v in mech.timer.seconds.items()} | elapsed
         self.epsilon_spent_ = float(self.epsilon)
         self.rho_spent_ = prepared.budget.rho
         return self
@@ -495,73 +344,6 @@ class AimSynthesiser:
         weights = self.value_weights_
         codes = {c: decompress(small[c], self.mapping_[c], weights[c], rng) for c in self.scheme_}
         return release(codes, self.prepared_, self.meta_, rng)
-
-
-def sigma_one_way(planned: int, d: int, alpha: float, rho: float) -> float:
-    """sigma_0 of T planned rounds and d one-way marginals on rho: T + d measurements share
-    alpha rho (each 1 / sigma_0^2), the T selections the rest."""
-    return math.sqrt((planned + d) / (alpha * rho))
-
-
-def _with_parts(budget, one_way: float, initial: list[dict[str, Any]], rounds: list[dict[str, Any]]):
-    """The budget with what AIM spent: the domain's share, the one-way marginals, the analysis's
-    marginals, the rounds' selections and measurements (they sum to rho)."""
-    from dataclasses import replace
-
-    analysis = sum(1 / k["sigma"] ** 2 for k in initial)
-    selected = sum(r["epsilon"] ** 2 / 8 for r in rounds)
-    parts = {
-        "domain": budget.parts["domain"],
-        "one_way": one_way,
-        "analysis": analysis,
-        "selection": selected,
-        "measurement": budget.rho - budget.parts["domain"] - one_way - analysis - selected,
-    }
-    return replace(budget, parts=parts)
-
-
-def _model_marginals(model, cliques: list[Clique], n: int, rng: np.random.Generator) -> dict:
-    """Each clique's marginal under the model, scaled to n: exact where a model clique holds it,
-    else from n rows drawn from the model (post-processing)."""
-    domain = model.domain
-    out: dict[Clique, np.ndarray] = {}
-    missing = []
-    for clique in cliques:
-        if model.marginals.supports(clique):  # held by a model clique (model.supports asks the domain)
-            out[clique] = np.asarray(model.marginals.project(clique).datavector(), dtype=float)
-        else:
-            missing.append(clique)
-    if missing:
-        rows = sample_codes(model, n, rng)
-        for clique in missing:
-            shape = [domain[c] for c in clique]
-            keys = np.ravel_multi_index(tuple(rows[c] for c in clique), shape)
-            out[clique] = np.bincount(keys, minlength=int(np.prod(shape))).astype(float)
-    return out
-
-
-def _select_feasible(
-    mbi,
-    domain,
-    chosen: list[Clique],
-    candidates: list[Clique],
-    scores: np.ndarray,
-    epsilon: float,
-    sensitivity: float,
-    noise: Noise,
-    size_limit: float,
-) -> Clique:
-    """The exponential mechanism over the candidates that keep the model within ``size_limit`` MB:
-    Gumbel-max over all, then the best noisy score among the feasible ones (the same draw)."""
-    noisy = epsilon * scores / (2 * sensitivity) + noise.gumbel(scores.size)
-    held = [set(c) for c in chosen]
-    for index in np.argsort(-noisy):
-        clique = candidates[int(index)]
-        if any(set(clique) <= h for h in held):
-            return clique
-        if mbi.junction_tree.hypothetical_model_size(domain, [*chosen, clique]) <= size_limit:
-            return clique
-    raise AssertionError("unreachable: every one-way marginal is held by the model")
 
 
 if TYPE_CHECKING:  # mypy checks the class against every capability it claims

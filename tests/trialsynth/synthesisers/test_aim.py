@@ -10,12 +10,9 @@ from trialsynth.domain import ColumnDomain, PublicDomain
 from trialsynth.dp.accounting import zcdp_rho
 from trialsynth.dp.noise import PublicNoise
 from trialsynth.plan import Roles
-from trialsynth.synthesisers.aim import (
-    AimSynthesiser,
-    _select_feasible,
-    candidate_weights,
-    trial_workload,
-)
+from trialsynth.synthesisers.aim import AimSynthesiser
+from trialsynth.synthesisers.aim_rounds import select_feasible
+from trialsynth.synthesisers.aim_workload import candidate_weights, trial_workload
 from trialsynth.synthesisers.marginal_models import load_mbi
 
 DOMAIN = PublicDomain(
@@ -114,9 +111,9 @@ def test_the_size_cap_only_admits_what_fits():
     candidates = [("a", "b"), ("a",)]
     scores = np.array([1e6, 0.0])
     noise = PublicNoise(np.random.default_rng(0))
-    assert _select_feasible(mbi, domain, chosen, candidates, scores, 10.0, 2.0, noise, 1.0) == ("a", "b")
+    assert select_feasible(mbi, domain, chosen, candidates, scores, 10.0, 2.0, noise, 1.0) == ("a", "b")
     # a 50 x 50 table is 0.019 MB: under a 0.01 MB cap only what the model already holds is feasible
-    assert _select_feasible(mbi, domain, chosen, candidates, scores, 10.0, 2.0, noise, 0.01) == ("a",)
+    assert select_feasible(mbi, domain, chosen, candidates, scores, 10.0, 2.0, noise, 0.01) == ("a",)
 
 
 def test_the_treatment_effect_survives_a_generous_budget(tiny):
