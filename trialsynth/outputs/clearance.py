@@ -15,8 +15,9 @@ The rules follow the principles-based output checking of the Safe Data Access Pr
 *Handbook on Statistical Disclosure Control for Outputs* (Griffiths et al. 2019) - a threshold
 on every count, dominance for magnitudes, no differencing, no class disclosure, enough residual
 degrees of freedom, no saturated model - with the thresholds of ``ClearanceRules``. Every check
-is recorded where it fired (``ReleasedOutputs.clearance``: rule, where, action), stored with
-the outputs. Statistical disclosure rules (``ClearanceRules``, stored with the outputs):
+is recorded where it fired by one ``Recorder`` (``ReleasedOutputs.clearance``: rule, where,
+action, and the narrative ``ReleasedOutputs.log``), stored with the outputs. Statistical
+disclosure rules (``outputs.rules.ClearanceRules``, stored with the outputs):
 
 - **minimum cell count** (10): a category with fewer rows is pooled into the most frequent one;
   a histogram bin with fewer rows is merged with its smaller neighbour; a missing-value cell
@@ -47,7 +48,7 @@ A model that breaks a rule is withheld with its reason; a trial with no model le
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -55,22 +56,9 @@ import pandas as pd
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
 from trialsynth.missing import plain
-from trialsynth.outputs.regression import fit_model, model_terms
-from trialsynth.outputs.released import ModelOutput, ReleasedOutputs, VariableOutput
-
-
-@dataclass(frozen=True)
-class ClearanceRules:
-    min_cell_count: int = 10
-    count_rounding_base: int = 5
-    coefficient_decimals: int = 4
-    mean_significant_figures: int = 3
-    min_residual_df: int = 10
-    histogram_bins: int = 40
-    tail_quantile: float = 0.005
-    dominance_n: int = 2
-    dominance_k: float = 0.85
-    school_group: int = 5
+from trialsynth.outputs.clearance_models import clear_model
+from trialsynth.outputs.released import ReleasedOutputs, VariableOutput
+from trialsynth.outputs.rules import ClearanceRules, Recorder, round_counts
 
 
 def clear_outputs(
@@ -84,51 +72,44 @@ def clear_outputs(
     """The cleared outputs of one cleaned trial (see the module docstring for the rules)."""
     rules = rules or ClearanceRules()
     bounds = bounds or {}
-    log: list[str] = []
-    checks: list[dict[str, str]] = []
+    record = Recorder()
     cleared = pd.DataFrame(index=data.index)
     variables: dict[str, VariableOutput] = {}
     for name in data.columns:
         if name == meta.cluster:
             continue
         if meta.kinds[name] == "continuous":
-            variables[name], cleared[name] = _clear_continuous(
-                data[name], rules, bounds.get(name), log, checks
-            )
+            variables[name], cleared[name] = _clear_continuous(data[name], rules, bounds.get(name), record)
         else:
             first = meta.reference_arm if name == meta.treatment else None
-            variables[name], cleared[name] = _clear_categorical(data[name], rules, log, first)
+            variables[name], cleared[name] = _clear_categorical(data[name], rules, record, first)
     models = []
     covariates = [n for n in variables if n not in meta.outcomes and n != meta.treatment]
     for outcome in meta.outcomes:
-        model = _clear_model(
-            cleared, variables, outcome, [meta.treatment, *covariates], rules, log, source, checks
+        predictors = [meta.treatment, *covariates]
+        model = clear_model(
+            cleared, variables, outcome, predictors, rules=rules, record=record, source=source
         )
         if model is not None:
             models.append(model)
     if not models:
-        raise TrialDataError("no analysis model could be cleared for release: " + "; ".join(log[-3:]))
+        raise TrialDataError("no analysis model could be cleared for release: " + "; ".join(record.log[-3:]))
     return ReleasedOutputs(
         n_rows=len(data),
         variables=tuple(variables.values()),
         models=tuple(models),
         rules=asdict(rules),
-        log=tuple(log),
+        log=tuple(record.log),
         sources=(source,) if source else (),
         cluster=meta.cluster,
-        cluster_sizes=_cluster_sizes(data, meta, rules, checks),
+        cluster_sizes=_cluster_sizes(data, meta, rules, record),
         columns=tuple(data.columns),
-        clearance=tuple(checks),
+        clearance=tuple(record.checks),
     )
 
 
-def _round_counts(counts: np.ndarray, rules: ClearanceRules) -> np.ndarray:
-    base = rules.count_rounding_base
-    return np.maximum(np.round(counts / base) * base, base)
-
-
 def _proportions(counts: np.ndarray, rules: ClearanceRules) -> tuple[float, ...]:
-    rounded = _round_counts(np.asarray(counts, dtype=float), rules)
+    rounded = round_counts(np.asarray(counts, dtype=float), rules)
     return tuple(float(p) for p in rounded / rounded.sum())
 
 
@@ -139,20 +120,20 @@ def _sorted_levels(values) -> list:
         return sorted(values, key=str)
 
 
-def _clear_categorical(column: pd.Series, rules: ClearanceRules, log: list[str], first: object = None):
+def _clear_categorical(column: pd.Series, rules: ClearanceRules, record: Recorder, first: object = None):
     name = column.name
     counts = column.value_counts(dropna=True)
     modal = counts.index[0]
     rare = [level for level, count in counts.items() if count < rules.min_cell_count and level != modal]
     if rare:
         column = column.where(~column.isin(rare), modal)
-        log.append(
-            f"{name}: {len(rare)} categories under {rules.min_cell_count} rows pooled into the modal one"
-        )
+        pooled = f"{len(rare)} categories under {rules.min_cell_count} rows pooled into the modal one"
+        record.check("threshold", f"{name}: categories", pooled, f"{name}: {pooled}")
     n_missing = int(column.isna().sum())
     if 0 < n_missing < rules.min_cell_count:
         column = column.fillna(modal)
-        log.append(f"{name}: fewer than {rules.min_cell_count} missing values counted as the modal category")
+        counted = f"fewer than {rules.min_cell_count} missing values counted as the modal category"
+        record.check("threshold", f"{name}: missing values", counted, f"{name}: {counted}")
         n_missing = 0
     levels = _sorted_levels(column.dropna().unique().tolist())
     if first is not None and first in levels:  # the treatment's reference arm: every contrast's base
@@ -202,7 +183,7 @@ def _dominated(values: np.ndarray, rules: ClearanceRules) -> bool:
     return bool(total > 0 and magnitudes[: rules.dominance_n].sum() > rules.dominance_k * total)
 
 
-def _clear_continuous(column: pd.Series, rules: ClearanceRules, public, log: list[str], checks: list):
+def _clear_continuous(column: pd.Series, rules: ClearanceRules, public, record: Recorder):
     name = column.name
     values = column.to_numpy(dtype=float, na_value=np.nan)
     present = values[~np.isnan(values)]
@@ -213,23 +194,29 @@ def _clear_continuous(column: pd.Series, rules: ClearanceRules, public, log: lis
         q = rules.tail_quantile
         low, high = _rounded_outward(*np.quantile(present, [q, 1 - q]))
         basis = f"{q:.1%}-{1 - q:.1%} quantiles rounded outward (top/bottom coded)"
-    log.append(f"{name}: histogram over [{low:g}, {high:g}]: {basis}")
+    line = f"{name}: histogram over [{low:g}, {high:g}]: {basis}"
+    if public is None:
+        record.check("top/bottom coding", f"{name}: histogram", basis, line)
+    else:
+        record.note(line)
     clipped = np.clip(values, low, high)
     edges = np.linspace(low, high, rules.histogram_bins + 1).tolist()
     codes = np.clip(np.digitize(clipped[~np.isnan(clipped)], edges[1:-1]), 0, rules.histogram_bins - 1)
     counts = np.bincount(codes, minlength=rules.histogram_bins).tolist()
+    before = len(counts)
     edges, counts = _merge_small_bins(edges, counts, rules.min_cell_count)
+    if len(counts) < before:
+        merged = f"{before - len(counts)} bins under {rules.min_cell_count} rows merged with a neighbour"
+        record.check("threshold", f"{name}: histogram", merged)
     kept = clipped[~np.isnan(clipped)]
     if _dominated(kept, rules):
         modal = int(np.argmax(counts))
         mean = (edges[modal] + edges[modal + 1]) / 2
-        checks.append(
-            {
-                "rule": "dominance",
-                "where": f"{name}: mean",
-                "action": f"withheld: its {rules.dominance_n} largest values exceed "
-                f"{rules.dominance_k:.0%} of the total; the modal bin's midpoint stands in",
-            }
+        record.check(
+            "dominance",
+            f"{name}: mean",
+            f"withheld: its {rules.dominance_n} largest values exceed "
+            f"{rules.dominance_k:.0%} of the total; the modal bin's midpoint stands in",
         )
     else:
         mean = float(np.mean(kept))
@@ -237,7 +224,8 @@ def _clear_continuous(column: pd.Series, rules: ClearanceRules, public, log: lis
     n_missing = int(np.isnan(values).sum())
     if 0 < n_missing < rules.min_cell_count:
         clipped = np.where(np.isnan(clipped), fill, clipped)
-        log.append(f"{name}: fewer than {rules.min_cell_count} missing values set to the released mean")
+        filled = f"fewer than {rules.min_cell_count} missing values set to the released mean"
+        record.check("threshold", f"{name}: missing values", filled, f"{name}: {filled}")
         n_missing = 0
     decimals = _decimals(present)
     variable = VariableOutput(
@@ -261,95 +249,8 @@ def _decimals(values: np.ndarray, limit: int = 6) -> int:
     return limit
 
 
-def _withhold(log: list[str], checks: list, outcome: str, rule: str, why: str) -> None:
-    log.append(f"model for {outcome}: withheld: {why}")
-    checks.append({"rule": rule, "where": f"model for {outcome}", "action": f"withheld: {why}"})
-
-
-def _class_disclosure(cleared: pd.DataFrame, target, predictors) -> list[str]:
-    """Categories of the predictors whose pupils all have one outcome."""
-    y = cleared[target.name]
-    found = []
-    for predictor in predictors:
-        if predictor.kind != "categorical":
-            continue
-        x = cleared[predictor.name]
-        both = pd.DataFrame({"x": x.astype(str), "y": y.astype(str)}).dropna()
-        outcomes_per_level = both.groupby("x")["y"].nunique()
-        found += [f"{predictor.name} = {level}" for level, k in outcomes_per_level.items() if k < 2]
-    return found
-
-
-def _clear_model(
-    cleared, variables, outcome, predictor_names, rules, log, source, checks
-) -> ModelOutput | None:
-    target = variables[outcome]
-    if target.kind == "continuous":
-        family = "linear"
-    elif len(target.levels) == 2:
-        family = "logistic"
-    else:
-        _withhold(log, checks, outcome, "model family", "only binary or continuous outcomes are modelled")
-        return None
-    predictors = [variables[n] for n in predictor_names if variables[n].n_codes > 1]
-    terms = model_terms(predictors)
-    if family == "logistic":
-        classes = _class_disclosure(cleared, target, predictors)
-        if classes:
-            names = sorted({c.split(" = ")[0] for c in classes})
-            why = f"class disclosure: a category of {', '.join(names)} holds pupils of one outcome only"
-            _withhold(log, checks, outcome, "class disclosure", why)
-            return None
-    used_rows = cleared[[p.name for p in predictors] + [outcome]].dropna()
-    patterns = used_rows[[p.name for p in predictors]].astype(str).agg("|".join, axis=1).value_counts()
-    if len(patterns) <= len(terms) and int(patterns.min()) < rules.min_cell_count:
-        why = (
-            f"saturated: {len(patterns)} covariate patterns for {len(terms)} coefficients, "
-            f"one of them under {rules.min_cell_count} rows"
-        )
-        _withhold(log, checks, outcome, "saturated model", why)
-        return None
-    beta, errors, used, converged = fit_model(cleared, target, predictors, family)
-    residual_df = used - len(terms)
-    if residual_df < rules.min_residual_df:
-        _withhold(
-            log,
-            checks,
-            outcome,
-            "residual degrees of freedom",
-            f"fewer than {rules.min_residual_df} residual degrees of freedom",
-        )
-        return None
-    if not converged or not np.all(np.isfinite(beta)) or not np.all(np.isfinite(errors)):
-        _withhold(log, checks, outcome, "convergence", "the fit did not converge (separation)")
-        return None
-    rounded_n = int(_round_counts(np.array([float(used)]), rules)[0])
-    log.append(f"model for {outcome}: {family}, {len(terms)} coefficients, about {rounded_n} rows")
-    checks.append(
-        {
-            "rule": "differencing",
-            "where": f"model for {outcome}",
-            "action": f"row count released rounded to base {rules.count_rounding_base}",
-        }
-    )
-    return ModelOutput(
-        outcome=outcome,
-        family=family,
-        predictors=tuple(p.name for p in predictors),
-        terms=tuple(terms),
-        coefficients=tuple(round(float(b), rules.coefficient_decimals) for b in beta),
-        n=rounded_n,
-        source=source,
-        event=target.levels[1] if family == "logistic" else None,
-        standard_errors=tuple(
-            max(round(float(e), rules.coefficient_decimals), 10.0**-rules.coefficient_decimals)
-            for e in errors
-        ),
-    )
-
-
 def _cluster_sizes(
-    data: pd.DataFrame, meta: TrialMeta, rules: ClearanceRules, checks: list
+    data: pd.DataFrame, meta: TrialMeta, rules: ClearanceRules, record: Recorder
 ) -> tuple[int, ...]:
     """School sizes as released: schools under the minimum cell pooled into one entry, then
     schools in order of size grouped by ``school_group`` (the last group takes the remainder)
@@ -360,13 +261,10 @@ def _cluster_sizes(
     small = sizes[sizes < rules.min_cell_count]
     sizes = sizes[sizes >= rules.min_cell_count]
     if len(small):
-        checks.append(
-            {
-                "rule": "threshold",
-                "where": "school sizes",
-                "action": f"{len(small)} schools under {rules.min_cell_count} pupils "
-                "released as one pooled entry",
-            }
+        record.check(
+            "threshold",
+            "school sizes",
+            f"{len(small)} schools under {rules.min_cell_count} pupils released as one pooled entry",
         )
         if small.sum() >= rules.min_cell_count:
             sizes = np.sort(np.append(sizes, small.sum()))[::-1]
@@ -376,14 +274,12 @@ def _cluster_sizes(
         if len(sizes)
         else sizes
     )
-    checks.append(
-        {
-            "rule": "threshold",
-            "where": "school sizes",
-            "action": f"each school's size released as the mean of its group of at least "
-            f"{min(rules.school_group, len(sizes))} schools alike in size, rounded to base "
-            f"{rules.count_rounding_base}",
-        }
+    record.check(
+        "threshold",
+        "school sizes",
+        f"each school's size released as the mean of its group of at least "
+        f"{min(rules.school_group, len(sizes))} schools alike in size, rounded to base "
+        f"{rules.count_rounding_base}",
     )
-    rounded = np.maximum(_round_counts(released, rules), rules.min_cell_count)
+    rounded = np.maximum(round_counts(released, rules), rules.min_cell_count)
     return tuple(int(s) for s in rounded)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from trialsynth.data.cleaning import clean_planned
 from trialsynth.data.loading import load_trial_data
 from trialsynth.errors import TrialDataError
-from trialsynth.outputs.clearance import ClearanceRules, clear_outputs
+from trialsynth.outputs.clearance import clear_outputs
 from trialsynth.outputs.released import ReleasedOutputs
+from trialsynth.outputs.rules import ClearanceRules
 from trialsynth.plan import TrialPlan
 
 
