@@ -16,9 +16,10 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from flows.regenerate_archive import run_context
+from flows.runs import run_context
 from tasks.archive import plan_run_task
 from tasks.compare import candidates_task, compare_method_task
+from trialsynth.plan import TrialPlan
 from trialsynth.reports.comparison import write_comparison
 from trialsynth.run.compare import SHOWN_METRICS, CartBudget
 
@@ -34,11 +35,14 @@ def compare_trial(
     comparison_id: str | None = None,
     cart_trials: int = 8,
     cart_seconds: float = 300.0,
+    plan: TrialPlan | None = None,
 ) -> dict[str, Any]:
     """Every candidate (or those ``methods`` names) on the trial; returns the rows and where the
-    comparison was written."""
+    comparison was written. A caller that has planned the trial already (the CLI) passes ``plan``
+    and the manifest is not read again."""
     comparison_id = comparison_id or str(uuid.uuid4())
-    (plan,) = plan_run_task(registry, [trial_id])
+    if plan is None:
+        (plan,) = plan_run_task(registry, [trial_id])
     chosen = candidates_task(plan, methods)
     context = run_context(out_dir, comparison_id, cache_dir)
     budget = CartBudget(trials=cart_trials, seconds=cart_seconds)

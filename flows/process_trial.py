@@ -1,10 +1,14 @@
 """One trial through the whole pipeline - the story a newcomer reads first.
 
 The registry plans the trial (its manifest entry and the archive's defaults, parsed once); the
-engine (``trialsynth.run.pipeline.run_trial``) then takes it through the study's steps:
+task runs it within the plan's time and memory limits (``trialsynth.run.isolation.run_planned``)
+and the engine (``trialsynth.run.pipeline.run_trial``) takes it through the study's steps, in
+the order of ``trialsynth.run.sequence``:
 
-load -> clean (Appendix A) -> route by size -> synthesise (tune, fit, sample: cart | mst | ea) ->
-evaluate (Table 3, synthgauge) -> ONS category (Table 4) -> release gate -> atomic write ->
+identify (an unchanged release stops here) -> load -> route by size -> clean (Appendix A) ->
+hold out -> tune -> school control -> charge the epsilon ledger (a DP fit) -> fit -> sample
+(cart | mst | aim | ea) -> release gate (replicated uniques) -> evaluate (Table 3, synthgauge) ->
+ONS category (Table 4) -> risk gate (one smoothed re-draw) -> atomic write -> report ->
 catalogue record.
 
 It is the flow of the ``one-trial`` deployment (an operator regenerating a single trial on a
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.regenerate_archive import run_context
+from flows.runs import run_context
 from tasks.archive import plan_run_task
 from tasks.trial import process_trial_task
 

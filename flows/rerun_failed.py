@@ -9,7 +9,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.regenerate_archive import process_plans, run_context
+from flows.runs import process_plans, run_context
 from tasks.archive import expire_stale_attempts_task, failed_trials_task, plan_run_task
 from trialsynth.plan import TrialPlan
 

@@ -1,0 +1,103 @@
+"""``trialsynth compare`` (every candidate method on one trial) and ``trialsynth env`` (the
+comparator environment it needs for synthcity's generators)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from cli.common import EXIT_FAILED, EXIT_OK, catalogue_url, console, error, fmt
+from flows import environment
+from trialsynth.errors import RegistryError
+
+
+def cmd_env(args) -> int:
+    from trialsynth.comparators.environment import create, location, status
+
+    if args.env_command == "status":
+        current = status(location(environment.home()))
+        if current.ready:
+            versions = ", ".join(f"{k} {v}" for k, v in current.versions.items())
+            print(f"ready: {current.path} ({versions})")
+            return EXIT_OK
+        print(current.reason)
+        return EXIT_FAILED
+    try:
+        create(location(environment.home()), python=args.python, rebuild=args.rebuild, say=print)
+    except RuntimeError as exc:
+        error(exc)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_compare(args) -> int:
+    from registry.plans import build_plans
+    from registry.validation import check_registry
+    from trialsynth.errors import TrialsynthError
+    from trialsynth.run.compare import candidates, trial_rows
+
+    url = catalogue_url(args)
+    manifest, problems = check_registry(Path(args.registry))
+    if args.trial not in {t.id for t in manifest.trials}:
+        raise RegistryError([f"no trial {args.trial!r} in {args.registry}"])
+    (plan,) = build_plans(manifest, [args.trial], problems)
+    if plan.problems:
+        raise RegistryError([f"trial {args.trial!r}: {problem}" for problem in plan.problems])
+    try:  # checked here, before Prefect starts, so a bad command line is refused at once
+        n_rows = trial_rows(plan)
+        chosen = candidates(plan, n_rows, args.methods)
+    except TrialsynthError as exc:
+        raise RegistryError([str(exc)]) from exc
+    out_dir = Path(args.out) if args.out else environment.default_out_dir()
+    environment.configure_prefect(environment.home(), log_level="INFO" if args.verbose else "WARNING")
+    from flows.compare_trial import compare_trial
+    from trialsynth.catalogue.session import sessions_for
+
+    sessions_for(url)
+    console.print(
+        f"comparing {len(chosen)} methods on {args.trial} ({n_rows} rows): "
+        + ", ".join(c.label for c in chosen)
+    )
+    result = compare_trial(
+        plan=plan,
+        registry=str(Path(args.registry).resolve()),
+        trial_id=args.trial,
+        catalogue_url=url,
+        out_dir=str(out_dir.resolve()),
+        methods=args.methods,
+        cache_dir=str(environment.home()),
+        cart_trials=args.cart_trials,
+        cart_seconds=args.cart_seconds,
+    )
+    rows = result["rows"]
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        _print_comparison(rows, args.trial)
+    console.print(f"comparison {result['comparison_id']}: {result['files']['html']}")
+    return EXIT_FAILED if all(r["status"] != "succeeded" for r in rows) else EXIT_OK
+
+
+def _print_comparison(rows: list[dict], trial_id: str) -> None:
+    """The candidates side by side, then each one's error."""
+    table = Table(title=f"methods compared on {trial_id}")
+    shown = ("corr_msd", "pmse_ratio", "feature_density_mad", "effect_ci_overlap", "dcr_share")
+    for column in ("method", "status", "category", *shown, "fit s", "total s"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        metrics = row["metrics"]
+        table.add_row(
+            row["method"],
+            row["status"],
+            row["ons_category"] or "",
+            *[fmt(metrics.get(key)) for key in shown],
+            fmt(row["fit_s"]),
+            fmt(row["seconds"]),
+        )
+    Console(width=max(Console().width, 150)).print(table)
+    for row in rows:
+        if row["error"]:
+            console.print(f"{row['method']}: {row['error']}", highlight=False)
