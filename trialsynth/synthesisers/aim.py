@@ -94,7 +94,7 @@ from trialsynth.synthesisers.aim_rounds import (
     sigma_one_way,
 )
 from trialsynth.synthesisers.aim_workload import candidate_weights, trial_workload
-from trialsynth.synthesisers.base import check_choice
+from trialsynth.synthesisers.base import Estimator, check_choice
 from trialsynth.synthesisers.marginal_models import (
     decompress,
     domain_statement,
@@ -109,7 +109,7 @@ log = logging.getLogger(__name__)
 WORKLOADS = ("trial", "pairs")
 
 
-class AimSynthesiser:
+class AimSynthesiser(Estimator):
     """Differentially private AIM. Parameters are keyword-only; ``epsilon_spent_`` after fit.
 
     Parameters
@@ -167,26 +167,6 @@ class AimSynthesiser:
         self.round_iterations = round_iterations
         self.final_iterations = final_iterations
         self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "epsilon": self.epsilon,
-            "delta": self.delta,
-            "workload": self.workload,
-            "analysis_share": self.analysis_share,
-            "covariates": list(self.covariates),
-            "school_covariates": list(self.school_covariates),
-            "n_bins": self.n_bins,
-            "levels": self.levels,
-            "max_model_size": self.max_model_size,
-            "rounds_per_column": self.rounds_per_column,
-            "max_rounds": self.max_rounds,
-            "batch": self.batch,
-            "time_budget": self.time_budget,
-            "round_iterations": self.round_iterations,
-            "final_iterations": self.final_iterations,
-            "random_state": self.random_state,
-        }
 
     @classmethod
     def params_from(cls, plan: TrialPlan) -> dict[str, Any]:

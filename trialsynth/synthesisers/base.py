@@ -30,6 +30,7 @@ tests; the contract tests run over every registered method and every capability 
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeGuard, runtime_checkable
 
@@ -43,6 +44,29 @@ from trialsynth.meta import TrialMeta
 if TYPE_CHECKING:
     from trialsynth.outputs.released import ReleasedOutputs
     from trialsynth.plan import TrialPlan
+
+
+class Estimator:
+    """scikit-learn's convention for a method's settings: ``__init__`` stores each keyword
+    parameter under its own name, and ``get_params`` reads them back from the constructor's
+    signature (tuples as lists, as the catalogue stores them), so ``type(m)(**m.get_params())``
+    rebuilds the method."""
+
+    def get_params(self) -> dict[str, Any]:
+        names = [
+            name
+            for name, parameter in inspect.signature(type(self).__init__).parameters.items()
+            if name != "self" and parameter.kind is not inspect.Parameter.VAR_KEYWORD
+        ]
+        return {name: _as_recorded(getattr(self, name)) for name in names}
+
+
+def _as_recorded(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_as_recorded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_recorded(v) for k, v in value.items()}
+    return value
 
 
 @runtime_checkable

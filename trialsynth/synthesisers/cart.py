@@ -23,7 +23,13 @@ from trialsynth.missing import (
     encode_missing_categories,
 )
 from trialsynth.plan import TrialPlan
-from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes, school_formats
+from trialsynth.synthesisers.base import (
+    Estimator,
+    check_choice,
+    column_formats,
+    restore_dtypes,
+    school_formats,
+)
 from trialsynth.synthesisers.cart_trees import MIN_LEAF, SequentialCart
 from trialsynth.synthesisers.clusters import label_mapping, pseudonymise
 
@@ -39,7 +45,7 @@ SMOOTH_MIN_LEVELS = 20  # continuous columns with fewer distinct values (counts,
 SMOOTH_SHARED_SHARE = 0.01  # a value at least this share of real rows (and 10) hold is drawn as it is
 
 
-class CartSynthesiser:
+class CartSynthesiser(Estimator):
     """Conditional (sequential) CART, minimum leaf size 5 as in R synthpop.
 
     Parameters
@@ -97,16 +103,6 @@ class CartSynthesiser:
         self.column_order = column_order
         self.smoothing = smoothing
         self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "engine": self.engine,
-            "missing": self.missing,
-            "column_order": self.column_order,
-            "smoothing": self.smoothing,
-            "min_leaf": self.min_leaf,
-            "random_state": self.random_state,
-        }
 
     @classmethod
     def params_from(cls, plan: TrialPlan) -> dict[str, Any]:

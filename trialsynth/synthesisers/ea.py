@@ -30,11 +30,11 @@ from trialsynth.meta import TrialMeta
 from trialsynth.outputs import ClearanceRules, ReleasedOutputs, clear_outputs
 from trialsynth.outputs.regression import coefficient_mae
 from trialsynth.plan import TrialPlan
-from trialsynth.synthesisers.base import check_choice
+from trialsynth.synthesisers.base import Estimator, check_choice
 from trialsynth.synthesisers.ea_search import EaSearch, EaSettings, SearchResult
 
 
-class EaSynthesiser:
+class EaSynthesiser(Estimator):
     name: ClassVar[str] = "ea"
 
     def __init__(
@@ -67,11 +67,6 @@ class EaSynthesiser:
         self.target_mae = target_mae
         self.max_seconds = max_seconds
         self.bounds = bounds
-
-    def get_params(self) -> dict[str, Any]:
-        params = {k: v for k, v in vars(self).items() if not k.endswith("_")}
-        params["bounds"] = {k: list(v) for k, v in (self.bounds or {}).items()}
-        return params
 
     @classmethod
     def params_from(cls, plan: TrialPlan) -> dict[str, Any]:

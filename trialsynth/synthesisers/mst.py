@@ -49,7 +49,7 @@ from trialsynth.dp.accounting import plan_budget
 from trialsynth.dp.noise import Noise, SecureNoise, report_noisy_max
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
-from trialsynth.synthesisers.base import check_choice
+from trialsynth.synthesisers.base import Estimator, check_choice
 from trialsynth.synthesisers.marginal_models import (
     compression,
     decompress,
@@ -64,7 +64,7 @@ PRESERVE = ("primary", "all", "none")
 SCORE_SENSITIVITY = 2.0  # replace-one: two cells of a pair's counts change by one
 
 
-class MstSynthesiser:
+class MstSynthesiser(Estimator):
     """Differentially private MST. Parameters are keyword-only; ``epsilon_spent_`` after fit.
 
     Parameters
@@ -98,17 +98,6 @@ class MstSynthesiser:
         self.preserve_weight = preserve_weight
         self.n_bins = n_bins
         self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "epsilon": self.epsilon,
-            "delta": self.delta,
-            "iterations": self.iterations,
-            "preserve": self.preserve,
-            "preserve_weight": self.preserve_weight,
-            "n_bins": self.n_bins,
-            "random_state": self.random_state,
-        }
 
     @classmethod
     def params_from(cls, plan: TrialPlan) -> dict[str, Any]:

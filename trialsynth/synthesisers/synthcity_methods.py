@@ -48,14 +48,20 @@ from trialsynth.missing import (
     encode_missing_categories,
 )
 from trialsynth.plan import TrialPlan
-from trialsynth.synthesisers.base import check_choice, column_formats, restore_dtypes, school_formats
+from trialsynth.synthesisers.base import (
+    Estimator,
+    check_choice,
+    column_formats,
+    restore_dtypes,
+    school_formats,
+)
 from trialsynth.synthesisers.clusters import label_mapping, pseudonymise
 
 IMPUTERS = ("hyperimpute",)
 FEW_VALUES = 15  # synthcity label-encodes a numeric column with fewer distinct values
 
 
-class SynthcitySynthesiser:
+class SynthcitySynthesiser(Estimator):
     """A synthcity generator behind the synthesiser contract.
 
     Parameters
@@ -98,18 +104,6 @@ class SynthcitySynthesiser:
         self.memory_mb = memory_mb
         self.threads = threads
         self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "settings": self.settings,
-            "epsilon": self.epsilon,
-            "delta": self.delta,
-            "impute": self.impute,
-            "time_limit_s": self.time_limit_s,
-            "memory_mb": self.memory_mb,
-            "threads": self.threads,
-            "random_state": self.random_state,
-        }
 
     @classmethod
     def params_from(cls, plan: TrialPlan) -> dict[str, Any]:
