@@ -155,6 +155,33 @@ def _sizes(frame: pd.DataFrame, cluster: str) -> dict[str, float]:
     return {"schools": int(len(sizes)), "q1": quartiles[0], "median": quartiles[1], "q3": quartiles[2]}
 
 
+def _contrasts(real_fit: dict, synth_fit: dict) -> list[dict[str, Any]]:
+    """Each arm's contrast on the real and the synthetic file: estimates, the confidence
+    intervals' overlap, the standardised difference, whether sign and significance agree."""
+    contrasts: list[dict[str, Any]] = []
+    for arm, (b_r, se_r, p_r) in real_fit.items():
+        b_s, se_s, p_s = synth_fit.get(arm, (None, None, None))
+        if b_r is None or se_r is None or not se_r > 0:
+            continue
+        if b_s is None or se_s is None or not se_s > 0:
+            overlap, std_diff, agree = -1.0, float("inf"), False
+        else:
+            overlap = ci_overlap((b_r, se_r), (b_s, se_s))
+            std_diff = (b_s - b_r) / se_r
+            agree = bool(np.sign(b_s) == np.sign(b_r) and (p_s < ALPHA) == (p_r < ALPHA))
+        contrasts.append(
+            {
+                "arm": arm,
+                "real": {"estimate": b_r, "se": se_r, "p": p_r},
+                "synthetic": {"estimate": b_s, "se": se_s, "p": p_s},
+                "ci_overlap": overlap,
+                "std_diff": std_diff if np.isfinite(std_diff) else None,
+                "sign_significance_agree": agree,
+            }
+        )
+    return contrasts
+
+
 def trial_analysis(
     real: pd.DataFrame, synthetic: pd.DataFrame, meta: TrialMeta, declared: tuple[str, ...] = ()
 ) -> tuple[dict[str, float | None], dict[str, Any]]:
@@ -176,37 +203,14 @@ def trial_analysis(
         except (ValueError, np.linalg.LinAlgError) as exc:  # recorded; the rules then fail on None
             real_fit, synth_fit = {}, {}
             detail["error"] = f"primary analysis: {type(exc).__name__}: {exc}"
-        contrasts: list[dict[str, Any]] = []
-        overlaps: list[float] = []
-        diffs: list[float] = []
-        agreements: list[bool] = []
-        for arm, (b_r, se_r, p_r) in real_fit.items():
-            b_s, se_s, p_s = synth_fit.get(arm, (None, None, None))
-            if b_r is None or se_r is None or not se_r > 0:
-                continue
-            if b_s is None or se_s is None or not se_s > 0:
-                overlap, std_diff, agree = -1.0, float("inf"), False
-            else:
-                overlap = ci_overlap((b_r, se_r), (b_s, se_s))
-                std_diff = (b_s - b_r) / se_r
-                agree = bool(np.sign(b_s) == np.sign(b_r) and (p_s < ALPHA) == (p_r < ALPHA))
-            overlaps.append(overlap)
-            diffs.append(abs(std_diff))
-            agreements.append(agree)
-            contrasts.append(
-                {
-                    "arm": arm,
-                    "real": {"estimate": b_r, "se": se_r, "p": p_r},
-                    "synthetic": {"estimate": b_s, "se": se_s, "p": p_s},
-                    "ci_overlap": overlap,
-                    "std_diff": std_diff if np.isfinite(std_diff) else None,
-                    "sign_significance_agree": agree,
-                }
-            )
+        contrasts = _contrasts(real_fit, synth_fit)
         if contrasts:
-            metrics["effect_ci_overlap"] = min(overlaps)
+            diffs = [abs(c["std_diff"]) if c["std_diff"] is not None else float("inf") for c in contrasts]
+            metrics["effect_ci_overlap"] = min(c["ci_overlap"] for c in contrasts)
             metrics["effect_std_diff"] = max(diffs) if np.isfinite(max(diffs)) else None
-            metrics["effect_sign_agreement"] = float(np.mean(agreements))
+            metrics["effect_sign_agreement"] = float(
+                np.mean([c["sign_significance_agree"] for c in contrasts])
+            )
         detail.update(
             covariates=covariates, standard_errors="cluster" if meta.cluster else "HC1", contrasts=contrasts
         )
