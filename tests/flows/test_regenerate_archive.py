@@ -35,7 +35,9 @@ def test_run_archive_end_to_end(tmp_path, prefect_harness, capsys):
         assert set(record["metrics"]) == set(RECORD_METRIC_KEYS)
         assert record["ons_category"] and record["output_path"].endswith(f"{trial_id}.csv")
     assert records["small"]["status"] == "succeeded" and records["small"]["method"] == "ea"
-    assert records["small"]["metrics"]["coef_mae"] is not None
+    small_mae = records["small"]["metrics"]["coef_mae"]
+    assert isinstance(small_mae, float) and 0 < small_mae < float("inf")  # measured on the file
+    assert "released outputs" in records["small"]["route_reason"]
     assert records["broken"]["status"] == "failed"
     assert (
         records["broken"]["error"] == "trial 'broken': key 'data': broken.csv: the file is empty (no header)"

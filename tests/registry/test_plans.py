@@ -62,7 +62,9 @@ def test_an_unknown_large_method_or_school_covariate_is_refused(tmp_path):
     from registry.validation import check_registry
 
     frames = {"t": make_trial(TrialShape(200, 15), 1)}
-    with pytest.raises(Exception, match="large_method"):
+    from trialsynth.errors import RegistryError
+
+    with pytest.raises(RegistryError, match="large_method"):
         load_manifest(write_archive(tmp_path / "a", frames, defaults={"large_method": "gan"}))
     path = write_archive(tmp_path / "b", frames, extra={"t": {"school_covariates": ["nowhere"]}})
     _, problems = check_registry(path, read_data=True)

@@ -1,3 +1,7 @@
+from datetime import datetime
+
+import pytest
+
 from trialsynth.catalogue import as_record, finish_attempt, history, latest_attempts, start_attempt
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
 from trialsynth.evaluation.metrics import RECORD_METRIC_KEYS
@@ -20,8 +24,23 @@ def test_attempts_history_and_latest(tmp_path):
         record = as_record(latest[0])
     assert record["run_id"] == "r2" and record["error"] is None
     assert set(record["metrics"]) == set(RECORD_METRIC_KEYS)
-    assert record["duration_s"] >= 0 and record["finished_at"] >= record["started_at"]
-    assert other
+    assert record["finished_at"] >= record["started_at"]
+    assert record["duration_s"] == pytest.approx(
+        (
+            datetime.fromisoformat(record["finished_at"]) - datetime.fromisoformat(record["started_at"])
+        ).total_seconds(),
+        abs=1e-3,
+    )
+    assert other != second
+
+
+def test_a_field_the_catalogue_has_no_column_for_is_refused_never_dropped(tmp_path):
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
+    attempt = start_attempt(sessions, run_id="r", archive="a", trial_id="t", seed=1, code_version="x")
+    with pytest.raises(ValueError, match=r"\['ons_categroy'\].*not columns"):
+        finish_attempt(sessions, attempt, status="succeeded", ons_categroy="plausible")
+    with pytest.raises(ValueError, match="not columns"):
+        start_attempt(sessions, run_id="r", archive="a", trial_id="t", seed=1, code_version="x", colour="red")
 
 
 def test_stale_running_attempts_expire_and_live_ones_do_not(tmp_path):

@@ -3,7 +3,6 @@ no profile left that fits one real school."""
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from trialsynth.data.cleaning import clean
 from trialsynth.disclosure.schools import SCHOOL_GROUP, assign_schools, group_schools
@@ -11,11 +10,11 @@ from trialsynth.evaluation.metrics.schools import fitting, profiles, school_leve
 from trialsynth.plan import Roles
 
 
-def _trial(n_schools=40, seed=0):
+def _trial(n_schools=40, seed=0, arms=None):
     rng = np.random.default_rng(seed)
     sizes = rng.integers(12, 60, n_schools)
     school = np.repeat(np.arange(n_schools), sizes)
-    arm = rng.integers(0, 2, n_schools)
+    arm = rng.integers(0, 2, n_schools) if arms is None else np.asarray(arms)
     frame = pd.DataFrame(
         {
             "school_id": school,
@@ -79,15 +78,13 @@ def test_the_gate_compares_with_the_group_values():
 
 
 def test_an_arm_with_too_few_schools_has_its_school_values_suppressed():
-    data, meta = _trial(n_schools=7, seed=3)
+    arms = [0] * (SCHOOL_GROUP + 1) + [1] * (SCHOOL_GROUP - 2)  # arm 1: too few schools for a group
+    data, meta = _trial(n_schools=len(arms), seed=3, arms=arms)
     controlled, control = group_schools(data, meta)
-    per_arm = data.groupby("school_id")["treatment"].first().value_counts()
-    if per_arm.min() >= SCHOOL_GROUP:
-        pytest.skip("both arms have enough schools at this seed")
-    assert control.suppressed >= 1
-    small_arm = per_arm.idxmin()
-    rows = controlled[controlled["treatment"] == small_arm]
+    assert control.suppressed == 1
+    rows = controlled[controlled["treatment"] == 1]
     assert rows["school_fsm"].nunique() == 1 and rows["region"].nunique() == 1
+    assert data.loc[data["treatment"] == 1, "school_fsm"].nunique() == SCHOOL_GROUP - 2  # it had its own
 
 
 def test_without_school_level_columns_schools_are_still_grouped():

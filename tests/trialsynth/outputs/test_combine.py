@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from trialsynth.errors import TrialDataError
 from trialsynth.outputs import ModelOutput, ReleasedOutputs, VariableOutput, combine_outputs
 
 
@@ -47,5 +48,5 @@ def test_kinds_must_agree():
     a = _source(100, (0.5, 0.5))
     clash = VariableOutput("num", "categorical", (1.0,), levels=(1,))
     b = ReleasedOutputs(n_rows=10, variables=(a.variables[0], clash), models=())
-    with pytest.raises(Exception, match="disagree on the kind of 'num'"):
+    with pytest.raises(TrialDataError, match="disagree on the kind of 'num'"):
         combine_outputs([a, b])

@@ -102,4 +102,9 @@ def test_an_undefined_correlation_ratio_is_quiet(cleaned_trial, synthetic):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         values = correlation(real_view, synth_view, context)
-    assert math.isnan(values["corr_ratio_msd"]) or values["corr_ratio_msd"] >= 0
+    # left out, not counted as 0 or as NaN: the same as when the real column is constant too
+    flat_real = data.copy()
+    flat_real["attendance_pct"] = 50.0
+    neither = correlation(*evaluation_view(flat_real, flat, meta, seed=1))
+    assert math.isfinite(values["corr_ratio_msd"])
+    assert values["corr_ratio_msd"] == pytest.approx(neither["corr_ratio_msd"])
