@@ -50,7 +50,8 @@ class Roles:
     def of(cls, **fields: Any) -> Roles:
         """Roles from a manifest entry's keys, lists as tuples (``Roles.of(treatment="arm",
         outcomes=["score"])``)."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+        converted: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+        return cls(**converted)
 
     def __post_init__(self) -> None:
         if not self.outcomes:

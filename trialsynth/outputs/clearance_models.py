@@ -24,7 +24,7 @@ def clear_model(
     """``outcome``'s model on ``predictor_names`` as released (coefficients and standard errors
     rounded, the row count to base 5), or None when a rule withholds it (recorded)."""
     target = variables[outcome]
-    if target.kind != "continuous" and len(target.levels) != 2:
+    if target.kind != "continuous" and len(target.levels or ()) != 2:
         record.withhold(outcome, "model family", "only binary or continuous outcomes are modelled")
         return None
     family = "linear" if target.kind == "continuous" else "logistic"
@@ -53,7 +53,7 @@ def clear_model(
         coefficients=tuple(round(float(b), places) for b in beta),
         n=rounded_n,
         source=source,
-        event=target.levels[1] if family == "logistic" else None,
+        event=target.levels[1] if family == "logistic" and target.levels else None,
         standard_errors=tuple(max(round(float(e), places), 10.0**-places) for e in errors),
     )
 
