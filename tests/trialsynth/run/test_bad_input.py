@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from registry import validate_registry
-from tests.conftest import run_registered, write_archive
+from tests.conftest import NO_RISK_LIMITS, run_registered, write_archive
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
 from trialsynth.data.surrogate import TrialShape, make_trial
@@ -123,7 +123,9 @@ def test_repairs_are_applied_and_recorded(tmp_path):
     frame["attendance_pct"] = frame["attendance_pct"].astype(object)
     frame.loc[:4, "attendance_pct"] = "absent"
     frame = frame.rename(columns={"pupil_gender": "élève_genre", "ethnicity": "民族"})
-    record = _run(tmp_path, write_archive(tmp_path, {"t": frame}, defaults=FAST))
+    # lifted: CART on a few hundred rows is over the default risk limits; this test needs
+    # the file released to check something else
+    record = _run(tmp_path, write_archive(tmp_path, {"t": frame}, defaults=FAST, risk_limits=NO_RISK_LIMITS))
     assert record["status"] == "succeeded", record["error"]
     reasons = {d["column"]: d["reason"] for d in record["cleaning"]["dropped"]}
     assert reasons["all_missing"] == "empty: every value is missing"
@@ -176,6 +178,13 @@ def test_problems_a_header_shows_are_refused_before_any_work(tmp_path, change, e
 def test_a_broken_trial_never_affects_another(tmp_path):
     broken = _good()
     _one_arm(broken)
-    manifest = write_archive(tmp_path, {"broken": broken, "fine": _good()}, defaults=FAST)
+    manifest = write_archive(
+        # lifted: CART on a few hundred rows is over the default risk limits; this test needs
+        # the file released to check something else
+        tmp_path,
+        {"broken": broken, "fine": _good()},
+        defaults=FAST,
+        risk_limits=NO_RISK_LIMITS,
+    )
     assert _run(tmp_path, manifest, "broken")["status"] == "failed"
     assert _run(tmp_path, manifest, "fine")["status"] == "succeeded"
