@@ -1,6 +1,7 @@
 """The release gate's second rule: each disclosure measure of a file (the attacks' risks,
 ``dcr_share``, the school re-identification share) at or under its limit, and the remedy tried
-before a file over a limit is blocked: one whole, smoothed re-draw from the model."""
+before a file over a limit is blocked: a ladder of whole re-draws, each safer than the last
+(``ladder``), every rung recorded; the file is blocked only when every rung fails."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ import numpy as np
 import pandas as pd
 
 from trialsynth.errors import ReleaseBlockedError
-from trialsynth.synthesisers.base import DifferentiallyPrivate, FromReleasedOutputs, Redraws, Synthesiser
+from trialsynth.synthesisers.base import (
+    DifferentiallyPrivate,
+    FromReleasedOutputs,
+    Redraws,
+    Remedies,
+    Rung,
+    Synthesiser,
+)
 
 RISK_RULE = "attack-risks-v2"
 
@@ -74,10 +82,11 @@ class RiskGate:
             }
         }
 
-    def enforce(self) -> None:
+    def enforce(self, tried: tuple[str, ...] = ()) -> None:
         if not self.released:
+            after = f" after {len(tried)} remedies ({', '.join(tried)})" if tried else ""
             raise ReleaseBlockedError(
-                f"release blocked: disclosure over its limit: {'; '.join(self.exceeded)}"
+                f"release blocked: disclosure over its limit{after}: {'; '.join(self.exceeded)}"
             )
 
 
@@ -99,39 +108,48 @@ def check_risks(
     return RiskGate(limits, measured, lower, enforced=not why, why_not_enforced=why)
 
 
-# -- the remedy: one whole, smoothed re-draw ----------------------------------------------------
+# -- the remedies: a ladder of whole, smoothed re-draws -----------------------------------------
 
 
-def draws_allowed(method: Synthesiser) -> int:
-    """How many draws a file gets before a risk over its limit blocks it: two for a method that
-    can re-draw with smoothed donors (``Redraws``), else one."""
-    return 2 if isinstance(method, Redraws) else 1
+def ladder(method: Synthesiser) -> tuple[Rung, ...]:
+    """The remedies a file over a risk limit gets before it is blocked, in order: the method's
+    own (``Remedies``: CART smooths its donors, then refits with coarser leaves), else one
+    smoothed re-draw for a method that re-draws (``Redraws``), else none."""
+    if isinstance(method, Remedies):
+        return tuple(method.remedies())
+    return (Rung("smoothed donors"),) if isinstance(method, Redraws) else ()
 
 
 def draw_again(risks: RiskGate, replicated_uniques_released: bool) -> bool:
-    """Whether the file is drawn again: a risk is over its limit while the replicated-uniques
+    """Whether the next remedy is tried: a risk is over its limit while the replicated-uniques
     rule passed (a file that rule blocks is not drawn again for risk)."""
     return not risks.released and replicated_uniques_released
 
 
 @dataclass(frozen=True)
-class RiskRedraw:
-    """The first draw went over a risk limit; the file was drawn again, whole, smoothed."""
+class RemediesTried:
+    """The remedies tried so far, each with what the draw before it went over."""
 
-    exceeded: list[str]
+    tried: tuple[tuple[str, tuple[str, ...]], ...]
 
     def record(self) -> dict[str, Any]:
         return {
             "disclosure": {
-                "first_draw_exceeded": self.exceeded,
+                "first_draw_exceeded": list(self.tried[0][1]),
                 "whole_file_redrawn_for_risk": True,
+                "remedies_tried": [{"remedy": name, "because": list(why)} for name, why in self.tried],
             }
         }
 
 
+def refitted(method: Synthesiser, rung: Rung) -> Synthesiser:
+    """A new, unfitted instance of ``method`` with ``rung``'s settings over its own."""
+    return type(method)(**{**method.get_params(), **rung.params})
+
+
 def redraw_smoothed(method: Synthesiser, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
     """The whole file drawn again from the model with smoothed donors (``Redraws.redraw``), from
-    ``rng`` (the trial's ``resample`` stream): a file that sits too close to its training rows
-    gets one more chance before it is blocked (``bench/gate_remedies.py`` measures the cost)."""
+    ``rng`` (the trial's ``resample`` stream) - ``bench/gate_remedies.py`` and
+    ``bench/risk_ladder.py`` measure what each remedy costs."""
     assert isinstance(method, Redraws)
     return method.redraw(n_rows, rng)

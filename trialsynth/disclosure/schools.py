@@ -39,7 +39,7 @@ from trialsynth.data.cleaning import Cleaned
 from trialsynth.evaluation.holdout import Holdout
 from trialsynth.evaluation.metrics.schools import fitting, school_level_columns, windows
 from trialsynth.meta import TrialMeta
-from trialsynth.synthesisers.base import Synthesiser, capabilities_of
+from trialsynth.synthesisers.base import Synthesiser, capabilities_of, models_schools
 
 SCHOOL_GROUP = 5  # schools per group at least (k of k-anonymity for schools)
 RULE = "school-groups-v2"
@@ -353,13 +353,20 @@ class SchoolsControlled:
         return self.control.record()
 
 
-def control_schools(cleaned: Cleaned, held: Holdout, method: type[Synthesiser]) -> SchoolsControlled:
+def control_schools(
+    cleaned: Cleaned, held: Holdout, method: type[Synthesiser] | Synthesiser
+) -> SchoolsControlled:
     """School-level control on the training rows of a method fitted on rows without a privacy
-    guarantee; a differentially private method's guarantee covers schools already (its fit is
-    not changed), and a method fitted on cleared outputs never sees a school's values."""
+    guarantee that does not synthesise schools itself; a method that does (CART's two levels,
+    ``synthesisers.cart_schools``) is fitted on the rows as they are and never sees a real school
+    id as a predictor, a differentially private method's guarantee covers schools already (its
+    fit is not changed), and a method fitted on cleared outputs never sees a school's values."""
     training = held.training(cleaned.data)
-    capabilities = capabilities_of(method)
+    probe = method() if isinstance(method, type) else method
+    capabilities = capabilities_of(probe)
     if "differentially_private" in capabilities or "from_released_outputs" in capabilities:
+        return SchoolsControlled(training, SchoolControl())
+    if models_schools(probe):
         return SchoolsControlled(training, SchoolControl())
     data, control = group_schools(training, cleaned.meta)
     return SchoolsControlled(data, control)

@@ -21,7 +21,13 @@ from trialsynth.disclosure.schools import SchoolControl
 from trialsynth.errors import ReleaseBlockedError
 from trialsynth.evaluation.metrics.privacy import matches
 from trialsynth.meta import TrialMeta
-from trialsynth.synthesisers.base import DifferentiallyPrivate, Redraws, Synthesiser
+from trialsynth.synthesisers.base import (
+    DifferentiallyPrivate,
+    ModelsSchools,
+    Redraws,
+    Synthesiser,
+    models_schools,
+)
 
 GATE_RULE = "replicated-uniques-v1"
 REDRAW_ROUNDS = 8  # rounds of re-drawing flagged rows before the gate blocks the file
@@ -189,6 +195,9 @@ def _redraw_replicated(
     if isinstance(method, Redraws) and len(flagged) > RESAMPLE_SHARE * n:
         synthetic, drawn, resampled = method.redraw(n, rng).reset_index(drop=True)[synthetic.columns], n, True
         flagged = np.flatnonzero(matches(real, synthetic, compared, keys).replicated)
+    if models_schools(method):
+        synthetic, within = _redraw_within_schools(real, synthetic, method, rng, on, flagged)
+        return synthetic, within, resampled
     draw = method.redraw if isinstance(method, Redraws) else method.sample
     while len(flagged) and len(redrawn) < REDRAW_ROUNDS and drawn < REDRAW_LIMIT * n:
         share_bad = max(len(flagged) / n, 0.05)
@@ -204,6 +213,28 @@ def _redraw_replicated(
         synthetic = _replace_rows(synthetic, replace, rows)
         redrawn.append(take)
     return synthetic, redrawn, resampled
+
+
+def _redraw_within_schools(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    method: Synthesiser,
+    rng: np.random.Generator,
+    on: tuple[list[str], list[str]],
+    flagged: np.ndarray,
+) -> tuple[pd.DataFrame, list[int]]:
+    """The ``flagged`` rows of a method that synthesises schools re-drawn in rounds, each as a new
+    pupil of its own row's school (and arm): the file's schools and arm sizes stay as drawn."""
+    assert isinstance(method, ModelsSchools)
+    compared, keys = on
+    redrawn: list[int] = []
+    while len(flagged) and len(redrawn) < REDRAW_ROUNDS:
+        fresh = method.redraw_within(synthetic.iloc[flagged], rng).reset_index(drop=True)[synthetic.columns]
+        good = ~matches(real, fresh, compared, keys).replicated
+        synthetic = _replace_rows(synthetic, flagged[good], fresh.loc[good])
+        redrawn.append(int(good.sum()))
+        flagged = flagged[~good]
+    return synthetic, redrawn
 
 
 def _rounds(count: int) -> str:

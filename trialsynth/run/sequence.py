@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -36,7 +36,7 @@ from trialsynth.release.identity import Identity, identify, unchanged
 from trialsynth.reports.aggregates import aggregate
 from trialsynth.streams import Streams
 from trialsynth.synthesisers import is_private, preflight, synthesiser_class
-from trialsynth.synthesisers.base import Synthesiser, capabilities_of, is_tunable
+from trialsynth.synthesisers.base import Synthesiser, capabilities_of, is_tunable, models_schools
 from trialsynth.synthesisers.fitting import (
     Fitted,
     Sampled,
@@ -97,6 +97,16 @@ class Unmeasured:
 
     def record(self) -> dict[str, Any]:
         return {"error": f"released; measuring the file against the real data failed: {self.reason}"}
+
+
+@dataclass(frozen=True)
+class SchoolsSynthesised:
+    """What the released file's draw of new schools did (``synthesisers.cart_schools``)."""
+
+    drawn: dict[str, Any]
+
+    def record(self) -> dict[str, Any]:
+        return {"lineage": {"school_synthesis": self.drawn}} if self.drawn else {}
 
 
 # -- the steps a pipeline and a comparison's tuning share ----------------------------------------
@@ -179,13 +189,13 @@ def _synthesise(
             n_cols = cleaned.data.shape[1]
             tuned = tune(method, plan, held.fitted_rows, n_cols, streams.seed_of("tune"), context)
         yield tuned
-    controlled = control_schools(cleaned, held, method)
-    yield controlled
     settings = with_settings(tuned, context)
     if settings is not tuned:  # a comparison's settings, and how they were chosen
         yield settings
+    synthesiser = build(method, plan, settings, streams)
+    controlled = control_schools(cleaned, held, synthesiser)
+    yield controlled
     with clock.stage("fit"):
-        synthesiser = build(method, plan, settings, streams)
         charged = _charge(trial, synthesiser, released, identity)
         if charged is not None:
             yield charged
@@ -229,38 +239,65 @@ def _release(
     held: Holdout,
     controlled: SchoolsControlled,
 ) -> Iterator[Step]:
-    """Gate, evaluate, categorise and check the risks of each draw (a second, smoothed draw when
-    a risk is over its limit: ``disclosure.risk``), then write the file and the report's view."""
-    clock, streams, synthesiser = trial.clock, trial.streams, fitted.synthesiser
-    exceeded: list[str] = []
-    for attempt in range(risk.draws_allowed(synthesiser)):
-        if attempt:  # the whole file drawn again, smoothed, before the file is blocked
-            yield risk.RiskRedraw(exceeded)
-            with clock.stage("resample"):
-                redrawn = risk.redraw_smoothed(synthesiser, len(cleaned.data), streams.generator("resample"))
-                sampled = Sampled(redrawn)
-        suffix = "_resampled" if attempt else ""
-        with clock.stage(f"gate{suffix}"):
-            gate, sampled = _gate(trial, cleaned, sampled, fitted, controlled)
-        yield gate
-        schools = streams.generator("schools")
-        dealt = assign_schools(sampled.synthetic, cleaned.meta, controlled.control, schools)
-        sampled = Sampled(dealt) if dealt is not sampled.synthetic else sampled  # labels only
-        with clock.stage(f"evaluate{suffix}"):
-            evaluation = _evaluate(trial, cleaned, sampled, fitted, held, gate)
-        yield evaluation
-        yield categorise_trial(evaluation.metrics, cleaned, sampled.synthetic)
-        risks = risk.check_risks(evaluation.metrics, trial.plan.policy.risk_limits, synthesiser)
-        yield risks
-        exceeded = risks.exceeded
+    """Gate, evaluate, categorise and check the risks of each draw - the first, then each remedy
+    of the method's ladder while a risk is over its limit (``disclosure.risk``) - then write the
+    file and the report's view."""
+    clock, streams = trial.clock, trial.streams
+    training = (controlled.data, controlled.control.fit_meta(cleaned.meta))
+    tried: list[tuple[str, tuple[str, ...]]] = []
+    exceeded: tuple[str, ...] = ()
+    for step, rung in enumerate((None, *risk.ladder(fitted.synthesiser))):
+        suffix = f"_remedy{step}" if step else ""
+        if rung is not None:  # the whole file drawn again, safer, before the file is blocked
+            tried.append((rung.name, exceeded))
+            yield risk.RemediesTried(tuple(tried))
+            with clock.stage(f"resample{suffix}"):
+                if rung.params:
+                    fitted = fit(risk.refitted(fitted.synthesiser, rung), training, None)
+                    yield fitted  # the released file's settings are the last rung's
+                n_rows = len(cleaned.data)
+                sampled = Sampled(
+                    risk.redraw_smoothed(fitted.synthesiser, n_rows, streams.generator("resample"))
+                )
+        gate, sampled, risks = yield from _measure(trial, cleaned, sampled, fitted, held, controlled, suffix)
+        exceeded = tuple(risks.exceeded)
         if not risk.draw_again(risks, gate.released):
             break
     gate.enforce()
-    risks.enforce()
+    risks.enforce(tuple(name for name, _ in tried))
+    if models_schools(fitted.synthesiser):
+        yield SchoolsSynthesised(fitted.synthesiser.schools_drawn())
     with clock.stage("write"):
         yield write(_restored(sampled, cleaned, streams), trial.plan, trial.context)
     with clock.stage("report"):
         yield aggregate(cleaned.data, sampled.synthetic, cleaned.meta)
+
+
+def _measure(
+    trial: Trial,
+    cleaned: Cleaned,
+    sampled: Sampled,
+    fitted: Fitted,
+    held: Holdout,
+    controlled: SchoolsControlled,
+    suffix: str,
+) -> Generator[Step, None, tuple[uniques.Gate, Sampled, risk.RiskGate]]:
+    """One draw through the replicated-uniques gate, evaluation, category and risk gate."""
+    clock = trial.clock
+    with clock.stage(f"gate{suffix}"):
+        gate, sampled = _gate(trial, cleaned, sampled, fitted, controlled)
+    yield gate
+    dealt = assign_schools(
+        sampled.synthetic, cleaned.meta, controlled.control, trial.streams.generator("schools")
+    )
+    sampled = Sampled(dealt) if dealt is not sampled.synthetic else sampled  # labels only
+    with clock.stage(f"evaluate{suffix}"):
+        evaluation = _evaluate(trial, cleaned, sampled, fitted, held, gate)
+    yield evaluation
+    yield categorise_trial(evaluation.metrics, cleaned, sampled.synthetic)
+    risks = risk.check_risks(evaluation.metrics, trial.plan.policy.risk_limits, fitted.synthesiser)
+    yield risks
+    return gate, sampled, risks
 
 
 def _gate(

@@ -31,6 +31,7 @@ tests; the contract tests run over every registered method and every capability 
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeGuard, runtime_checkable
 
@@ -131,11 +132,44 @@ class Redraws(Synthesiser, Protocol):
     def redraw(self, n: int, rng: np.random.Generator) -> pd.DataFrame: ...
 
 
+@dataclass(frozen=True)
+class Rung:
+    """One remedy of a method's ladder: the whole file drawn again with smoothed donors, the
+    method refitted first with ``params`` changed from its own (none: the fitted model as is)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Remedies(Redraws, Protocol):
+    """A method that declares, in order, the remedies a file over a risk limit gets."""
+
+    def remedies(self) -> tuple[Rung, ...]: ...
+
+
+@runtime_checkable
+class ModelsSchools(Redraws, Protocol):
+    """A method that synthesises a trial's schools itself (new schools, then their pupils)."""
+
+    def models_schools(self) -> bool: ...
+
+    def redraw_within(self, rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame: ...
+
+    def schools_drawn(self) -> dict[str, Any]: ...
+
+
+def models_schools(method: object) -> TypeGuard[ModelsSchools]:
+    """Whether ``method`` (an instance) synthesises a trial's schools itself."""
+    return isinstance(method, ModelsSchools) and method.models_schools()
+
+
 CAPABILITIES: dict[str, type] = {
     "differentially_private": DifferentiallyPrivate,
     "from_released_outputs": FromReleasedOutputs,
     "tunable": Tunable,
     "redraws": Redraws,
+    "models_schools": ModelsSchools,
 }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
@@ -25,12 +24,16 @@ from trialsynth.missing import (
 from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import (
     Estimator,
+    Rung,
     check_choice,
     column_formats,
     restore_dtypes,
     school_formats,
 )
-from trialsynth.synthesisers.cart_trees import MIN_LEAF, SequentialCart
+from trialsynth.synthesisers.cart_schools import LABEL, DesignCart
+from trialsynth.synthesisers.cart_smoothing import bandwidths
+from trialsynth.synthesisers.cart_smoothing import smooth as smooth_values
+from trialsynth.synthesisers.cart_trees import MIN_LEAF
 from trialsynth.synthesisers.clusters import label_mapping, pseudonymise
 
 log = logging.getLogger(__name__)
@@ -41,8 +44,7 @@ _SYNTHPOP_LOCK = threading.Lock()
 MISSING_MODES = ("native", "indicator", "hyperimpute")
 ENGINES = ("trees", "synthpop")
 SMOOTHING = ("none", "density")
-SMOOTH_MIN_LEVELS = 20  # continuous columns with fewer distinct values (counts, scales) keep donors
-SMOOTH_SHARED_SHARE = 0.01  # a value at least this share of real rows (and 10) hold is drawn as it is
+LADDER_LEAVES = (20, 80)  # the minimum leaf sizes the remedies refit with, in order
 
 
 class CartSynthesiser(Estimator):
@@ -65,10 +67,10 @@ class CartSynthesiser(Estimator):
     smoothing : {"none", "density"}
         ``none`` (default, R synthpop's default): donors copied as they are. ``density`` (R
         synthpop's ``smoothing = "density"``): a drawn value of a continuous column
-        (``SMOOTH_MIN_LEVELS`` distinct values or more) moves by Gaussian noise of the column's
+        (``cart_smoothing.SMOOTH_MIN_LEVELS`` distinct values or more) moves by Gaussian noise of the column's
         kernel bandwidth (Silverman's rule), reflected into the column's real range, rounded to
         its decimals, so a leaf's donors are not copied exactly; values that at least
-        ``SMOOTH_SHARED_SHARE`` of the real rows (and at least 10) share - zero spending, a
+        ``cart_smoothing.SMOOTH_SHARED_SHARE`` of the real rows (and at least 10) share - zero spending, a
         ceiling score - are kept as drawn: they identify no one, and smoothing would erase point
         masses.
         Whatever this setting, ``redraw`` - the rows the release gate re-draws in place of
@@ -80,6 +82,10 @@ class CartSynthesiser(Estimator):
         (``synthpop`` keeps its own 5). Larger leaves pool more donors per draw.
     random_state : int
         Seed for fitting (tree tie-breaks, pseudonymisation of clusters).
+
+    A trial with schools is synthesised in two levels by the ``trees`` engine - new schools,
+    then their pupils (``cart_schools``): no real school id reaches the trees. The ``synthpop``
+    engine fits the rows it is given (the pipeline's school-group control, ``models_schools``).
 
     Binary numeric columns stay numeric (a regression tree on 0/1 splits like a Gini tree and
     donors keep values 0/1); text categories, with NA as a category of its own, use classifiers.
@@ -110,7 +116,12 @@ class CartSynthesiser(Estimator):
         return {"missing": plan.policy.missing_values}
 
     def fitted_record(self) -> dict[str, Any]:
-        return {"imputation": self.imputation_} if getattr(self, "imputation_", None) else {}
+        out: dict[str, Any] = {}
+        if getattr(self, "imputation_", None):
+            out["imputation"] = self.imputation_
+        if hasattr(self, "design_"):
+            out["design"] = self.design_.record()
+        return out
 
     def _order(self, columns: list[str], meta: TrialMeta) -> list[str]:
         if self.column_order is not None:
@@ -147,10 +158,12 @@ class CartSynthesiser(Estimator):
             )
         rng = np.random.default_rng(self.random_state)
         self.formats_ = column_formats(data)
-        self.smoothing_ = _bandwidths(data, meta)
+        self.smoothing_ = bandwidths(data, meta.of_kind("continuous"))
         self.labels_ = {c: data[c].dropna().unique() for c in self._text_columns(data, meta)}
+        self.meta_ = meta
         prepared = data.copy()
-        if meta.cluster:
+        designed = self.models_schools()
+        if meta.cluster and not designed:
             numeric = pd.api.types.is_numeric_dtype(data[meta.cluster])
             prepared[meta.cluster] = pseudonymise(prepared[meta.cluster], rng)
             self.school_labels_ = label_mapping(prepared[meta.cluster], rng, numeric=numeric)
@@ -158,9 +171,11 @@ class CartSynthesiser(Estimator):
         if self.missing in ("indicator", "hyperimpute"):
             prepared = self._impute_with_indicators(prepared, meta)
         self.column_order_ = self._order(list(prepared.columns), meta)
-        self.meta_ = meta
-        if self.engine == "trees":
-            self._fit_trees(prepared[self.column_order_])
+        if designed:
+            numeric = bool(meta.cluster) and pd.api.types.is_numeric_dtype(data[meta.cluster])
+            self.design_ = DesignCart(self.min_leaf, self.random_state, bool(numeric)).fit(
+                prepared, meta, set(self.labels_), self.column_order_
+            )
             return self
         from synthpop import Synthesiser as SynthpopSynthesiser  # only this engine pays its import
 
@@ -171,28 +186,19 @@ class CartSynthesiser(Estimator):
             ).fit(prepared)
         return self
 
-    def _fit_trees(self, prepared: pd.DataFrame) -> None:
-        self.codebook_: dict[str, np.ndarray] = {}
-        columns = []
-        for name in prepared.columns:
-            if name in self.labels_:
-                codes, uniques = pd.factorize(prepared[name], sort=True)
-                self.codebook_[name] = np.asarray(uniques, dtype=object)
-                columns.append(codes.astype(np.float64))
-            else:
-                columns.append(prepared[name].to_numpy(dtype=np.float64, na_value=np.nan))
-        categorical = [name in self.codebook_ for name in prepared.columns]
-        levels = [len(self.codebook_[n]) if n in self.codebook_ else 0 for n in prepared.columns]
-        self.model_ = SequentialCart(min_leaf=self.min_leaf, random_state=self.random_state).fit(
-            np.column_stack(columns), categorical, levels
+    def remedies(self) -> tuple[Rung, ...]:
+        """The ladder a file over a risk limit climbs (``disclosure.risk``): donors smoothed, then
+        leaves of ``LADDER_LEAVES`` real rows (each coarser than the last), smoothed."""
+        coarser = [leaf for leaf in LADDER_LEAVES if leaf > self.min_leaf and self.engine == "trees"]
+        return (
+            Rung("smoothed donors"),
+            *(Rung(f"leaves of {leaf} rows, smoothed donors", {"min_leaf": leaf}) for leaf in coarser),
         )
 
-    def _sample_trees(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
-        matrix = self.model_.sample(n, rng)
-        frame = pd.DataFrame(matrix, columns=self.column_order_)
-        for name, uniques in self.codebook_.items():
-            frame[name] = uniques[matrix[:, self.column_order_.index(name)].astype(np.intp)]
-        return frame
+    def models_schools(self) -> bool:
+        """Whether a trial's schools are synthesised by the method itself, in two levels (the
+        ``trees`` engine); else the pipeline groups schools before the fit."""
+        return self.engine == "trees"
 
     def _impute_with_indicators(self, prepared: pd.DataFrame, meta: TrialMeta) -> pd.DataFrame:
         numeric = [c for c in meta.columns if c not in self.labels_]
@@ -216,86 +222,63 @@ class CartSynthesiser(Estimator):
         """Rows to replace the release gate's flagged ones: donors always smoothed."""
         return self._draw(n, rng, smooth=True)
 
-    def _draw(self, n: int, rng: np.random.Generator, *, smooth: bool) -> pd.DataFrame:
-        if not hasattr(self, "model_"):
+    def redraw_within(self, rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """New pupils for ``rows`` of the file last drawn, donors smoothed, each in its row's
+        school (and, where pupils were randomised, its row's arm): the release gate's re-draw of
+        a flagged pupil that keeps the file's schools and arm sizes."""
+        self._check_drawable(len(rows))
+        if not hasattr(self, "design_"):
+            return self._draw(len(rows), rng, smooth=True)
+        arm = self.design_.pupil_arm_
+        prepared = rows.copy()
+        if arm and arm in self.labels_:
+            prepared[arm] = encode_missing_categories(prepared[[arm]], [arm])[arm]
+        drawn = self.design_.sample_within(prepared, self.meta_.cluster, rng)
+        return self._finish(drawn, rng, smooth=True)
+
+    def schools_drawn(self) -> dict[str, Any]:
+        """What the last draw of new schools did (counts; empty without two-level synthesis)."""
+        return self.design_.drawn.record() if hasattr(self, "design_") else {}
+
+    def _check_drawable(self, n: int) -> None:
+        if not hasattr(self, "model_") and not hasattr(self, "design_"):
             raise RuntimeError("CartSynthesiser is not fitted yet: call fit(data, meta) first.")
         if n < 1:
             raise ValueError(f"The 'n' parameter of CartSynthesiser.sample must be >= 1. Got {n!r}.")
-        if self.engine == "trees":
-            synthetic = self._sample_trees(n, rng)
+
+    def _draw(self, n: int, rng: np.random.Generator, *, smooth: bool) -> pd.DataFrame:
+        self._check_drawable(n)
+        if hasattr(self, "design_"):
+            synthetic = self.design_.sample(n, rng)
         else:
             seed = int(rng.integers(0, 2**31 - 1))
             with _SYNTHPOP_LOCK, warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=UserWarning, module="synthpop")
                 synthetic = self.model_.generate(n=n, random_seed=seed)
+        return self._finish(synthetic, rng, smooth=smooth)
+
+    def _finish(self, synthetic: pd.DataFrame, rng: np.random.Generator, *, smooth: bool) -> pd.DataFrame:
+        """Drawn rows in the released form: indicators applied, smoothed, categories decoded,
+        schools labelled, the real columns' order and dtypes."""
         synthetic = apply_missing_indicators(synthetic)
         if smooth:
-            synthetic = _smooth(synthetic, self.smoothing_, rng)
+            synthetic = smooth_values(synthetic, self.smoothing_, rng)
         cluster = self.meta_.cluster
-        if cluster:
-            cluster_labels = synthetic[cluster].astype("object")
+        if cluster and LABEL in synthetic.columns:  # the new schools' labels
+            cluster_labels = synthetic.pop(LABEL).astype("object")
+        elif cluster:
+            cluster_labels = synthetic[cluster].astype("object").map(self.school_labels_)
         labels = {c: v for c, v in self.labels_.items() if c != cluster}
         synthetic = decode_missing_categories(synthetic, labels)
         if cluster:
-            synthetic[cluster] = cluster_labels.map(self.school_labels_)
+            synthetic[cluster] = cluster_labels.to_numpy()
         return restore_dtypes(synthetic, school_formats(self.formats_, cluster)).reset_index(drop=True)
 
 
 if TYPE_CHECKING:  # mypy checks the class against every capability it claims
-    from trialsynth.synthesisers.base import Redraws, Synthesiser
+    from trialsynth.synthesisers.base import ModelsSchools, Redraws, Remedies, Synthesiser
 
     _synthesiser: type[Synthesiser] = CartSynthesiser
     _redraws: type[Redraws] = CartSynthesiser
-
-
-@dataclass(frozen=True)
-class Smoothing:
-    """How one continuous column's drawn values are smoothed: the kernel bandwidth, the real
-    range they stay within, and the values shared by many rows (point masses such as zero
-    spending), which are kept: copying them discloses no one, and smoothing would erase them."""
-
-    bandwidth: float
-    low: float
-    high: float
-    shared: np.ndarray
-
-
-def _bandwidths(data: pd.DataFrame, meta: TrialMeta) -> dict[str, Smoothing]:
-    """The ``Smoothing`` of each continuous column worth smoothing: Silverman's rule of thumb,
-    0.9 min(sd, IQR / 1.34) n^(-1/5), over the values not shared by ``SMOOTH_SHARED_SHARE`` of rows."""
-    out = {}
-    for name in meta.of_kind("continuous"):
-        values = data[name].to_numpy(dtype=float, na_value=np.nan)
-        values = values[~np.isnan(values)]
-        levels, counts = np.unique(values, return_counts=True)
-        if len(levels) < SMOOTH_MIN_LEVELS:
-            continue
-        shared = levels[counts >= max(SMOOTH_SHARED_SHARE * len(values), 10)]
-        spread_of = values[~np.isin(values, shared)]
-        if len(spread_of) < 2:
-            continue
-        q1, q3 = np.quantile(spread_of, [0.25, 0.75])
-        sd = float(spread_of.std(ddof=1))
-        spread = min(sd, float(q3 - q1) / 1.34) or sd
-        bandwidth = 0.9 * spread * len(spread_of) ** -0.2
-        out[name] = Smoothing(bandwidth, float(values.min()), float(values.max()), shared)
-    return out
-
-
-def _reflected(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Values pushed past the real range folded back inside it (a clip would pile them up on the
-    real extremes, and reproduce an extreme real value exactly)."""
-    values = np.where(values < low, 2 * low - values, values)
-    values = np.where(values > high, 2 * high - values, values)
-    return np.clip(values, low, high)
-
-
-def _smooth(
-    synthetic: pd.DataFrame, smoothing: dict[str, Smoothing], rng: np.random.Generator
-) -> pd.DataFrame:
-    for name, how in smoothing.items():
-        values = pd.to_numeric(synthetic[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        noise = rng.normal(0.0, how.bandwidth, len(values))
-        keep = np.isnan(values) | np.isin(values, how.shared)
-        synthetic[name] = np.where(keep, values, _reflected(values + noise, how.low, how.high))
-    return synthetic
+    _remedies: type[Remedies] = CartSynthesiser
+    _schools: type[ModelsSchools] = CartSynthesiser

@@ -87,10 +87,23 @@ class ColumnModel:
     values: LeafDonors | None
 
 
+@dataclass(frozen=True)
+class Strata:
+    """Columns from ``first`` on fitted separately in each level of the column at ``by`` (the arm:
+    synthpop's ``syn.strata`` for the post-randomisation columns) wherever the level has at least
+    ``10 + 10 p`` rows (synthpop's floor, p predictors); a smaller level uses the pooled tree."""
+
+    by: int
+    first: int
+
+
 class SequentialCart:
     """Fit on an encoded matrix (``codes``: float32, categories as 0..k-1 codes) and draw rows.
 
     ``categorical[j]`` says whether column j holds category codes; ``levels[j]`` how many.
+    ``given``: positions not modelled - their values are supplied to ``sample`` (the synthetic
+    school's row, an arm dealt at random) and every later column is drawn given them.
+    ``strata``: later columns fitted per level of one column (``Strata``).
     """
 
     def __init__(self, *, min_leaf: int = MIN_LEAF, random_state: int = 0) -> None:
@@ -103,40 +116,101 @@ class SequentialCart:
             X[:, position] = table[matrix[:, position].astype(np.intp)]
         return X
 
-    def fit(self, matrix: np.ndarray, categorical: list[bool], levels: list[int]) -> SequentialCart:
+    def fit(
+        self,
+        matrix: np.ndarray,
+        categorical: list[bool],
+        levels: list[int],
+        *,
+        given: tuple[int, ...] = (),
+        strata: Strata | None = None,
+    ) -> SequentialCart:
         rng = np.random.default_rng(self.random_state)
         self.categorical_, self.levels_ = list(categorical), list(levels)
-        self.models_: list[ColumnModel] = []
+        self.given_, self.strata_ = tuple(given), strata
+        self.models_: list[ColumnModel | None] = []
+        self.strata_models_: dict[int, dict[int, ColumnModel]] = {}
         for j in range(matrix.shape[1]):
-            y = matrix[:, j]
-            scores = {
-                p: category_scores(matrix[:, p].astype(np.intp), levels[p], y, categorical[j])
-                for p in range(j)
-                if categorical[p]
-            }
-            X = self._predictors(matrix, j, scores) if j else None
             seed = int(rng.integers(2**31 - 1))
-            missing = None
-            present = np.ones(len(y), dtype=bool)
-            if not categorical[j] and np.isnan(y).any():
-                flags = np.isnan(y).astype(np.int8)
-                missing = LeafDonors.fit(_tree(True, seed, self.min_leaf) if j else None, X, flags)
-                present = flags == 0
-            values = None
-            if present.any():
-                tree = _tree(categorical[j], seed, self.min_leaf) if j else None
-                values = LeafDonors.fit(tree, X[present] if X is not None else None, y[present])
-            self.models_.append(ColumnModel(str(j), categorical[j], scores, missing, values))
+            if j in self.given_:
+                self.models_.append(None)
+                continue
+            self.models_.append(self._fit_column(matrix, j, seed))
+            if strata is not None and j >= strata.first:
+                self.strata_models_[j] = self._fit_strata(matrix, j, seed, strata.by)
         return self
 
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def _fit_strata(self, matrix: np.ndarray, j: int, seed: int, by: int) -> dict[int, ColumnModel]:
+        codes = matrix[:, by]
+        out = {}
+        for level in np.unique(codes[~np.isnan(codes)]):
+            rows = codes == level
+            if rows.sum() >= 10 + 10 * j:
+                out[int(level)] = self._fit_column(matrix[rows], j, seed)
+        return out
+
+    def _fit_column(self, matrix: np.ndarray, j: int, seed: int) -> ColumnModel:
+        categorical, levels = self.categorical_, self.levels_
+        y = matrix[:, j]
+        scores = {
+            p: category_scores(matrix[:, p].astype(np.intp), levels[p], y, categorical[j])
+            for p in range(j)
+            if categorical[p]
+        }
+        X = self._predictors(matrix, j, scores) if j else None
+        missing = None
+        present = np.ones(len(y), dtype=bool)
+        if not categorical[j] and np.isnan(y).any():
+            flags = np.isnan(y).astype(np.int8)
+            missing = LeafDonors.fit(_tree(True, seed, self.min_leaf) if j else None, X, flags)
+            present = flags == 0
+        values = None
+        if present.any():
+            tree = _tree(categorical[j], seed, self.min_leaf) if j else None
+            values = LeafDonors.fit(tree, X[present] if X is not None else None, y[present])
+        return ColumnModel(str(j), categorical[j], scores, missing, values)
+
+    def sample(
+        self, n: int, rng: np.random.Generator, given: dict[int, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """``n`` rows; ``given`` holds the values of the ``given`` positions (n each)."""
+        given = given or {}
+        missing = sorted(set(self.given_) - set(given))
+        if missing:
+            raise ValueError(f"SequentialCart.sample needs the values of the given columns {missing}.")
         out = np.full((n, len(self.models_)), np.nan, dtype=np.float64)
         for j, model in enumerate(self.models_):
-            X = self._predictors(out, j, model.predictor_scores) if j else None
-            present = np.ones(n, dtype=bool)
-            if model.missing is not None:
-                present = model.missing.draw(X, n, rng) == 0
-            if model.values is not None and present.any():
-                rows = np.flatnonzero(present)
-                out[rows, j] = model.values.draw(X[rows] if X is not None else None, len(rows), rng)
+            if model is None:
+                out[:, j] = given[j]
+                continue
+            by_level = self.strata_models_.get(j, {})
+            if not by_level:
+                _draw_column(self, model, out, j, np.arange(n), rng)
+                continue
+            assert self.strata_ is not None
+            level = out[:, self.strata_.by]
+            pooled = ~np.isin(level, list(by_level))
+            _draw_column(self, model, out, j, np.flatnonzero(pooled), rng)
+            for code, stratum in by_level.items():
+                _draw_column(self, stratum, out, j, np.flatnonzero(level == code), rng)
         return out
+
+
+def _draw_column(
+    cart: SequentialCart,
+    model: ColumnModel,
+    out: np.ndarray,
+    j: int,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Column ``j`` of ``out``'s ``rows`` drawn from ``model`` given the columns before it."""
+    if not len(rows):
+        return
+    X = cart._predictors(out[rows], j, model.predictor_scores) if j else None
+    present = np.ones(len(rows), dtype=bool)
+    if model.missing is not None:
+        present = model.missing.draw(X, len(rows), rng) == 0
+    if model.values is not None and present.any():
+        keep = np.flatnonzero(present)
+        out[rows[keep], j] = model.values.draw(X[keep] if X is not None else None, len(keep), rng)

@@ -50,7 +50,8 @@ def test_cart_trial_is_released_and_catalogued(tmp_path, sessions, raw_trial):
     assert record["reviewer"] is None and record["released_path"] is None
     assert record["disclosure"]["risk_rule"] and record["disclosure"]["risks_exceeded"] == []
     assert 0 <= record["metrics"]["dcr_share"] <= 1 and record["metrics"]["linkability_risk"] is not None
-    assert record["lineage"]["school_control"]["groups"] >= 1
+    assert record["lineage"]["school_synthesis"]["schools_drawn"] >= 1
+    assert record["params"]["design"]["rule"] == "cart-design-v1"
 
 
 def test_an_unregistered_method_is_refused_before_any_work(tmp_path):
@@ -185,7 +186,7 @@ def test_a_file_over_a_risk_limit_is_drawn_again_smoothed_before_it_is_blocked(
     disclosure = record["disclosure"]
     assert disclosure["whole_file_redrawn_for_risk"] and disclosure["first_draw_exceeded"]
     assert disclosure["risks_exceeded"] == [] and record["metrics"]["dcr_share"] < 0.65
-    assert "evaluate_resampled" in record["timings"]
+    assert "evaluate_remedy1" in record["timings"]
 
 
 def test_gate_blocks_a_file_that_reproduces_real_records(tmp_path, sessions, raw_trial, monkeypatch):

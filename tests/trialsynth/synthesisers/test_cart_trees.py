@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.tree import DecisionTreeRegressor
 
-from trialsynth.synthesisers.cart_trees import LeafDonors, SequentialCart, category_scores
+from trialsynth.synthesisers.cart_trees import LeafDonors, SequentialCart, Strata, category_scores
 
 
 def test_leaf_donors_draw_only_from_their_leaf():
@@ -40,3 +40,34 @@ def test_sequential_cart_keeps_a_deterministic_relationship_and_missingness():
     assert abs((~present).mean() - 0.2) < 0.03
     again = model.sample(3000, np.random.default_rng(2))
     np.testing.assert_array_equal(out, again)
+
+
+def test_given_columns_are_taken_as_supplied_and_later_columns_follow_them():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2000)
+    matrix = np.column_stack([x, 10 * x])
+    cart = SequentialCart(random_state=0).fit(matrix, [False, False], [0, 0], given=(0,))
+    supplied = np.linspace(-1, 1, 300)
+    out = cart.sample(300, np.random.default_rng(1), {0: supplied})
+    assert np.array_equal(out[:, 0], supplied)
+    assert np.corrcoef(out[:, 0], out[:, 1])[0, 1] > 0.99
+    with pytest.raises(ValueError, match="given columns"):
+        cart.sample(10, np.random.default_rng(1))
+
+
+def test_strata_fit_each_arm_apart_so_an_effect_survives_coarse_leaves():
+    rng = np.random.default_rng(0)
+    n = 4000
+    arm = rng.integers(0, 2, n).astype(float)
+    outcome = rng.normal(size=n) + 0.3 * arm
+    matrix = np.column_stack([arm, outcome])
+    # leaves as large as the file: one pooled leaf would erase the arm's effect
+    pooled = SequentialCart(min_leaf=n, random_state=0).fit(matrix, [True, False], [2, 0], given=(0,))
+    stratified = SequentialCart(min_leaf=n // 2 - 100, random_state=0).fit(
+        matrix, [True, False], [2, 0], given=(0,), strata=Strata(by=0, first=1)
+    )
+    arms = np.repeat([0.0, 1.0], n // 2)
+    for cart, expected in ((pooled, 0.0), (stratified, 0.3)):
+        out = cart.sample(n, np.random.default_rng(2), {0: arms})
+        effect = out[arms == 1, 1].mean() - out[arms == 0, 1].mean()
+        assert effect == pytest.approx(expected, abs=0.08)

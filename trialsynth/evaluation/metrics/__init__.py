@@ -54,11 +54,14 @@ METRIC_KEYS = (
 )
 
 # Beside Table 3: where a definition changed, the study's version (``*_study``), the pairs the
-# study's correlation leaves out, TCAP's baseline and the excess over it, and the standardised pMSE.
+# study's correlation leaves out, TCAP's baseline and the excess over it, the standardised pMSE and
+# a trial of schools' pMSE ratio at each level (``fidelity.two_levels``).
 EXTRA_METRIC_KEYS = (
     "feature_density_mad_study",
     "corr_msd_other",
     "pmse_standardised",
+    "pmse_ratio_pupils",
+    "pmse_ratio_schools",
     "f1_diff_study",
     "min_nn_distance_study",
     "tcap_baseline",

@@ -26,6 +26,11 @@ class EvaluationContext:
     numeric: tuple[str, ...]
     # real rows the synthesiser never saw (bool per real row; None: no holdout)
     holdout: np.ndarray | None = field(default=None, repr=False)
+    # a trial with schools: each real and each synthetic row's school, and the school-level
+    # columns (``school_level_columns``), for the propensity model at the schools' level
+    schools: np.ndarray | None = field(default=None, repr=False)
+    synth_schools: np.ndarray | None = field(default=None, repr=False)
+    school_columns: tuple[str, ...] = ()
 
 
 def sample_rows(frame: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -34,6 +39,21 @@ def sample_rows(frame: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.
     if len(frame) <= rows:
         return frame
     return frame.iloc[np.sort(rng.choice(len(frame), rows, replace=False))]
+
+
+def school_level_columns(real: pd.DataFrame, meta: TrialMeta) -> list[str]:
+    """Columns constant within every real school that differ between schools."""
+    if not meta.cluster:
+        return []
+    grouped = real.groupby(meta.cluster, dropna=False, sort=False)
+    out = []
+    for name in real.columns:
+        if name == meta.cluster:
+            continue
+        within = grouped[name].nunique(dropna=False)
+        if int(within.max()) == 1 and real[name].nunique(dropna=False) > 1:
+            out.append(name)
+    return out
 
 
 def evaluation_view(
@@ -62,10 +82,19 @@ def evaluation_view(
     numeric_all = [c for c in real_view.columns if c not in text]
     if holdout is not None and len(holdout) != len(real):
         raise ValueError(f"holdout marks {len(holdout)} rows; the real data has {len(real)}")
+    cluster = meta.cluster
+    two_level = cluster is not None and cluster in real and cluster in synthetic
     context = EvaluationContext(
-        meta=meta, seed=seed, categorical=tuple(text), numeric=tuple(numeric_all), holdout=holdout
+        meta=meta,
+        seed=seed,
+        categorical=tuple(text),
+        numeric=tuple(numeric_all),
+        holdout=holdout,
+        schools=real[cluster].astype(str).to_numpy() if two_level else None,
+        synth_schools=synthetic[cluster].astype(str).to_numpy() if two_level else None,
+        school_columns=tuple(school_level_columns(real, meta)) if two_level else (),
     )
     return real_view, synth_view, context
 
 
-__all__ = ["NA_CATEGORY", "EvaluationContext", "evaluation_view", "sample_rows"]
+__all__ = ["NA_CATEGORY", "EvaluationContext", "evaluation_view", "sample_rows", "school_level_columns"]

@@ -17,24 +17,11 @@ import numpy as np
 import pandas as pd
 
 from trialsynth.evaluation.metrics.attacks import CODED_LEVELS, WINDOW
+from trialsynth.evaluation.metrics.prepare import school_level_columns
 from trialsynth.meta import TrialMeta
 
 SCHOOL_KEYS = ("school_reidentification", "school_size_correlation")
-
-
-def school_level_columns(real: pd.DataFrame, meta: TrialMeta) -> list[str]:
-    """Columns constant within every real school that differ between schools."""
-    if not meta.cluster:
-        return []
-    grouped = real.groupby(meta.cluster, dropna=False, sort=False)
-    out = []
-    for name in real.columns:
-        if name == meta.cluster:
-            continue
-        within = grouped[name].nunique(dropna=False)
-        if int(within.max()) == 1 and real[name].nunique(dropna=False) > 1:
-            out.append(name)
-    return out
+__all__ = ["SCHOOL_KEYS", "school_level_columns", "windows", "fitting", "profiles", "school_disclosure"]
 
 
 def windows(real: pd.DataFrame, real_profile: pd.DataFrame, meta: TrialMeta) -> dict[str, float | None]:

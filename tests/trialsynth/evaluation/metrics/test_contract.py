@@ -35,7 +35,9 @@ def test_evaluate_covers_every_key(cleaned_trial, synthetic):
     data, meta = cleaned_trial
     metrics = evaluate(data, synthetic, meta, seed=1)
     assert set(metrics) == FAMILY_KEYS
-    assert 0 <= metrics["feature_density_mad"] < 0.005 and metrics["feature_density_mad_study"] < 0.1
+    # 13 schools drawn anew: their school-level values move whole bins (about 0.01 on this trial)
+    assert 0 <= metrics["feature_density_mad"] < 0.02 and metrics["feature_density_mad_study"] < 0.1
+    assert metrics["pmse_ratio"] == max(metrics["pmse_ratio_pupils"], metrics["pmse_ratio_schools"])
     assert metrics["sample_overlap"] == 0.0
 
 

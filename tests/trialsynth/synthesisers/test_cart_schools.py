@@ -1,0 +1,93 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import clean_demo
+from trialsynth.data.surrogate import TrialShape, make_trial
+from trialsynth.evaluation.metrics.schools import school_disclosure
+from trialsynth.evaluation.metrics.trial_analysis import icc
+from trialsynth.synthesisers.cart import CartSynthesiser
+from trialsynth.synthesisers.cart_schools import deal, shrunken_means
+
+
+def _clustered(schools: int, pupils: int, spread: float, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    school = np.repeat(np.arange(schools), pupils)
+    return pd.DataFrame(
+        {"y": rng.normal(0, spread, schools)[school] + rng.normal(size=len(school)), "s": school}
+    )
+
+
+@pytest.mark.parametrize("spread, expected", [(0.0, 0.0), (1.0, 0.5)])
+def test_shrunken_means_estimate_the_icc_and_shrink_unreliable_schools(spread, expected):
+    frame = _clustered(200, 30, spread)
+    means, estimated = shrunken_means(frame["y"], frame["s"])
+    assert estimated == pytest.approx(expected, abs=0.06)
+    raw = frame.groupby("s")["y"].mean()
+    assert means.std() <= raw.std()  # shrunk towards the grand mean, never spread further
+    if spread == 0.0:
+        assert means.std() < 0.2 * raw.std()
+
+
+def test_deal_gives_the_real_counts_exactly_at_their_total_and_shares_otherwise():
+    rng = np.random.default_rng(0)
+    dealt = deal(["a", "b", "c"], np.array([50.0, 30.0, 20.0]), 100, rng)
+    assert pd.Series(dealt).value_counts().to_dict() == {"a": 50, "b": 30, "c": 20}
+    halved = pd.Series(deal(["a", "b"], np.array([3.0, 1.0]), 41, rng)).value_counts()
+    assert halved.sum() == 41 and abs(halved["a"] - 30.75) < 1
+
+
+@pytest.fixture(scope="module")
+def clustered_trial():
+    return clean_demo(make_trial(TrialShape(4000, 17), seed=5))
+
+
+@pytest.fixture(scope="module")
+def pupil_randomised_trial():
+    return clean_demo(make_trial(TrialShape(4000, 17, cluster_randomised=False), seed=6))
+
+
+def test_new_schools_point_at_no_real_school_and_keep_the_schools_per_arm(clustered_trial):
+    data, meta = clustered_trial
+    model = CartSynthesiser(random_state=1).fit(data, meta)
+    synthetic = model.sample(len(data), np.random.default_rng(2))
+    assert model.fitted_record()["design"]["arm"] == "schools"
+    assert school_disclosure(data, synthetic, meta)["school_reidentification"] == 0.0
+    assert not set(synthetic[meta.cluster]) & set(data[meta.cluster])  # labels new, never real ids
+    per_arm = data.groupby(meta.treatment)[meta.cluster].nunique()
+    assert synthetic.groupby(meta.treatment)[meta.cluster].nunique().to_dict() == per_arm.to_dict()
+    assert synthetic.groupby(meta.cluster)[meta.treatment].nunique().max() == 1  # one arm a school
+
+
+def test_a_copy_of_the_real_schools_is_what_the_school_measure_catches(clustered_trial):
+    data, meta = clustered_trial  # the known-bad file the new schools are checked against:
+    # every school unique on its profile (within the measure's window) is pointed at
+    assert school_disclosure(data, data, meta)["school_reidentification"] > 0.3
+
+
+def test_the_clustering_of_the_primary_outcome_is_kept(clustered_trial):
+    data, meta = clustered_trial
+    real = icc(data, meta.primary_outcome, meta.cluster)
+    drawn = [
+        icc(
+            CartSynthesiser(random_state=s).fit(data, meta).sample(len(data), np.random.default_rng(s)),
+            meta.primary_outcome,
+            meta.cluster,
+        )
+        for s in range(3)
+    ]
+    assert real > 0.05 and abs(float(np.median(drawn)) - real) < 0.04
+
+
+def test_pupil_randomised_arms_have_the_real_sizes_and_a_redraw_keeps_school_and_arm(pupil_randomised_trial):
+    data, meta = pupil_randomised_trial
+    model = CartSynthesiser(random_state=3).fit(data, meta)
+    assert model.fitted_record()["design"]["arm"] == "pupils, dealt at random"
+    assert model.fitted_record()["design"]["fitted_per_arm"] == list(meta.outcomes)
+    synthetic = model.sample(len(data), np.random.default_rng(4))
+    assert synthetic[meta.treatment].value_counts().to_dict() == dict(meta.arms)
+    rows = synthetic.iloc[:40]
+    again = model.redraw_within(rows, np.random.default_rng(5))
+    assert again[meta.cluster].tolist() == rows[meta.cluster].tolist()
+    assert again[meta.treatment].tolist() == rows[meta.treatment].tolist()
+    assert not again[meta.primary_outcome].equals(rows[meta.primary_outcome])

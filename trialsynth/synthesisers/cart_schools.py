@@ -1,0 +1,328 @@
+"""Sequential CART in the trial's design: new schools first, then their pupils - baseline
+columns, the arm dealt at random, the outcomes fitted per arm.
+
+No synthetic pupil is drawn from a real school and no synthetic school is a real one:
+
+1. **The school table** (a trial with a cluster): one row per real school of the training rows -
+   its school-level columns (constant within every school: its context, its arm where schools
+   were randomised), its size, and the shrunken mean (empirical Bayes) of each pupil measurement
+   that clusters (estimated ICC at least ``MIN_ICC``, the primary outcome first, ``MAX_MEANS`` at
+   most): the means carry the clustering to the pupils. New schools are drawn from a sequential
+   CART fitted on that table, their measurements smoothed (``cart_smoothing``), the arm dealt at
+   random with the real number of schools per arm. A new school whose school-level profile fits
+   exactly one real school (``metrics.schools.fitting``) is drawn again, ``SCHOOL_TRIES``
+   times, then takes the profile of another new school: no new school points at one real school.
+   A trial without a cluster is one school of its own (no table is released).
+2. **The pupils**: a sequential CART over the pupil columns, fitted with each real pupil's
+   school row beside it and drawn with the new school's row beside each new pupil: baseline
+   columns first, then the arm (in a pupil-randomised trial dealt at random with the real arm
+   sizes), then the outcomes fitted per arm (synthpop's strata; Petrakos, Moodie & Savy 2025:
+   baseline, the arm at random, then post-treatment variables reproduced trial analyses best).
+   Pupils are shared among the new schools in proportion to their sizes, and the schools are
+   labelled anew (1..K where the real ids are numbers, else ``school-NNN``) in a random order.
+
+Only counts and column names are recorded (``record``), never a school's values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from trialsynth.domain import decimals_of
+from trialsynth.evaluation.metrics.schools import fitting, school_level_columns, windows
+from trialsynth.meta import TrialMeta
+from trialsynth.missing import MISSING_SUFFIX, NA_CATEGORY, as_label
+from trialsynth.synthesisers.cart_encoding import Encoding
+from trialsynth.synthesisers.cart_smoothing import bandwidths, smooth
+from trialsynth.synthesisers.cart_trees import SequentialCart, Strata
+
+SIZE = "__school_size__"
+MEAN = "__school_mean__:"
+LABEL = "__school_label__"
+MIN_ICC = 0.02
+MAX_MEANS = 6
+SCHOOL_TRIES = 20
+SCHOOL_MIN_LEVELS = 5  # school measurements with fewer distinct values keep their donors
+RULE = "cart-design-v1"
+NO_SCHOOL = "__no_school__"  # pupils without a school (or a trial without schools): one school
+
+
+def shrunken_means(values: pd.Series, school: pd.Series) -> tuple[pd.Series, float]:
+    """Each school's mean of ``values`` shrunk towards the grand mean by its reliability
+    ``tau2 / (tau2 + sigma2 / n_j)`` (one-way ANOVA moments), and the estimated ICC."""
+    present = values.notna()
+    grouped = values[present].astype(float).groupby(school[present])
+    means, sizes = grouped.mean(), grouped.size().astype(float)
+    index = pd.Index(school.unique())
+    grand = float(values[present].mean()) if present.any() else 0.0
+    if len(means) < 2 or sizes.sum() <= len(means):
+        return pd.Series(grand, index=index), 0.0
+    within = float(grouped.var(ddof=1).fillna(0.0).mul(sizes - 1).sum() / (sizes.sum() - len(means)))
+    between = float(((means - grand) ** 2 * sizes).sum() / (len(means) - 1))
+    n0 = float((sizes.sum() - (sizes**2).sum() / sizes.sum()) / (len(means) - 1))
+    tau2 = max((between - within) / n0, 0.0)
+    icc = tau2 / (tau2 + within) if tau2 + within > 0 else 0.0
+    reliability = tau2 / (tau2 + within / sizes)
+    return (grand + reliability * (means - grand)).reindex(index).fillna(grand), icc
+
+
+def clustered_means(
+    data: pd.DataFrame, meta: TrialMeta, school: pd.Series, pupils: list[str]
+) -> pd.DataFrame:
+    """The shrunken school means of the pupil measurements that cluster: ICC >= ``MIN_ICC``,
+    the primary outcome first, then by ICC, ``MAX_MEANS`` at most; one row per school."""
+    found: list[tuple[bool, float, str, pd.Series]] = []
+    for name in pupils:
+        if meta.kinds.get(name) == "categorical" or not pd.api.types.is_numeric_dtype(data[name]):
+            continue
+        means, icc = shrunken_means(data[name], school)
+        if icc >= MIN_ICC:
+            found.append((name != meta.primary_outcome, -icc, name, means))
+    found.sort(key=lambda f: (f[0], f[1]))
+    columns = {f"{MEAN}{name}": means for _, _, name, means in found[:MAX_MEANS]}
+    return pd.DataFrame(columns, index=pd.Index(school.unique()))
+
+
+def deal(labels: list[object], counts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` labels in proportion to ``counts`` (largest remainder: the real counts exactly when
+    ``n`` is their total), in a random order."""
+    share = counts / counts.sum() * n
+    whole = np.floor(share).astype(int)
+    whole[np.argsort(-(share - whole), kind="stable")[: n - whole.sum()]] += 1
+    return rng.permutation(np.repeat(np.asarray(labels, dtype=object), whole))
+
+
+@dataclass
+class SchoolsDrawn:
+    """What one draw of new schools did (counts only)."""
+
+    schools: int = 0
+    redrawn: int = 0  # draws of a school whose profile fitted exactly one real school
+    took_other_profile: int = 0  # still fitting one after SCHOOL_TRIES: another new school's profile
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "rule": RULE,
+            "schools_drawn": self.schools,
+            "schools_redrawn_off_one_real_school": self.redrawn,
+            "schools_given_another_new_schools_profile": self.took_other_profile,
+        }
+
+
+@dataclass
+class DesignCart:
+    """The fitted model (see the module): ``fit`` on CART's prepared rows, then ``sample``."""
+
+    min_leaf: int
+    random_state: int
+    numeric_ids: bool = False
+    drawn: SchoolsDrawn = field(default_factory=SchoolsDrawn)
+
+    def fit(self, data: pd.DataFrame, meta: TrialMeta, text: set[str], order: list[str]) -> Self:
+        """``data``: the training rows as CART prepared them (categories as text, the real school
+        ids in ``meta.cluster``); ``order``: CART's visiting order of every column."""
+        cluster = meta.cluster
+        self.has_schools_ = cluster is not None
+        school = data[cluster].astype(object).where(data[cluster].notna(), NO_SCHOOL) if cluster else None
+        if school is None:
+            school = pd.Series(NO_SCHOOL, index=data.index, dtype=object)
+        self.school_columns_ = school_level_columns(data, meta) if cluster else []
+        arm = meta.treatment if meta.treatment in self.school_columns_ else None
+        pupils = [c for c in order if c != cluster and c not in self.school_columns_]
+        table = data.groupby(school, sort=False)[self.school_columns_].first()
+        table[SIZE] = school.value_counts(sort=False).reindex(table.index).astype(float)
+        if cluster:
+            table = table.join(clustered_means(data, meta, school, pupils))
+        context = [c for c in self.school_columns_ if c != arm]
+        means = [c for c in table.columns if c.startswith(MEAN)]
+        self.school_order_ = [*context, SIZE, *([arm] if arm else []), *means]
+        self.school_arm_ = arm
+        self.pupil_arms_ = _arm_counts(data[arm], meta).rename(index=as_label) if arm else None
+        self._fit_schools(table[self.school_order_], text, meta)
+        self.real_profile_ = table[self.school_columns_]
+        self.window_ = windows(data, self.real_profile_, meta) if self.school_columns_ else {}
+        self._fit_pupils(data, table.reindex(school.to_numpy()).set_axis(data.index), meta, text, pupils)
+        return self
+
+    def _fit_schools(self, table: pd.DataFrame, text: set[str], meta: TrialMeta) -> None:
+        self.school_encoding_ = Encoding.of(table, text)
+        arm = self.school_arm_
+        given = (self.school_order_.index(arm),) if arm else ()
+        self.school_cart_ = SequentialCart(min_leaf=self.min_leaf, random_state=self.random_state).fit(
+            self.school_encoding_.encode(table), *self.school_encoding_.kinds(), given=given
+        )
+        self.school_arms_ = table[arm].to_numpy(dtype=object) if arm else None
+        measured = [
+            c for c in table.columns if c.startswith((SIZE, MEAN)) or meta.kinds.get(c) == "continuous"
+        ]
+        self.school_smoothing_ = bandwidths(table, measured, min_levels=SCHOOL_MIN_LEVELS)
+        self.size_range_ = (max(float(table[SIZE].min()), 1.0), float(table[SIZE].max()))
+        self.decimals_ = {n: decimals_of(table[n]) for n in measured if n in self.school_columns_}
+        self.school_count_ = len(table)
+
+    def _fit_pupils(
+        self, data: pd.DataFrame, rows: pd.DataFrame, meta: TrialMeta, text: set[str], pupils: list[str]
+    ) -> None:
+        """``rows``: each real pupil's school row."""
+        post = [c for c in pupils if c.removesuffix(MISSING_SUFFIX) in meta.outcomes]
+        arm = meta.treatment if meta.treatment in pupils else None
+        baseline = [c for c in pupils if c not in post and c != arm]
+        order = [*self.school_order_, *baseline, *([arm] if arm else []), *post]
+        frame = pd.concat([data[pupils], rows[self.school_order_]], axis=1)[order]
+        self.pupil_encoding_ = Encoding.of(frame, text)
+        given = tuple(range(len(self.school_order_))) + ((order.index(arm),) if arm else ())
+        by = order.index(arm) if arm else (order.index(self.school_arm_) if self.school_arm_ else None)
+        strata = Strata(by, len(order) - len(post)) if by is not None and post else None
+        self.pupil_cart_ = SequentialCart(min_leaf=self.min_leaf, random_state=self.random_state).fit(
+            self.pupil_encoding_.encode(frame), *self.pupil_encoding_.kinds(), given=given, strata=strata
+        )
+        self.pupil_arm_ = arm
+        self.per_arm_ = post if strata is not None else []
+        self.arm_counts_ = _arm_counts(data[arm], meta) if arm else None
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """``n`` pupils in new schools: the pupil columns, the school-level columns and the new
+        school's label in ``LABEL`` (a trial with schools)."""
+        self.schools_ = self._draw_schools(rng)
+        school_of = self._pupils_of_schools(n, rng)
+        arms = None
+        if self.arm_counts_ is not None:
+            arms = deal(list(self.arm_counts_.index), self.arm_counts_.to_numpy(dtype=float), n, rng)
+        return self._draw_pupils(school_of, arms, rng)
+
+    def _pupils_of_schools(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Each of ``n`` pupils' new school, in proportion to the schools' sizes; where schools were
+        randomised, each arm's pupils (the real arm sizes) shared among that arm's schools."""
+        sizes = np.maximum(self.schools_[SIZE].to_numpy(dtype=float), 1.0)
+        if self.school_arm_ is None or self.pupil_arms_ is None:
+            return deal(list(range(len(sizes))), sizes, n, rng).astype(np.intp)
+        arm_of_school = self.schools_[self.school_arm_].map(as_label).to_numpy(dtype=object)
+        per_arm = deal(list(self.pupil_arms_.index), self.pupil_arms_.to_numpy(dtype=float), n, rng)
+        school_of = np.empty(n, dtype=np.intp)
+        for label in np.unique(per_arm.astype(str)):
+            pupils = np.flatnonzero(per_arm.astype(str) == label)
+            schools = np.flatnonzero(arm_of_school == label)
+            if not len(schools):  # no new school of this arm: its pupils among every school
+                schools = np.arange(len(sizes))
+            school_of[pupils] = schools[
+                deal(list(range(len(schools))), sizes[schools], len(pupils), rng).astype(np.intp)
+            ]
+        return school_of
+
+    def sample_within(self, rows: pd.DataFrame, label: str | None, rng: np.random.Generator) -> pd.DataFrame:
+        """New pupils for ``rows`` of the file last drawn, each in its row's school (``label``: the
+        school column) and, where pupils were randomised, its row's arm (as CART holds it)."""
+        if label is None:
+            school_of = np.zeros(len(rows), dtype=np.intp)
+        else:
+            school_of = pd.Index(self.schools_[LABEL]).get_indexer(rows[label])
+            if (school_of < 0).any():
+                raise ValueError("DesignCart.sample_within: a row's school is not one of the last draw's.")
+        arms = rows[self.pupil_arm_].to_numpy(dtype=object) if self.pupil_arm_ else None
+        return self._draw_pupils(school_of.astype(np.intp), arms, rng)
+
+    def _draw_pupils(
+        self, school_of: np.ndarray, arms: np.ndarray | None, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        encoded = self.pupil_encoding_.encode(self.schools_.iloc[school_of], self.school_order_)
+        given = {j: encoded[:, j] for j in range(len(self.school_order_))}
+        if arms is not None and self.pupil_arm_ is not None:
+            position = self.pupil_encoding_.columns.index(self.pupil_arm_)
+            given[position] = self.pupil_encoding_.values(self.pupil_arm_, arms)
+        out = self.pupil_encoding_.decode(self.pupil_cart_.sample(len(school_of), rng, given))
+        out = out.drop(columns=[c for c in self.school_order_ if c not in self.school_columns_])
+        if self.has_schools_:
+            out[LABEL] = self.schools_[LABEL].to_numpy()[school_of]
+        return out
+
+    def _draw_schools(self, rng: np.random.Generator) -> pd.DataFrame:
+        k = self.school_count_
+        arms = rng.permutation(self.school_arms_) if self.school_arms_ is not None else None
+        schools = self._school_rows(k, arms, rng)
+        fits_one = self._fits_one(schools)
+        drawn = SchoolsDrawn(schools=k if self.has_schools_ else 0)
+        for _ in range(SCHOOL_TRIES):
+            if not fits_one.any():
+                break
+            again = np.flatnonzero(fits_one)
+            fresh = self._school_rows(len(again), arms[again] if arms is not None else None, rng)
+            for position, name in enumerate(schools.columns):
+                schools.iloc[again, position] = fresh[name].to_numpy()
+            drawn.redrawn += len(again)
+            fits_one = self._fits_one(schools)
+        if fits_one.any():
+            schools = self._other_profiles(schools, fits_one, rng)
+            drawn.took_other_profile = int(fits_one.sum())
+        self.drawn = drawn
+        labels = rng.permutation(k) + 1
+        width = max(3, len(str(k)))
+        schools[LABEL] = labels if self.numeric_ids else [f"school-{v:0{width}d}" for v in labels]
+        return schools
+
+    def _other_profiles(
+        self, schools: pd.DataFrame, fits_one: np.ndarray, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """The schools still fitting one real school take the school-level profile (the arm aside)
+        of a new school that fits none or several."""
+        donors = np.flatnonzero(~fits_one)
+        if not len(donors):
+            raise ValueError("no new school could be drawn off a single real school's profile")
+        picks = donors[rng.integers(0, len(donors), int(fits_one.sum()))]
+        context = [c for c in self.school_columns_ if c != self.school_arm_]
+        schools.loc[fits_one, context] = schools.iloc[picks][context].to_numpy()
+        return schools
+
+    def _school_rows(self, k: int, arms: np.ndarray | None, rng: np.random.Generator) -> pd.DataFrame:
+        given = {}
+        if arms is not None and self.school_arm_ is not None:
+            position = self.school_order_.index(self.school_arm_)
+            given[position] = self.school_encoding_.values(self.school_arm_, arms)
+        rows = self.school_encoding_.decode(self.school_cart_.sample(k, rng, given))
+        rows = smooth(rows, self.school_smoothing_, rng)
+        for name, places in self.decimals_.items():  # at the released precision, as the gate reads it
+            rows[name] = rows[name].astype(float).round(places)
+        rows[SIZE] = np.clip(np.round(rows[SIZE].to_numpy(dtype=float)), *self.size_range_)
+        return rows
+
+    def _fits_one(self, schools: pd.DataFrame) -> np.ndarray:
+        """Which new schools' school-level profiles fit exactly one real school."""
+        if not self.school_columns_:
+            return np.zeros(len(schools), dtype=bool)
+        real, mine = self.real_profile_.copy(), schools[self.school_columns_].copy()
+        for name, width in self.window_.items():
+            if width is None:  # a category or a code: compared as labels (1, 1.0 and "1" alike)
+                real[name], mine[name] = real[name].map(as_label), mine[name].map(as_label)
+        return np.asarray(fitting(real, mine, self.window_).sum(axis=1) == 1)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "rule": RULE,
+            "schools": self.school_count_ if self.has_schools_ else None,
+            "school_level_columns": list(self.school_columns_),
+            "clustered_means_of": [c.removeprefix(MEAN) for c in self.school_order_ if c.startswith(MEAN)],
+            "arm": "schools"
+            if self.school_arm_
+            else ("pupils, dealt at random" if self.pupil_arm_ else None),
+            "fitted_per_arm": list(self.per_arm_),
+        }
+
+
+def _arm_counts(arm: pd.Series, meta: TrialMeta) -> pd.Series:
+    """Rows per arm as CART holds the arm (text with ``NA_CATEGORY``, or numbers with NaN, for
+    the unrandomised): the real arm sizes (``meta.arms``) where every arm is among the training
+    rows, else the training rows' own."""
+    text = not pd.api.types.is_numeric_dtype(arm)
+    real: dict[object, float] = {(as_label(a) if text else float(str(a))): float(n) for a, n in meta.arms}
+    if meta.unrandomised:
+        real[NA_CATEGORY if text else np.nan] = float(meta.unrandomised)
+    held = arm.value_counts(dropna=False)
+    known = set(held.index.map(lambda v: "nan" if v != v else v))
+    if real and all(("nan" if label != label else label) in known for label in real):
+        return pd.Series(list(real.values()), index=pd.Index(list(real), dtype=object), dtype=float)
+    return held.astype(float)
