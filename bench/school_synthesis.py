@@ -15,13 +15,16 @@ cleaned and split as a run does (holdout from its own stream), then synthesised 
 
 Prints per file the median over the seeds (and the worst CI overlap): the school re-identification
 share, the four attack measures, the ICC of the primary outcome (real, synthetic), the primary
-treatment effect's CI overlap, the pMSE ratio against a sample of schools (``pmse``) and against
-the rows (``pmse_rows``), and the seconds of fit + sample.
+treatment effect's CI overlap, the pMSE ratio (``pmse``: the larger of its two levels, ``pupils``
+and ``schools``, ``fidelity.school_level_ratio``) and, beside it, the ratio of one propensity
+model over every column against the rows' null (``pmse_rows``: the measure before two-level
+evaluation), and the seconds of fit + sample.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -49,7 +52,19 @@ from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
 from trialsynth.synthesisers.routing import route  # noqa: E402
 
 RISKS = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share")
-COLUMNS = ("school", *RISKS, "icc_real", "icc_syn", "effect", "worst", "pmse", "pmse_rows", "seconds")
+COLUMNS = (
+    "school",
+    *RISKS,
+    "icc_real",
+    "icc_syn",
+    "effect",
+    "worst",
+    "pmse",
+    "pupils",
+    "schools",
+    "pmse_rows",
+    "seconds",
+)
 
 
 def _cell(value, digits=3) -> str:
@@ -80,6 +95,8 @@ def one_file(cleaned, held, way: str, seed: int) -> dict:
         **METRICS["attacks"](real_view, synth_view, ctx),
         **METRICS["propensity"](real_view, synth_view, ctx),
     }
+    rows_only = dataclasses.replace(ctx, schools=None, synth_schools=None, school_columns=())
+    measured["pmse_ratio_rows"] = METRICS["propensity"](real_view, synth_view, rows_only)["pmse_ratio"]
     effects, _ = trial_analysis(cleaned.data, synthetic, meta, cleaned.covariates)
     return {
         "school": school_disclosure(cleaned.data, synthetic, meta)["school_reidentification"],
@@ -88,6 +105,8 @@ def one_file(cleaned, held, way: str, seed: int) -> dict:
         "icc_syn": effects.get("icc_synthetic"),
         "effect": effects.get("effect_ci_overlap"),
         "pmse": measured.get("pmse_ratio"),
+        "pupils": measured.get("pmse_ratio_pupils"),
+        "schools": measured.get("pmse_ratio_schools"),
         "pmse_rows": measured.get("pmse_ratio_rows"),
         "seconds": seconds,
     }

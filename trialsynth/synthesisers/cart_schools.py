@@ -156,9 +156,9 @@ class DesignCart:
             self.school_encoding_.encode(table), *self.school_encoding_.kinds(), given=given
         )
         self.school_arms_ = table[arm].to_numpy(dtype=object) if arm else None
-        measured = [
-            c for c in table.columns if c.startswith((SIZE, MEAN)) or meta.kinds.get(c) == "continuous"
-        ]
+        measured = [c for c in table.columns if c.startswith(SIZE) or meta.kinds.get(c) == "continuous"]
+        means = [c for c in table.columns if c.startswith(MEAN)]
+        self.real_means_ = table[means + ([arm] if arm else [])].reset_index(drop=True)
         self.school_smoothing_ = bandwidths(table, measured, min_levels=SCHOOL_MIN_LEVELS)
         self.size_range_ = (max(float(table[SIZE].min()), 1.0), float(table[SIZE].max()))
         self.decimals_ = {n: decimals_of(table[n]) for n in measured if n in self.school_columns_}
@@ -259,10 +259,32 @@ class DesignCart:
         if fits_one.any():
             schools = self._other_profiles(schools, fits_one, rng)
             drawn.took_other_profile = int(fits_one.sum())
+        schools = self._dealt_means(schools)
         self.drawn = drawn
         labels = rng.permutation(k) + 1
         width = max(3, len(str(k)))
         schools[LABEL] = labels if self.numeric_ids else [f"school-{v:0{width}d}" for v in labels]
+        return schools
+
+    def _dealt_means(self, schools: pd.DataFrame) -> pd.DataFrame:
+        """The real schools' clustered means dealt to the new schools by rank, within each arm: the
+        new school whose drawn mean of the first measurement (the primary outcome's) is the r-th
+        lowest of its arm takes the r-th lowest real school's means. Every real school's means
+        are used once per arm, so the arms' school effects - and the trial's effect - are the
+        real ones, while which new school (context, size) carries them follows the model."""
+        means = [c for c in self.real_means_.columns if c.startswith(MEAN)]
+        if not means:
+            return schools
+        arm = self.school_arm_
+        real_arm = self.real_means_[arm].map(as_label) if arm else pd.Series("", index=self.real_means_.index)
+        new_arm = schools[arm].map(as_label) if arm else pd.Series("", index=schools.index)
+        for label in real_arm.unique():
+            real = self.real_means_.loc[real_arm == label].sort_values(means[0], kind="stable")
+            mine = schools.index[new_arm == label]
+            if len(mine) != len(real):
+                continue  # (never: the arms are dealt with the real counts) the drawn means stay
+            order = schools.loc[mine, means[0]].to_numpy(dtype=float).argsort(kind="stable")
+            schools.loc[mine[order], means] = real[means].to_numpy()
         return schools
 
     def _other_profiles(

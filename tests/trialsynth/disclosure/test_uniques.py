@@ -186,3 +186,22 @@ def test_a_file_over_a_risk_limit_is_blocked_with_the_measure_named():
     assert check_risks({"dcr_share": 0.5, "singling_out_risk": None}, off, CartSynthesiser()).released
     private = check_risks(risky, limits, MstSynthesiser(epsilon=1.0))
     assert private.released and private.exceeded and not private.record()["disclosure"]["risks_enforced"]
+
+
+def test_pupils_re_drawn_by_a_method_of_new_schools_stay_in_their_school_and_arm(cleaned_trial):
+    from trialsynth.synthesisers.cart import CartSynthesiser
+
+    data, meta = cleaned_trial
+    model = CartSynthesiser(random_state=2).fit(data, meta)
+    synthetic = model.sample(len(data), np.random.default_rng(3))
+    planted = synthetic.copy()
+    columns = [c for c in data.columns if c != meta.cluster]
+    planted.loc[:19, columns] = data.loc[:19, columns].to_numpy()  # copies of real records
+    assert matches(data, planted, columns, []).replicated.sum() >= 15
+    gate, released = uniques.check_release(data, planted, meta, model, np.random.default_rng(4))
+    assert gate.replicated_initial >= 15 and gate.replicated_uniques == 0 and gate.redrawn
+    assert released[meta.cluster].tolist() == planted[meta.cluster].tolist()
+    redrawn = (released[columns].astype(str) != planted[columns].astype(str)).any(axis=1).to_numpy()
+    assert redrawn.sum() >= gate.replicated_initial
+    # schools were randomised: a re-drawn pupil takes its school's arm
+    assert released.loc[redrawn, meta.treatment].tolist() == synthetic.loc[redrawn, meta.treatment].tolist()

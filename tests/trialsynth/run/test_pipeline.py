@@ -395,3 +395,53 @@ def test_a_plan_with_problems_fails_at_once_with_them(tmp_path, sessions):
     outcome = run_trial(plan, sessions, context_in(tmp_path))
     assert outcome.status == "failed" and outcome.error == "trial 't': key 'data': unreadable"
     assert outcome.timings == {}
+
+
+class _SafeOnlyWhenCoarse(_JitteringSynthesiser):
+    """Declares a ladder of three remedies; only a refit with leaves of 80 draws away from the
+    training rows (every other draw sits on them)."""
+
+    def __init__(self, min_leaf=5, **params):
+        self.params = {**params, "min_leaf": min_leaf}
+
+    def remedies(self):
+        return (
+            synthesisers.base.Rung("smoothed donors"),
+            synthesisers.base.Rung("leaves of 20", {"min_leaf": 20}),
+            synthesisers.base.Rung("leaves of 80", {"min_leaf": 80}),
+        )
+
+    def redraw(self, n, rng):
+        if self.params["min_leaf"] < 80:
+            return self.sample(n, rng)
+        return _SmoothedOnRedraw.redraw(self, n, rng)
+
+
+class _NeverSafe(_SafeOnlyWhenCoarse):
+    def redraw(self, n, rng):
+        return self.sample(n, rng)
+
+
+def test_a_file_over_a_risk_limit_climbs_the_ladder_until_a_rung_releases_it(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
+    monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_SafeOnlyWhenCoarse")
+    manifest = write_archive(tmp_path, {"mid": raw_trial}, defaults={"small_threshold": 300})
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "succeeded", outcome.error
+    tried = record["disclosure"]["remedies_tried"]
+    assert [step["remedy"] for step in tried] == ["smoothed donors", "leaves of 20", "leaves of 80"]
+    assert all(step["because"] for step in tried) and record["disclosure"]["risks_exceeded"] == []
+    assert record["params"]["min_leaf"] == 80  # the released file's settings: the last rung's
+    assert {"evaluate_remedy1", "evaluate_remedy3", "resample_remedy3"} <= set(record["timings"])
+
+
+def test_a_file_is_blocked_only_when_every_rung_fails_and_the_error_names_them(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
+    monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_NeverSafe")
+    manifest = write_archive(tmp_path, {"mid": raw_trial}, defaults={"small_threshold": 300})
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "failed" and record["output_path"] is None
+    assert "after 3 remedies (smoothed donors, leaves of 20, leaves of 80)" in outcome.error
+    assert len(record["disclosure"]["remedies_tried"]) == 3
