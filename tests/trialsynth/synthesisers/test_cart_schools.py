@@ -6,6 +6,7 @@ from tests.conftest import clean_demo
 from trialsynth.data.surrogate import TrialShape, make_trial
 from trialsynth.evaluation.metrics.schools import school_disclosure
 from trialsynth.evaluation.metrics.trial_analysis import icc
+from trialsynth.missing import as_label
 from trialsynth.synthesisers.cart import CartSynthesiser
 from trialsynth.synthesisers.cart_schools import deal, shrunken_means
 
@@ -91,3 +92,32 @@ def test_pupil_randomised_arms_have_the_real_sizes_and_a_redraw_keeps_school_and
     assert again[meta.cluster].tolist() == rows[meta.cluster].tolist()
     assert again[meta.treatment].tolist() == rows[meta.treatment].tolist()
     assert not again[meta.primary_outcome].equals(rows[meta.primary_outcome])
+
+
+def test_means_shrink_within_the_arm_so_a_school_randomised_effect_is_not_shrunk():
+    frame = _clustered(100, 5, 0.3, seed=2)  # small schools: strong shrinkage
+    arm = (frame["s"] % 2).astype(str)
+    frame["y"] = frame["y"] + 2.0 * (arm == "1")
+    pooled, _ = shrunken_means(frame["y"], frame["s"])
+    within, _ = shrunken_means(frame["y"], frame["s"], arm)
+    school_arm = arm.groupby(frame["s"]).first()
+    raw = frame.groupby("s")["y"].mean()
+
+    def gap(means):
+        return means[school_arm == "1"].mean() - means[school_arm == "0"].mean()
+
+    assert gap(within) == pytest.approx(gap(raw), abs=0.01)
+    assert gap(pooled) < 0.9 * gap(raw)
+
+
+def test_every_real_schools_means_are_dealt_once_in_their_arm(clustered_trial):
+    data, meta = clustered_trial
+    model = CartSynthesiser(random_state=4).fit(data, meta)
+    model.sample(len(data), np.random.default_rng(5))
+    design = model.design_
+    means = [c for c in design.real_means_.columns if c.startswith("__school_mean__:")]
+    assert means and means[0].endswith(meta.primary_outcome)
+    for label in design.real_means_[meta.treatment].unique():
+        real = design.real_means_.loc[design.real_means_[meta.treatment] == label, means[0]]
+        new = design.schools_.loc[design.schools_[meta.treatment].map(as_label) == as_label(label), means[0]]
+        assert sorted(new.round(9)) == sorted(real.round(9))
