@@ -123,6 +123,11 @@ class SchoolsDrawn:
     redrawn: int = 0  # draws of a school whose profile fitted exactly one real school
     took_other_profile: int = 0  # still fitting one after SCHOOL_TRIES: another new school's profile
 
+    def _pupil_arm_record(self) -> str | None:
+        if not self.pupil_arm_:
+            return None
+        return "pupils, dealt at random" if self.arm_dealt_ else "pupils, drawn given the school"
+
     def record(self) -> dict[str, Any]:
         return {
             "rule": RULE,
@@ -202,7 +207,12 @@ class DesignCart:
         order = [*self.given_school_, *baseline, *([arm] if arm else []), *post]
         frame = pd.concat([data[pupils], rows[self.given_school_]], axis=1)[order]
         self.pupil_encoding_ = Encoding.of(frame, text)
-        given = tuple(range(len(self.given_school_))) + ((order.index(arm),) if arm else ())
+        # an arm that schools hold one each (pupils never randomised aside) is drawn by the model
+        # given the school; an arm shared within schools is dealt at random with the real sizes
+        self.arm_dealt_ = arm is not None and not _one_arm_a_school(
+            data[arm], data[meta.cluster] if meta.cluster else None
+        )
+        given = tuple(range(len(self.given_school_))) + ((order.index(arm),) if self.arm_dealt_ else ())
         by = order.index(arm) if arm else (order.index(self.school_arm_) if self.school_arm_ else None)
         strata = Strata(by, len(order) - len(post)) if by is not None and post else None
         self.pupil_cart_ = SequentialCart(min_leaf=self.min_leaf, random_state=self.random_state).fit(
@@ -210,7 +220,7 @@ class DesignCart:
         )
         self.pupil_arm_ = arm
         self.per_arm_ = post if strata is not None else []
-        self.arm_counts_ = _arm_counts(data[arm], meta) if arm else None
+        self.arm_counts_ = _arm_counts(data[arm], meta) if arm and self.arm_dealt_ else None
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -353,17 +363,29 @@ class DesignCart:
                 real[name], mine[name] = real[name].map(as_label), mine[name].map(as_label)
         return np.asarray(fitting(real, mine, self.window_).sum(axis=1) == 1)
 
+    def _pupil_arm_record(self) -> str | None:
+        if not self.pupil_arm_:
+            return None
+        return "pupils, dealt at random" if self.arm_dealt_ else "pupils, drawn given the school"
+
     def record(self) -> dict[str, Any]:
         return {
             "rule": RULE,
             "schools": self.school_count_ if self.has_schools_ else None,
             "school_level_columns": list(self.school_columns_),
             "clustered_means_of": [c.removeprefix(MEAN) for c in self.school_order_ if c.startswith(MEAN)],
-            "arm": "schools"
-            if self.school_arm_
-            else ("pupils, dealt at random" if self.pupil_arm_ else None),
+            "arm": "schools" if self.school_arm_ else self._pupil_arm_record(),
             "fitted_per_arm": list(self.per_arm_),
         }
+
+
+def _one_arm_a_school(arm: pd.Series, school: pd.Series | None) -> bool:
+    """Whether every school holds one arm, its pupils never randomised (missing) aside: a
+    school-randomised trial with late joiners."""
+    if school is None:
+        return False
+    present = arm.notna() & (arm.astype(str) != NA_CATEGORY)
+    return bool(present.any()) and int(arm[present].groupby(school[present]).nunique().max()) == 1
 
 
 def _centred(data: pd.DataFrame, rows: pd.DataFrame, school: pd.Series) -> pd.DataFrame:

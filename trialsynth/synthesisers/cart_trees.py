@@ -173,14 +173,15 @@ class SequentialCart:
     def sample(
         self, n: int, rng: np.random.Generator, given: dict[int, np.ndarray] | None = None
     ) -> np.ndarray:
-        """``n`` rows; ``given`` holds the values of the ``given`` positions (n each)."""
+        """``n`` rows; ``given`` holds the values of the ``given`` positions (n each), and may hold
+        those of a modelled column to keep fixed (a re-drawn pupil keeps its arm)."""
         given = given or {}
         missing = sorted(set(self.given_) - set(given))
         if missing:
             raise ValueError(f"SequentialCart.sample needs the values of the given columns {missing}.")
         out = np.full((n, len(self.models_)), np.nan, dtype=np.float64)
         for j, model in enumerate(self.models_):
-            if model is None:
+            if model is None or j in given:  # supplied: a given column, or a drawn one held fixed
                 out[:, j] = given[j]
                 continue
             by_level = self.strata_models_.get(j, {})
