@@ -123,11 +123,6 @@ class SchoolsDrawn:
     redrawn: int = 0  # draws of a school whose profile fitted exactly one real school
     took_other_profile: int = 0  # still fitting one after SCHOOL_TRIES: another new school's profile
 
-    def _pupil_arm_record(self) -> str | None:
-        if not self.pupil_arm_:
-            return None
-        return "pupils, dealt at random" if self.arm_dealt_ else "pupils, drawn given the school"
-
     def record(self) -> dict[str, Any]:
         return {
             "rule": RULE,
