@@ -38,81 +38,25 @@ import pandas as pd
 from trialsynth.domain import decimals_of
 from trialsynth.evaluation.metrics.schools import fitting, school_level_columns, windows
 from trialsynth.meta import TrialMeta
-from trialsynth.missing import MISSING_SUFFIX, NA_CATEGORY, as_label
+from trialsynth.missing import MISSING_SUFFIX, as_label
+from trialsynth.synthesisers.cart_clustering import (
+    MEAN,
+    arm_counts,
+    centred,
+    clustered_means,
+    deal,
+    one_arm_a_school,
+)
 from trialsynth.synthesisers.cart_encoding import Encoding
-from trialsynth.synthesisers.cart_smoothing import SMOOTH_MIN_LEVELS as SMOOTH_LEVELS
 from trialsynth.synthesisers.cart_smoothing import bandwidths, smooth
 from trialsynth.synthesisers.cart_trees import SequentialCart, Strata
 
 SIZE = "__school_size__"
-MEAN = "__school_mean__:"
 LABEL = "__school_label__"
-MIN_ICC = 0.02
-MAX_MEANS = 6
 SCHOOL_TRIES = 20
 SCHOOL_MIN_LEVELS = 5  # school measurements with fewer distinct values keep their donors
 RULE = "cart-design-v1"
 NO_SCHOOL = "__no_school__"  # pupils without a school (or a trial without schools): one school
-
-
-def shrunken_means(
-    values: pd.Series, school: pd.Series, stratum: pd.Series | None = None
-) -> tuple[pd.Series, float]:
-    """Each school's mean of ``values`` shrunk towards the grand mean by its reliability
-    ``tau2 / (tau2 + sigma2 / n_j)`` (one-way ANOVA moments), and the estimated ICC. With a
-    ``stratum`` constant within each school (the arm of a school-randomised trial), towards the
-    stratum's mean: the strata's difference (the treatment effect) is not shrunk."""
-    if stratum is not None:
-        centre = values.groupby(stratum.to_numpy()).transform("mean")
-        means, icc = shrunken_means(values - centre, school)
-        return means + centre.groupby(school.to_numpy()).first().reindex(means.index).fillna(0.0), icc
-    present = values.notna()
-    grouped = values[present].astype(float).groupby(school[present])
-    means, sizes = grouped.mean(), grouped.size().astype(float)
-    index = pd.Index(school.unique())
-    grand = float(values[present].mean()) if present.any() else 0.0
-    if len(means) < 2 or sizes.sum() <= len(means):
-        return pd.Series(grand, index=index), 0.0
-    within = float(grouped.var(ddof=1).fillna(0.0).mul(sizes - 1).sum() / (sizes.sum() - len(means)))
-    between = float(((means - grand) ** 2 * sizes).sum() / (len(means) - 1))
-    n0 = float((sizes.sum() - (sizes**2).sum() / sizes.sum()) / (len(means) - 1))
-    tau2 = max((between - within) / n0, 0.0)
-    icc = tau2 / (tau2 + within) if tau2 + within > 0 else 0.0
-    reliability = tau2 / (tau2 + within / sizes)
-    return (grand + reliability * (means - grand)).reindex(index).fillna(grand), icc
-
-
-def clustered_means(
-    data: pd.DataFrame, meta: TrialMeta, school: pd.Series, pupils: list[str]
-) -> pd.DataFrame:
-    """The shrunken school means of the pupil measurements that cluster: ICC >= ``MIN_ICC``,
-    the primary outcome first, then by ICC, ``MAX_MEANS`` at most; one row per school. Where
-    schools were randomised, each school's means shrink towards its arm's."""
-    arm = (
-        meta.treatment
-        if meta.treatment in data and data.groupby(school)[meta.treatment].nunique().max() == 1
-        else None
-    )
-    stratum = data[arm].astype(str) if arm else None
-    found: list[tuple[bool, float, str, pd.Series]] = []
-    for name in pupils:
-        if meta.kinds.get(name) == "categorical" or not pd.api.types.is_numeric_dtype(data[name]):
-            continue
-        means, icc = shrunken_means(data[name], school, stratum)
-        if icc >= MIN_ICC:
-            found.append((name != meta.primary_outcome, -icc, name, means))
-    found.sort(key=lambda f: (f[0], f[1]))
-    columns = {f"{MEAN}{name}": means for _, _, name, means in found[:MAX_MEANS]}
-    return pd.DataFrame(columns, index=pd.Index(school.unique()))
-
-
-def deal(labels: list[object], counts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` labels in proportion to ``counts`` (largest remainder: the real counts exactly when
-    ``n`` is their total), in a random order."""
-    share = counts / counts.sum() * n
-    whole = np.floor(share).astype(int)
-    whole[np.argsort(-(share - whole), kind="stable")[: n - whole.sum()]] += 1
-    return rng.permutation(np.repeat(np.asarray(labels, dtype=object), whole))
 
 
 @dataclass
@@ -160,13 +104,13 @@ class DesignCart:
         means = [c for c in table.columns if c.startswith(MEAN)]
         self.school_order_ = [*context, SIZE, *([arm] if arm else []), *means]
         self.school_arm_ = arm
-        self.pupil_arms_ = _arm_counts(data[arm], meta).rename(index=as_label) if arm else None
+        self.pupil_arms_ = arm_counts(data[arm], meta).rename(index=as_label) if arm else None
         self._fit_schools(table[self.school_order_], text, meta)
         self.real_profile_ = table[self.school_columns_]
         self.window_ = windows(data, self.real_profile_, meta) if self.school_columns_ else {}
         rows = table.reindex(school.to_numpy()).set_axis(data.index)
         outcomes = [c for c in means if c.removeprefix(MEAN) in meta.outcomes]
-        data = _centred(data, rows[outcomes], school)
+        data = centred(data, rows[outcomes], school)
         self._fit_pupils(data, rows, meta, text, pupils)
         return self
 
@@ -204,7 +148,7 @@ class DesignCart:
         self.pupil_encoding_ = Encoding.of(frame, text)
         # an arm that schools hold one each (pupils never randomised aside) is drawn by the model
         # given the school; an arm shared within schools is dealt at random with the real sizes
-        self.arm_dealt_ = arm is not None and not _one_arm_a_school(
+        self.arm_dealt_ = arm is not None and not one_arm_a_school(
             data[arm], data[meta.cluster] if meta.cluster else None
         )
         given = tuple(range(len(self.given_school_))) + ((order.index(arm),) if self.arm_dealt_ else ())
@@ -215,7 +159,7 @@ class DesignCart:
         )
         self.pupil_arm_ = arm
         self.per_arm_ = post if strata is not None else []
-        self.arm_counts_ = _arm_counts(data[arm], meta) if arm and self.arm_dealt_ else None
+        self.arm_counts_ = arm_counts(data[arm], meta) if arm and self.arm_dealt_ else None
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -372,46 +316,3 @@ class DesignCart:
             "arm": "schools" if self.school_arm_ else self._pupil_arm_record(),
             "fitted_per_arm": list(self.per_arm_),
         }
-
-
-def _one_arm_a_school(arm: pd.Series, school: pd.Series | None) -> bool:
-    """Whether every school holds one arm, its pupils never randomised (missing) aside: a
-    school-randomised trial with late joiners."""
-    if school is None:
-        return False
-    present = arm.notna() & (arm.astype(str) != NA_CATEGORY)
-    return bool(present.any()) and int(arm[present].groupby(school[present]).nunique().max()) == 1
-
-
-def _centred(data: pd.DataFrame, rows: pd.DataFrame, school: pd.Series) -> pd.DataFrame:
-    """Each outcome with a clustered mean (a column of ``rows``) moved, pupil by pupil, from its
-    school's raw mean to the school's shrunken mean: a donor then carries its school's effect as
-    estimated, not the sampling noise of that school's mean, which a new school's own pupils add
-    again (without it the ICC of the primary outcome rose by about 0.03 on the demo trials:
-    0.093 -> 0.126 on the 9,900-row one; with it 0.103). Only outcomes: centring the baseline
-    too moved the adjusted treatment effect (CI overlap 0.71 -> 0.45)."""
-    out = data.copy()
-    for column in [c for c in rows.columns if c.startswith(MEAN)]:
-        name = column.removeprefix(MEAN)
-        values = out[name].astype(float)
-        if values.nunique() < SMOOTH_LEVELS:
-            continue
-        raw = values.groupby(school).transform("mean")
-        low, high = float(values.min()), float(values.max())
-        out[name] = (values - raw + rows[column].astype(float)).clip(low, high).round(decimals_of(data[name]))
-    return out
-
-
-def _arm_counts(arm: pd.Series, meta: TrialMeta) -> pd.Series:
-    """Rows per arm as CART holds the arm (text with ``NA_CATEGORY``, or numbers with NaN, for
-    the unrandomised): the real arm sizes (``meta.arms``) where every arm is among the training
-    rows, else the training rows' own."""
-    text = not pd.api.types.is_numeric_dtype(arm)
-    real: dict[object, float] = {(as_label(a) if text else float(str(a))): float(n) for a, n in meta.arms}
-    if meta.unrandomised:
-        real[NA_CATEGORY if text else np.nan] = float(meta.unrandomised)
-    held = arm.value_counts(dropna=False)
-    known = set(held.index.map(lambda v: "nan" if v != v else v))
-    if real and all(("nan" if label != label else label) in known for label in real):
-        return pd.Series(list(real.values()), index=pd.Index(list(real), dtype=object), dtype=float)
-    return held.astype(float)

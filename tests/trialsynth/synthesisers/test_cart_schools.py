@@ -8,7 +8,7 @@ from trialsynth.evaluation.metrics.schools import school_disclosure
 from trialsynth.evaluation.metrics.trial_analysis import icc
 from trialsynth.missing import as_label
 from trialsynth.synthesisers.cart import CartSynthesiser
-from trialsynth.synthesisers.cart_schools import deal, shrunken_means
+from trialsynth.synthesisers.cart_clustering import deal, shrunken_means
 
 
 def _clustered(schools: int, pupils: int, spread: float, seed: int = 0) -> pd.DataFrame:
