@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trialsynth.data.design import arm_sizes, check_roles
@@ -29,6 +30,7 @@ class Cleaned:
     meta: TrialMeta
     data_hash: str
     covariates: tuple[str, ...] = ()  # declared covariates of the primary analysis
+    units: np.ndarray | None = field(default=None, repr=False)  # long format: each row's pupil id
 
     def record(self) -> dict[str, Any]:
         meta = self.meta

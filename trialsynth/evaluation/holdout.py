@@ -33,6 +33,7 @@ class Holdout:
     mask: np.ndarray = field(repr=False)  # bool per cleaned row
     share: float
     seen_by_synthesiser: bool  # a method fitted on every row (from outputs cleared for release)
+    by_unit: bool = False  # a long-format file: whole pupils held out, every row of each
 
     @property
     def fitted_rows(self) -> int:
@@ -54,15 +55,30 @@ class Holdout:
                     "rows": held,
                     "fitted_rows": self.fitted_rows,
                     "seen_by_synthesiser": self.seen_by_synthesiser if held else None,
+                    "unit": "pupil (every row of a held-out pupil)" if self.by_unit else "row",
                 }
             }
         }
 
 
-def hold_out(n_rows: int, share: float, rng: np.random.Generator, *, seen_by_synthesiser: bool) -> Holdout:
+def hold_out(
+    n_rows: int,
+    share: float,
+    rng: np.random.Generator,
+    *,
+    seen_by_synthesiser: bool,
+    units: np.ndarray | None = None,
+) -> Holdout:
     """The plan's ``share`` of ``n_rows`` real rows, drawn from ``rng`` (the trial's ``holdout``
-    stream), kept from the fit - unless the method is fitted on every row (``seen_by_synthesiser``)."""
-    return Holdout(holdout_mask(n_rows, share, rng), share, seen_by_synthesiser)
+    stream), kept from the fit - unless the method is fitted on every row (``seen_by_synthesiser``).
+    With ``units`` (a long-format file's pupil id per row), the share of *pupils* is held out with
+    every row of each: a pupil whose other rows were fitted is not unseen, and the attacks and
+    ``dcr_share`` read the holdout as pupils the synthesiser never saw."""
+    if units is None:
+        return Holdout(holdout_mask(n_rows, share, rng), share, seen_by_synthesiser)
+    ids, codes = np.unique(units.astype(str), return_inverse=True)
+    held = holdout_mask(len(ids), share, rng)
+    return Holdout(held[codes], share, seen_by_synthesiser, by_unit=True)
 
 
 def holdout_mask(n_rows: int, share: float, rng: np.random.Generator) -> np.ndarray:

@@ -117,15 +117,19 @@ def clean_trial(loaded: Loaded, plan: TrialPlan, chosen: Route) -> Cleaned:
     method, the public domain's columns with no decision read from the data (``clean_public``)."""
     cleaning = clean_public if is_private(chosen.method) else clean_planned
     data, meta = cleaning(loaded.frame, plan)
-    return Cleaned(data, meta, loaded.data_hash, plan.roles.covariates)
+    unit = plan.roles.unit
+    units = loaded.frame[unit].to_numpy() if unit and unit in loaded.frame else None  # rows kept in order
+    return Cleaned(data, meta, loaded.data_hash, plan.roles.covariates, units)
 
 
 def holdout_of(cleaned: Cleaned, plan: TrialPlan, method: type[Synthesiser]) -> Holdout:
-    """The plan's share of real rows kept from the fit (``evaluation.holdout``); a method that
-    synthesises from cleared outputs is fitted on every row."""
+    """The plan's share of real rows kept from the fit (``evaluation.holdout``; whole pupils of a
+    long-format file); a method that synthesises from cleared outputs is fitted on every row."""
     seen = "from_released_outputs" in capabilities_of(method)
     rng = Streams(plan.seed).generator("holdout")
-    return hold_out(len(cleaned.data), plan.policy.holdout_share, rng, seen_by_synthesiser=seen)
+    return hold_out(
+        len(cleaned.data), plan.policy.holdout_share, rng, seen_by_synthesiser=seen, units=cleaned.units
+    )
 
 
 def training_rows(plan: TrialPlan, method: type[Synthesiser]) -> tuple[Cleaned, SchoolsControlled]:

@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import NO_RISK_LIMITS, run_registered, write_archive
 from trialsynth.catalogue import as_record, latest_attempts
 from trialsynth.catalogue.session import make_engine, make_sessionmaker
-from trialsynth.evaluation.holdout import holdout_mask
+from trialsynth.evaluation.holdout import hold_out, holdout_mask
 from trialsynth.synthesisers.cart import CartSynthesiser
 
 
@@ -49,7 +49,13 @@ def test_the_fit_never_sees_the_held_out_rows(tmp_path, raw_trial, monkeypatch):
     with sessions() as session:
         record = as_record(latest_attempts(session, ["mid"])[0])
     held = record["lineage"]["holdout"]
-    assert held == {"share": 0.25, "rows": 200, "fitted_rows": 600, "seen_by_synthesiser": False}
+    assert held == {
+        "share": 0.25,
+        "rows": 200,
+        "fitted_rows": 600,
+        "seen_by_synthesiser": False,
+        "unit": "row",
+    }
     assert len(seen) == 1 and len(seen[0]) == 600
     assert len(pd.read_csv(record["output_path"])) == 800  # as many synthetic rows as the trial has
     # the fitted rows are real rows, and 200 real rows are not among them
@@ -102,3 +108,15 @@ def test_a_method_that_synthesises_from_cleared_outputs_sees_every_row(tmp_path,
     with sessions() as session:
         record = as_record(latest_attempts(session, ["small"])[0])
     assert seen == [800] and record["lineage"]["holdout"]["seen_by_synthesiser"] is True
+
+
+def test_a_long_format_file_holds_out_whole_pupils():
+    units = np.repeat(np.arange(500), 3)  # 500 pupils x 3 waves
+    held = hold_out(len(units), 0.2, np.random.default_rng(0), seen_by_synthesiser=False, units=units)
+    per_pupil = pd.Series(held.mask).groupby(units).agg(["min", "max"])
+    assert (per_pupil["min"] == per_pupil["max"]).all()  # every row of a pupil on one side
+    assert held.mask.sum() == 3 * 100 and held.by_unit
+    assert held.record()["lineage"]["holdout"]["unit"].startswith("pupil")
+    by_rows = hold_out(len(units), 0.2, np.random.default_rng(0), seen_by_synthesiser=False)
+    split = pd.Series(by_rows.mask).groupby(units).nunique()
+    assert (split > 1).any()  # the known-bad split: a held-out row's pupil was fitted
