@@ -84,7 +84,7 @@ class RiskGate:
 
     def enforce(self, tried: tuple[str, ...] = ()) -> None:
         if not self.released:
-            after = f" after {len(tried)} remedies ({', '.join(tried)})" if tried else ""
+            after = f" after {len(tried)} remedies ({'; '.join(tried)})" if tried else ""
             raise ReleaseBlockedError(
                 f"release blocked: disclosure over its limit{after}: {'; '.join(self.exceeded)}"
             )

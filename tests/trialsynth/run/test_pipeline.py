@@ -443,5 +443,5 @@ def test_a_file_is_blocked_only_when_every_rung_fails_and_the_error_names_them(
     manifest = write_archive(tmp_path, {"mid": raw_trial}, defaults={"small_threshold": 300})
     outcome, record = _run(manifest, "mid", tmp_path, sessions)
     assert outcome.status == "failed" and record["output_path"] is None
-    assert "after 3 remedies (smoothed donors, leaves of 20, leaves of 80)" in outcome.error
+    assert "after 3 remedies (smoothed donors; leaves of 20; leaves of 80)" in outcome.error
     assert len(record["disclosure"]["remedies_tried"]) == 3
