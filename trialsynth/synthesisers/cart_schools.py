@@ -106,8 +106,8 @@ class DesignCart:
         self.school_arm_ = arm
         self.pupil_arms_ = arm_counts(data[arm], meta).rename(index=as_label) if arm else None
         self._fit_schools(table[self.school_order_], text, meta)
-        self.real_profile_ = table[self.school_columns_]
-        self.window_ = windows(data, self.real_profile_, meta) if self.school_columns_ else {}
+        self.window_ = windows(data, table[self.school_columns_], meta) if self.school_columns_ else {}
+        self.real_profile_ = _as_compared(table[self.school_columns_], self.window_)
         rows = table.reindex(school.to_numpy()).set_axis(data.index)
         outcomes = [c for c in means if c.removeprefix(MEAN) in meta.outcomes]
         data = centred(data, rows[outcomes], school)
@@ -296,11 +296,8 @@ class DesignCart:
         """Which new schools' school-level profiles fit exactly one real school."""
         if not self.school_columns_:
             return np.zeros(len(schools), dtype=bool)
-        real, mine = self.real_profile_.copy(), schools[self.school_columns_].copy()
-        for name, width in self.window_.items():
-            if width is None:  # a category or a code: compared as labels (1, 1.0 and "1" alike)
-                real[name], mine[name] = real[name].map(as_label), mine[name].map(as_label)
-        return np.asarray(fitting(real, mine, self.window_).sum(axis=1) == 1)
+        mine = _as_compared(schools[self.school_columns_], self.window_)
+        return np.asarray(fitting(self.real_profile_, mine, self.window_).sum(axis=1) == 1)
 
     def _pupil_arm_record(self) -> str | None:
         if not self.pupil_arm_:
@@ -316,3 +313,13 @@ class DesignCart:
             "arm": "schools" if self.school_arm_ else self._pupil_arm_record(),
             "fitted_per_arm": list(self.per_arm_),
         }
+
+
+def _as_compared(profile: pd.DataFrame, window: dict[str, float | None]) -> pd.DataFrame:
+    """School profiles as the gate compares them: a category or a code as its label (1, 1.0 and
+    "1" alike), a measurement as it is."""
+    out = profile.copy()
+    for name, width in window.items():
+        if width is None:
+            out[name] = out[name].map(as_label)
+    return out
