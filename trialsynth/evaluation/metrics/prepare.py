@@ -41,6 +41,11 @@ def sample_rows(frame: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.
     return frame.iloc[np.sort(rng.choice(len(frame), rows, replace=False))]
 
 
+def _labels(ids: pd.Series) -> np.ndarray:
+    """School ids as text, a missing id as the school "nan" (``astype(str)`` keeps it missing)."""
+    return ids.map(str).to_numpy(dtype=object)
+
+
 def school_level_columns(real: pd.DataFrame, meta: TrialMeta) -> list[str]:
     """Columns constant within every real school that differ between schools."""
     if not meta.cluster:
@@ -90,8 +95,8 @@ def evaluation_view(
         categorical=tuple(text),
         numeric=tuple(numeric_all),
         holdout=holdout,
-        schools=real[cluster].astype(str).to_numpy() if two_level else None,
-        synth_schools=synthetic[cluster].astype(str).to_numpy() if two_level else None,
+        schools=_labels(real[cluster]) if two_level else None,
+        synth_schools=_labels(synthetic[cluster]) if two_level else None,
         school_columns=tuple(school_level_columns(real, meta)) if two_level else (),
     )
     return real_view, synth_view, context

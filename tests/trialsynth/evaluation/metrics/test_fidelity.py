@@ -45,3 +45,10 @@ def test_without_enough_schools_the_rows_alone_are_compared(trial):
     ratios = _propensity(few, few.sample(frac=1.0, random_state=1).reset_index(drop=True), meta)
     assert set(ratios) == {"pmse_ratio", "pmse_standardised"}
     assert ratios["pmse_ratio"] == pytest.approx(1.0, abs=1.5)
+
+
+def test_pupils_without_a_school_are_one_school_of_their_own(trial):
+    data, meta = trial  # real files leave some pupils' school blank (Project STAR, Thornton)
+    blank = data.assign(**{meta.cluster: data[meta.cluster].where(data.index % 7 != 0)})
+    ratios = _propensity(blank, blank, meta)
+    assert ratios["pmse_ratio"] == 0.0 and ratios["pmse_ratio_schools"] == 0.0
