@@ -11,6 +11,7 @@ from trialsynth.domain import decimals_of
 from trialsynth.meta import TrialMeta
 from trialsynth.missing import NA_CATEGORY, as_label
 from trialsynth.synthesisers.cart_smoothing import SMOOTH_MIN_LEVELS
+from trialsynth.synthesisers.cart_trees import largest_remainder
 
 MEAN = "__school_mean__:"
 MIN_ICC = 0.02
@@ -71,9 +72,7 @@ def clustered_means(
 def deal(labels: list[object], counts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` labels in proportion to ``counts`` (largest remainder: the real counts exactly when
     ``n`` is their total), in a random order."""
-    share = counts / counts.sum() * n
-    whole = np.floor(share).astype(int)
-    whole[np.argsort(-(share - whole), kind="stable")[: n - whole.sum()]] += 1
+    whole = largest_remainder(counts, n)
     return rng.permutation(np.repeat(np.asarray(labels, dtype=object), whole))
 
 

@@ -38,7 +38,8 @@ import pandas as pd
 from trialsynth.domain import decimals_of
 from trialsynth.evaluation.metrics.schools import fitting, school_level_columns, windows
 from trialsynth.meta import TrialMeta
-from trialsynth.missing import MISSING_SUFFIX, as_label
+from trialsynth.missing import MISSING_SUFFIX, NA_CATEGORY, as_label
+from trialsynth.synthesisers.cart_arms import MAX_LEVELS, ArmDealer, arm_key
 from trialsynth.synthesisers.cart_clustering import (
     MEAN,
     arm_counts,
@@ -49,7 +50,7 @@ from trialsynth.synthesisers.cart_clustering import (
 )
 from trialsynth.synthesisers.cart_encoding import Encoding
 from trialsynth.synthesisers.cart_smoothing import bandwidths, smooth
-from trialsynth.synthesisers.cart_trees import SequentialCart, Strata
+from trialsynth.synthesisers.cart_trees import Given, SequentialCart, Strata
 
 SIZE = "__school_size__"
 LABEL = "__school_label__"
@@ -90,28 +91,35 @@ class DesignCart:
         ids in ``meta.cluster``); ``order``: CART's visiting order of every column."""
         cluster = meta.cluster
         self.has_schools_ = cluster is not None
-        school = data[cluster].astype(object).where(data[cluster].notna(), NO_SCHOOL) if cluster else None
+        blank = _blank(data[cluster]) if cluster else pd.Series(False, index=data.index)
+        school = data[cluster].astype(object).where(~blank, NO_SCHOOL) if cluster else None
         if school is None:
             school = pd.Series(NO_SCHOOL, index=data.index, dtype=object)
         self.school_columns_ = school_level_columns(data, meta) if cluster else []
         arm = meta.treatment if meta.treatment in self.school_columns_ else None
         pupils = [c for c in order if c != cluster and c not in self.school_columns_]
-        table = data.groupby(school, sort=False)[self.school_columns_].first()
-        table[SIZE] = school.value_counts(sort=False).reindex(table.index).astype(float)
+        schooled = ~blank
+        table = data[schooled].groupby(school[schooled], sort=False)[self.school_columns_].first()
+        table[SIZE] = school[schooled].value_counts(sort=False).reindex(table.index).astype(float)
         if cluster:
-            table = table.join(clustered_means(data, meta, school, pupils))
+            table = table.join(clustered_means(data[schooled], meta, school[schooled], pupils))
         context = [c for c in self.school_columns_ if c != arm]
         means = [c for c in table.columns if c.startswith(MEAN)]
         self.school_order_ = [*context, SIZE, *([arm] if arm else []), *means]
         self.school_arm_ = arm
-        self.pupil_arms_ = arm_counts(data[arm], meta).rename(index=as_label) if arm else None
+        self.blank_share_ = float(blank.mean()) if cluster else 0.0
+        self.blank_row_ = _blank_row(data[blank], data, table) if cluster and blank.any() else None
+        self.pupil_arms_ = _school_arm_pupils(data[arm], blank, meta) if arm else None
         self._fit_schools(table[self.school_order_], text, meta)
-        self.window_ = windows(data, table[self.school_columns_], meta) if self.school_columns_ else {}
-        self.real_profile_ = _as_compared(table[self.school_columns_], self.window_)
+        real = table[self.school_columns_]
+        self.window_ = windows(data[schooled], real, meta) if self.school_columns_ else {}
+        self.real_profile_ = _as_compared(real, self.window_)
+        if self.blank_row_ is not None:
+            table = pd.concat([table, self.blank_row_.to_frame(NO_SCHOOL).T.astype(table.dtypes.to_dict())])
         rows = table.reindex(school.to_numpy()).set_axis(data.index)
         outcomes = [c for c in means if c.removeprefix(MEAN) in meta.outcomes]
         data = centred(data, rows[outcomes], school)
-        self._fit_pupils(data, rows, meta, text, pupils)
+        self._fit_pupils(data, rows, meta, text, pupils, blank.to_numpy())
         return self
 
     def _fit_schools(self, table: pd.DataFrame, text: set[str], meta: TrialMeta) -> None:
@@ -131,7 +139,13 @@ class DesignCart:
         self.school_count_ = len(table)
 
     def _fit_pupils(
-        self, data: pd.DataFrame, rows: pd.DataFrame, meta: TrialMeta, text: set[str], pupils: list[str]
+        self,
+        data: pd.DataFrame,
+        rows: pd.DataFrame,
+        meta: TrialMeta,
+        text: set[str],
+        pupils: list[str],
+        blank: np.ndarray,
     ) -> None:
         """``rows``: each real pupil's school row."""
         post = [c for c in pupils if c.removesuffix(MISSING_SUFFIX) in meta.outcomes]
@@ -151,6 +165,9 @@ class DesignCart:
         self.arm_dealt_ = arm is not None and not one_arm_a_school(
             data[arm], data[meta.cluster] if meta.cluster else None
         )
+        self.dealer_ = None
+        if arm is not None and self.arm_dealt_:
+            self.dealer_ = self._arm_dealer(frame, data[arm], meta, baseline, blank)
         given = tuple(range(len(self.given_school_))) + ((order.index(arm),) if self.arm_dealt_ else ())
         by = order.index(arm) if arm else (order.index(self.school_arm_) if self.school_arm_ else None)
         strata = Strata(by, len(order) - len(post)) if by is not None and post else None
@@ -159,27 +176,45 @@ class DesignCart:
         )
         self.pupil_arm_ = arm
         self.per_arm_ = post if strata is not None else []
-        self.arm_counts_ = arm_counts(data[arm], meta) if arm and self.arm_dealt_ else None
+
+    def _arm_dealer(
+        self, frame: pd.DataFrame, arm: pd.Series, meta: TrialMeta, baseline: list[str], blank: np.ndarray
+    ) -> ArmDealer:
+        encoding = self.pupil_encoding_
+        real = arm_counts(arm, meta)
+        keys = [arm_key(v) for v in encoding.values(str(arm.name), real.index.to_numpy(dtype=object))]
+        coded = {
+            encoding.columns.index(c): encoding.values(c, frame[c].to_numpy(dtype=object))
+            for c in baseline
+            if c in encoding.codebook or frame[c].nunique(dropna=False) <= MAX_LEVELS
+        }
+        names = {p: encoding.columns[p] for p in coded}
+        values = encoding.values(str(arm.name), arm.to_numpy(dtype=object))
+        return ArmDealer.fit(values, coded, blank, pd.Series(real.to_numpy(), index=keys), names)
 
     # -- drawing ----------------------------------------------------------------------------
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """``n`` pupils in new schools: the pupil columns, the school-level columns and the new
-        school's label in ``LABEL`` (a trial with schools)."""
-        self.schools_ = self._draw_schools(rng)
-        school_of = self._pupils_of_schools(n, rng)
-        arms = None
-        if self.arm_counts_ is not None:
-            arms = deal(list(self.arm_counts_.index), self.arm_counts_.to_numpy(dtype=float), n, rng)
-        return self._draw_pupils(school_of, arms, rng)
+        school's label in ``LABEL`` (a trial with schools); pupils without a school in the real
+        file (their share of ``n``) without one here."""
+        drawn = self._draw_schools(rng)
+        blank = int(round(n * self.blank_share_))
+        school_of = self._pupils_of_schools(n - blank, drawn, rng)
+        if self.blank_row_ is not None:
+            row = self.blank_row_.to_frame().T.assign(**{LABEL: np.nan})
+            drawn = pd.concat([drawn, row], ignore_index=True)
+            school_of = rng.permutation(np.concatenate([school_of, np.full(blank, len(drawn) - 1)]))
+        self.schools_ = drawn
+        return self._draw_pupils(school_of.astype(np.intp), None, rng)
 
-    def _pupils_of_schools(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def _pupils_of_schools(self, n: int, schools: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         """Each of ``n`` pupils' new school, in proportion to the schools' sizes; where schools were
         randomised, each arm's pupils (the real arm sizes) shared among that arm's schools."""
-        sizes = np.maximum(self.schools_[SIZE].to_numpy(dtype=float), 1.0)
+        sizes = np.maximum(schools[SIZE].to_numpy(dtype=float), 1.0)
         if self.school_arm_ is None or self.pupil_arms_ is None:
             return deal(list(range(len(sizes))), sizes, n, rng).astype(np.intp)
-        arm_of_school = self.schools_[self.school_arm_].map(as_label).to_numpy(dtype=object)
+        arm_of_school = schools[self.school_arm_].map(as_label).to_numpy(dtype=object)
         per_arm = deal(list(self.pupil_arms_.index), self.pupil_arms_.to_numpy(dtype=float), n, rng)
         school_of = np.empty(n, dtype=np.intp)
         for label in np.unique(per_arm.astype(str)):
@@ -198,7 +233,7 @@ class DesignCart:
         if label is None:
             school_of = np.zeros(len(rows), dtype=np.intp)
         else:
-            school_of = pd.Index(self.schools_[LABEL]).get_indexer(rows[label])
+            school_of = pd.Index(self.schools_[LABEL].astype(object)).get_indexer(rows[label].astype(object))
             if (school_of < 0).any():
                 raise ValueError("DesignCart.sample_within: a row's school is not one of the last draw's.")
         arms = rows[self.pupil_arm_].to_numpy(dtype=object) if self.pupil_arm_ else None
@@ -208,10 +243,15 @@ class DesignCart:
         self, school_of: np.ndarray, arms: np.ndarray | None, rng: np.random.Generator
     ) -> pd.DataFrame:
         encoded = self.pupil_encoding_.encode(self.schools_.iloc[school_of], self.given_school_)
-        given = {j: encoded[:, j] for j in range(len(self.given_school_))}
-        if arms is not None and self.pupil_arm_ is not None:
+        given: dict[int, Given] = {j: encoded[:, j] for j in range(len(self.given_school_))}
+        if self.pupil_arm_ is not None:
             position = self.pupil_encoding_.columns.index(self.pupil_arm_)
-            given[position] = self.pupil_encoding_.values(self.pupil_arm_, arms)
+            if arms is not None:
+                given[position] = self.pupil_encoding_.values(self.pupil_arm_, arms)
+            elif self.dealer_ is not None:
+                given[position] = self._dealt_arms(
+                    self.dealer_, self.schools_[LABEL].isna().to_numpy()[school_of], rng
+                )
         out = self.pupil_encoding_.decode(self.pupil_cart_.sample(len(school_of), rng, given))
         out = out.drop(columns=[c for c in self.given_school_ if c not in self.school_columns_])
         for name in self.school_columns_:
@@ -220,6 +260,10 @@ class DesignCart:
         if self.has_schools_:
             out[LABEL] = self.schools_[LABEL].to_numpy()[school_of]
         return out
+
+    @staticmethod
+    def _dealt_arms(dealer: ArmDealer, blank: np.ndarray, rng: np.random.Generator) -> Given:
+        return lambda drawn: dealer.deal(drawn, blank, rng)
 
     def _draw_schools(self, rng: np.random.Generator) -> pd.DataFrame:
         k = self.school_count_
@@ -281,7 +325,7 @@ class DesignCart:
         return schools
 
     def _school_rows(self, k: int, arms: np.ndarray | None, rng: np.random.Generator) -> pd.DataFrame:
-        given = {}
+        given: dict[int, Given] = {}
         if arms is not None and self.school_arm_ is not None:
             position = self.school_order_.index(self.school_arm_)
             given[position] = self.school_encoding_.values(self.school_arm_, arms)
@@ -313,6 +357,39 @@ class DesignCart:
             "arm": "schools" if self.school_arm_ else self._pupil_arm_record(),
             "fitted_per_arm": list(self.per_arm_),
         }
+
+
+def _blank(school: pd.Series) -> pd.Series:
+    """The pupils without a school: no id (NaN, or CART's missing category)."""
+    return school.isna() | (school.astype(object) == NA_CATEGORY)
+
+
+def _blank_row(blank: pd.DataFrame, data: pd.DataFrame, table: pd.DataFrame) -> pd.Series:
+    """The row the pupils without a school are drawn given: no size (0), their school-level
+    values (constant among them, as among any school's pupils) and, for each clustered mean,
+    their own mean (else every pupil's): not a school, never in the school table or its gate."""
+    row = pd.Series(index=table.columns, dtype=object)
+    for name in table.columns:
+        if name == SIZE:
+            row[name] = 0.0
+        elif name.startswith(MEAN):
+            measured = pd.to_numeric(blank[name.removeprefix(MEAN)], errors="coerce")
+            fallback = pd.to_numeric(data[name.removeprefix(MEAN)], errors="coerce").mean()
+            row[name] = float(measured.mean() if measured.notna().any() else np.nan_to_num(fallback))
+        else:
+            row[name] = blank[name].iloc[0]
+    return row
+
+
+def _school_arm_pupils(arm: pd.Series, blank: pd.Series, meta: TrialMeta) -> pd.Series:
+    """Pupils per arm among those with a school, where schools hold the arm: the real arm sizes
+    less the share of the pupils without a school."""
+    counts = arm_counts(arm, meta).rename(index=as_label)
+    if blank.any():
+        scale = float(counts.sum()) / len(arm)
+        without = arm[blank].map(as_label).value_counts() * scale
+        counts = (counts - without.reindex(counts.index).fillna(0.0)).clip(lower=0.0)
+    return counts
 
 
 def _as_compared(profile: pd.DataFrame, window: dict[str, float | None]) -> pd.DataFrame:

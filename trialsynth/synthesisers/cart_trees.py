@@ -16,6 +16,7 @@ and nothing loops over records in Python.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +86,18 @@ class ColumnModel:
     predictor_scores: dict[int, np.ndarray]  # predictor position -> score per category code
     missing: LeafDonors | None
     values: LeafDonors | None
+
+
+Given = np.ndarray | Callable[[np.ndarray], np.ndarray]
+
+
+def largest_remainder(counts: np.ndarray, n: int) -> np.ndarray:
+    """``n`` shared in proportion to ``counts`` in whole numbers (largest remainder): the counts
+    themselves when ``n`` is their total."""
+    share = counts / counts.sum() * n
+    whole = np.floor(share).astype(int)
+    whole[np.argsort(-(share - whole), kind="stable")[: n - whole.sum()]] += 1
+    return whole
 
 
 @dataclass(frozen=True)
@@ -170,11 +183,10 @@ class SequentialCart:
             values = LeafDonors.fit(tree, X[present] if X is not None else None, y[present])
         return ColumnModel(str(j), categorical[j], scores, missing, values)
 
-    def sample(
-        self, n: int, rng: np.random.Generator, given: dict[int, np.ndarray] | None = None
-    ) -> np.ndarray:
-        """``n`` rows; ``given`` holds the values of the ``given`` positions (n each), and may hold
-        those of a modelled column to keep fixed (a re-drawn pupil keeps its arm)."""
+    def sample(self, n: int, rng: np.random.Generator, given: dict[int, Given] | None = None) -> np.ndarray:
+        """``n`` rows; ``given`` holds the values of the ``given`` positions (n each, or a function
+        of the rows drawn so far: an arm dealt within the cells of a drawn baseline column), and
+        may hold those of a modelled column to keep fixed (a re-drawn pupil keeps its arm)."""
         given = given or {}
         missing = sorted(set(self.given_) - set(given))
         if missing:
@@ -182,7 +194,8 @@ class SequentialCart:
         out = np.full((n, len(self.models_)), np.nan, dtype=np.float64)
         for j, model in enumerate(self.models_):
             if model is None or j in given:  # supplied: a given column, or a drawn one held fixed
-                out[:, j] = given[j]
+                supplied = given[j]
+                out[:, j] = supplied(out) if callable(supplied) else supplied
                 continue
             by_level = self.strata_models_.get(j, {})
             if not by_level:

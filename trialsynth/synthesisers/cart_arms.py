@@ -1,0 +1,135 @@
+"""How CART's two-level design deals a pupil-randomised arm: at random, with the real arm sizes,
+within the cells of what the real arm depends on.
+
+A randomised arm is independent of the baseline, except where the design says otherwise, and
+there the unadjusted effect a researcher estimates depends on it:
+
+- pupils without a school (joined after randomisation) are the unrandomised ones, not a random
+  share of every arm;
+- one baseline column may hold the arm's design - the wave of a long-format file (pupils who
+  joined in later years sit in some arms more than others), the strata of a stratified
+  randomisation. The column is the coded baseline column (at most ``MAX_LEVELS`` values) most
+  associated with the arm, and only beyond chance: a chi-square test at ``ALPHA`` divided by
+  the number of columns tried. A trial whose arm depends on none is dealt as one cell.
+
+Each cell's synthetic pupils take the cell's real arm shares, scaled so the file's arm sizes are
+the real ones (``arm_counts``); a cell of fewer than ``MIN_CELL`` real pupils takes its school
+group's shares. Works on the values as CART's matrix holds them (codes or numbers, NaN for the
+unrandomised of a numeric arm)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trialsynth.synthesisers.cart_trees import largest_remainder
+
+ALPHA = 1e-3
+MAX_LEVELS = 20
+MIN_CELL = 20
+MAX_COLUMNS = 3
+
+
+def arm_key(value: float) -> float | str:
+    return "nan" if value != value else float(value)
+
+
+@dataclass
+class ArmDealer:
+    """Real arm counts per cell: (without a school, levels of ``columns``), arm value -> count."""
+
+    columns: tuple[int, ...]  # the positions of the baseline columns dealt within
+    names: tuple[str, ...]
+    cells: dict[tuple[bool, str], pd.Series]
+    groups: dict[bool, pd.Series]
+
+    @classmethod
+    def fit(
+        cls,
+        arm: np.ndarray,
+        baseline: dict[int, np.ndarray],
+        blank: np.ndarray,
+        real: pd.Series,
+        names: dict[int, str],
+    ) -> ArmDealer:
+        """``arm``: the training rows' arm values; ``baseline``: coded baseline columns by
+        position; ``blank``: the rows without a school; ``real``: the real arm sizes keyed as
+        ``arm_key`` of the arm values."""
+        arms = pd.Series([arm_key(v) for v in arm])
+        scale = (real / arms.value_counts()).fillna(1.0)
+        columns = _associated(arms, baseline, blank)
+        level = _levels([baseline[c] for c in columns], len(arms))
+
+        def scaled(counts: pd.Series) -> pd.Series:
+            return counts * scale.reindex(counts.index).fillna(1.0)
+
+        groups = {bool(b): scaled(arms[blank == b].value_counts()) for b in np.unique(blank)}
+        cells = {}
+        for (b, value), counts in arms.groupby([blank, level]):
+            if len(counts) >= MIN_CELL:
+                cells[(bool(b), str(value))] = scaled(counts.value_counts())
+        return cls(columns, tuple(names[c] for c in columns), cells, groups)
+
+    def deal(self, drawn: np.ndarray, blank: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Arm values for pupils ``drawn`` so far (CART's matrix: the columns before the arm) and
+        ``blank`` (without a school)."""
+        out = np.full(len(blank), np.nan)
+        level = _levels([drawn[:, c] for c in self.columns], len(blank))
+        frame = pd.DataFrame({"blank": blank, "level": level})
+        for (b, value), rows in frame.groupby(["blank", "level"]).groups.items():
+            counts = self.cells.get((bool(b), str(value)))
+            if counts is None:
+                counts = self.groups.get(bool(b), next(iter(self.groups.values())))
+            whole = largest_remainder(counts.to_numpy(dtype=float), len(rows))
+            values = np.array([np.nan if k == "nan" else k for k in counts.index], dtype=float)
+            out[np.asarray(rows)] = rng.permutation(np.repeat(values, whole))
+        return out
+
+    def record(self) -> dict[str, Any]:
+        return {"dealt_within": list(self.names), "cells": len(self.cells)}
+
+
+def _levels(columns: list[np.ndarray], n: int) -> np.ndarray:
+    """Each row's cell of ``columns`` as one text key."""
+    if not columns:
+        return np.full(n, "", dtype=object)
+    keys = [np.array([str(arm_key(v)) for v in column], dtype=object) for column in columns]
+    out = keys[0]
+    for more in keys[1:]:
+        out = out + "|" + more
+    return out
+
+
+def _associated(arms: pd.Series, baseline: dict[int, np.ndarray], blank: np.ndarray) -> tuple[int, ...]:
+    """Up to ``MAX_COLUMNS`` coded baseline columns the arm depends on beyond chance, among the
+    pupils with a school: the most associated first (chi-square), then the one most associated
+    within its levels (the chi-squares within each level summed); each at ``ALPHA`` divided by
+    the columns tried."""
+    from scipy.stats import chi2, chi2_contingency
+
+    keep = ~blank
+    arm = arms[keep].to_numpy()
+    tried = [p for p, v in baseline.items() if 1 < pd.Series(v[keep]).nunique(dropna=False) <= MAX_LEVELS]
+    chosen: list[int] = []
+    while len(chosen) < MAX_COLUMNS:
+        within = _levels([baseline[c][keep] for c in chosen], len(arm))
+        found: list[tuple[float, int]] = []
+        for position in [p for p in tried if p not in chosen]:
+            levels = _levels([baseline[position][keep]], len(arm))
+            statistic, dof = 0.0, 0
+            for cell in np.unique(within):
+                rows = within == cell
+                table = pd.crosstab(arm[rows], levels[rows]).to_numpy()
+                if min(table.shape) >= 2:
+                    result = chi2_contingency(table)
+                    statistic, dof = statistic + float(result[0]), dof + int(result[2])
+            p = float(chi2.sf(statistic, dof)) if dof else 1.0
+            if p < ALPHA / len(tried):
+                found.append((p, position))
+        if not found:
+            break
+        chosen.append(min(found)[1])
+    return tuple(chosen)
