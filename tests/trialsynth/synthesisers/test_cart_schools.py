@@ -1,12 +1,16 @@
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.conftest import clean_demo
+from trialsynth.data.cleaning import clean
 from trialsynth.data.surrogate import TrialShape, make_trial
 from trialsynth.evaluation.metrics.schools import school_disclosure
 from trialsynth.evaluation.metrics.trial_analysis import icc
 from trialsynth.missing import as_label
+from trialsynth.plan import Roles
 from trialsynth.synthesisers.cart import CartSynthesiser
 from trialsynth.synthesisers.cart_clustering import deal, shrunken_means
 
@@ -121,3 +125,55 @@ def test_every_real_schools_means_are_dealt_once_in_their_arm(clustered_trial):
         real = design.real_means_.loc[design.real_means_[meta.treatment] == label, means[0]]
         new = design.schools_.loc[design.schools_[meta.treatment].map(as_label) == as_label(label), means[0]]
         assert sorted(new.round(9)) == sorted(real.round(9))
+
+
+def test_pupils_without_a_school_stay_without_one_and_unrandomised(pupil_randomised_trial):
+    data, meta = pupil_randomised_trial
+    late = data.sample(frac=0.3, random_state=0).index  # joined after randomisation: no school, no arm
+    data = data.assign(**{meta.cluster: data[meta.cluster].astype(object)})
+    data.loc[late, [meta.cluster, meta.treatment]] = np.nan
+    meta = dataclasses.replace(
+        meta, arms=tuple(data[meta.treatment].value_counts().items()), unrandomised=len(late)
+    )
+    model = CartSynthesiser(random_state=2).fit(data, meta)
+    assert model.design_.school_count_ == data[meta.cluster].nunique()  # the blank is no school
+    synthetic = model.sample(len(data), np.random.default_rng(3))
+    blank = synthetic[meta.cluster].isna()
+    assert blank.sum() == len(late)
+    assert synthetic.loc[blank, meta.treatment].isna().all()  # the unrandomised stay without a school
+    assert synthetic.loc[~blank, meta.treatment].notna().all()
+    assert synthetic[meta.cluster].value_counts().max() < 3 * data[meta.cluster].value_counts().max()
+
+
+def test_an_arm_shared_unevenly_across_waves_is_dealt_within_the_waves():
+    rng = np.random.default_rng(7)
+    n = 6000
+    wave = rng.integers(0, 3, n)
+    arm = (rng.random(n) < np.array([0.2, 0.5, 0.8])[wave]).astype(int)  # later waves: more treated
+    school = rng.integers(0, 60, n)
+    frame = pd.DataFrame(
+        {
+            "school": school,
+            "wave": wave.astype(str),
+            "sex": rng.choice(["F", "M"], n),
+            "treatment": arm,
+            "post": 10 * wave + 2 * arm + rng.normal(0, 0.5, 60)[school] + rng.normal(size=n),
+        }
+    )
+    data, meta = clean(
+        frame, Roles.of(treatment="treatment", outcomes=["post"], cluster="school"), trial_id="t"
+    )
+    model = CartSynthesiser(random_state=1).fit(data, meta)
+    assert model.design_.dealer_.names == ("wave",)  # not sex: independent of the arm
+    synthetic = model.sample(n, np.random.default_rng(2))
+    shares = synthetic.groupby("wave")["treatment"].mean()
+    assert shares.tolist() == pytest.approx([0.2, 0.5, 0.8], abs=0.05)
+    real_gap = data.groupby("treatment")["post"].mean().diff().iloc[-1]
+    synth_gap = synthetic.groupby("treatment")["post"].mean().diff().iloc[-1]
+    assert synth_gap == pytest.approx(real_gap, abs=1.0)  # the unadjusted effect, composition kept
+
+
+def test_a_randomised_arm_is_dealt_as_one_cell_with_the_real_sizes(pupil_randomised_trial):
+    data, meta = pupil_randomised_trial
+    model = CartSynthesiser(random_state=3).fit(data, meta)
+    assert model.design_.dealer_.names == ()

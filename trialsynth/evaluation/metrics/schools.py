@@ -8,7 +8,8 @@ schools that do, a value fitting when equal (a category or a code) or within ``W
 column's real range (a measurement, as an intruder would allow for rounding);
 ``school_size_correlation`` is the correlation between those synthetic schools' sizes and the
 sizes of the real schools they point at. Both None for a trial without schools or without
-school-level columns (then no school can be told apart but by its size).
+school-level columns (then no school can be told apart but by its size). Pupils without a school
+id are no school, on either side.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ def school_disclosure(real: pd.DataFrame, synth: pd.DataFrame, meta: TrialMeta) 
     columns = school_level_columns(real, meta)
     if not columns or meta.cluster is None or meta.cluster not in synth.columns:
         return dict.fromkeys(SCHOOL_KEYS)
-    real_profile, real_size = profiles(real, meta.cluster, columns)
-    synth_profile, synth_size = profiles(synth, meta.cluster, columns)
+    # pupils without a school (no id) are no school: neither pointed at nor pointing
+    real_profile, real_size = profiles(real[real[meta.cluster].notna()], meta.cluster, columns)
+    synth_profile, synth_size = profiles(synth[synth[meta.cluster].notna()], meta.cluster, columns)
     fits = fitting(real_profile, synth_profile, windows(real, real_profile, meta))
     single = fits.sum(axis=1) == 1
     share = float(single.mean()) if len(single) else None

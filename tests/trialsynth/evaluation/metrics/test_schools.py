@@ -56,3 +56,19 @@ def test_a_copy_of_every_school_is_fully_re_identifiable():
     _, measure = _measure(real, real.assign(school_id=real["school_id"] + 1000))
     assert measure["school_reidentification"] >= 0.85  # a few real schools share a context
     assert measure["school_size_correlation"] > 0.99
+
+
+def test_pupils_without_a_school_are_no_school_on_either_side():
+    real = _schools()
+    late = real.sample(150, random_state=0).index
+    real.loc[late, ["school_id", "school_fsm"]] = np.nan  # joined later: no school, no context
+    synth = _schools(seed=1)
+    synth["school_fsm"] = np.where(synth["school_fsm"] < 30, 15.0, 45.0)  # pooled contexts
+    synth["school_id"] = synth["school_id"] + 1000
+    _, schools_only = _measure(real, synth)
+    # the synthetic file's own pupils without a school, as blank as the real ones: not a school
+    # fitting the real blank group (unique on its empty context), so the measure is unchanged
+    _, with_blank = _measure(real, pd.concat([synth, real.loc[late]], ignore_index=True))
+    assert with_blank["school_reidentification"] == schools_only["school_reidentification"]
+    _, copied = _measure(real, real.copy())
+    assert copied["school_reidentification"] > 0.5  # a copy still points at the real schools
