@@ -43,6 +43,8 @@ class RegistryDefaults(_Strict):
     missing_values: Literal["native", "indicator", "hyperimpute"] = default.MISSING_VALUES  # type: ignore[assignment]
     # share of real rows kept from the synthesiser to test utility on (trialsynth.evaluation.holdout); 0: none
     holdout_share: float = Field(default.HOLDOUT_SHARE, ge=0, le=0.5)
+    # a file over a risk limit after its method's remedies: drawn by the DP method (false: blocked)
+    private_remedy: bool = default.PRIVATE_REMEDY
     access_tier: Literal["accredited", "safeguarded"] = default.ACCESS_TIER  # type: ignore[assignment]
     # the release gate's disclosure limits (``trialsynth.defaults.RISK_LIMITS``); any subset
     risk_limits: dict[str, float] = {}

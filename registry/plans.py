@@ -69,6 +69,7 @@ def build_plan(manifest: Manifest, trial: Trial, problems: Iterable[str] = ()) -
             dp_model_size=d.dp_model_size,
             missing_values=d.missing_values,
             holdout_share=d.holdout_share,
+            private_remedy=d.private_remedy,
             access_tier=trial.access_tier or d.access_tier,
             risk_limits=tuple(sorted({**RISK_LIMITS, **d.risk_limits}.items())),
         ),

@@ -25,6 +25,7 @@ EA_GENERATIONS = 2_000  # the EA paper's generation budget
 DP_TIME_BUDGET = 240.0
 DP_MODEL_SIZE = 20.0
 MST_TUNING_TRIALS = 6  # optuna trials on a public surrogate; 0: EPSILON, untuned
+PRIVATE_REMEDY = True  # the risk ladder ends with a DP method over a public domain (false: blocked)
 HOLDOUT_SHARE = 0.2  # real rows kept from the synthesiser, to test on rows it never saw; 0: none
 # Who may receive a released file (the study's access options; never public): accredited researchers
 # in a secure environment, or a lower-security (safeguarded) tier.

@@ -79,6 +79,7 @@ class Policy:
     holdout_share: float = (
         defaults.HOLDOUT_SHARE
     )  # real rows kept from the fit (trialsynth.evaluation.holdout)
+    private_remedy: bool = defaults.PRIVATE_REMEDY  # the risk ladder's last rung (disclosure.private_remedy)
     access_tier: str = defaults.ACCESS_TIER  # who may receive the released file (recorded on approval)
     # the release gate's disclosure limits, as sorted (measure, limit) pairs (hashable)
     risk_limits: tuple[tuple[str, float], ...] = tuple(sorted(defaults.RISK_LIMITS.items()))

@@ -27,7 +27,8 @@ from trialsynth.errors import TrialsynthError
 from trialsynth.plan import RunContext, TrialPlan
 from trialsynth.reports.aggregates import Aggregated
 from trialsynth.reports.trial_report import write_reports
-from trialsynth.run.sequence import Stopwatch, Trial, trial_steps
+from trialsynth.run.sequence import trial_steps
+from trialsynth.run.steps import Stopwatch, Trial
 from trialsynth.versions import code_version, package_versions
 
 log = logging.getLogger(__name__)

@@ -9,14 +9,9 @@ by released outputs (``_outputs_steps``).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Protocol
 
 import pandas as pd
-from sqlalchemy.orm import sessionmaker
 
 from trialsynth.catalogue import ledger
 from trialsynth.data.cleaning import Cleaned, clean_planned
@@ -24,6 +19,7 @@ from trialsynth.data.files import write
 from trialsynth.data.loading import Loaded, file_hash, load
 from trialsynth.data.restore import restore_dropped
 from trialsynth.disclosure import risk, uniques
+from trialsynth.disclosure.private_remedy import private_rung, remedy_plan
 from trialsynth.disclosure.schools import SchoolsControlled, assign_schools, control_schools
 from trialsynth.dp.cleaning import clean_public
 from trialsynth.errors import TrialDataError
@@ -31,12 +27,13 @@ from trialsynth.evaluation.categories import categorise_trial, outputs_only_cate
 from trialsynth.evaluation.holdout import Holdout, hold_out
 from trialsynth.evaluation.trial import Evaluation, evaluate_outputs_only, evaluate_trial
 from trialsynth.outputs.supplied import Released, read_released
-from trialsynth.plan import RunContext, TrialPlan
+from trialsynth.plan import TrialPlan
 from trialsynth.release.identity import Identity, identify, unchanged
 from trialsynth.reports.aggregates import aggregate
+from trialsynth.run.steps import SchoolsSynthesised, Step, Trial, Unmeasured
 from trialsynth.streams import Streams
 from trialsynth.synthesisers import is_private, preflight, synthesiser_class
-from trialsynth.synthesisers.base import Synthesiser, capabilities_of, is_tunable, models_schools
+from trialsynth.synthesisers.base import Rung, Synthesiser, capabilities_of, is_tunable, models_schools
 from trialsynth.synthesisers.fitting import (
     Fitted,
     Sampled,
@@ -52,61 +49,6 @@ from trialsynth.synthesisers.fitting import (
 from trialsynth.synthesisers.routing import OutputsOnly, Route, Skipped, outputs_method, route
 
 log = logging.getLogger(__name__)
-
-
-class Step(Protocol):
-    def record(self) -> dict[str, Any]: ...
-
-
-class Stopwatch:
-    """Seconds per step, stored with the attempt."""
-
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = round(time.perf_counter() - start, 3)
-
-
-@dataclass(frozen=True)
-class Trial:
-    """What every step of one trial reads: its plan, the catalogue, the run and the attempt."""
-
-    plan: TrialPlan
-    sessions: sessionmaker
-    context: RunContext
-    attempt_id: int
-    clock: Stopwatch
-
-    @property
-    def streams(self) -> Streams:
-        return Streams(self.plan.seed)
-
-
-@dataclass(frozen=True)
-class Unmeasured:
-    """A private release was written; measuring it against the real data failed afterwards. The
-    release stands: whether it exists must not depend on non-private code reading real rows."""
-
-    reason: str
-
-    def record(self) -> dict[str, Any]:
-        return {"error": f"released; measuring the file against the real data failed: {self.reason}"}
-
-
-@dataclass(frozen=True)
-class SchoolsSynthesised:
-    """What the released file's draw of new schools did (``synthesisers.cart_schools``)."""
-
-    drawn: dict[str, Any]
-
-    def record(self) -> dict[str, Any]:
-        return {"lineage": {"school_synthesis": self.drawn}} if self.drawn else {}
 
 
 # -- the steps a pipeline and a comparison's tuning share ----------------------------------------
@@ -211,7 +153,7 @@ def _synthesise(
     if charged is not None and charged.release is not None:
         yield from _private_release(trial, cleaned, sampled, fitted, held)
     else:
-        yield from _release(trial, cleaned, sampled, fitted, held, controlled)
+        yield from _release(trial, cleaned, sampled, fitted, held, controlled, identity)
 
 
 def _charge(
@@ -242,19 +184,26 @@ def _release(
     fitted: Fitted,
     held: Holdout,
     controlled: SchoolsControlled,
+    identity: Identity,
 ) -> Iterator[Step]:
     """Gate, evaluate, categorise and check the risks of each draw - the first, then each remedy
-    of the method's ladder while a risk is over its limit (``disclosure.risk``) - then write the
-    file and the report's view."""
+    of the method's ladder while a risk is over its limit (``disclosure.risk``), the last a
+    differentially private method (``disclosure.private_remedy``) - then write the file and the
+    report's view."""
     clock, streams = trial.clock, trial.streams
     training = (controlled.data, controlled.control.fit_meta(cleaned.meta))
     tried: list[tuple[str, tuple[str, ...]]] = []
     exceeded: tuple[str, ...] = ()
-    for step, rung in enumerate((None, *risk.ladder(fitted.synthesiser))):
+    private = private_rung(trial.plan)
+    rungs = (*risk.ladder(fitted.synthesiser), *([private] if private else []))
+    for step, rung in enumerate((None, *rungs)):
         suffix = f"_remedy{step}" if step else ""
         if rung is not None:  # the whole file drawn again, safer, before the file is blocked
             tried.append((rung.name, exceeded))
             yield risk.RemediesTried(tuple(tried))
+            if rung.method is not None:
+                yield from _private_remedy(trial, rung, held, identity)
+                return
             with clock.stage(f"resample{suffix}"):
                 if rung.params:
                     fitted = fit(risk.refitted(fitted.synthesiser, rung), training, None)
@@ -275,6 +224,30 @@ def _release(
         yield write(_restored(sampled, cleaned, streams), trial.plan, trial.context)
     with clock.stage("report"):
         yield aggregate(cleaned.data, sampled.synthetic, cleaned.meta)
+
+
+def _private_remedy(trial: Trial, rung: Rung, held: Holdout, identity: Identity) -> Iterator[Step]:
+    """The ladder's last rung: the trial cleaned on a public domain (``clean_public``), its
+    epsilon charged, fitted on the same training pupils by the rung's DP method and released as
+    drawn (``_private_release``)."""
+    clock, streams = trial.clock, trial.streams
+    with clock.stage("resample_private"):
+        loaded = load(trial.plan)
+        plan = remedy_plan(trial.plan, list(loaded.frame.columns), rung)
+        chosen = Route(plan.method, f"the risk ladder's last remedy: {rung.name}")
+        yield chosen
+        preflight.check_private(plan, chosen)
+        cleaned = clean_trial(loaded, plan, chosen)
+        del loaded
+        yield cleaned
+        synthesiser = build(synthesiser_class(plan.method), plan, Tuned(None), streams)
+        charged = _charge(trial, synthesiser, None, identity)
+        if charged is not None:
+            yield charged
+        fitted = fit(synthesiser, (held.training(cleaned.data), cleaned.meta), None)
+        yield fitted
+        sampled = sample(fitted, len(cleaned.data), streams)
+    yield from _private_release(trial, cleaned, sampled, fitted, held)
 
 
 def _measure(

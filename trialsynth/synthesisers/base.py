@@ -135,10 +135,13 @@ class Redraws(Synthesiser, Protocol):
 @dataclass(frozen=True)
 class Rung:
     """One remedy of a method's ladder: the whole file drawn again with smoothed donors, the
-    method refitted first with ``params`` changed from its own (none: the fitted model as is)."""
+    method refitted first with ``params`` changed from its own (none: the fitted model as is) -
+    or, with ``method``, drawn by that differentially private method instead
+    (``disclosure.private_remedy``)."""
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    method: str | None = None
 
 
 @runtime_checkable

@@ -14,6 +14,7 @@ from trialsynth.synthesisers.cart_smoothing import SMOOTH_MIN_LEVELS
 from trialsynth.synthesisers.cart_trees import largest_remainder
 
 MEAN = "__school_mean__:"
+SIZE = "__school_size__"
 MIN_ICC = 0.02
 MAX_MEANS = 6
 
@@ -117,3 +118,36 @@ def arm_counts(arm: pd.Series, meta: TrialMeta) -> pd.Series:
     if real and all(("nan" if label != label else label) in known for label in real):
         return pd.Series(list(real.values()), index=pd.Index(list(real), dtype=object), dtype=float)
     return held.astype(float)
+
+
+def blank_schools(school: pd.Series) -> pd.Series:
+    """The pupils without a school: no id (NaN, or CART's missing category)."""
+    return school.isna() | (school.astype(object) == NA_CATEGORY)
+
+
+def blank_row(blank: pd.DataFrame, data: pd.DataFrame, table: pd.DataFrame) -> pd.Series:
+    """The row the pupils without a school are drawn given: no size (0), their school-level
+    values (constant among them, as among any school's pupils) and, for each clustered mean,
+    their own mean (else every pupil's): not a school, never in the school table or its gate."""
+    row = pd.Series(index=table.columns, dtype=object)
+    for name in table.columns:
+        if name == SIZE:
+            row[name] = 0.0
+        elif name.startswith(MEAN):
+            measured = pd.to_numeric(blank[name.removeprefix(MEAN)], errors="coerce")
+            fallback = pd.to_numeric(data[name.removeprefix(MEAN)], errors="coerce").mean()
+            row[name] = float(measured.mean() if measured.notna().any() else np.nan_to_num(fallback))
+        else:
+            row[name] = blank[name].iloc[0]
+    return row
+
+
+def school_arm_pupils(arm: pd.Series, blank: pd.Series, meta: TrialMeta) -> pd.Series:
+    """Pupils per arm among those with a school, where schools hold the arm: the real arm sizes
+    less the share of the pupils without a school."""
+    counts = arm_counts(arm, meta).rename(index=as_label)
+    if blank.any():
+        scale = float(counts.sum()) / len(arm)
+        without = arm[blank].map(as_label).value_counts() * scale
+        counts = (counts - without.reindex(counts.index).fillna(0.0)).clip(lower=0.0)
+    return counts

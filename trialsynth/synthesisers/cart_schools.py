@@ -38,21 +38,24 @@ import pandas as pd
 from trialsynth.domain import decimals_of
 from trialsynth.evaluation.metrics.schools import fitting, school_level_columns, windows
 from trialsynth.meta import TrialMeta
-from trialsynth.missing import MISSING_SUFFIX, NA_CATEGORY, as_label
+from trialsynth.missing import MISSING_SUFFIX, as_label
 from trialsynth.synthesisers.cart_arms import MAX_LEVELS, ArmDealer, arm_key
 from trialsynth.synthesisers.cart_clustering import (
     MEAN,
+    SIZE,
     arm_counts,
+    blank_row,
+    blank_schools,
     centred,
     clustered_means,
     deal,
     one_arm_a_school,
+    school_arm_pupils,
 )
 from trialsynth.synthesisers.cart_encoding import Encoding
 from trialsynth.synthesisers.cart_smoothing import bandwidths, smooth
 from trialsynth.synthesisers.cart_trees import Given, SequentialCart, Strata
 
-SIZE = "__school_size__"
 LABEL = "__school_label__"
 SCHOOL_TRIES = 20
 SCHOOL_MIN_LEVELS = 5  # school measurements with fewer distinct values keep their donors
@@ -91,7 +94,7 @@ class DesignCart:
         ids in ``meta.cluster``); ``order``: CART's visiting order of every column."""
         cluster = meta.cluster
         self.has_schools_ = cluster is not None
-        blank = _blank(data[cluster]) if cluster else pd.Series(False, index=data.index)
+        blank = blank_schools(data[cluster]) if cluster else pd.Series(False, index=data.index)
         school = data[cluster].astype(object).where(~blank, NO_SCHOOL) if cluster else None
         if school is None:
             school = pd.Series(NO_SCHOOL, index=data.index, dtype=object)
@@ -108,8 +111,8 @@ class DesignCart:
         self.school_order_ = [*context, SIZE, *([arm] if arm else []), *means]
         self.school_arm_ = arm
         self.blank_share_ = float(blank.mean()) if cluster else 0.0
-        self.blank_row_ = _blank_row(data[blank], data, table) if cluster and blank.any() else None
-        self.pupil_arms_ = _school_arm_pupils(data[arm], blank, meta) if arm else None
+        self.blank_row_ = blank_row(data[blank], data, table) if cluster and blank.any() else None
+        self.pupil_arms_ = school_arm_pupils(data[arm], blank, meta) if arm else None
         self._fit_schools(table[self.school_order_], text, meta)
         real = table[self.school_columns_]
         self.window_ = windows(data[schooled], real, meta) if self.school_columns_ else {}
@@ -357,39 +360,6 @@ class DesignCart:
             "arm": "schools" if self.school_arm_ else self._pupil_arm_record(),
             "fitted_per_arm": list(self.per_arm_),
         }
-
-
-def _blank(school: pd.Series) -> pd.Series:
-    """The pupils without a school: no id (NaN, or CART's missing category)."""
-    return school.isna() | (school.astype(object) == NA_CATEGORY)
-
-
-def _blank_row(blank: pd.DataFrame, data: pd.DataFrame, table: pd.DataFrame) -> pd.Series:
-    """The row the pupils without a school are drawn given: no size (0), their school-level
-    values (constant among them, as among any school's pupils) and, for each clustered mean,
-    their own mean (else every pupil's): not a school, never in the school table or its gate."""
-    row = pd.Series(index=table.columns, dtype=object)
-    for name in table.columns:
-        if name == SIZE:
-            row[name] = 0.0
-        elif name.startswith(MEAN):
-            measured = pd.to_numeric(blank[name.removeprefix(MEAN)], errors="coerce")
-            fallback = pd.to_numeric(data[name.removeprefix(MEAN)], errors="coerce").mean()
-            row[name] = float(measured.mean() if measured.notna().any() else np.nan_to_num(fallback))
-        else:
-            row[name] = blank[name].iloc[0]
-    return row
-
-
-def _school_arm_pupils(arm: pd.Series, blank: pd.Series, meta: TrialMeta) -> pd.Series:
-    """Pupils per arm among those with a school, where schools hold the arm: the real arm sizes
-    less the share of the pupils without a school."""
-    counts = arm_counts(arm, meta).rename(index=as_label)
-    if blank.any():
-        scale = float(counts.sum()) / len(arm)
-        without = arm[blank].map(as_label).value_counts() * scale
-        counts = (counts - without.reindex(counts.index).fillna(0.0)).clip(lower=0.0)
-    return counts
 
 
 def _as_compared(profile: pd.DataFrame, window: dict[str, float | None]) -> pd.DataFrame:

@@ -149,7 +149,8 @@ def test_a_file_that_sits_on_its_training_rows_is_blocked_by_the_risk_limits(
     """The known-bad case of the attack gate in the real pipeline: the file is not written and
     the measures over their limit are named."""
     monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_JitteringSynthesiser")
-    limits = {"small_threshold": 300, "risk_limits": {}}  # the default limits
+    # the default limits; no private rung (it would release the file under DP)
+    limits = {"small_threshold": 300, "risk_limits": {}, "private_remedy": False}
     manifest = write_archive(tmp_path, {"mid": raw_trial}, defaults=limits)
     outcome, record = _run(manifest, "mid", tmp_path, sessions)
     assert outcome.status == "failed" and "disclosure over its limit" in outcome.error
@@ -440,8 +441,49 @@ def test_a_file_is_blocked_only_when_every_rung_fails_and_the_error_names_them(
     tmp_path, sessions, raw_trial, monkeypatch
 ):
     monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_NeverSafe")
-    manifest = write_archive(tmp_path, {"mid": raw_trial}, defaults={"small_threshold": 300})
+    defaults = {"small_threshold": 300, "private_remedy": False}
+    manifest = write_archive(tmp_path, {"mid": raw_trial}, defaults=defaults)
     outcome, record = _run(manifest, "mid", tmp_path, sessions)
     assert outcome.status == "failed" and record["output_path"] is None
     assert "after 3 remedies (smoothed donors; leaves of 20; leaves of 80)" in outcome.error
     assert len(record["disclosure"]["remedies_tried"]) == 3
+
+
+def test_the_ladders_last_rung_releases_under_dp_over_a_public_domain_and_is_charged(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
+    from trialsynth.catalogue import ledger
+
+    monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_NeverSafe")
+    defaults = {"small_threshold": 300, "large_method": "mst", "epsilon_lifetime": 1.5}
+    bounds = {f"post_test_{k}": [0, 200] for k in (1, 2)}
+    manifest = write_archive(
+        tmp_path, {"mid": raw_trial}, defaults=defaults, extra={"mid": {"bounds": bounds}}
+    )
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "succeeded", outcome.error
+    assert record["method"] == "mst" and "risk ladder's last remedy" in record["route_reason"]
+    tried = [step["remedy"] for step in record["disclosure"]["remedies_tried"]]
+    assert tried[:3] == ["smoothed donors", "leaves of 20", "leaves of 80"] and tried[3].startswith("mst")
+    assert record["epsilon"] == 1.0 and ledger.spent(sessions, "test", "mid") == 1.0  # the default epsilon
+    assert not record["disclosure"]["risks_enforced"]  # the guarantee covers every row
+    params = record["params"]
+    assert params["bin_scheme"]["post_test_1"]["bounds"] == [0.0, 200.0]  # declared: public
+    assert "estimated under DP" in params["guarantee"]  # the rest of the domain paid for
+    released = pd.read_csv(record["output_path"])
+    assert len(released) == len(raw_trial)
+    _, again = _run(manifest, "mid", tmp_path, sessions)  # the same release: never charged twice
+    assert again["status"] == "unchanged" and ledger.spent(sessions, "test", "mid") == 1.0
+
+
+def test_a_long_format_trial_gets_no_private_rung(tmp_path, sessions, raw_trial, monkeypatch):
+    monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_NeverSafe")
+    long = raw_trial.assign(pupil_id=raw_trial.index // 2)  # two rows a pupil
+    manifest = write_archive(
+        tmp_path,
+        {"mid": long},
+        defaults={"small_threshold": 300},
+        extra={"mid": {"unit": "pupil_id", "drop": []}},
+    )
+    outcome, record = _run(manifest, "mid", tmp_path, sessions)
+    assert outcome.status == "failed" and "after 3 remedies" in outcome.error

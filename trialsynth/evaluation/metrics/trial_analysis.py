@@ -151,6 +151,8 @@ def _binary_as_indicator(
 
 def _sizes(frame: pd.DataFrame, cluster: str) -> dict[str, float]:
     sizes = frame[cluster].value_counts()
+    if sizes.empty:  # no school id drawn (e.g. none passed a DP domain's level selection)
+        return {"schools": 0, "q1": None, "median": None, "q3": None}
     quartiles = sizes.quantile([0.25, 0.5, 0.75]).round(1).tolist()
     return {"schools": int(len(sizes)), "q1": quartiles[0], "median": quartiles[1], "q3": quartiles[2]}
 

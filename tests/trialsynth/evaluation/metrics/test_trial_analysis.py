@@ -113,6 +113,14 @@ def test_pupils_without_a_school_are_analysed_not_a_crash(trial):
     assert metrics["effect_ci_overlap"] == pytest.approx(1.0) and metrics["icc_real"] is not None
 
 
+def test_a_synthetic_file_without_any_school_id_is_described_not_a_crash(trial):
+    """A DP release may draw no school id at all (none passed its domain's level selection)."""
+    data, meta = trial
+    synthetic = data.assign(**{meta.cluster: pd.Series(pd.NA, index=data.index, dtype="string")})
+    _, detail = trial_analysis(data, synthetic, meta)
+    assert detail["schools"]["synthetic"] == {"schools": 0, "q1": None, "median": None, "q3": None}
+
+
 def test_a_binary_outcome_held_as_text_is_analysed_as_an_indicator(trial):
     data, meta = trial
     import dataclasses

@@ -1,0 +1,46 @@
+"""The risk ladder's private rung: a public domain read from the plan alone."""
+
+import dataclasses
+
+from trialsynth.disclosure.private_remedy import private_rung, public_domain, remedy_plan
+from trialsynth.domain import ColumnDomain, PublicDomain
+from trialsynth.plan import Policy, Roles, TrialPlan
+
+
+def _plan(**roles) -> TrialPlan:
+    fields = {"treatment": "arm", "outcomes": ("score",), "categorical": ("band",), **roles}
+    return TrialPlan(
+        archive="a",
+        trial_id="t",
+        roles=Roles.of(**fields),
+        seed=1,
+        data_path="t.csv",
+        bounds={"score": (0, 100)},
+    )
+
+
+def test_the_domain_takes_kinds_and_bounds_from_the_plan_and_leaves_the_rest_to_dp():
+    plan = _plan(drop=("pupil_id",), cluster="school", continuous=("age",))
+    domain = public_domain(plan, ["pupil_id", "school", "arm", "band", "score", "age", "sex"])
+    assert domain.names == ["school", "arm", "band", "score", "age", "sex"]  # the drop left out
+    kinds = domain.kinds()
+    assert kinds["score"] == kinds["age"] == "continuous"
+    assert {kinds[c] for c in ("school", "arm", "band", "sex")} == {"categorical"}
+    assert domain.column("score").bounds == (0.0, 100.0) and domain.column("age").bounds is None
+    assert domain.estimate and all(c.levels is None and c.missing is None for c in domain.columns)
+    assert domain.problems(required=["arm", "score", "school"]) == []  # estimable: nothing refused
+
+
+def test_no_rung_for_a_long_format_trial_or_where_the_policy_turns_it_off():
+    assert private_rung(_plan()).method == "aim"  # the archive's large method (the default)
+    assert private_rung(_plan(unit="pupil_id")) is None
+    assert private_rung(dataclasses.replace(_plan(), policy=Policy(private_remedy=False))) is None
+
+
+def test_a_declared_domain_is_kept_with_estimation_on():
+    declared = PublicDomain((ColumnDomain("arm", levels=(0, 1)), ColumnDomain("score", bounds=(0, 100))))
+    plan = dataclasses.replace(_plan(), domain=declared)
+    rung = private_rung(plan)
+    assert rung is not None
+    ran = remedy_plan(plan, ["arm", "score"], rung)
+    assert ran.domain.columns == declared.columns and ran.domain.estimate and ran.method == "aim"

@@ -1,0 +1,66 @@
+"""The last rung of the risk ladder: the file drawn by the archive's differentially private
+marginal method (the large route's MST or AIM) over a public domain, its undeclared parts
+estimated under DP. Its guarantee covers every row, so no risk limit is read on it
+(``risk.check_risks``), and its epsilon is charged to the trial like any private release's.
+
+The domain reads nothing from the data: the file's header less the manifest's drops; each
+column's kind as the manifest declares it (``categorical``; ``continuous`` or ``bounds``: a
+measurement; the arm and the school: categories); any other column a category. Levels, bounds
+the manifest does not give and missing states are estimated under DP with ``ESTIMATE_SHARE`` of
+the budget (``dp.domain.complete``). A measurement the manifest does not declare keeps only the
+values many pupils share: declare its bounds. A domain the trial declares itself (``domain`` or
+``codebook``) is used as it is, with estimation on.
+
+Offered only where a row is a pupil (a long-format file's pupil has several rows and the
+guarantee protects one) and the archive's policy keeps it (``private_remedy``, on by default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from trialsynth.domain import ColumnDomain, PublicDomain
+from trialsynth.plan import TrialPlan
+from trialsynth.synthesisers.base import Rung
+
+ESTIMATE_SHARE = 0.2
+
+
+def private_rung(plan: TrialPlan) -> Rung | None:
+    """The ladder's private rung for ``plan``'s trial (None where it is not offered)."""
+    if plan.roles.unit or not plan.has_data or not plan.policy.private_remedy:
+        return None
+    method = plan.policy.large_method
+    return Rung(f"{method} under differential privacy over a public domain", method=method)
+
+
+def remedy_plan(plan: TrialPlan, header: list[str], rung: Rung) -> TrialPlan:
+    """``plan`` as the private rung runs it: its method the rung's, its domain public (see the
+    module)."""
+    if rung.method is None:
+        raise ValueError("remedy_plan: the rung changes no method")
+    domain = plan.domain
+    if domain is None:
+        domain = public_domain(plan, header)
+    elif not domain.estimate:
+        domain = replace(domain, estimate=True)
+    return replace(plan, method=rung.method, domain=domain)
+
+
+def public_domain(plan: TrialPlan, header: list[str]) -> PublicDomain:
+    """Every column of ``header`` the manifest does not drop, its kind as declared (else a
+    category), its bounds as declared; the rest left to estimation under DP."""
+    roles, bounds = plan.roles, dict(plan.bounds)
+    measured = set(roles.continuous) | set(bounds)
+    categories = {*roles.categorical, roles.treatment, *([roles.cluster] if roles.cluster else [])}
+    columns = []
+    for name in header:
+        if name in roles.drop:
+            continue
+        if name in measured and name not in categories:
+            columns.append(ColumnDomain(name, kind="continuous", bounds=bounds.get(name), missing=None))
+        else:
+            columns.append(ColumnDomain(name, kind="categorical", missing=None))
+    return PublicDomain(
+        tuple(columns), estimate=True, estimate_share=ESTIMATE_SHARE, source="the risk ladder's private rung"
+    )
