@@ -149,7 +149,7 @@ def _binary_as_indicator(
     return code(real), code(synthetic), f"1 = {positive!r}, 0 = {levels[0]!r}"
 
 
-def _sizes(frame: pd.DataFrame, cluster: str) -> dict[str, float]:
+def _sizes(frame: pd.DataFrame, cluster: str) -> dict[str, float | None]:
     sizes = frame[cluster].value_counts()
     if sizes.empty:  # no school id drawn (e.g. none passed a DP domain's level selection)
         return {"schools": 0, "q1": None, "median": None, "q3": None}
