@@ -42,7 +42,7 @@ def evaluate_trial(
     ``measured`` already (the gate's counts, a method's own measures); utility is tested on the
     holdout's rows."""
     analysis = partial(trial_analysis, cleaned.data, synthetic, cleaned.meta, cleaned.covariates)
-    metrics, detail = assess(cleaned.data, synthetic, cleaned.meta, seed, held.mask, analysis)
+    metrics, detail = assess(cleaned.data, synthetic, cleaned.meta, seed, held.mask, analysis, cleaned.units)
     schools = school_disclosure(cleaned.data, synthetic, cleaned.meta)
     return Evaluation({**metrics, **schools, **measured}, detail)
 

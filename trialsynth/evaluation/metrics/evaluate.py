@@ -46,10 +46,11 @@ def assess(
     seed: int,
     holdout: np.ndarray | None = None,
     analysis: Callable[[], tuple[dict[str, float | None], dict[str, Any]]] | None = None,
+    units: np.ndarray | None = None,
 ) -> tuple[dict[str, float | None], dict[str, Any]]:
     """``evaluate``'s metrics and, when ``analysis`` is given (the trial's own analysis, a
     call without arguments), its metrics too and its detail; one pool runs them all."""
-    real_view, synth_view, context = evaluation_view(real, synthetic, meta, seed, holdout)
+    real_view, synth_view, context = evaluation_view(real, synthetic, meta, seed, holdout, units)
     tasks: dict[str, Callable[[], Any]] = {
         name: partial(family, real_view, synth_view, context) for name, family in METRICS.items()
     }

@@ -31,6 +31,8 @@ class EvaluationContext:
     schools: np.ndarray | None = field(default=None, repr=False)
     synth_schools: np.ndarray | None = field(default=None, repr=False)
     school_columns: tuple[str, ...] = ()
+    # a long-format file: each real row's pupil (``dcr_share``'s null keeps a pupil's rows apart)
+    units: np.ndarray | None = field(default=None, repr=False)
 
 
 def sample_rows(frame: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -67,6 +69,7 @@ def evaluation_view(
     meta: TrialMeta,
     seed: int,
     holdout: np.ndarray | None = None,
+    units: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, EvaluationContext]:
     columns = [c for c in meta.columns if c != meta.cluster]
     text = [
@@ -98,6 +101,7 @@ def evaluation_view(
         schools=_labels(real[cluster]) if two_level else None,
         synth_schools=_labels(synthetic[cluster]) if two_level else None,
         school_columns=tuple(school_level_columns(real, meta)) if two_level else (),
+        units=units,
     )
     return real_view, synth_view, context
 
