@@ -6,11 +6,13 @@ there the unadjusted effect a researcher estimates depends on it:
 
 - pupils without a school (joined after randomisation) are the unrandomised ones, not a random
   share of every arm;
-- one baseline column may hold the arm's design - the wave of a long-format file (pupils who
+- baseline columns may hold the arm's design - the wave of a long-format file (pupils who
   joined in later years sit in some arms more than others), the strata of a stratified
-  randomisation. The column is the coded baseline column (at most ``MAX_LEVELS`` values) most
-  associated with the arm, and only beyond chance: a chi-square test at ``ALPHA`` divided by
-  the number of columns tried. A trial whose arm depends on none is dealt as one cell.
+  randomisation, the class-level columns a class's arm comes with. Up to ``MAX_COLUMNS`` coded
+  baseline columns (at most ``MAX_LEVELS`` values each), chosen greedily: the one most
+  associated with the arm, then the one most associated within its levels, and so on, each only
+  beyond chance (chi-square at ``ALPHA`` divided by the number of columns tried). A trial whose
+  arm depends on none is dealt as one cell.
 
 Each cell's synthetic pupils take the cell's real arm shares, scaled so the file's arm sizes are
 the real ones (``arm_counts``); a cell of fewer than ``MIN_CELL`` real pupils takes its school

@@ -15,11 +15,14 @@ No synthetic pupil is drawn from a real school and no synthetic school is a real
    given them). A new school whose school-level profile fits
    exactly one real school (``metrics.schools.fitting``) is drawn again, ``SCHOOL_TRIES``
    times, then takes the profile of another new school: no new school points at one real school.
-   A trial without a cluster is one school of its own (no table is released).
+   A trial without a cluster is one school of its own (no table is released). Pupils without
+   a school id are no school: never in the table or its gate, they keep their real share of the
+   file and are drawn given a row of their own (``blank_row``) and released without an id.
 2. **The pupils**: a sequential CART over the pupil columns, fitted with each real pupil's
    school row beside it and drawn with the new school's row beside each new pupil: baseline
    columns first, then the arm (in a pupil-randomised trial dealt at random with the real arm
-   sizes), then the outcomes fitted per arm (synthpop's strata; Petrakos, Moodie & Savy 2025:
+   sizes, within the cells of what the real arm depends on: ``cart_arms``), then the outcomes
+   fitted per arm (synthpop's strata; Petrakos, Moodie & Savy 2025:
    baseline, the arm at random, then post-treatment variables reproduced trial analyses best).
    Pupils are shared among the new schools in proportion to their sizes, and the schools are
    labelled anew (1..K where the real ids are numbers, else ``school-NNN``) in a random order.
@@ -358,6 +361,8 @@ class DesignCart:
             "school_level_columns": list(self.school_columns_),
             "clustered_means_of": [c.removeprefix(MEAN) for c in self.school_order_ if c.startswith(MEAN)],
             "arm": "schools" if self.school_arm_ else self._pupil_arm_record(),
+            "arm_dealt_within": list(self.dealer_.names) if self.dealer_ is not None else None,
+            "pupils_without_a_school": self.blank_row_ is not None,
             "fitted_per_arm": list(self.per_arm_),
         }
 
