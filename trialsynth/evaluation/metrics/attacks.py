@@ -24,9 +24,9 @@ with each rate's Wilson score interval at 95% and the risk's interval from the t
 opposite ends (the widest interval they allow). 0 means the file gives an intruder nothing on
 the training pupils that it does not give on anyone; 1 means every attack on a training pupil
 succeeds. Singling out is scored within the real rows (see ``singling_out``). ``dcr_share`` is
-the share of synthetic rows closer to a training row than to a held-out row, on the scale of
-equal-sized sets: 0.5 for a file that is no closer to the rows it learnt from (MOSTLY AI's
-criterion), 1 for a copy.
+the share of synthetic rows closer to a training row than to a held-out row, read against the
+share real pupils neither set holds score (``dcr``): 0.5 for a file that is no closer to the rows
+it learnt from (MOSTLY AI's criterion), 1 for a copy.
 
 Distances: each numeric column (missingness indicators included) over its real range, each
 categorical column one-hot times 1/2, summed (Manhattan): a category mismatch counts 1, as two
@@ -36,15 +36,13 @@ number of columns). Every nearest-neighbour search is exact (brute force).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import NearestNeighbors
 
+from trialsynth.evaluation.metrics.dcr import dcr_share, nearest
 from trialsynth.evaluation.metrics.prepare import EvaluationContext
 from trialsynth.evaluation.metrics.privacy import default_tcap
+from trialsynth.evaluation.metrics.rates import Rate, risk, risk_against
 
 ATTACK_KEYS = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share")
 # With every risk: the bounds of its 95% interval (``<key>_low``/``<key>_high``).
@@ -62,58 +60,6 @@ CODED_LEVELS = 20  # a numeric column with at most this many values is a code: c
 SINGLING_OUT_TRIES = 12  # batches of twice as many candidates before giving up (few unique rows)
 INFERENCE_SECRETS = 4  # secret columns attacked: the outcomes, then the TCAP target
 NUMERIC_TOLERANCE = 0.05  # a numeric secret is guessed when within 5% of its true value
-DCR_SYNTHETIC_ROWS = 5000  # synthetic rows whose closest distances are measured
-Z95 = 1.959963984540054
-
-
-@dataclass(frozen=True)
-class Rate:
-    successes: int
-    attempts: int
-
-    @property
-    def value(self) -> float:
-        return self.successes / self.attempts if self.attempts else float("nan")
-
-    def wilson(self) -> tuple[float, float]:
-        """The 95% Wilson score interval of the rate."""
-        n, p = self.attempts, self.value
-        if not n:
-            return float("nan"), float("nan")
-        centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
-        half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
-        return max(centre - half, 0.0), min(centre + half, 1.0)
-
-
-def risk(training: Rate, control: Rate) -> tuple[float, float, float]:
-    """The excess of the attack on training rows over the same attack on control rows,
-    normalised by what the control attack leaves to gain; with its interval (see the module)."""
-
-    def excess(a: float, c: float) -> float:
-        # a control attack that always succeeds leaves nothing to gain: no excess
-        return 0.0 if c >= 1 else float(np.clip((a - c) / (1 - c), -1.0, 1.0))
-
-    a_low, a_high = training.wilson()
-    c_low, c_high = control.wilson()
-    point = excess(training.value, control.value)
-    return point, min(excess(a_low, c_high), point), max(excess(a_high, c_low), point)
-
-
-def risk_against(training: Rate, expected: float, prior: float = 0.0) -> tuple[float, float, float]:
-    """``risk`` against a control rate known exactly (no interval of its own). With ``prior``,
-    the point value adds that many pseudo-attempts at the control rate (shrinking an estimate
-    that rests on a few attempts towards no excess); the interval is the raw rate's."""
-
-    def excess(a: float) -> float:
-        return 0.0 if expected >= 1 else float(np.clip((a - expected) / (1 - expected), -1.0, 1.0))
-
-    low, high = training.wilson()
-    shrunk = (
-        (training.successes + prior * expected) / (training.attempts + prior)
-        if training.attempts + prior
-        else 0
-    )
-    return excess(shrunk), excess(low), excess(high)
 
 
 def attacks(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
@@ -140,7 +86,7 @@ def attacks(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> 
         point, low, high = risk(train_rate, control_rate)
         results.update({key: point, f"{key}_low": low, f"{key}_high": high})
     units = (ctx.units[~holdout], ctx.units[holdout]) if ctx.units is not None else None
-    share, low, high = dcr_share(training, control, synth, space, rng, units)
+    share, low, high = dcr_share(space.embed(training), space.embed(control), space.embed(synth), rng, units)
     results.update({"dcr_share": share, "dcr_share_low": low, "dcr_share_high": high})
     return results
 
@@ -170,13 +116,6 @@ class Space:
                 scaled = (frame[name].to_numpy(dtype=float) - self.low[name]) / self.span[name]
                 parts.append(scaled[:, None])
         return np.hstack(parts) if parts else np.zeros((len(frame), 0))
-
-
-def nearest(points: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distance to and index of each query's nearest point (Manhattan, exact)."""
-    search = NearestNeighbors(n_neighbors=1, algorithm="brute", metric="manhattan").fit(points)
-    distances, index = search.kneighbors(queries)
-    return distances[:, 0], index[:, 0]
 
 
 def linkability(
@@ -242,88 +181,6 @@ def _guessed(guess: np.ndarray, truth: np.ndarray, categorical: bool) -> np.ndar
         return guess.astype(str) == truth.astype(str)
     guess, truth = guess.astype(float), truth.astype(float)
     return np.abs(guess - truth) <= NUMERIC_TOLERANCE * np.abs(truth) + 1e-12
-
-
-def dcr_share(
-    training: pd.DataFrame,
-    control: pd.DataFrame,
-    synth: pd.DataFrame,
-    space: Space,
-    rng: np.random.Generator,
-    units: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[float, float, float]:
-    """Share of synthetic rows (up to ``DCR_SYNTHETIC_ROWS`` of them, seeded) closer to a
-    training row than to a held-out row, against the share real pupils score that neither set
-    holds: 0.5 for a file no closer to the rows it learnt from than such pupils are, 1 when every
-    row is.
-
-    Measured against every training and every held-out row (a training sample of the holdout's
-    size would hide most copies: a row copied from a training pupil left out of the sample is as
-    close to either set); a tie counts p = n_training / n_real. The null ``s0`` is the same share
-    for real rows (as many, seeded) each against both sets less its own pupil's rows
-    (``_unseen_share``; ``units``: the training and held-out rows' pupils in a long-format
-    file): for continuous data about p, but above it wherever values repeat - a value a few
-    pupils hold sits in the larger set alone far more often than the sets' sizes say (on a
-    2,000-pupil x 3-wave demo file, unseen real pupils scored 0.60 against a null of p). The
-    file's share s is reported as 0.5 + 0.5 (s - s0) / (1 - s0), with the bounds of its 95%
-    Wilson interval mapped alike."""
-    rows = synth.iloc[rng.choice(len(synth), min(DCR_SYNTHETIC_ROWS, len(synth)), replace=False)]
-    points = space.embed(rows)
-    trained, held = space.embed(training), space.embed(control)
-    to_training, _ = nearest(trained, points)
-    to_control, _ = nearest(held, points)
-    p = len(training) / (len(training) + len(control))
-    share = _closer(to_training, to_control, p)
-    null = _unseen_share(trained, held, units, p, rng)
-    low, high = Rate(int(round(share * len(points))), len(points)).wilson()
-
-    def scaled(s: float) -> float:
-        return float(np.clip(0.5 + 0.5 * (s - null) / max(1 - null, 1e-9), 0.0, 1.0))
-
-    return scaled(share), scaled(low), scaled(high)
-
-
-def _closer(to_training: np.ndarray, to_control: np.ndarray, p: float) -> float:
-    """The share strictly closer to a training row, a tie counting ``p``."""
-    tied = np.abs(to_training - to_control) <= 1e-12
-    return float(((to_training < to_control) & ~tied).mean() + p * tied.mean())
-
-
-def _unseen_share(
-    trained: np.ndarray,
-    held: np.ndarray,
-    units: tuple[np.ndarray, np.ndarray] | None,
-    p: float,
-    rng: np.random.Generator,
-) -> float:
-    """``dcr_share``'s null: real rows (up to ``DCR_SYNTHETIC_ROWS``, from both sets) each scored
-    as if synthetic against the training and the held-out rows of other pupils."""
-    if units is None:
-        units = (
-            np.arange(len(trained)).astype(str),
-            np.arange(len(trained), len(trained) + len(held)).astype(str),
-        )
-    ids = (np.asarray(units[0]).astype(str), np.asarray(units[1]).astype(str))
-    both, both_ids = np.vstack([trained, held]), np.concatenate(ids)
-    picks = rng.choice(len(both), min(DCR_SYNTHETIC_ROWS, len(both)), replace=False)
-    queries, query_ids = both[picks], both_ids[picks]
-    to_training = _nearest_other(trained, ids[0], queries, query_ids)
-    to_control = _nearest_other(held, ids[1], queries, query_ids)
-    present = np.isfinite(to_training) & np.isfinite(to_control)
-    return _closer(to_training[present], to_control[present], p) if present.any() else p
-
-
-def _nearest_other(
-    points: np.ndarray, ids: np.ndarray, queries: np.ndarray, query_ids: np.ndarray
-) -> np.ndarray:
-    """Distance from each query to its nearest point of another pupil (inf where none is)."""
-    per_pupil = int(pd.Series(ids).value_counts().max())
-    k = min(len(points), per_pupil + 1)
-    search = NearestNeighbors(n_neighbors=k, algorithm="brute", metric="manhattan").fit(points)
-    distances, index = search.kneighbors(queries)
-    other = ids[index] != query_ids[:, None]
-    found = other.any(axis=1)
-    return np.where(found, distances[np.arange(len(queries)), other.argmax(axis=1)], np.inf)
 
 
 def singling_out(

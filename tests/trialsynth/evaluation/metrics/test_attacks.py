@@ -2,7 +2,6 @@
 a file drawn from the same population without seeing them is not."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from trialsynth.data.cleaning import clean
@@ -71,54 +70,3 @@ def test_a_singling_out_estimate_on_a_handful_of_predicates_is_shrunk_not_maxima
     point, low, high = risk_against(Rate(1, 1), 0.8, prior=20)
     assert point < 0.1 and low < 0 and high == 1.0
     assert risk_against(Rate(500, 500), 0.8, prior=20)[0] > 0.9
-
-
-def _coarse(n, rng, pupils_rows=1):
-    """Coded columns whose values repeat (a narrow file): many combinations held by a few rows."""
-    pupils = n // pupils_rows
-    frame = pd.DataFrame(
-        {
-            "treatment": rng.integers(0, 2, pupils),
-            "sex": rng.choice(["F", "M"], pupils),
-            "band": rng.choice(list("abcdefgh"), pupils, p=[0.3, 0.2, 0.15, 0.1, 0.1, 0.07, 0.05, 0.03]),
-            "post_test_1": np.round(rng.gamma(2.0, 4.0, pupils), 1),  # a long thin tail
-        }
-    )
-    frame = frame.loc[frame.index.repeat(pupils_rows)].reset_index(drop=True)  # a pupil's rows alike
-    return frame, np.repeat(np.arange(pupils), pupils_rows)
-
-
-def _coarse_attack(real, synthetic, held, units=None):
-    data, meta = clean(
-        pd.concat([real, synthetic], ignore_index=True),
-        Roles.of(treatment="treatment", outcomes=["post_test_1"], categorical=["band"]),
-        trial_id="t",
-    )
-    real_view, synth_view, ctx = evaluation_view(
-        data.iloc[: len(real)], data.iloc[len(real) :], meta, 3, held, units
-    )
-    return METRICS["attacks"](real_view, synth_view, ctx)["dcr_share"]
-
-
-def test_on_coarse_data_unseen_rows_score_no_closer_and_copies_still_are_caught():
-    """Values that repeat sit in the larger (training) set alone more often than its size says
-    (read against the sets' sizes alone, unseen rows scored 0.61 here): the share is read against
-    what real rows score against the two sets less themselves."""
-    rng = np.random.default_rng(4)
-    real, _ = _coarse(3000, rng)
-    other, _ = _coarse(3000, rng)
-    held = holdout_mask(len(real), 0.2, np.random.default_rng(1))
-    copy = real.loc[~held].sample(len(real), replace=True, random_state=2).reset_index(drop=True)
-    assert abs(_coarse_attack(real, other, held) - 0.5) < 0.07
-    assert _coarse_attack(real, copy, held) > 0.75
-
-
-def test_in_long_format_unseen_pupils_score_no_closer_and_copied_pupils_are_caught():
-    """Rows of a pupil held out together, the null leaving each real row's own pupil out."""
-    rng = np.random.default_rng(5)
-    real, units = _coarse(3000, rng, pupils_rows=3)
-    other, _ = _coarse(3000, rng, pupils_rows=3)
-    held = np.isin(units, np.random.default_rng(1).choice(units.max() + 1, 200, replace=False))
-    copy = real.loc[~held].sample(len(real), replace=True, random_state=2).reset_index(drop=True)
-    assert abs(_coarse_attack(real, other, held, units) - 0.5) < 0.08
-    assert _coarse_attack(real, copy, held, units) > 0.9

@@ -1,0 +1,100 @@
+"""The distance-to-closest-record share (``dcr_share``): how much closer a synthetic file's rows
+are to the rows it learnt from than to real rows it never saw, read against what real pupils
+neither set holds score (its null measured, not assumed). Rows arrive embedded in the attacks'
+distance space (``attacks.Space``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.neighbors import NearestNeighbors
+
+from trialsynth.evaluation.metrics.rates import Rate
+
+DCR_SYNTHETIC_ROWS = 5000  # synthetic rows whose closest distances are measured
+
+
+def nearest(points: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to and index of each query's nearest point (Manhattan, exact)."""
+    search = NearestNeighbors(n_neighbors=1, algorithm="brute", metric="manhattan").fit(points)
+    distances, index = search.kneighbors(queries)
+    return distances[:, 0], index[:, 0]
+
+
+def dcr_share(
+    trained: np.ndarray,
+    held: np.ndarray,
+    synth: np.ndarray,
+    rng: np.random.Generator,
+    units: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[float, float, float]:
+    """Share of synthetic rows (up to ``DCR_SYNTHETIC_ROWS`` of them, seeded) closer to a
+    training row than to a held-out row, against the share real pupils score that neither set
+    holds: 0.5 for a file no closer to the rows it learnt from than such pupils are, 1 when every
+    row is.
+
+    Measured against every training and every held-out row (a training sample of the holdout's
+    size would hide most copies: a row copied from a training pupil left out of the sample is as
+    close to either set); a tie counts p = n_training / n_real. The null ``s0`` is the same share
+    for real rows (as many, seeded) each against both sets less its own pupil's rows
+    (``_unseen_share``; ``units``: the training and held-out rows' pupils in a long-format
+    file): for continuous data about p, but above it wherever values repeat - a value a few
+    pupils hold sits in the larger set alone far more often than the sets' sizes say (on a
+    2,000-pupil x 3-wave demo file, unseen real pupils scored 0.60 against a null of p). The
+    file's share s is reported as 0.5 + 0.5 (s - s0) / (1 - s0), with the bounds of its 95%
+    Wilson interval mapped alike."""
+    points = synth[rng.choice(len(synth), min(DCR_SYNTHETIC_ROWS, len(synth)), replace=False)]
+    to_training, _ = nearest(trained, points)
+    to_control, _ = nearest(held, points)
+    p = len(trained) / (len(trained) + len(held))
+    share = _closer(to_training, to_control, p)
+    null = _unseen_share(trained, held, units, p, rng)
+    low, high = Rate(int(round(share * len(points))), len(points)).wilson()
+
+    def scaled(s: float) -> float:
+        return float(np.clip(0.5 + 0.5 * (s - null) / max(1 - null, 1e-9), 0.0, 1.0))
+
+    return scaled(share), scaled(low), scaled(high)
+
+
+def _closer(to_training: np.ndarray, to_control: np.ndarray, p: float) -> float:
+    """The share strictly closer to a training row, a tie counting ``p``."""
+    tied = np.abs(to_training - to_control) <= 1e-12
+    return float(((to_training < to_control) & ~tied).mean() + p * tied.mean())
+
+
+def _unseen_share(
+    trained: np.ndarray,
+    held: np.ndarray,
+    units: tuple[np.ndarray, np.ndarray] | None,
+    p: float,
+    rng: np.random.Generator,
+) -> float:
+    """``dcr_share``'s null: real rows (up to ``DCR_SYNTHETIC_ROWS``, from both sets) each scored
+    as if synthetic against the training and the held-out rows of other pupils."""
+    if units is None:
+        units = (
+            np.arange(len(trained)).astype(str),
+            np.arange(len(trained), len(trained) + len(held)).astype(str),
+        )
+    ids = (np.asarray(units[0]).astype(str), np.asarray(units[1]).astype(str))
+    both, both_ids = np.vstack([trained, held]), np.concatenate(ids)
+    picks = rng.choice(len(both), min(DCR_SYNTHETIC_ROWS, len(both)), replace=False)
+    queries, query_ids = both[picks], both_ids[picks]
+    to_training = _nearest_other(trained, ids[0], queries, query_ids)
+    to_control = _nearest_other(held, ids[1], queries, query_ids)
+    present = np.isfinite(to_training) & np.isfinite(to_control)
+    return _closer(to_training[present], to_control[present], p) if present.any() else p
+
+
+def _nearest_other(
+    points: np.ndarray, ids: np.ndarray, queries: np.ndarray, query_ids: np.ndarray
+) -> np.ndarray:
+    """Distance from each query to its nearest point of another pupil (inf where none is)."""
+    per_pupil = int(pd.Series(ids).value_counts().max())
+    k = min(len(points), per_pupil + 1)
+    search = NearestNeighbors(n_neighbors=k, algorithm="brute", metric="manhattan").fit(points)
+    distances, index = search.kneighbors(queries)
+    other = ids[index] != query_ids[:, None]
+    found = other.any(axis=1)
+    return np.where(found, distances[np.arange(len(queries)), other.argmax(axis=1)], np.inf)
