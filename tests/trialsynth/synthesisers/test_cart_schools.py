@@ -143,6 +143,9 @@ def test_pupils_without_a_school_stay_without_one_and_unrandomised(pupil_randomi
     assert synthetic.loc[blank, meta.treatment].isna().all()  # the unrandomised stay without a school
     assert synthetic.loc[~blank, meta.treatment].notna().all()
     assert synthetic[meta.cluster].value_counts().max() < 3 * data[meta.cluster].value_counts().max()
+    rows = pd.concat([synthetic.loc[blank].head(5), synthetic.loc[~blank].head(5)])
+    again = model.redraw_within(rows, np.random.default_rng(4))  # the gate's re-draw: school kept
+    assert again[meta.cluster].isna().tolist() == [True] * 5 + [False] * 5
 
 
 def test_an_arm_shared_unevenly_across_waves_is_dealt_within_the_waves():
