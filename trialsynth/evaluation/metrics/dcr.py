@@ -35,32 +35,36 @@ def dcr_share(
 
     Measured against every training and every held-out row (a training sample of the holdout's
     size would hide most copies: a row copied from a training pupil left out of the sample is as
-    close to either set); a tie counts p = n_training / n_real. The null ``s0`` is the same share
-    for real rows (as many, seeded) each against both sets less its own pupil's rows
-    (``_unseen_share``; ``units``: the training and held-out rows' pupils in a long-format
-    file): for continuous data about p, but above it wherever values repeat - a value a few
-    pupils hold sits in the larger set alone far more often than the sets' sizes say (on a
-    2,000-pupil x 3-wave demo file, unseen real pupils scored 0.60 against a null of p). The
-    file's share s is reported as 0.5 + 0.5 (s - s0) / (1 - s0), with the bounds of its 95%
-    Wilson interval mapped alike."""
+    close to either set), over the rows not equally close to both (a tie says nothing of where a
+    row came from: counted, a copy of a value many pupils hold would dilute the share towards
+    the null). The null ``s0`` is the same share for real rows (as many, seeded) each against
+    both sets less its own pupil's rows (``_unseen_share``; ``units``: the training and held-out
+    rows' pupils in a long-format file): for continuous data about p = n_training / n_real, but
+    above it wherever values repeat - a value a few pupils hold sits in the larger set alone far
+    more often than the sets' sizes say (on a 2,000-pupil x 3-wave demo file, unseen real pupils
+    scored 0.60 against a null of p). The file's share s is reported as
+    0.5 + 0.5 (s - s0) / (1 - s0), with the bounds of its 95% Wilson interval mapped alike; every
+    row tied: 0.5."""
     points = synth[rng.choice(len(synth), min(DCR_SYNTHETIC_ROWS, len(synth)), replace=False)]
     to_training, _ = nearest(trained, points)
     to_control, _ = nearest(held, points)
     p = len(trained) / (len(trained) + len(held))
-    share = _closer(to_training, to_control, p)
+    closer, untied = _closer(to_training, to_control)
     null = _unseen_share(trained, held, units, p, rng)
-    low, high = Rate(int(round(share * len(points))), len(points)).wilson()
+    if not untied:
+        return 0.5, 0.5, 0.5
+    low, high = Rate(closer, untied).wilson()
 
     def scaled(s: float) -> float:
         return float(np.clip(0.5 + 0.5 * (s - null) / max(1 - null, 1e-9), 0.0, 1.0))
 
-    return scaled(share), scaled(low), scaled(high)
+    return scaled(closer / untied), scaled(low), scaled(high)
 
 
-def _closer(to_training: np.ndarray, to_control: np.ndarray, p: float) -> float:
-    """The share strictly closer to a training row, a tie counting ``p``."""
+def _closer(to_training: np.ndarray, to_control: np.ndarray) -> tuple[int, int]:
+    """How many rows are strictly closer to a training row, of how many are not tied."""
     tied = np.abs(to_training - to_control) <= 1e-12
-    return float(((to_training < to_control) & ~tied).mean() + p * tied.mean())
+    return int(((to_training < to_control) & ~tied).sum()), int((~tied).sum())
 
 
 def _unseen_share(
@@ -84,7 +88,8 @@ def _unseen_share(
     to_training = _nearest_other(trained, ids[0], queries, query_ids)
     to_control = _nearest_other(held, ids[1], queries, query_ids)
     present = np.isfinite(to_training) & np.isfinite(to_control)
-    return _closer(to_training[present], to_control[present], p) if present.any() else p
+    closer, untied = _closer(to_training[present], to_control[present])
+    return closer / untied if untied else p
 
 
 def _nearest_other(
