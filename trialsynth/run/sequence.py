@@ -30,7 +30,7 @@ from trialsynth.outputs.supplied import Released, read_released
 from trialsynth.plan import TrialPlan
 from trialsynth.release.identity import Identity, identify, unchanged
 from trialsynth.reports.aggregates import aggregate
-from trialsynth.run.steps import SchoolsSynthesised, Step, Trial, Unmeasured
+from trialsynth.run.steps import MethodReplaced, SchoolsSynthesised, Step, Trial, Unmeasured
 from trialsynth.streams import Streams
 from trialsynth.synthesisers import is_private, preflight, synthesiser_class
 from trialsynth.synthesisers.base import Rung, Synthesiser, capabilities_of, is_tunable, models_schools
@@ -241,6 +241,7 @@ def _private_remedy(trial: Trial, rung: Rung, held: Holdout, identity: Identity)
         del loaded
         yield cleaned
         synthesiser = build(synthesiser_class(plan.method), plan, Tuned(None), streams)
+        yield MethodReplaced()
         charged = _charge(trial, synthesiser, None, identity)
         if charged is not None:
             yield charged

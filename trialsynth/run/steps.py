@@ -68,3 +68,13 @@ class SchoolsSynthesised:
 
     def record(self) -> dict[str, Any]:
         return {"lineage": {"school_synthesis": self.drawn}} if self.drawn else {}
+
+
+@dataclass(frozen=True)
+class MethodReplaced:
+    """The risk ladder's private rung replaced the method: the released file's settings are the
+    DP method's alone (the record's ``params`` start afresh; the CART fits before it stay in
+    ``disclosure.remedies_tried`` only)."""
+
+    def record(self) -> dict[str, Any]:
+        return {"params": None}

@@ -11,8 +11,8 @@ there the unadjusted effect a researcher estimates depends on it:
   randomisation, the class-level columns a class's arm comes with. Up to ``MAX_COLUMNS`` coded
   baseline columns (at most ``MAX_LEVELS`` values each), chosen greedily: the one most
   associated with the arm, then the one most associated within its levels, and so on, each only
-  beyond chance (chi-square at ``ALPHA`` divided by the number of columns tried). A trial whose
-  arm depends on none is dealt as one cell.
+  beyond chance (chi-square at ``ALPHA`` divided by the tests that may be run), the strongest by
+  chi-square per degree of freedom. A trial whose arm depends on none is dealt as one cell.
 
 Each cell's synthetic pupils take the cell's real arm shares, scaled so the file's arm sizes are
 the real ones (``arm_counts``); a cell of fewer than ``MIN_CELL`` real pupils takes its school
@@ -107,9 +107,11 @@ def _levels(columns: list[np.ndarray], n: int) -> np.ndarray:
 
 def _associated(arms: pd.Series, baseline: dict[int, np.ndarray], blank: np.ndarray) -> tuple[int, ...]:
     """Up to ``MAX_COLUMNS`` coded baseline columns the arm depends on beyond chance, among the
-    pupils with a school: the most associated first (chi-square), then the one most associated
-    within its levels (the chi-squares within each level summed); each at ``ALPHA`` divided by
-    the columns tried."""
+    pupils with a school: the most associated first, then the one most associated within its
+    levels (the chi-squares within each level summed), and so on; a column qualifies at ``ALPHA``
+    divided by every test that may be run (columns tried x ``MAX_COLUMNS``) and the strongest is
+    the one of largest chi-square per degree of freedom (on a large file every p-value
+    underflows to 0)."""
     from scipy.stats import chi2, chi2_contingency
 
     keep = ~blank
@@ -118,7 +120,7 @@ def _associated(arms: pd.Series, baseline: dict[int, np.ndarray], blank: np.ndar
     chosen: list[int] = []
     while len(chosen) < MAX_COLUMNS:
         within = _levels([baseline[c][keep] for c in chosen], len(arm))
-        found: list[tuple[float, int]] = []
+        found: list[tuple[float, int]] = []  # (-chi-square per degree of freedom, position)
         for position in [p for p in tried if p not in chosen]:
             levels = _levels([baseline[position][keep]], len(arm))
             statistic, dof = 0.0, 0
@@ -129,8 +131,8 @@ def _associated(arms: pd.Series, baseline: dict[int, np.ndarray], blank: np.ndar
                     result = chi2_contingency(table)
                     statistic, dof = statistic + float(result[0]), dof + int(result[2])
             p = float(chi2.sf(statistic, dof)) if dof else 1.0
-            if p < ALPHA / len(tried):
-                found.append((p, position))
+            if p < ALPHA / (len(tried) * MAX_COLUMNS):
+                found.append((-statistic / dof, position))
         if not found:
             break
         chosen.append(min(found)[1])

@@ -468,6 +468,7 @@ def test_the_ladders_last_rung_releases_under_dp_over_a_public_domain_and_is_cha
     assert record["epsilon"] == 1.0 and ledger.spent(sessions, "test", "mid") == 1.0  # the default epsilon
     assert not record["disclosure"]["risks_enforced"]  # the guarantee covers every row
     params = record["params"]
+    assert "design" not in params and "min_leaf" not in params  # the DP method's settings alone
     assert params["bin_scheme"]["post_test_1"]["bounds"] == [0.0, 200.0]  # declared: public
     assert "estimated under DP" in params["guarantee"]  # the rest of the domain paid for
     released = pd.read_csv(record["output_path"])

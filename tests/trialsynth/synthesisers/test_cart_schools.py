@@ -176,6 +176,20 @@ def test_an_arm_shared_unevenly_across_waves_is_dealt_within_the_waves():
     assert synth_gap == pytest.approx(real_gap, abs=1.0)  # the unadjusted effect, composition kept
 
 
+def test_the_columns_the_arm_depends_on_most_are_chosen_on_a_large_file():
+    """Every p-value underflows to 0 on 20,000 rows: the strength decides, not the position."""
+    from trialsynth.synthesisers.cart_arms import _associated
+
+    rng = np.random.default_rng(0)
+    arm = rng.integers(0, 2, 20000)
+
+    def agreeing(flip):  # equal to the arm but for a share ``flip`` of rows
+        return np.where(rng.random(len(arm)) < flip, 1 - arm, arm).astype(float)
+
+    columns = {0: agreeing(0.30), 1: agreeing(0.25), 2: agreeing(0.20), 3: agreeing(0.02)}
+    assert _associated(pd.Series(arm.astype(float)), columns, np.zeros(len(arm), dtype=bool))[0] == 3
+
+
 def test_a_randomised_arm_is_dealt_as_one_cell_with_the_real_sizes(pupil_randomised_trial):
     data, meta = pupil_randomised_trial
     model = CartSynthesiser(random_state=3).fit(data, meta)
