@@ -8,8 +8,9 @@ schools that do, a value fitting when equal (a category or a code) or within ``W
 column's real range (a measurement, as an intruder would allow for rounding);
 ``school_size_correlation`` is the correlation between those synthetic schools' sizes and the
 sizes of the real schools they point at. Both None for a trial without schools or without
-school-level columns (then no school can be told apart but by its size). Pupils without a school
-id are no school, on either side.
+school-level columns (then no school can be told apart but by its size). Real pupils without a
+school id are no school; synthetic rows without one are grouped by their school-level profile, as
+an intruder would group them (a blank id hides nothing).
 """
 
 from __future__ import annotations
@@ -67,9 +68,12 @@ def school_disclosure(real: pd.DataFrame, synth: pd.DataFrame, meta: TrialMeta) 
     columns = school_level_columns(real, meta)
     if not columns or meta.cluster is None or meta.cluster not in synth.columns:
         return dict.fromkeys(SCHOOL_KEYS)
-    # pupils without a school (no id) are no school: neither pointed at nor pointing
+    # real pupils without a school (no id) are no school to point at; synthetic ones are grouped
+    # by their school-level profile, as an intruder would group them (a blank id hides nothing)
     real_profile, real_size = profiles(real[real[meta.cluster].notna()], meta.cluster, columns)
-    synth_profile, synth_size = profiles(synth[synth[meta.cluster].notna()], meta.cluster, columns)
+    synth_profile, synth_size = profiles(
+        _blank_as_profiles(synth, meta.cluster, columns), meta.cluster, columns
+    )
     fits = fitting(real_profile, synth_profile, windows(real, real_profile, meta))
     single = fits.sum(axis=1) == 1
     share = float(single.mean()) if len(single) else None
@@ -80,3 +84,15 @@ def school_disclosure(real: pd.DataFrame, synth: pd.DataFrame, meta: TrialMeta) 
         if np.std(pointed) > 0 and np.std(mine) > 0:
             correlation = float(np.corrcoef(mine, pointed)[0, 1])
     return {"school_reidentification": share, "school_size_correlation": correlation}
+
+
+def _blank_as_profiles(synth: pd.DataFrame, cluster: str, columns: list[str]) -> pd.DataFrame:
+    """``synth`` with each row without a school id labelled by its school-level profile."""
+    blank = synth[cluster].isna()
+    if not blank.any():
+        return synth
+    rows = synth.loc[blank, columns].to_numpy(dtype=object)
+    profile = pd.Series(["|".join(map(str, row)) for row in rows], index=synth.index[blank])
+    labels = synth[cluster].astype(object).copy()
+    labels[blank] = "\0no id: " + profile
+    return synth.assign(**{cluster: labels})
