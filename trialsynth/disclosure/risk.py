@@ -21,7 +21,7 @@ from trialsynth.synthesisers.base import (
     Synthesiser,
 )
 
-RISK_RULE = "attack-risks-v2"
+RISK_RULE = "attack-risks-v3"  # v3: dcr_share read against its measured null, over rows not tied
 
 
 # Measured by attacks against the holdout: unmeasured (too few held-out rows) blocks a file
