@@ -1,7 +1,7 @@
 """One trial, end to end, as the study's steps: identify (a release identity that already has a
 released file stops here, ``unchanged``) -> load -> route -> clean -> hold out -> tune -> control
 schools -> charge (a private fit) -> fit -> sample -> gate (re-draw replicated uniques) ->
-evaluate -> categorise -> risk gate (one smoothed re-draw) -> write -> report.
+evaluate -> categorise -> risk gate (a ladder of remedies, the last a DP method) -> write -> report.
 
 ``run_trial`` takes the trial's plan (built by the registry) and never reads a manifest. Each step
 is a function of the module that owns it (``data``, ``synthesisers``, ``disclosure``,

@@ -194,7 +194,8 @@ def _release(
     training = (controlled.data, controlled.control.fit_meta(cleaned.meta))
     tried: list[tuple[str, tuple[str, ...]]] = []
     exceeded: tuple[str, ...] = ()
-    private = private_rung(trial.plan)
+    # a comparison measures the method itself: it never climbs to another method
+    private = private_rung(trial.plan) if trial.context.comparison is None else None
     rungs = (*risk.ladder(fitted.synthesiser), *([private] if private else []))
     for step, rung in enumerate((None, *rungs)):
         suffix = f"_remedy{step}" if step else ""
