@@ -117,12 +117,13 @@ def _associated(arms: pd.Series, baseline: dict[int, np.ndarray], blank: np.ndar
     keep = ~blank
     arm = arms[keep].to_numpy()
     tried = [p for p, v in baseline.items() if 1 < pd.Series(v[keep]).nunique(dropna=False) <= MAX_LEVELS]
+    keys = {p: _levels([baseline[p][keep]], len(arm)) for p in tried}  # each column's levels, once
     chosen: list[int] = []
+    within = _levels([], len(arm))
     while len(chosen) < MAX_COLUMNS:
-        within = _levels([baseline[c][keep] for c in chosen], len(arm))
         found: list[tuple[float, int]] = []  # (-chi-square per degree of freedom, position)
         for position in [p for p in tried if p not in chosen]:
-            levels = _levels([baseline[position][keep]], len(arm))
+            levels = keys[position]
             statistic, dof = 0.0, 0
             for cell in np.unique(within):
                 rows = within == cell
@@ -136,4 +137,5 @@ def _associated(arms: pd.Series, baseline: dict[int, np.ndarray], blank: np.ndar
         if not found:
             break
         chosen.append(min(found)[1])
+        within = within + "|" + keys[chosen[-1]]
     return tuple(chosen)

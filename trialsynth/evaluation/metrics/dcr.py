@@ -50,9 +50,9 @@ def dcr_share(
     to_control, _ = nearest(held, points)
     p = len(trained) / (len(trained) + len(held))
     closer, untied = _closer(to_training, to_control)
-    null = _unseen_share(trained, held, units, p, rng)
     if not untied:
         return 0.5, 0.5, 0.5
+    null = _unseen_share(trained, held, units, p, rng)
     low, high = Rate(closer, untied).wilson()
 
     def scaled(s: float) -> float:
