@@ -11,14 +11,18 @@ cleaned and split as a run does (holdout from its own stream), then synthesised 
   their group's, CART fitted on the group label, each group's rows dealt into equal schools after
   (``disclosure.schools.group_schools``);
 - ``two-level``: new schools drawn from a model of the school table, then their pupils
-  (``synthesisers.cart_schools``: the route's own since two-level synthesis).
+  (``synthesisers.cart_schools``), a long-format file's rows one by one;
+- ``units``: as ``two-level``, a long-format file's rows drawn pupil by pupil
+  (``synthesisers.cart_units``: the route's own for a file with a ``unit``).
 
 Prints per file the median over the seeds (and the worst CI overlap): the school re-identification
 share, the four attack measures, the ICC of the primary outcome (real, synthetic), the primary
 treatment effect's CI overlap, the pMSE ratio (``pmse``: the larger of its two levels, ``pupils``
 and ``schools``, ``fidelity.school_level_ratio``) and, beside it, the ratio of one propensity
 model over every column against the rows' null (``pmse_rows``: the measure before two-level
-evaluation), and the seconds of fit + sample.
+evaluation), the ICC of the primary outcome within pupils of a long-format file (real,
+synthetic: ``pupil_real``, ``pupil_syn``; the synthetic pupils as released), and the seconds
+of fit + sample.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,6 +47,7 @@ from registry.demo import write_demo_archive  # noqa: E402
 from registry.manifest import load_manifest  # noqa: E402
 from registry.plans import build_plans  # noqa: E402
 from trialsynth.data.loading import load  # noqa: E402
+from trialsynth.data.restore import restore_dropped  # noqa: E402
 from trialsynth.disclosure.schools import assign_schools, group_schools  # noqa: E402
 from trialsynth.evaluation.metrics import METRICS, evaluation_view  # noqa: E402
 from trialsynth.evaluation.metrics.schools import school_disclosure  # noqa: E402
@@ -49,6 +55,7 @@ from trialsynth.evaluation.metrics.trial_analysis import trial_analysis  # noqa:
 from trialsynth.run.sequence import clean_trial, holdout_of  # noqa: E402
 from trialsynth.streams import Streams  # noqa: E402
 from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
+from trialsynth.synthesisers.cart_clustering import shrunken_means  # noqa: E402
 from trialsynth.synthesisers.routing import route  # noqa: E402
 
 RISKS = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share")
@@ -63,6 +70,8 @@ COLUMNS = (
     "pupils",
     "schools",
     "pmse_rows",
+    "pupil_real",
+    "pupil_syn",
     "seconds",
 )
 
@@ -87,10 +96,14 @@ def one_file(cleaned, held, way: str, seed: int) -> dict:
         synthetic = model.sample(len(cleaned.data), streams.generator("sample"))
         synthetic = assign_schools(synthetic, meta, control, streams.generator("schools"))
     else:
-        model = CartSynthesiser(random_state=seed).fit(training, meta)
+        units = held.training_units(cleaned.units) if way == "units" else None
+        model = CartSynthesiser(random_state=seed).fit(training, meta, units=units)
         synthetic = model.sample(len(cleaned.data), streams.generator("sample"))
     seconds = time.perf_counter() - started
-    real_view, synth_view, ctx = evaluation_view(cleaned.data, synthetic, meta, seed, held.mask)
+    pupils = _pupils(cleaned, synthetic, model, streams)
+    real_view, synth_view, ctx = evaluation_view(
+        cleaned.data, synthetic, meta, seed, held.mask, cleaned.units
+    )
     measured = {
         **METRICS["attacks"](real_view, synth_view, ctx),
         **METRICS["propensity"](real_view, synth_view, ctx),
@@ -108,7 +121,28 @@ def one_file(cleaned, held, way: str, seed: int) -> dict:
         "pupils": measured.get("pmse_ratio_pupils"),
         "schools": measured.get("pmse_ratio_schools"),
         "pmse_rows": measured.get("pmse_ratio_rows"),
+        **pupils,
         "seconds": seconds,
+    }
+
+
+def _pupils(cleaned, synthetic, model, streams) -> dict:
+    """The ICC of the primary outcome within pupils, real and synthetic (the synthetic file's
+    pupils as a release groups them); none for a file with one row per pupil."""
+    unit = next((d for d in cleaned.meta.dropped if d.restore == "units"), None)
+    if unit is None or cleaned.units is None:
+        return {"pupil_real": None, "pupil_syn": None}
+    released = restore_dropped(synthetic, cleaned.meta, streams.generator("restore"), model.drawn_units())
+    primary = cleaned.meta.primary_outcome
+
+    def icc(values, ids) -> float:
+        return shrunken_means(pd.to_numeric(values, errors="coerce").reset_index(drop=True), pd.Series(ids))[
+            1
+        ]
+
+    return {
+        "pupil_real": icc(cleaned.data[primary], cleaned.units),
+        "pupil_syn": icc(released[primary], released[unit.name].to_numpy()),
     }
 
 
@@ -119,7 +153,9 @@ def run(manifest_path: Path, label: str, seeds: int, only: list[str] | None, way
         if plan.data_path is None:
             continue
         loaded = load(plan)
-        if route(len(loaded.frame), plan.method, plan.policy).method != "cart" or not plan.roles.cluster:
+        if route(len(loaded.frame), plan.method, plan.policy).method != "cart" or not (
+            plan.roles.cluster or plan.roles.unit
+        ):
             continue
         cleaned = clean_trial(loaded, plan, route(len(loaded.frame), plan.method, plan.policy))
         held = holdout_of(cleaned, plan, CartSynthesiser)
@@ -141,7 +177,7 @@ def main() -> None:
     parser.add_argument("--demo-seed", type=int, default=77, help="the demo archive's seed")
     parser.add_argument("--corpus", action="store_true", help="also the real-data corpus")
     parser.add_argument("--seeds", type=int, default=5, help="files per trial and way (medians)")
-    parser.add_argument("--way", action="append", dest="ways", choices=("groups", "two-level"))
+    parser.add_argument("--way", action="append", dest="ways", choices=("groups", "two-level", "units"))
     parser.add_argument("--out", help="working directory (default: a new temporary one)")
     parser.add_argument("--trial", action="append", dest="trials", help="only this trial (repeatable)")
     args = parser.parse_args()

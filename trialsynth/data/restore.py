@@ -10,17 +10,25 @@ from trialsynth.meta import DroppedColumn, TrialMeta
 
 
 def restore_dropped(
-    synthetic: pd.DataFrame, meta: TrialMeta, rng: np.random.Generator | None = None
+    synthetic: pd.DataFrame,
+    meta: TrialMeta,
+    rng: np.random.Generator | None = None,
+    units: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Put Appendix A's dropped columns back, in the original column order, so a released file
     has the real file's layout: empty columns empty, constants constant, descriptors derived from
     the synthetic column they describe, unit ids fresh (1..n, never real), a long-format file's
-    pupil ids fresh and grouping its rows (``assign_units``). Manifest drops stay out.
+    pupil ids fresh and grouping its rows (``assign_units``; ``units``: each row's pupil as the
+    method drew them, where it did). Manifest drops stay out.
     """
     synthetic = synthetic.copy()
     for dropped in meta.dropped:
         if dropped.restore == "units":
-            synthetic = assign_units(synthetic, dropped, meta, rng or np.random.default_rng(0))
+            rng = rng or np.random.default_rng(0)
+            if units is not None and len(units) == len(synthetic):
+                synthetic = drawn_units(synthetic, dropped, units, rng)
+            else:
+                synthetic = assign_units(synthetic, dropped, meta, rng)
     n = len(synthetic)
     for dropped in meta.dropped:
         if dropped.restore == "missing":
@@ -58,6 +66,18 @@ def assign_units(
     ordered = ordered.reset_index(drop=True)
     ordered[dropped.name] = ids if dropped.value == "integer" else [f"P{i:07d}" for i in ids]
     return ordered
+
+
+def drawn_units(
+    synthetic: pd.DataFrame, dropped: DroppedColumn, units: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Fresh pupil ids for a long-format file whose rows the method drew pupil by pupil
+    (``units``: each row's pupil): the pupils numbered 1..k in a random order."""
+    _, codes = np.unique(units, return_inverse=True)
+    ids = rng.permutation(int(codes.max()) + 1 if len(codes) else 0)[codes] + 1
+    out = synthetic.reset_index(drop=True).copy()
+    out[dropped.name] = ids if dropped.value == "integer" else [f"P{i:07d}" for i in ids]
+    return out
 
 
 def _scaled(sizes: list[int], n: int) -> list[int]:

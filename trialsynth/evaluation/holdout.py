@@ -46,6 +46,12 @@ class Holdout:
             return data
         return data.loc[~self.mask].reset_index(drop=True)
 
+    def training_units(self, units: np.ndarray | None) -> np.ndarray | None:
+        """The pupil id of each row the synthesiser is fitted on (``units``: every cleaned row's)."""
+        if units is None or self.seen_by_synthesiser or not self.mask.any():
+            return units
+        return units[~self.mask]
+
     def record(self) -> dict[str, Any]:
         held = int(self.mask.sum())
         return {

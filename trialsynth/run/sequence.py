@@ -33,7 +33,14 @@ from trialsynth.reports.aggregates import aggregate
 from trialsynth.run.steps import MethodReplaced, SchoolsSynthesised, Step, Trial, Unmeasured
 from trialsynth.streams import Streams
 from trialsynth.synthesisers import is_private, preflight, synthesiser_class
-from trialsynth.synthesisers.base import Rung, Synthesiser, capabilities_of, is_tunable, models_schools
+from trialsynth.synthesisers.base import (
+    Rung,
+    Synthesiser,
+    capabilities_of,
+    is_tunable,
+    models_schools,
+    models_units,
+)
 from trialsynth.synthesisers.fitting import (
     Fitted,
     Sampled,
@@ -146,7 +153,7 @@ def _synthesise(
         if charged is not None:
             yield charged
         training = (controlled.data, controlled.control.fit_meta(cleaned.meta))
-        fitted = fit(synthesiser, training, released)
+        fitted = fit(synthesiser, training, released, held.training_units(cleaned.units))
     yield fitted
     with clock.stage("sample"):
         sampled = sample(fitted, len(cleaned.data), streams)
@@ -207,7 +214,8 @@ def _release(
                 return
             with clock.stage(f"resample{suffix}"):
                 if rung.params:
-                    fitted = fit(risk.refitted(fitted.synthesiser, rung), training, None)
+                    refitted = risk.refitted(fitted.synthesiser, rung)
+                    fitted = fit(refitted, training, None, held.training_units(cleaned.units))
                     yield fitted  # the released file's settings are the last rung's
                 n_rows = len(cleaned.data)
                 sampled = Sampled(
@@ -222,7 +230,7 @@ def _release(
     if models_schools(fitted.synthesiser):
         yield SchoolsSynthesised(fitted.synthesiser.schools_drawn())
     with clock.stage("write"):
-        yield write(_restored(sampled, cleaned, streams), trial.plan, trial.context)
+        yield write(_restored(sampled, cleaned, streams, fitted), trial.plan, trial.context)
     with clock.stage("report"):
         yield aggregate(cleaned.data, sampled.synthetic, cleaned.meta)
 
@@ -301,9 +309,15 @@ def _evaluate(
     return evaluate_trial(cleaned, sampled.synthetic, trial.streams.seed_of("evaluate"), held, measured)
 
 
-def _restored(sampled: Sampled, cleaned: Cleaned, streams: Streams) -> pd.DataFrame:
-    """The released layout: Appendix A's dropped columns put back."""
-    return restore_dropped(sampled.synthetic, cleaned.meta, streams.generator("restore"))
+def _restored(
+    sampled: Sampled, cleaned: Cleaned, streams: Streams, fitted: Fitted | None = None
+) -> pd.DataFrame:
+    """The released layout: Appendix A's dropped columns put back; a long-format file's rows
+    grouped into the pupils the method drew, where it drew them (``models_units``)."""
+    units = None
+    if fitted is not None and models_units(fitted.synthesiser):
+        units = fitted.synthesiser.drawn_units()
+    return restore_dropped(sampled.synthetic, cleaned.meta, streams.generator("restore"), units)
 
 
 def _private_release(

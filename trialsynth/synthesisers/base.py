@@ -167,12 +167,30 @@ def models_schools(method: object) -> TypeGuard[ModelsSchools]:
     return isinstance(method, ModelsSchools) and method.models_schools()
 
 
+@runtime_checkable
+class ModelsUnits(ModelsSchools, Protocol):
+    """A method that draws a long-format pupil's rows together: fitted with each row's pupil,
+    it returns a file whose rows are grouped into new pupils (``drawn_units``)."""
+
+    def fit(self, data: pd.DataFrame, meta: TrialMeta, units: np.ndarray | None = None) -> Self: ...
+
+    def models_units(self) -> bool: ...
+
+    def drawn_units(self) -> np.ndarray | None: ...
+
+
+def models_units(method: object) -> TypeGuard[ModelsUnits]:
+    """Whether ``method`` (an instance) draws a long-format pupil's rows together."""
+    return isinstance(method, ModelsUnits) and method.models_units()
+
+
 CAPABILITIES: dict[str, type] = {
     "differentially_private": DifferentiallyPrivate,
     "from_released_outputs": FromReleasedOutputs,
     "tunable": Tunable,
     "redraws": Redraws,
     "models_schools": ModelsSchools,
+    "models_units": ModelsUnits,
 }
 
 

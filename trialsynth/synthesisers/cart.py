@@ -34,6 +34,7 @@ from trialsynth.synthesisers.cart_schools import LABEL, DesignCart
 from trialsynth.synthesisers.cart_smoothing import bandwidths
 from trialsynth.synthesisers.cart_smoothing import smooth as smooth_values
 from trialsynth.synthesisers.cart_trees import MIN_LEAF
+from trialsynth.synthesisers.cart_units import UnitCart
 from trialsynth.synthesisers.clusters import label_mapping, pseudonymise
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,9 @@ class CartSynthesiser(Estimator):
             if meta.kinds[c] == "categorical" or not pd.api.types.is_numeric_dtype(data[c])
         ]
 
-    def fit(self, data: pd.DataFrame, meta: TrialMeta) -> Self:
+    def fit(self, data: pd.DataFrame, meta: TrialMeta, units: np.ndarray | None = None) -> Self:
+        """``units``: a long-format file's pupil id per row; the ``trees`` engine then draws a
+        pupil's rows together (``cart_units``)."""
         check_choice("CartSynthesiser", "engine", self.engine, ENGINES)
         check_choice("CartSynthesiser", "missing", self.missing, MISSING_MODES)
         check_choice("CartSynthesiser", "smoothing", self.smoothing, SMOOTHING)
@@ -173,9 +176,13 @@ class CartSynthesiser(Estimator):
         self.column_order_ = self._order(list(prepared.columns), meta)
         if designed:
             numeric = bool(meta.cluster) and pd.api.types.is_numeric_dtype(data[meta.cluster])
-            self.design_ = DesignCart(self.min_leaf, self.random_state, bool(numeric)).fit(
-                prepared, meta, set(self.labels_), self.column_order_
-            )
+            design = UnitCart if units is not None else DesignCart
+            self.design_ = design(self.min_leaf, self.random_state, bool(numeric))
+            if isinstance(self.design_, UnitCart):
+                assert units is not None
+                self.design_.fit(prepared, meta, set(self.labels_), self.column_order_, units)
+            else:
+                self.design_.fit(prepared, meta, set(self.labels_), self.column_order_)
             return self
         from synthpop import Synthesiser as SynthpopSynthesiser  # only this engine pays its import
 
@@ -229,12 +236,25 @@ class CartSynthesiser(Estimator):
         self._check_drawable(len(rows))
         if not hasattr(self, "design_"):
             return self._draw(len(rows), rng, smooth=True)
+        if isinstance(self.design_, UnitCart):  # each row in its place among its pupil's rows
+            return self._finish(self.design_.sample_within(rows, rng), rng, smooth=True)
         arm = self.design_.pupil_arm_
         prepared = rows.copy()
         if arm and arm in self.labels_:
             prepared[arm] = encode_missing_categories(prepared[[arm]], [arm])[arm]
         drawn = self.design_.sample_within(prepared, self.meta_.cluster, rng)
         return self._finish(drawn, rng, smooth=True)
+
+    def models_units(self) -> bool:
+        """Whether a long-format file's pupil is modelled (its rows drawn together): the
+        ``trees`` engine."""
+        return self.engine == "trees"
+
+    def drawn_units(self) -> np.ndarray | None:
+        """Each row's pupil (0..k-1) in the file last drawn, the rows of a pupil together; None
+        where rows were drawn one by one."""
+        design = getattr(self, "design_", None)
+        return design.units_ if isinstance(design, UnitCart) and hasattr(design, "units_") else None
 
     def schools_drawn(self) -> dict[str, Any]:
         """What the last draw of new schools did (counts; empty without two-level synthesis)."""
@@ -276,9 +296,10 @@ class CartSynthesiser(Estimator):
 
 
 if TYPE_CHECKING:  # mypy checks the class against every capability it claims
-    from trialsynth.synthesisers.base import ModelsSchools, Redraws, Remedies, Synthesiser
+    from trialsynth.synthesisers.base import ModelsSchools, ModelsUnits, Redraws, Remedies, Synthesiser
 
     _synthesiser: type[Synthesiser] = CartSynthesiser
     _redraws: type[Redraws] = CartSynthesiser
     _remedies: type[Remedies] = CartSynthesiser
     _schools: type[ModelsSchools] = CartSynthesiser
+    _units: type[ModelsUnits] = CartSynthesiser

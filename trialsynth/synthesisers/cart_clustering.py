@@ -4,6 +4,9 @@ pupils and schools are dealt with."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +16,7 @@ from trialsynth.missing import NA_CATEGORY, as_label
 from trialsynth.synthesisers.cart_smoothing import SMOOTH_MIN_LEVELS
 from trialsynth.synthesisers.cart_trees import largest_remainder
 
+RULE = "cart-design-v1"
 MEAN = "__school_mean__:"
 SIZE = "__school_size__"
 MIN_ICC = 0.02
@@ -151,3 +155,30 @@ def school_arm_pupils(arm: pd.Series, blank: pd.Series, meta: TrialMeta) -> pd.S
         without = arm[blank].map(as_label).value_counts() * scale
         counts = (counts - without.reindex(counts.index).fillna(0.0)).clip(lower=0.0)
     return counts
+
+
+@dataclass
+class SchoolsDrawn:
+    """What one draw of new schools did (counts only)."""
+
+    schools: int = 0
+    redrawn: int = 0  # draws of a school whose profile fitted exactly one real school
+    took_other_profile: int = 0  # fitting one after every re-draw: given another new profile
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "rule": RULE,
+            "schools_drawn": self.schools,
+            "schools_redrawn_off_one_real_school": self.redrawn,
+            "schools_given_another_new_schools_profile": self.took_other_profile,
+        }
+
+
+def as_compared(profile: pd.DataFrame, window: dict[str, float | None]) -> pd.DataFrame:
+    """School profiles as the gate compares them: a category or a code as its label (1, 1.0 and
+    "1" alike), a measurement as it is."""
+    out = profile.copy()
+    for name, width in window.items():
+        if width is None:
+            out[name] = out[name].map(as_label)
+    return out

@@ -45,8 +45,11 @@ from trialsynth.missing import MISSING_SUFFIX, as_label
 from trialsynth.synthesisers.cart_arms import MAX_LEVELS, ArmDealer, arm_key
 from trialsynth.synthesisers.cart_clustering import (
     MEAN,
+    RULE,
     SIZE,
+    SchoolsDrawn,
     arm_counts,
+    as_compared,
     blank_row,
     blank_schools,
     centred,
@@ -62,25 +65,7 @@ from trialsynth.synthesisers.cart_trees import Given, SequentialCart, Strata
 LABEL = "__school_label__"
 SCHOOL_TRIES = 20
 SCHOOL_MIN_LEVELS = 5  # school measurements with fewer distinct values keep their donors
-RULE = "cart-design-v1"
 NO_SCHOOL = "__no_school__"  # pupils without a school (or a trial without schools): one school
-
-
-@dataclass
-class SchoolsDrawn:
-    """What one draw of new schools did (counts only)."""
-
-    schools: int = 0
-    redrawn: int = 0  # draws of a school whose profile fitted exactly one real school
-    took_other_profile: int = 0  # still fitting one after SCHOOL_TRIES: another new school's profile
-
-    def record(self) -> dict[str, Any]:
-        return {
-            "rule": RULE,
-            "schools_drawn": self.schools,
-            "schools_redrawn_off_one_real_school": self.redrawn,
-            "schools_given_another_new_schools_profile": self.took_other_profile,
-        }
 
 
 @dataclass
@@ -92,9 +77,20 @@ class DesignCart:
     numeric_ids: bool = False
     drawn: SchoolsDrawn = field(default_factory=SchoolsDrawn)
 
-    def fit(self, data: pd.DataFrame, meta: TrialMeta, text: set[str], order: list[str]) -> Self:
+    def fit(
+        self,
+        data: pd.DataFrame,
+        meta: TrialMeta,
+        text: set[str],
+        order: list[str],
+        extra: pd.DataFrame | None = None,
+    ) -> Self:
         """``data``: the training rows as CART prepared them (categories as text, the real school
-        ids in ``meta.cluster``); ``order``: CART's visiting order of every column."""
+        ids in ``meta.cluster``); ``order``: CART's visiting order of every column. ``extra``:
+        columns every row is drawn given, after its school's (a long-format row's pupil, its
+        place among the pupil's rows and the pupil's row before it: ``cart_units``); their
+        values are supplied to ``draw_rows``, and an arm among them is never dealt."""
+        self.extra_ = list(extra.columns) if extra is not None else []
         cluster = meta.cluster
         self.has_schools_ = cluster is not None
         blank = blank_schools(data[cluster]) if cluster else pd.Series(False, index=data.index)
@@ -119,12 +115,14 @@ class DesignCart:
         self._fit_schools(table[self.school_order_], text, meta)
         real = table[self.school_columns_]
         self.window_ = windows(data[schooled], real, meta) if self.school_columns_ else {}
-        self.real_profile_ = _as_compared(real, self.window_)
+        self.real_profile_ = as_compared(real, self.window_)
         if self.blank_row_ is not None:
             table = pd.concat([table, self.blank_row_.to_frame(NO_SCHOOL).T.astype(table.dtypes.to_dict())])
         rows = table.reindex(school.to_numpy()).set_axis(data.index)
         outcomes = [c for c in means if c.removeprefix(MEAN) in meta.outcomes]
         data = centred(data, rows[outcomes], school)
+        if extra is not None:
+            data = pd.concat([data, extra.set_axis(data.index)], axis=1)
         self._fit_pupils(data, rows, meta, text, pupils, blank.to_numpy())
         return self
 
@@ -157,25 +155,32 @@ class DesignCart:
         post = [c for c in pupils if c.removesuffix(MISSING_SUFFIX) in meta.outcomes]
         arm = meta.treatment if meta.treatment in pupils else None
         baseline = [c for c in pupils if c not in post and c != arm]
+        given_arm = meta.treatment if meta.treatment in self.extra_ else None
         # the school's context is released as the new school's and never predicts its pupils: a
         # new school pairs one real school's context with another's means, and pupils drawn from
         # both would carry two schools' effects (the effect's CI overlap on the 9,900-row demo
         # trial: median 0.58 with the context among the predictors, 0.85 without)
         context = [c for c in self.school_columns_ if c != self.school_arm_]
         self.given_school_ = [c for c in self.school_order_ if c not in context]
-        order = [*self.given_school_, *baseline, *([arm] if arm else []), *post]
-        frame = pd.concat([data[pupils], rows[self.given_school_]], axis=1)[order]
+        given_columns = [*self.given_school_, *self.extra_]
+        order = [*given_columns, *baseline, *([arm] if arm else []), *post]
+        frame = pd.concat([data[pupils + self.extra_], rows[self.given_school_]], axis=1)[order]
         self.pupil_encoding_ = Encoding.of(frame, text)
         # an arm that schools hold one each (pupils never randomised aside) is drawn by the model
         # given the school; an arm shared within schools is dealt at random with the real sizes
-        self.arm_dealt_ = arm is not None and not one_arm_a_school(
-            data[arm], data[meta.cluster] if meta.cluster else None
+        # (a long-format row's arm, where it varies within pupils, is drawn given the pupil's
+        # row before it: dealt at random, a pupil would change arms at random)
+        self.arm_dealt_ = (
+            arm is not None
+            and not self.extra_
+            and not one_arm_a_school(data[arm], data[meta.cluster] if meta.cluster else None)
         )
         self.dealer_ = None
         if arm is not None and self.arm_dealt_:
             self.dealer_ = self._arm_dealer(frame, data[arm], meta, baseline, blank)
-        given = tuple(range(len(self.given_school_))) + ((order.index(arm),) if self.arm_dealt_ else ())
-        by = order.index(arm) if arm else (order.index(self.school_arm_) if self.school_arm_ else None)
+        given = tuple(range(len(given_columns))) + ((order.index(arm),) if self.arm_dealt_ else ())
+        held_by = arm or given_arm or self.school_arm_
+        by = order.index(held_by) if held_by else None
         strata = Strata(by, len(order) - len(post)) if by is not None and post else None
         self.pupil_cart_ = SequentialCart(min_leaf=self.min_leaf, random_state=self.random_state).fit(
             self.pupil_encoding_.encode(frame), *self.pupil_encoding_.kinds(), given=given, strata=strata
@@ -204,6 +209,12 @@ class DesignCart:
         """``n`` pupils in new schools: the pupil columns, the school-level columns and the new
         school's label in ``LABEL`` (a trial with schools); pupils without a school in the real
         file (their share of ``n``) without one here."""
+        return self._draw_pupils(self.place(n, rng), None, rng)
+
+    def place(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """New schools drawn (kept for the draws that follow) and the position of each of ``n``
+        pupils' school among them; pupils without a school in the real file (their share of
+        ``n``) are given the row of their own."""
         drawn = self._draw_schools(rng)
         blank = int(round(n * self.blank_share_))
         school_of = self._pupils_of_schools(n - blank, drawn, rng)
@@ -212,7 +223,12 @@ class DesignCart:
             drawn = pd.concat([drawn, row], ignore_index=True)
             school_of = rng.permutation(np.concatenate([school_of, np.full(blank, len(drawn) - 1)]))
         self.schools_ = drawn
-        return self._draw_pupils(school_of.astype(np.intp), None, rng)
+        return school_of.astype(np.intp)
+
+    def draw_rows(self, school_of: np.ndarray, extra: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """Rows of the schools last placed (``school_of``: each row's position among them), each
+        drawn given its values of the ``extra`` columns the model was fitted with."""
+        return self._draw_pupils(school_of, None, rng, extra)
 
     def _pupils_of_schools(self, n: int, schools: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         """Each of ``n`` pupils' new school, in proportion to the schools' sizes; where schools were
@@ -246,10 +262,20 @@ class DesignCart:
         return self._draw_pupils(school_of.astype(np.intp), arms, rng)
 
     def _draw_pupils(
-        self, school_of: np.ndarray, arms: np.ndarray | None, rng: np.random.Generator
+        self,
+        school_of: np.ndarray,
+        arms: np.ndarray | None,
+        rng: np.random.Generator,
+        extra: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
-        encoded = self.pupil_encoding_.encode(self.schools_.iloc[school_of], self.given_school_)
-        given: dict[int, Given] = {j: encoded[:, j] for j in range(len(self.given_school_))}
+        rows = self.schools_.iloc[school_of][self.given_school_].reset_index(drop=True)
+        if self.extra_:
+            if extra is None or len(extra) != len(school_of):
+                raise ValueError(f"DesignCart: every row is drawn given its values of {self.extra_}.")
+            rows = pd.concat([rows, extra[self.extra_].reset_index(drop=True)], axis=1)
+        given_columns = [*self.given_school_, *self.extra_]
+        encoded = self.pupil_encoding_.encode(rows, given_columns)
+        given: dict[int, Given] = {j: encoded[:, j] for j in range(len(given_columns))}
         if self.pupil_arm_ is not None:
             position = self.pupil_encoding_.columns.index(self.pupil_arm_)
             if arms is not None:
@@ -259,7 +285,7 @@ class DesignCart:
                     self.dealer_, self.schools_[LABEL].isna().to_numpy()[school_of], rng
                 )
         out = self.pupil_encoding_.decode(self.pupil_cart_.sample(len(school_of), rng, given))
-        out = out.drop(columns=[c for c in self.given_school_ if c not in self.school_columns_])
+        out = out.drop(columns=[c for c in given_columns if c not in self.school_columns_])
         for name in self.school_columns_:
             if name not in out:  # released as the new school's, never a pupil model's predictor
                 out[name] = self.schools_[name].to_numpy()[school_of]
@@ -346,7 +372,7 @@ class DesignCart:
         """Which new schools' school-level profiles fit exactly one real school."""
         if not self.school_columns_:
             return np.zeros(len(schools), dtype=bool)
-        mine = _as_compared(schools[self.school_columns_], self.window_)
+        mine = as_compared(schools[self.school_columns_], self.window_)
         return np.asarray(fitting(self.real_profile_, mine, self.window_).sum(axis=1) == 1)
 
     def _pupil_arm_record(self) -> str | None:
@@ -365,13 +391,3 @@ class DesignCart:
             "pupils_without_a_school": self.blank_row_ is not None,
             "fitted_per_arm": list(self.per_arm_),
         }
-
-
-def _as_compared(profile: pd.DataFrame, window: dict[str, float | None]) -> pd.DataFrame:
-    """School profiles as the gate compares them: a category or a code as its label (1, 1.0 and
-    "1" alike), a measurement as it is."""
-    out = profile.copy()
-    for name, width in window.items():
-        if width is None:
-            out[name] = out[name].map(as_label)
-    return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trialsynth.dp.noise import SecureNoise
@@ -25,6 +26,7 @@ from trialsynth.synthesisers.base import (
     Synthesiser,
     Tunable,
     Tuning,
+    models_units,
 )
 
 
@@ -105,9 +107,12 @@ def fit(
     synthesiser: Synthesiser,
     training: tuple[pd.DataFrame, TrialMeta] | None,
     released: Released | None,
+    units: np.ndarray | None = None,
 ) -> Fitted:
     """Fit from released outputs when supplied and the method can, else from the ``training``
-    rows and their metadata; a private fit draws its noise from ``SecureNoise``."""
+    rows and their metadata; a private fit draws its noise from ``SecureNoise``. ``units``: a
+    long-format file's pupil id per training row, for a method that draws a pupil's rows
+    together (``models_units``)."""
     private = reads_privately(synthesiser, released)
     released_rows = None
     if released is not None and isinstance(synthesiser, FromReleasedOutputs):
@@ -119,6 +124,8 @@ def fit(
         )
     elif private is not None:
         private.fit(training[0], training[1], noise=SecureNoise())
+    elif units is not None and models_units(synthesiser):
+        synthesiser.fit(training[0], training[1], units=units)
     else:
         synthesiser.fit(training[0], training[1])
     record = {**synthesiser.get_params(), **synthesiser.fitted_record()}

@@ -44,7 +44,7 @@ FAST = {
     "pategan": {"settings": {"n_iter": 2, "n_teachers": 3, "generator_n_units_hidden": 32}},
 }
 CLAIMS = {
-    "cart": {"redraws", "models_schools"},
+    "cart": {"redraws", "models_schools", "models_units"},
     "mst": {"differentially_private", "tunable"},
     "aim": {"differentially_private"},
     "ea": {"from_released_outputs"},
