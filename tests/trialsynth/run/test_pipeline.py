@@ -1,6 +1,7 @@
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -488,3 +489,35 @@ def test_a_long_format_trial_gets_no_private_rung(tmp_path, sessions, raw_trial,
     )
     outcome, record = _run(manifest, "mid", tmp_path, sessions)
     assert outcome.status == "failed" and "after 3 remedies" in outcome.error
+
+
+def _waves(pupils: int, seed: int = 0) -> pd.DataFrame:
+    """A long-format trial: pupils in schools, up to three waves each, the arm by pupil."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    school, arm, effect = rng.integers(1, 21, pupils), rng.integers(0, 2, pupils), rng.normal(0, 2, pupils)
+    for p in range(pupils):
+        for wave in range(1, int(rng.choice([2, 3], p=[0.3, 0.7])) + 1):
+            score = 50 + 2 * wave + arm[p] + effect[p] + rng.normal()
+            rows.append((f"P{p:05d}", school[p], arm[p], wave, round(score, 1)))
+    return pd.DataFrame(rows, columns=["pupil_id", "school_id", "treatment", "wave", "score"])
+
+
+def test_a_long_format_trial_is_released_pupil_by_pupil(tmp_path, sessions):
+    manifest = write_archive(
+        tmp_path,
+        {"long": _waves(700)},
+        defaults={"small_threshold": 300},
+        risk_limits=NO_RISK_LIMITS,
+        extra={"long": {"treatment": "treatment", "outcomes": ["score"], "cluster": "school_id",
+                        "unit": "pupil_id", "categorical": ["wave"], "drop": []}},
+    )  # fmt: skip
+    outcome, record = _run(manifest, "long", tmp_path, sessions)
+    assert outcome.status == "succeeded", outcome.error
+    assert record["method"] == "cart" and record["params"]["design"]["rule"] == "cart-units-v1"
+    released = pd.read_csv(record["output_path"])
+    pupils = released.groupby("pupil_id")
+    assert (pupils["treatment"].nunique() == 1).all() and (pupils["school_id"].nunique() == 1).all()
+    in_order = pupils["wave"].agg(list).map(lambda w: w == list(range(1, len(w) + 1)))
+    assert in_order.mean() > 0.9
+    assert record["lineage"]["holdout"]["unit"].startswith("pupil")
