@@ -6,6 +6,10 @@ compared column - discloses that person (synthpop's *replicated uniques*). Such 
 from the fitted model, every round recorded, and a file that still holds one is blocked. A
 combination many real pupils share discloses no one and never blocks; the count of synthetic rows
 equal to any real record is kept as the metric ``exact_matches``. Rows are never dropped.
+
+In a long-format file whose pupils the method drew whole (``models_units``), the pupil is a
+record too: a synthetic pupil whose rows are those of a real pupil no other real pupil shares is
+re-drawn row by row in its places, and a file that still holds one is blocked.
 """
 
 from __future__ import annotations
@@ -19,14 +23,16 @@ import pandas as pd
 from trialsynth.data.cleaning import Cleaned
 from trialsynth.disclosure.schools import SchoolControl
 from trialsynth.errors import ReleaseBlockedError
-from trialsynth.evaluation.metrics.privacy import matches
+from trialsynth.evaluation.metrics.privacy import matches, replicated_pupils
 from trialsynth.meta import TrialMeta
 from trialsynth.synthesisers.base import (
     DifferentiallyPrivate,
     ModelsSchools,
+    ModelsUnits,
     Redraws,
     Synthesiser,
     models_schools,
+    models_units,
 )
 
 GATE_RULE = "replicated-uniques-v1"
@@ -54,6 +60,7 @@ class Gate:
     replicated_uniques: int = 0
     resampled: bool = False  # the whole file re-drawn (smoothed) before the row re-draws
     enforced: bool = True  # False for a differentially private method: measured, not enforced
+    pupils: tuple[int, int] | None = None  # long format: pupils reproduced whole, first and left
 
     @property
     def rounds(self) -> str:
@@ -62,7 +69,20 @@ class Gate:
 
     @property
     def released(self) -> bool:
-        return self.replicated_uniques == 0 or not self.enforced
+        left = self.pupils[1] if self.pupils else 0
+        return (self.replicated_uniques == 0 and left == 0) or not self.enforced
+
+    @property
+    def _pupils_said(self) -> str:
+        if self.pupils is None:
+            return ""
+        first, left = self.pupils
+        if not first:
+            return "; no synthetic pupil reproduces a real pupil's rows unique among pupils"
+        return (
+            f"; {first} synthetic pupils reproduced a real pupil's rows unique among pupils, "
+            f"{left} after re-drawing their rows"
+        )
 
     @property
     def reason(self) -> str:
@@ -75,15 +95,18 @@ class Gate:
         if not self.released:
             return (
                 f"blocked: {self.replicated_uniques} synthetic rows reproduce a real record unique on "
-                f"{self.key_basis} after {self.rounds}"
+                f"{self.key_basis} after {self.rounds}{self._pupils_said}"
             )
         if self.redrawn or self.resampled:
             return (
                 f"released: {self.replicated_initial} synthetic rows reproduced a real record unique on "
                 f"{self.key_basis}; re-drawn from the model ({self.rounds}: "
-                f"{', '.join(map(str, self.redrawn)) or 0} rows), none remain"
+                f"{', '.join(map(str, self.redrawn)) or 0} rows), none remain{self._pupils_said}"
             )
-        return f"released: no synthetic row reproduces a real record unique on {self.key_basis}"
+        return (
+            f"released: no synthetic row reproduces a real record unique on {self.key_basis}"
+            f"{self._pupils_said}"
+        )
 
     def metrics(self) -> dict[str, float | None]:
         return {"replicated_uniques": self.replicated_uniques, "exact_matches": self.exact_matches}
@@ -103,6 +126,11 @@ class Gate:
                 "redrawn_per_round": list(self.redrawn),
                 "replicated_uniques": self.replicated_uniques,
                 "enforced": self.enforced,
+                **(
+                    {"pupils_replicated_initial": self.pupils[0], "pupils_replicated": self.pupils[1]}
+                    if self.pupils is not None
+                    else {}
+                ),
             },
         }
 
@@ -117,6 +145,7 @@ def check_release(
     meta: TrialMeta,
     method: Synthesiser,
     rng: np.random.Generator,
+    units: np.ndarray | None = None,
 ) -> tuple[Gate, pd.DataFrame]:
     """Find synthetic rows that replicate a real unique record, re-draw them from the fitted
     ``method`` (from ``rng``) and check again; the file is blocked if any remain. Returns the
@@ -130,7 +159,8 @@ def check_release(
     Values are compared in one canonical form per column (5, 5.0 and "5" alike, numbers at the
     released precision).
 
-    Re-drawing: ``_redraw_replicated``.
+    Re-drawing: ``_redraw_replicated``. With ``units`` (a long-format file's real pupils) and a
+    method that drew its pupils whole, then the pupils reproduced whole (``_redraw_pupils``).
 
     A differentially private method's file is measured and released as drawn (``enforced`` is
     False): its (epsilon, delta) guarantee already bounds what any synthetic row - one equal to a
@@ -152,7 +182,11 @@ def check_release(
         synthetic, redrawn, resampled = _redraw_replicated(
             real, synthetic, meta, method, rng, (compared, keys), flagged
         )
-    changed = bool(redrawn) or resampled
+    pupils: tuple[int, int] | None = None
+    again: list[int] = []
+    if units is not None and models_units(method) and method.drawn_units() is not None:
+        synthetic, pupils, again = _redraw_pupils(real, synthetic, method, rng, compared, units, may_redraw)
+    changed = bool(redrawn) or resampled or bool(again)
     remaining = int(matches(real, synthetic, compared, keys).replicated.sum()) if changed else initial
     result = Gate(
         keys=tuple(keys),
@@ -165,8 +199,36 @@ def check_release(
         replicated_uniques=remaining,
         resampled=resampled,
         enforced=may_redraw,
+        pupils=pupils,
     )
     return result, synthetic if changed else first
+
+
+def _redraw_pupils(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    method: ModelsUnits,
+    rng: np.random.Generator,
+    compared: list[str],
+    units: np.ndarray,
+    may_redraw: bool,
+) -> tuple[pd.DataFrame, tuple[int, int], list[int]]:
+    """The synthetic pupils whose rows are a real pupil's unique among pupils, their rows re-drawn
+    in their places (``redraw_within``) in rounds; returns the file, the pupils found first and
+    left, and the rows re-drawn per round."""
+    drawn = method.drawn_units()
+    assert drawn is not None
+    pair = (units, drawn)
+    flagged = replicated_pupils(real, synthetic, compared, pair)
+    first = len(set(drawn[flagged]))
+    redrawn: list[int] = []
+    while may_redraw and flagged.any() and len(redrawn) < REDRAW_ROUNDS:
+        rows = np.flatnonzero(flagged)
+        fresh = method.redraw_within(synthetic.iloc[rows], rng).reset_index(drop=True)[synthetic.columns]
+        synthetic = _replace_rows(synthetic, rows, fresh)
+        redrawn.append(len(rows))
+        flagged = replicated_pupils(real, synthetic, compared, pair)
+    return synthetic, (first, len(set(drawn[flagged]))), redrawn
 
 
 def _redraw_replicated(
@@ -276,4 +338,4 @@ def gate(
     ``redraw`` stream); the file as it will be released comes back with the decision. Real rows
     are compared as the fit saw them: school-level values as their group's under ``control``."""
     real = control.grouped(cleaned.data, cleaned.meta.cluster) if control is not None else cleaned.data
-    return check_release(real, synthetic, cleaned.meta, method, rng)
+    return check_release(real, synthetic, cleaned.meta, method, rng, cleaned.units)

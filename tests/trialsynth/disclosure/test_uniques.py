@@ -10,6 +10,7 @@ import pytest
 from trialsynth.data.cleaning import Cleaned
 from trialsynth.disclosure import uniques
 from trialsynth.errors import ReleaseBlockedError
+from trialsynth.evaluation.metrics import privacy
 from trialsynth.evaluation.metrics.privacy import matches
 from trialsynth.meta import TrialMeta
 from trialsynth.streams import Streams
@@ -205,3 +206,57 @@ def test_pupils_re_drawn_by_a_method_of_new_schools_stay_in_their_school_and_arm
     assert redrawn.sum() >= gate.replicated_initial
     # schools were randomised: a re-drawn pupil takes its school's arm
     assert released.loc[redrawn, meta.treatment].tolist() == synthetic.loc[redrawn, meta.treatment].tolist()
+
+
+def _long_coarse(pupils=300, seed=0):
+    """Three waves a pupil of coarse values: rows shared by many pupils, most pupils' sets of
+    rows unique."""
+    rng = np.random.default_rng(seed)
+    rows = [
+        (f"p{p}", arm, sex, wave, int(rng.integers(1, 9)))
+        for p, arm, sex in zip(
+            range(pupils), rng.integers(0, 2, pupils), rng.choice(["F", "M"], pupils), strict=True
+        )
+        for wave in (1, 2, 3)
+    ]
+    frame = pd.DataFrame(rows, columns=["pupil", "arm", "sex", "wave", "band"])
+    kinds = {"arm": "binary", "sex": "binary", "wave": "categorical", "band": "categorical"}
+    meta = TrialMeta(kinds=kinds, treatment="arm", outcomes=("band",))
+    return frame.drop(columns="pupil"), meta, frame["pupil"].to_numpy()
+
+
+def test_a_long_format_pupil_reproduced_whole_is_re_drawn():
+    from trialsynth.synthesisers.cart import CartSynthesiser
+
+    data, meta, units = _long_coarse()
+    columns = list(data.columns)
+    model = CartSynthesiser(random_state=0).fit(data, meta, units=units)
+    synthetic = model.sample(len(data), np.random.default_rng(1))
+    drawn = model.drawn_units()
+    sets = pd.Series(units).map(
+        data.astype(str).agg("|".join, axis=1).groupby(units).agg(lambda k: ",".join(sorted(k)))
+    )
+    unique = sets.map(sets.value_counts()) == 3  # a set no other pupil has (3 rows each)
+    real_pupil = units[unique.to_numpy()][0]
+    whole = np.flatnonzero(np.bincount(drawn) == 3)[0]  # a synthetic pupil of three rows
+    planted = synthetic.copy()
+    planted.loc[drawn == whole, columns] = data.loc[units == real_pupil, columns].to_numpy()
+    units_pair = (units, drawn)
+    assert privacy.replicated_pupils(data, planted, columns, units_pair)[drawn == whole].all()
+    gate, released = uniques.check_release(data, planted, meta, model, np.random.default_rng(2), units)
+    first, left = gate.pupils
+    assert first >= 1 and left == 0 and gate.released
+    assert not privacy.replicated_pupils(data, released, columns, units_pair).any()
+    assert (released.loc[drawn == whole, "wave"] != planted.loc[drawn == whole, "wave"]).sum() == 0
+    assert gate.record()["disclosure"]["pupils_replicated_initial"] == first
+
+
+def test_a_pupil_of_one_row_is_the_row_gates_and_a_shared_set_discloses_no_one():
+    real = pd.DataFrame({"band": [1, 1, 2, 2, 3]})
+    units = np.array(["a", "a", "b", "b", "c"])
+    synth = pd.DataFrame({"band": [1, 1, 3, 2, 2]})
+    found = privacy.replicated_pupils(real, synth, ["band"], (units, np.array([0, 0, 1, 2, 2])))
+    assert found.tolist() == [True, True, False, True, True]
+    shared = pd.DataFrame({"band": [1, 1, 1, 1]})
+    both = np.array(["a", "a", "b", "b"])
+    assert not privacy.replicated_pupils(shared, shared, ["band"], (both, both)).any()

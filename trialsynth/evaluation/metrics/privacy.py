@@ -203,3 +203,25 @@ def matches(real: pd.DataFrame, synth: pd.DataFrame, columns: list[str], keys: l
         replicated=np.isin(full_synth, unique_rows),
         real_uniques=int((counts == 1).sum()),
     )
+
+
+def replicated_pupils(
+    real: pd.DataFrame, synth: pd.DataFrame, columns: list[str], units: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """The synthetic rows of pupils (of several rows: a pupil of one row is a row, and the row
+    gate's) whose rows on ``columns``, as a set with repeats, are those of a real pupil no other
+    real pupil shares: a long-format pupil reproduced whole (``units``: the real and the
+    synthetic rows' pupils)."""
+    real_keys, synth_keys = row_keys(real, synth, columns)
+
+    def pupils(keys: np.ndarray, ids: np.ndarray) -> pd.Series:
+        frame = pd.DataFrame({"key": keys, "pupil": np.asarray(ids).astype(str)}).sort_values(
+            ["pupil", "key"]
+        )
+        return frame.groupby("pupil", sort=False)["key"].agg(lambda k: ",".join(map(str, k)))
+
+    real_pupils, synth_pupils = pupils(real_keys, units[0]), pupils(synth_keys, units[1])
+    counts = real_pupils.value_counts()
+    sizes = pd.Series(np.asarray(units[1]).astype(str)).value_counts()
+    hit = synth_pupils.isin(counts.index[counts == 1]) & (sizes.reindex(synth_pupils.index) > 1)
+    return np.isin(np.asarray(units[1]).astype(str), synth_pupils.index[hit].to_numpy())
