@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import pandas as pd
@@ -12,18 +11,6 @@ from trialsynth.evaluation.metrics.attacks import ATTACK_CI_KEYS, ATTACK_KEYS
 from trialsynth.evaluation.metrics.prepare import EvaluationContext, evaluation_view
 from trialsynth.evaluation.metrics.schools import SCHOOL_KEYS
 from trialsynth.evaluation.metrics.trial_analysis import EFFECT_KEYS
-
-# synthgauge warns for every numeric column it passes through its category encoder. One
-# process-wide filter for that message: catch_warnings() is not safe across the threads that
-# evaluate metric families (and trials) concurrently.
-warnings.filterwarnings("ignore", message="Selected features include non-object types", category=UserWarning)
-# scikit-learn's local outlier factor (synthgauge's outlier filter) warns on tied distances, which
-# coded and narrow files always have; the filter is computed all the same.
-warnings.filterwarnings("ignore", message="Duplicate values are leading to incorrect", category=UserWarning)
-# synthgauge (archived) uses pandas idioms deprecated in pandas 3.1 - ``inplace=True`` on drop,
-# drop_duplicates and rename, ``select_dtypes("object")`` for text - which warn (Pandas4Warning, a
-# DeprecationWarning) on every call and still give the same results. Ignored from its modules only.
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"synthgauge(\.|$)")
 
 MetricFamily = Callable[[pd.DataFrame, pd.DataFrame, EvaluationContext], dict[str, float]]
 
