@@ -182,10 +182,7 @@ def check_release(
         synthetic, redrawn, resampled = _redraw_replicated(
             real, synthetic, meta, method, rng, (compared, keys), flagged
         )
-    pupils: tuple[int, int] | None = None
-    again: list[int] = []
-    if units is not None and models_units(method) and method.drawn_units() is not None:
-        synthetic, pupils, again = _redraw_pupils(real, synthetic, method, rng, compared, units, may_redraw)
+    synthetic, pupils, again = _redraw_pupils(real, synthetic, method, rng, compared, units, may_redraw)
     changed = bool(redrawn) or resampled or bool(again)
     remaining = int(matches(real, synthetic, compared, keys).replicated.sum()) if changed else initial
     result = Gate(
@@ -207,17 +204,19 @@ def check_release(
 def _redraw_pupils(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
-    method: ModelsUnits,
+    method: Synthesiser,
     rng: np.random.Generator,
     compared: list[str],
-    units: np.ndarray,
+    units: np.ndarray | None,
     may_redraw: bool,
-) -> tuple[pd.DataFrame, tuple[int, int], list[int]]:
+) -> tuple[pd.DataFrame, tuple[int, int] | None, list[int]]:
     """The synthetic pupils whose rows are a real pupil's unique among pupils, their rows re-drawn
     in their places (``redraw_within``) in rounds; returns the file, the pupils found first and
-    left, and the rows re-drawn per round."""
-    drawn = method.drawn_units()
-    assert drawn is not None
+    left (None: not a long file whose pupils the method drew), and the rows re-drawn per round."""
+    drawn = method.drawn_units() if units is not None and models_units(method) else None
+    if drawn is None or units is None:
+        return synthetic, None, []
+    assert isinstance(method, ModelsUnits)
     pair = (units, drawn)
     flagged = replicated_pupils(real, synthetic, compared, pair)
     first = len(set(drawn[flagged]))

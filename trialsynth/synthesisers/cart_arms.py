@@ -27,6 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialsynth.meta import TrialMeta
+from trialsynth.synthesisers.cart_clustering import arm_counts
+from trialsynth.synthesisers.cart_encoding import Encoding
 from trialsynth.synthesisers.cart_trees import largest_remainder
 
 ALPHA = 1e-3
@@ -139,3 +142,25 @@ def _associated(arms: pd.Series, baseline: dict[int, np.ndarray], blank: np.ndar
         chosen.append(min(found)[1])
         within = within + "|" + keys[chosen[-1]]
     return tuple(chosen)
+
+
+def arm_dealer(
+    encoding: Encoding,
+    frame: pd.DataFrame,
+    arm: pd.Series,
+    meta: TrialMeta,
+    baseline: list[str],
+    blank: np.ndarray,
+) -> ArmDealer:
+    """The dealer of a pupil-randomised arm fitted on the pupil model's ``frame`` (``encoding``
+    its columns'): the real arm sizes, the coded ``baseline`` columns it may be dealt within."""
+    real = arm_counts(arm, meta)
+    keys = [arm_key(v) for v in encoding.values(str(arm.name), real.index.to_numpy(dtype=object))]
+    coded = {
+        encoding.columns.index(c): encoding.values(c, frame[c].to_numpy(dtype=object))
+        for c in baseline
+        if c in encoding.codebook or frame[c].nunique(dropna=False) <= MAX_LEVELS
+    }
+    names = {p: encoding.columns[p] for p in coded}
+    values = encoding.values(str(arm.name), arm.to_numpy(dtype=object))
+    return ArmDealer.fit(values, coded, blank, pd.Series(real.to_numpy(), index=keys), names)

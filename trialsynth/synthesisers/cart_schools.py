@@ -24,6 +24,11 @@ No synthetic pupil is drawn from a real school and no synthetic school is a real
    sizes, within the cells of what the real arm depends on: ``cart_arms``), then the outcomes
    fitted per arm (synthpop's strata; Petrakos, Moodie & Savy 2025:
    baseline, the arm at random, then post-treatment variables reproduced trial analyses best).
+   A measurement with a clustered mean is drawn as a deviation from the school's mean and
+   given its new school's mean back (``cart_clustering.deviations``). A pupil tree's leaf whose real
+   pupils come from fewer than ``MIN_GROUPS`` schools draws from its nearest ancestor's that
+   come from that many (``cart_trees.LeafDonors``): no new school's pupils are drawn from one
+   real school's, and a school is not copied through the predictors that single it out.
    Pupils are shared among the new schools in proportion to their sizes, and the schools are
    labelled anew (1..K where the real ids are numbers, else ``school-NNN``) in a random order.
 
@@ -42,28 +47,34 @@ from trialsynth.domain import decimals_of
 from trialsynth.evaluation.metrics.schools import fitting, school_level_columns, windows
 from trialsynth.meta import TrialMeta
 from trialsynth.missing import MISSING_SUFFIX, as_label
-from trialsynth.synthesisers.cart_arms import MAX_LEVELS, ArmDealer, arm_key
+from trialsynth.synthesisers.cart_arms import ArmDealer, arm_dealer
 from trialsynth.synthesisers.cart_clustering import (
     MEAN,
     RULE,
     SIZE,
     SchoolsDrawn,
-    arm_counts,
     as_compared,
     blank_row,
     blank_schools,
-    centred,
     clustered_means,
     deal,
+    dealt_means,
+    deviations,
     one_arm_a_school,
+    school_arm,
     school_arm_pupils,
+    with_school_means,
 )
 from trialsynth.synthesisers.cart_encoding import Encoding
 from trialsynth.synthesisers.cart_smoothing import bandwidths, smooth
 from trialsynth.synthesisers.cart_trees import Given, SequentialCart, Strata
 
 LABEL = "__school_label__"
+SCHOOL_ARM = "__school_arm__"
 SCHOOL_TRIES = 20
+MIN_GROUPS = 3  # a pupil tree's leaf draws from the rows of at least this many schools (or pupils)
+GROUPS_FROM = 30  # ... where the training rows hold at least this many (RAND HIE's 6 sites: a leaf
+# within one site is a few of its ~2,700 person-years, not the site; imposed, pMSE ratio 17 -> 35)
 SCHOOL_MIN_LEVELS = 5  # school measurements with fewer distinct values keep their donors
 NO_SCHOOL = "__no_school__"  # pupils without a school (or a trial without schools): one school
 
@@ -84,12 +95,15 @@ class DesignCart:
         text: set[str],
         order: list[str],
         extra: pd.DataFrame | None = None,
+        groups: np.ndarray | None = None,
     ) -> Self:
         """``data``: the training rows as CART prepared them (categories as text, the real school
         ids in ``meta.cluster``); ``order``: CART's visiting order of every column. ``extra``:
         columns every row is drawn given, after its school's (a long-format row's pupil, its
         place among the pupil's rows and the pupil's row before it: ``cart_units``); their
-        values are supplied to ``draw_rows``, and an arm among them is never dealt."""
+        values are supplied to ``draw_rows``, and an arm among them is never dealt. ``groups``:
+        whose rows a pupil tree's leaf may not draw from alone (each row's pupil, at the rows
+        level of a long file); default the school's, each pupil without one a group of its own."""
         self.extra_ = list(extra.columns) if extra is not None else []
         cluster = meta.cluster
         self.has_schools_ = cluster is not None
@@ -100,13 +114,19 @@ class DesignCart:
         self.school_columns_ = school_level_columns(data, meta) if cluster else []
         arm = meta.treatment if meta.treatment in self.school_columns_ else None
         pupils = [c for c in order if c != cluster and c not in self.school_columns_]
+        held = []
+        if arm is None and cluster and meta.treatment in pupils:
+            if one_arm_a_school(data[meta.treatment], data[cluster]):  # its unrandomised pupils aside
+                data = data.assign(**{SCHOOL_ARM: school_arm(data[meta.treatment], school)})
+                arm, held = SCHOOL_ARM, [SCHOOL_ARM]
+                text = {*text, SCHOOL_ARM} if meta.treatment in text else text
         schooled = ~blank
-        table = data[schooled].groupby(school[schooled], sort=False)[self.school_columns_].first()
+        table = data[schooled].groupby(school[schooled], sort=False)[[*self.school_columns_, *held]].first()
         table[SIZE] = school[schooled].value_counts(sort=False).reindex(table.index).astype(float)
         if cluster:
-            table = table.join(clustered_means(data[schooled], meta, school[schooled], pupils))
+            table = table.join(clustered_means(data[schooled], meta, school[schooled], pupils, arm))
         context = [c for c in self.school_columns_ if c != arm]
-        means = [c for c in table.columns if c.startswith(MEAN)]
+        means = [c for c in table.columns if c.startswith(MEAN)]  # (the school's arm: ``school_arm``)
         self.school_order_ = [*context, SIZE, *([arm] if arm else []), *means]
         self.school_arm_ = arm
         self.blank_share_ = float(blank.mean()) if cluster else 0.0
@@ -119,11 +139,13 @@ class DesignCart:
         if self.blank_row_ is not None:
             table = pd.concat([table, self.blank_row_.to_frame(NO_SCHOOL).T.astype(table.dtypes.to_dict())])
         rows = table.reindex(school.to_numpy()).set_axis(data.index)
-        outcomes = [c for c in means if c.removeprefix(MEAN) in meta.outcomes]
-        data = centred(data, rows[outcomes], school)
+        data, self.moved_ = deviations(data, rows[means], school)
         if extra is not None:
             data = pd.concat([data, extra.set_axis(data.index)], axis=1)
-        self._fit_pupils(data, rows, meta, text, pupils, blank.to_numpy())
+        if groups is None and cluster:
+            codes = pd.factorize(school.astype(str))[0]
+            groups = np.where(blank.to_numpy(), -1 - np.arange(len(data)), codes)
+        self._fit_pupils(data, rows, meta, text, pupils, blank.to_numpy(), groups)
         return self
 
     def _fit_schools(self, table: pd.DataFrame, text: set[str], meta: TrialMeta) -> None:
@@ -150,8 +172,9 @@ class DesignCart:
         text: set[str],
         pupils: list[str],
         blank: np.ndarray,
+        groups: np.ndarray | None,
     ) -> None:
-        """``rows``: each real pupil's school row."""
+        """``rows``: each real pupil's school row; ``groups``: see ``fit``."""
         post = [c for c in pupils if c.removesuffix(MISSING_SUFFIX) in meta.outcomes]
         arm = meta.treatment if meta.treatment in pupils else None
         baseline = [c for c in pupils if c not in post and c != arm]
@@ -177,31 +200,28 @@ class DesignCart:
         )
         self.dealer_ = None
         if arm is not None and self.arm_dealt_:
-            self.dealer_ = self._arm_dealer(frame, data[arm], meta, baseline, blank)
+            self.dealer_ = arm_dealer(self.pupil_encoding_, frame, data[arm], meta, baseline, blank)
         given = tuple(range(len(given_columns))) + ((order.index(arm),) if self.arm_dealt_ else ())
         held_by = arm or given_arm or self.school_arm_
         by = order.index(held_by) if held_by else None
         strata = Strata(by, len(order) - len(post)) if by is not None and post else None
-        self.pupil_cart_ = SequentialCart(min_leaf=self.min_leaf, random_state=self.random_state).fit(
-            self.pupil_encoding_.encode(frame), *self.pupil_encoding_.kinds(), given=given, strata=strata
+        self.pupil_cart_ = SequentialCart(
+            min_leaf=self.min_leaf,
+            random_state=self.random_state,
+            min_groups=MIN_GROUPS if groups is not None and len(np.unique(groups)) >= GROUPS_FROM else 1,
+        ).fit(
+            self.pupil_encoding_.encode(frame),
+            *self.pupil_encoding_.kinds(),
+            given=given,
+            strata=strata,
+            groups=groups,
+            # an arm every school holds one of (its unrandomised pupils aside) is its school's, drawn
+            # given the school's row as that school's: pooled over schools, a school's pupils would
+            # take other arms than the effect in its dealt means (a +5.2 effect drawn as +2.1)
+            ungrouped=(order.index(arm),) if arm and not self.arm_dealt_ else (),
         )
         self.pupil_arm_ = arm
         self.per_arm_ = post if strata is not None else []
-
-    def _arm_dealer(
-        self, frame: pd.DataFrame, arm: pd.Series, meta: TrialMeta, baseline: list[str], blank: np.ndarray
-    ) -> ArmDealer:
-        encoding = self.pupil_encoding_
-        real = arm_counts(arm, meta)
-        keys = [arm_key(v) for v in encoding.values(str(arm.name), real.index.to_numpy(dtype=object))]
-        coded = {
-            encoding.columns.index(c): encoding.values(c, frame[c].to_numpy(dtype=object))
-            for c in baseline
-            if c in encoding.codebook or frame[c].nunique(dropna=False) <= MAX_LEVELS
-        }
-        names = {p: encoding.columns[p] for p in coded}
-        values = encoding.values(str(arm.name), arm.to_numpy(dtype=object))
-        return ArmDealer.fit(values, coded, blank, pd.Series(real.to_numpy(), index=keys), names)
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -285,6 +305,8 @@ class DesignCart:
                     self.dealer_, self.schools_[LABEL].isna().to_numpy()[school_of], rng
                 )
         out = self.pupil_encoding_.decode(self.pupil_cart_.sample(len(school_of), rng, given))
+        if self.moved_:
+            out = with_school_means(out, self.schools_.iloc[school_of].reset_index(drop=True), self.moved_)
         out = out.drop(columns=[c for c in given_columns if c not in self.school_columns_])
         for name in self.school_columns_:
             if name not in out:  # released as the new school's, never a pupil model's predictor
@@ -315,32 +337,11 @@ class DesignCart:
         if fits_one.any():
             schools = self._other_profiles(schools, fits_one, rng)
             drawn.took_other_profile = int(fits_one.sum())
-        schools = self._dealt_means(schools)
+        schools = dealt_means(schools, self.real_means_, self.school_arm_)
         self.drawn = drawn
         labels = rng.permutation(k) + 1
         width = max(3, len(str(k)))
         schools[LABEL] = labels if self.numeric_ids else [f"school-{v:0{width}d}" for v in labels]
-        return schools
-
-    def _dealt_means(self, schools: pd.DataFrame) -> pd.DataFrame:
-        """The real schools' clustered means dealt to the new schools by rank, within each arm: the
-        new school whose drawn mean of the first measurement (the primary outcome's) is the r-th
-        lowest of its arm takes the r-th lowest real school's means. Every real school's means
-        are used once per arm, so the arms' school effects - and the trial's effect - are the
-        real ones, while which new school (context, size) carries them follows the model."""
-        means = [c for c in self.real_means_.columns if c.startswith(MEAN)]
-        if not means:
-            return schools
-        arm = self.school_arm_
-        real_arm = self.real_means_[arm].map(as_label) if arm else pd.Series("", index=self.real_means_.index)
-        new_arm = schools[arm].map(as_label) if arm else pd.Series("", index=schools.index)
-        for label in real_arm.unique():
-            real = self.real_means_.loc[real_arm == label].sort_values(means[0], kind="stable")
-            mine = schools.index[new_arm == label]
-            if len(mine) != len(real):
-                continue  # (never: the arms are dealt with the real counts) the drawn means stay
-            order = schools.loc[mine, means[0]].to_numpy(dtype=float).argsort(kind="stable")
-            schools.loc[mine[order], means] = real[means].to_numpy()
         return schools
 
     def _other_profiles(

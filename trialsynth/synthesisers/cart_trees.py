@@ -36,7 +36,12 @@ class LeafDonors:
     donors: np.ndarray
 
     @classmethod
-    def fit(cls, tree, X: np.ndarray | None, y: np.ndarray) -> LeafDonors:
+    def fit(
+        cls, tree, X: np.ndarray | None, y: np.ndarray, groups: np.ndarray | None = None, min_groups: int = 1
+    ) -> LeafDonors:
+        """``groups`` (a code per row: its school, its pupil): a leaf whose rows come from fewer
+        than ``min_groups`` groups draws from the rows of its nearest ancestor that holds that
+        many (``_pooled``) - never from one school's or one pupil's rows alone."""
         if tree is None:
             leaves = np.zeros(len(y), dtype=np.intp)
             n_nodes = 1
@@ -44,6 +49,8 @@ class LeafDonors:
             tree.fit(X, y)
             leaves = tree.apply(X)
             n_nodes = tree.tree_.node_count
+        if tree is not None and groups is not None and min_groups > 1:
+            return cls(tree, *_pooled(tree, X, y, leaves, groups, min_groups))
         order = np.argsort(leaves, kind="stable")
         counts = np.bincount(leaves, minlength=n_nodes)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -53,6 +60,37 @@ class LeafDonors:
         leaves = np.zeros(n, dtype=np.intp) if self.tree is None else self.tree.apply(X)
         picks = self.starts[leaves] + (rng.random(n) * self.counts[leaves]).astype(np.intp)
         return self.donors[picks]
+
+
+def _pooled(
+    tree, X: np.ndarray | None, y: np.ndarray, leaves: np.ndarray, groups: np.ndarray, min_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per node (starts, counts) into a donor array: a leaf's own rows where they come from at
+    least ``min_groups`` groups, else the rows of its nearest ancestor that does."""
+    structure = tree.tree_
+    n_nodes = structure.node_count
+    path = tree.decision_path(X).tocsc()  # rows x nodes: the nodes each row passes
+    rows_of = [path.indices[path.indptr[k] : path.indptr[k + 1]] for k in range(n_nodes)]
+    parent = np.full(n_nodes, -1, dtype=np.intp)
+    for children in (structure.children_left, structure.children_right):
+        inner = np.flatnonzero(children >= 0)
+        parent[children[inner]] = inner
+    enough = np.array([len(np.unique(groups[r])) >= min_groups for r in rows_of])
+    pool = np.arange(n_nodes)
+    for leaf in np.unique(leaves):
+        node = leaf
+        while not enough[node] and parent[node] >= 0:
+            node = parent[node]
+        pool[leaf] = node
+    counts = np.zeros(n_nodes, dtype=np.intp)
+    starts = np.zeros(n_nodes, dtype=np.intp)
+    donors, at = [], 0
+    for leaf in np.unique(leaves):
+        taken = rows_of[pool[leaf]]
+        starts[leaf], counts[leaf] = at, len(taken)
+        donors.append(y[taken])
+        at += len(taken)
+    return starts, counts, np.concatenate(donors)
 
 
 def _tree(categorical: bool, seed: int, min_leaf: int = MIN_LEAF):
@@ -119,9 +157,10 @@ class SequentialCart:
     ``strata``: later columns fitted per level of one column (``Strata``).
     """
 
-    def __init__(self, *, min_leaf: int = MIN_LEAF, random_state: int = 0) -> None:
+    def __init__(self, *, min_leaf: int = MIN_LEAF, random_state: int = 0, min_groups: int = 1) -> None:
         self.min_leaf = min_leaf
         self.random_state = random_state
+        self.min_groups = min_groups
 
     def _predictors(self, matrix: np.ndarray, j: int, scores: dict[int, np.ndarray]) -> np.ndarray:
         X = matrix[:, :j].astype(np.float32, copy=True)
@@ -137,8 +176,13 @@ class SequentialCart:
         *,
         given: tuple[int, ...] = (),
         strata: Strata | None = None,
+        groups: np.ndarray | None = None,
+        ungrouped: tuple[int, ...] = (),
     ) -> SequentialCart:
+        """``groups``: each row's school (or pupil); with ``min_groups`` > 1 no leaf draws from
+        fewer groups' rows (``LeafDonors.fit``) - but in the columns at ``ungrouped``."""
         rng = np.random.default_rng(self.random_state)
+        self.groups_ = groups
         self.categorical_, self.levels_ = list(categorical), list(levels)
         self.given_, self.strata_ = tuple(given), strata
         self.models_: list[ColumnModel | None] = []
@@ -148,7 +192,7 @@ class SequentialCart:
             if j in self.given_:
                 self.models_.append(None)
                 continue
-            self.models_.append(self._fit_column(matrix, j, seed))
+            self.models_.append(self._fit_column(matrix, j, seed, None if j in ungrouped else groups))
             if strata is not None and j >= strata.first:
                 self.strata_models_[j] = self._fit_strata(matrix, j, seed, strata.by)
         return self
@@ -159,10 +203,14 @@ class SequentialCart:
         for level in np.unique(codes[~np.isnan(codes)]):
             rows = codes == level
             if rows.sum() >= 10 + 10 * j:
-                out[int(level)] = self._fit_column(matrix[rows], j, seed)
+                out[int(level)] = self._fit_column(
+                    matrix[rows], j, seed, self.groups_[rows] if self.groups_ is not None else None
+                )
         return out
 
-    def _fit_column(self, matrix: np.ndarray, j: int, seed: int) -> ColumnModel:
+    def _fit_column(
+        self, matrix: np.ndarray, j: int, seed: int, groups: np.ndarray | None = None
+    ) -> ColumnModel:
         categorical, levels = self.categorical_, self.levels_
         y = matrix[:, j]
         scores = {
@@ -175,12 +223,20 @@ class SequentialCart:
         present = np.ones(len(y), dtype=bool)
         if not categorical[j] and np.isnan(y).any():
             flags = np.isnan(y).astype(np.int8)
-            missing = LeafDonors.fit(_tree(True, seed, self.min_leaf) if j else None, X, flags)
+            missing = LeafDonors.fit(
+                _tree(True, seed, self.min_leaf) if j else None, X, flags, groups, self.min_groups
+            )
             present = flags == 0
         values = None
         if present.any():
             tree = _tree(categorical[j], seed, self.min_leaf) if j else None
-            values = LeafDonors.fit(tree, X[present] if X is not None else None, y[present])
+            values = LeafDonors.fit(
+                tree,
+                X[present] if X is not None else None,
+                y[present],
+                groups[present] if groups is not None else None,
+                self.min_groups,
+            )
         return ColumnModel(str(j), categorical[j], scores, missing, values)
 
     def sample(self, n: int, rng: np.random.Generator, given: dict[int, Given] | None = None) -> np.ndarray:

@@ -20,7 +20,9 @@ A long-format file (a row per pupil and wave, visit or rating; the pupil id is t
    rows (``STEP``) and the pupil's row before it (``LAG`` columns, ``FIRST`` or missing on the
    first row): a new pupil's rows are drawn one wave at a time, each given the one drawn before,
    so a pupil's trajectory - its waves in order, its arm kept or changed as real pupils' were -
-   follows the real ones. Outcomes are fitted per arm. Where pupils cross schools (ratings of
+   follows the real ones. Outcomes are fitted per arm. A leaf of the row trees draws from the
+   rows of at least ``cart_schools.MIN_GROUPS`` pupils (``cart_trees.LeafDonors``). Where
+   pupils cross schools (ratings of
    lecturers), each row is drawn in a new school of its own (the row level is then the
    two-level design, schools drawn from the rows).
 
@@ -110,11 +112,10 @@ class UnitCart:
         )
         row_order = [*([cluster] if cluster and not self.nested_ else []), *self.row_columns_]
         row_text = set(text) | lag_text
-        # a leaf of rows holds about min_leaf pupils' worth of rows: min_leaf rows of one pupil
-        # would be one pupil's values, and the row before would let them be copied in turn
-        self.row_leaf_ = max(self.min_leaf, int(round(self.min_leaf * len(data) / len(counts))))
-        self.rows_ = DesignCart(self.row_leaf_, self.random_state, self.numeric_ids).fit(
-            data[row_order], row_meta, row_text, row_order, extra
+        # the row trees' leaves draw from the rows of at least three pupils (``groups``): a leaf
+        # of one pupil's rows would hand its values on, the row before letting them follow in turn
+        self.rows_ = DesignCart(self.min_leaf, self.random_state, self.numeric_ids).fit(
+            data[row_order], row_meta, row_text, row_order, extra, groups=pupil
         )
         self.lag_text_ = lag_text
         self.max_rows_ = int(counts.max())

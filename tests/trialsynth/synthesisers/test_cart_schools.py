@@ -12,7 +12,7 @@ from trialsynth.evaluation.metrics.trial_analysis import icc
 from trialsynth.missing import as_label
 from trialsynth.plan import Roles
 from trialsynth.synthesisers.cart import CartSynthesiser
-from trialsynth.synthesisers.cart_clustering import deal, shrunken_means
+from trialsynth.synthesisers.cart_clustering import MEAN, deal, deviations, shrunken_means, with_school_means
 
 
 def _clustered(schools: int, pupils: int, spread: float, seed: int = 0) -> pd.DataFrame:
@@ -32,6 +32,21 @@ def test_shrunken_means_estimate_the_icc_and_shrink_unreliable_schools(spread, e
     assert means.std() <= raw.std()  # shrunk towards the grand mean, never spread further
     if spread == 0.0:
         assert means.std() < 0.2 * raw.std()
+
+
+def test_outcomes_are_drawn_as_deviations_and_given_back_their_new_schools_mean():
+    frame = _clustered(20, 10, 1.0).assign(y=lambda f: f["y"].round(2))
+    rows = pd.DataFrame({f"{MEAN}y": frame.groupby("s")["y"].transform("mean")})
+    moved, kept = deviations(frame, rows, frame["s"])
+    assert moved.groupby("s")["y"].mean().abs().max() < 1e-9  # the school's effect taken out
+    low, high, places = kept["y"]
+    assert (low, high, places) == (frame["y"].min(), frame["y"].max(), 2)
+    means = pd.DataFrame({f"{MEAN}y": np.full(len(frame), 100.0)})
+    back = with_school_means(moved.copy(), means, kept)
+    assert back["y"].max() == high  # within the real range, at the real decimals
+    assert (back["y"] == back["y"].round(2)).all()
+    unmoved = deviations(frame.assign(y=frame["s"] % 2), rows, frame["s"])[1]
+    assert unmoved == {}  # a binary outcome keeps its values
 
 
 def test_deal_gives_the_real_counts_exactly_at_their_total_and_shares_otherwise():

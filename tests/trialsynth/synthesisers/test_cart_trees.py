@@ -14,6 +14,27 @@ def test_leaf_donors_draw_only_from_their_leaf():
     assert len(set(draws[:50])) == 3  # every donor can be drawn
 
 
+def test_a_leaf_of_fewer_groups_draws_from_its_nearest_ancestor_with_enough():
+    # each school's pupils share a predictor value that isolates the school: alone, a leaf is
+    # one school's pupils; with min_groups=3 each leaf draws from at least three schools' rows
+    school = np.repeat(np.arange(12), 10)
+    X = school[:, None].astype(float)
+    y = school * 100.0 + np.tile(np.arange(10.0), 12)
+    tree = lambda: DecisionTreeRegressor(min_samples_leaf=5, random_state=0)  # noqa: E731
+    alone = LeafDonors.fit(tree(), X, y)
+    pooled = LeafDonors.fit(tree(), X, y, groups=school, min_groups=3)
+    leaves = np.flatnonzero(alone.counts)
+
+    def schools_of(donors, leaf):
+        pool = donors.donors[donors.starts[leaf] : donors.starts[leaf] + donors.counts[leaf]]
+        return set((pool // 100).astype(int))
+
+    assert min(len(schools_of(alone, leaf)) for leaf in leaves) == 1
+    assert min(len(schools_of(pooled, leaf)) for leaf in leaves) >= 3
+    draws = pooled.draw(X, len(X), np.random.default_rng(0))
+    assert (draws // 100 != school).mean() > 0.5  # most draws from another school's pupils
+
+
 def test_category_scores_order_by_target_mean():
     codes = np.array([0, 0, 1, 1, 2, 2])
     y = np.array([5.0, 7.0, 1.0, np.nan, 10.0, 12.0])
