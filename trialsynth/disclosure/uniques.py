@@ -182,7 +182,9 @@ def check_release(
         synthetic, redrawn, resampled = _redraw_replicated(
             real, synthetic, meta, method, rng, (compared, keys), flagged
         )
-    synthetic, pupils, again = _redraw_pupils(real, synthetic, method, rng, compared, units, may_redraw)
+    synthetic, pupils, again = _redraw_pupils(
+        real, synthetic, method, rng, (compared, keys), units, may_redraw
+    )
     changed = bool(redrawn) or resampled or bool(again)
     remaining = int(matches(real, synthetic, compared, keys).replicated.sum()) if changed else initial
     result = Gate(
@@ -206,13 +208,16 @@ def _redraw_pupils(
     synthetic: pd.DataFrame,
     method: Synthesiser,
     rng: np.random.Generator,
-    compared: list[str],
+    on: tuple[list[str], list[str]],
     units: np.ndarray | None,
     may_redraw: bool,
 ) -> tuple[pd.DataFrame, tuple[int, int] | None, list[int]]:
     """The synthetic pupils whose rows are a real pupil's unique among pupils, their rows re-drawn
-    in their places (``redraw_within``) in rounds; returns the file, the pupils found first and
-    left (None: not a long file whose pupils the method drew), and the rows re-drawn per round."""
+    in their places (``redraw_within``) in rounds - with any row that replicates a unique real
+    record, so a re-drawn pupil brings no row back; returns the file, the pupils found first and
+    left (None: not a long file whose pupils the method drew), and the rows re-drawn per round.
+    ``on``: the compared columns and the key variables."""
+    compared, keys = on
     drawn = method.drawn_units() if units is not None and models_units(method) else None
     if drawn is None or units is None:
         return synthetic, None, []
@@ -226,8 +231,12 @@ def _redraw_pupils(
         fresh = method.redraw_within(synthetic.iloc[rows], rng).reset_index(drop=True)[synthetic.columns]
         synthetic = _replace_rows(synthetic, rows, fresh)
         redrawn.append(len(rows))
-        flagged = replicated_pupils(real, synthetic, compared, pair)
-    return synthetic, (first, len(set(drawn[flagged]))), redrawn
+        flagged = (
+            replicated_pupils(real, synthetic, compared, pair)
+            | matches(real, synthetic, compared, keys).replicated
+        )
+    left = replicated_pupils(real, synthetic, compared, pair)
+    return synthetic, (first, len(set(drawn[left]))), redrawn
 
 
 def _redraw_replicated(
