@@ -158,9 +158,7 @@ def check_release(
     copied with them is found.
     Values are compared in one canonical form per column (5, 5.0 and "5" alike, numbers at the
     released precision).
-
-    Re-drawing: ``_redraw_replicated``. With ``units`` (a long-format file's real pupils) and a
-    method that drew its pupils whole, then the pupils reproduced whole (``_redraw_pupils``).
+    Re-drawing: ``_redraw_replicated``, then (``units``: a long file's pupils) ``_redraw_pupils``.
 
     A differentially private method's file is measured and released as drawn (``enforced`` is
     False): its (epsilon, delta) guarantee already bounds what any synthetic row - one equal to a
