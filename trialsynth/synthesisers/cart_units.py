@@ -52,6 +52,7 @@ LAG = "__row_before__:"
 FIRST = "__first_row__"
 RULE = "cart-units-v1"
 DRAW_TRIES = 10
+RETRIES = 2  # a row's re-draws given its own pupil before another's
 
 
 def constant_share(values: pd.Series, pupil: np.ndarray, several: np.ndarray) -> float:
@@ -195,6 +196,7 @@ class UnitCart:
         assert out is not None
         out = out.sort_index()
         self.extras_ = pd.concat(extras).sort_index()
+        self.tries_ = np.zeros(n, dtype=int)  # each row's re-draws (``sample_within``)
         self.school_of_ = school_of
         pupil_side = pupils[[*self.pupil_columns_, *([LABEL] if LABEL in pupils else [])]]
         out = pd.concat([out, pupil_side.iloc[self.units_].reset_index(drop=True)], axis=1)
@@ -222,11 +224,21 @@ class UnitCart:
 
     def sample_within(self, rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         """New rows for ``rows`` of the file last drawn (their index: their positions in it),
-        each drawn again given its pupil, its place and its pupil's row before, as first drawn."""
+        each drawn again given its pupil, its place and its pupil's row before, as first drawn.
+        A row drawn again ``RETRIES`` times already (its pupil and row before leading back to the
+        same real record) is drawn given those of another new pupil's row at the same place: its
+        own pupil's columns stay, its row's values follow another pupil."""
         at = rows.index.to_numpy()
         if len(at) and (at.min() < 0 or at.max() >= len(self.drawn_)):
             raise ValueError("UnitCart.sample_within: rows must keep their positions in the file last drawn.")
-        fresh = self.rows_.draw_rows(self.school_of_[at], self.extras_.iloc[at].reset_index(drop=True), rng)
+        np.add.at(self.tries_, at, 1)
+        given = at.copy()
+        for i in np.flatnonzero(self.tries_[at] > RETRIES):
+            same_place = np.flatnonzero(self.extras_[STEP].to_numpy() == self.extras_[STEP].iloc[at[i]])
+            given[i] = same_place[rng.integers(len(same_place))]
+        fresh = self.rows_.draw_rows(
+            self.school_of_[at], self.extras_.iloc[given].reset_index(drop=True), rng
+        )
         out = self.drawn_.iloc[at].reset_index(drop=True).copy()
         for name in fresh.columns:
             out[name] = fresh[name].to_numpy()

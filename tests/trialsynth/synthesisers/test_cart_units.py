@@ -146,3 +146,17 @@ def test_bad_input_is_refused(nested):
     one_row_each = np.arange(len(data)).astype(str)  # nothing varies within a pupil
     with pytest.raises(ValueError, match="not long"):
         UnitCart(5, 0).fit(data, meta, set(), list(data.columns), one_row_each)
+
+
+def test_a_row_drawn_again_and_again_follows_another_pupils_row_and_keeps_its_own_pupil(nested):
+    data, meta, units = nested
+    model = CartSynthesiser(random_state=3).fit(data, meta, units=units)
+    synthetic = model.sample(len(data), np.random.default_rng(4))
+    flagged = synthetic.iloc[[2, 9, 30]]
+    rng = np.random.default_rng(8)
+    for _ in range(4):  # the gate's rounds: the last two given another pupil's row at that place
+        fresh = model.redraw_within(flagged, rng)
+        for column in ("arm", "sex", "school"):
+            assert fresh[column].tolist() == flagged[column].tolist()
+    assert model.design_.tries_[[2, 9, 30]].tolist() == [4, 4, 4]
+    assert model.design_.tries_.sum() == 12
