@@ -176,13 +176,12 @@ class CartSynthesiser(Estimator):
         self.column_order_ = self._order(list(prepared.columns), meta)
         if designed:
             numeric = bool(meta.cluster) and pd.api.types.is_numeric_dtype(data[meta.cluster])
-            design = UnitCart if units is not None else DesignCart
-            self.design_ = design(self.min_leaf, self.random_state, bool(numeric))
-            if isinstance(self.design_, UnitCart):
-                assert units is not None
-                self.design_.fit(prepared, meta, set(self.labels_), self.column_order_, units)
+            args = (prepared, meta, set(self.labels_), self.column_order_)
+            self.design_: DesignCart | UnitCart
+            if units is not None:
+                self.design_ = UnitCart(self.min_leaf, self.random_state, bool(numeric)).fit(*args, units)
             else:
-                self.design_.fit(prepared, meta, set(self.labels_), self.column_order_)
+                self.design_ = DesignCart(self.min_leaf, self.random_state, bool(numeric)).fit(*args)
             return self
         from synthpop import Synthesiser as SynthpopSynthesiser  # only this engine pays its import
 

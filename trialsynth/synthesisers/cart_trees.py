@@ -77,7 +77,8 @@ def _pooled(
         parent[children[inner]] = inner
     enough = np.array([len(np.unique(groups[r])) >= min_groups for r in rows_of])
     pool = np.arange(n_nodes)
-    for leaf in np.unique(leaves):
+    used = np.unique(leaves)
+    for leaf in used:
         node = leaf
         while not enough[node] and parent[node] >= 0:
             node = parent[node]
@@ -85,7 +86,7 @@ def _pooled(
     counts = np.zeros(n_nodes, dtype=np.intp)
     starts = np.zeros(n_nodes, dtype=np.intp)
     donors, at = [], 0
-    for leaf in np.unique(leaves):
+    for leaf in used:
         taken = rows_of[pool[leaf]]
         starts[leaf], counts[leaf] = at, len(taken)
         donors.append(y[taken])

@@ -79,7 +79,6 @@ class UnitCart:
         if len(units) != len(data):
             raise ValueError(f"UnitCart.fit: {len(units)} pupil ids for {len(data)} rows.")
         data = data.reset_index(drop=True)
-        self.text_ = set(text)
         pupil = pd.factorize(pd.Series(units).astype(str))[0]  # codes in order of first row
         counts = np.bincount(pupil)
         several = counts[pupil] > 1
@@ -101,7 +100,7 @@ class UnitCart:
         )
         self.block_ = [c for c in [*self.pupil_columns_, *self.mean_columns_, ROWS]
                        if c not in self.pupils_.school_columns_]  # fmt: skip
-        extra, lag_text = self._extra(data, table, pupil)
+        extra, lag_text = self._extra(data, table, pupil, text)
         row_meta = replace(
             meta,
             kinds={
@@ -118,7 +117,6 @@ class UnitCart:
         self.rows_ = DesignCart(self.min_leaf, self.random_state, self.numeric_ids).fit(
             data[row_order], row_meta, row_text, row_order, extra, groups=pupil
         )
-        self.lag_text_ = lag_text
         self.max_rows_ = int(counts.max())
         self.pupils_per_row_ = len(counts) / len(data)
         return self
@@ -153,15 +151,15 @@ class UnitCart:
         return replace(meta, kinds=kinds, outcomes=tuple(outcomes), cluster=cluster, arms=(), unrandomised=0)
 
     def _extra(
-        self, data: pd.DataFrame, table: pd.DataFrame, pupil: np.ndarray
+        self, data: pd.DataFrame, table: pd.DataFrame, pupil: np.ndarray, text: set[str]
     ) -> tuple[pd.DataFrame, set[str]]:
         """Each real row's given columns: its pupil's block, its place, its pupil's row before."""
         extra = table[self.block_].iloc[pupil].reset_index(drop=True)
         step = pd.Series(pupil).groupby(pupil).cumcount().to_numpy() + 1
         extra[STEP] = step.astype(float)
-        text = {c for c in self.row_columns_ if c in self.text_}
-        return pd.concat([extra, _lagged(data[self.row_columns_], pupil, step, text)], axis=1), {
-            LAG + c for c in text
+        lagged = {c for c in self.row_columns_ if c in text}
+        return pd.concat([extra, _lagged(data[self.row_columns_], pupil, step, lagged)], axis=1), {
+            LAG + c for c in lagged
         }
 
     # -- drawing ----------------------------------------------------------------------------
@@ -179,9 +177,8 @@ class UnitCart:
             school_of = self.rows_.place(n, rng)
         block = pupils[self.block_].iloc[self.units_].reset_index(drop=True)
         block[STEP] = step
-        out: pd.DataFrame | None = None
         previous = None
-        extras = []
+        drawn_rows, extras = [], []
         for t in range(1, int(counts.max()) + 1):
             at = np.flatnonzero(step == t)
             extra = block.iloc[at].reset_index(drop=True)
@@ -189,12 +186,11 @@ class UnitCart:
             extra = pd.concat([extra, lags], axis=1)
             drawn = self.rows_.draw_rows(school_of[at], extra, rng).set_axis(at)
             extras.append(extra.set_axis(at))
-            out = drawn if out is None else pd.concat([out, drawn])
+            drawn_rows.append(drawn)
             # the rows of step t + 1 belong to the pupils of step t with more rows, in order
             more = counts[self.units_[at]] > t
             previous = drawn.loc[at[more], self.row_columns_].reset_index(drop=True)
-        assert out is not None
-        out = out.sort_index()
+        out = pd.concat(drawn_rows).sort_index()
         self.extras_ = pd.concat(extras).sort_index()
         self.tries_ = np.zeros(n, dtype=int)  # each row's re-draws (``sample_within``)
         self.school_of_ = school_of
