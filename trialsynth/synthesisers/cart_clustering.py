@@ -217,21 +217,59 @@ def as_compared(profile: pd.DataFrame, window: dict[str, float | None]) -> pd.Da
 
 def dealt_means(schools: pd.DataFrame, real_means: pd.DataFrame, arm: str | None) -> pd.DataFrame:
     """The real schools' clustered means (``real_means``, with the school's ``arm``) dealt to the
-    new ``schools`` by rank, within each arm: the new school whose drawn mean of the first
-    measurement (the primary outcome's) is the r-th lowest of its arm takes the r-th lowest real
-    school's means. Every real school's means are used once per arm, so the arms' school
-    effects - and the trial's effect - are the real ones, while which new school (context,
-    size) carries them follows the model."""
+    new ``schools`` within each arm, each real school's means to the new school whose drawn
+    means are nearest them (an optimal assignment of the means scaled by their real spread;
+    with one measurement, by rank). Every real school's means are used once per arm, so the
+    arms' school effects - and the trial's effect - are the real ones, and a school's means
+    stay together (its baseline and outcome alike), while which new school (context, size)
+    carries them follows the model. Dealt by the rank of the outcome's mean alone, a new
+    school's other means lost their association with its context: Hsb82's pupil SES against
+    the school's mean SES, real 0.53, drawn 0.29; dealt measurement by measurement, a school's
+    baseline and outcome means parted (the 9,900-row demo trial's effect CI overlap, 10 seeds:
+    median 0.82 -> 0.75, worst 0.57 -> 0.30)."""
+    from scipy.optimize import linear_sum_assignment
+
     means = [c for c in real_means.columns if c.startswith(MEAN)]
     if not means:
         return schools
     real_arm = real_means[arm].map(as_label) if arm else pd.Series("", index=real_means.index)
     new_arm = schools[arm].map(as_label) if arm else pd.Series("", index=schools.index)
     for label in real_arm.unique():
-        real = real_means.loc[real_arm == label].sort_values(means[0], kind="stable")
+        real = real_means.loc[real_arm == label, means].to_numpy(dtype=float)
         mine = schools.index[new_arm == label]
         if len(mine) != len(real):
             continue  # (never: the arms are dealt with the real counts) the drawn means stay
-        order = schools.loc[mine, means[0]].to_numpy(dtype=float).argsort(kind="stable")
-        schools.loc[mine[order], means] = real[means].to_numpy()
+        drawn = schools.loc[mine, means].to_numpy(dtype=float)
+        scale = np.where(real.std(axis=0) > 0, real.std(axis=0), 1.0)
+        gaps = np.zeros((len(mine), len(real)))
+        for j in range(len(means)):  # (a column at a time: schools x schools, not x means too)
+            gaps += np.subtract.outer(drawn[:, j] / scale[j], real[:, j] / scale[j]) ** 2
+        new_rows, real_rows = linear_sum_assignment(gaps)
+        schools.loc[mine[new_rows], means] = real[real_rows]
     return schools
+
+
+def pupils_of_schools(
+    n: int,
+    sizes: np.ndarray,
+    arm_of_school: np.ndarray | None,
+    pupil_arms: pd.Series | None,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Each of ``n`` pupils' new school (a position among ``sizes``), in proportion to the
+    schools' sizes; where schools were randomised (``arm_of_school``: each school's arm label),
+    each arm's pupils (``pupil_arms``: the real arm sizes) shared among that arm's schools."""
+    sizes = np.maximum(sizes, 1.0)
+    if arm_of_school is None or pupil_arms is None:
+        return deal(list(range(len(sizes))), sizes, n, rng).astype(np.intp)
+    per_arm = deal(list(pupil_arms.index), pupil_arms.to_numpy(dtype=float), n, rng)
+    school_of = np.empty(n, dtype=np.intp)
+    for label in np.unique(per_arm.astype(str)):
+        pupils = np.flatnonzero(per_arm.astype(str) == label)
+        schools = np.flatnonzero(arm_of_school == label)
+        if not len(schools):  # no new school of this arm: its pupils among every school
+            schools = np.arange(len(sizes))
+        school_of[pupils] = schools[
+            deal(list(range(len(schools))), sizes[schools], len(pupils), rng).astype(np.intp)
+        ]
+    return school_of

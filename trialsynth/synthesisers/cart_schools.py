@@ -10,11 +10,12 @@ No synthetic pupil is drawn from a real school and no synthetic school is a real
    most): the means carry the clustering to the pupils. New schools are drawn from a sequential
    CART fitted on that table, their context and size smoothed (``cart_smoothing``), the arm
    dealt at random with the real number of schools per arm; the real schools' means are then
-   dealt to the new schools by rank within each arm (``_dealt_means``: each used once, so the
-   arms' school effects are the real ones - the means are never released, only the pupils drawn
-   given them). A new school whose school-level profile fits
-   exactly one real school (``metrics.schools.fitting``) is drawn again, ``SCHOOL_TRIES``
-   times, then takes the profile of another new school: no new school points at one real school.
+   dealt to the new schools by rank, measurement by measurement, within each arm
+   (``cart_clustering.dealt_means``: each used once, so the arms' school effects are the real
+   ones - the means are never released, only the pupils drawn given them). A new school whose
+   school-level profile fits exactly one real school (``metrics.schools.fitting``) is drawn
+   again, ``SCHOOL_TRIES`` times, then takes the profile of another new school: no new school
+   points at one real school.
    A trial without a cluster is one school of its own (no table is released). Pupils without
    a school id are no school: never in the table or its gate, they keep their real share of the
    file and are drawn given a row of their own (``blank_row``) and released without an id.
@@ -57,17 +58,17 @@ from trialsynth.synthesisers.cart_clustering import (
     blank_row,
     blank_schools,
     clustered_means,
-    deal,
     dealt_means,
     deviations,
     one_arm_a_school,
+    pupils_of_schools,
     school_arm,
     school_arm_pupils,
     with_school_means,
 )
 from trialsynth.synthesisers.cart_encoding import Encoding
 from trialsynth.synthesisers.cart_smoothing import bandwidths, smooth
-from trialsynth.synthesisers.cart_trees import Given, SequentialCart, Strata
+from trialsynth.synthesisers.cart_trees import Avoid, Given, SequentialCart, Strata
 
 LABEL = "__school_label__"
 SCHOOL_ARM = "__school_arm__"
@@ -245,29 +246,33 @@ class DesignCart:
         self.schools_ = drawn
         return school_of.astype(np.intp)
 
-    def draw_rows(self, school_of: np.ndarray, extra: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    def draw_rows(
+        self,
+        school_of: np.ndarray,
+        extra: pd.DataFrame,
+        rng: np.random.Generator,
+        avoid: dict[str, Avoid] | None = None,
+    ) -> pd.DataFrame:
         """Rows of the schools last placed (``school_of``: each row's position among them), each
-        drawn given its values of the ``extra`` columns the model was fitted with."""
-        return self._draw_pupils(school_of, None, rng, extra)
+        drawn given its values of the ``extra`` columns the model was fitted with; ``avoid``: per
+        column, which real rows may not give a row its value (``SequentialCart.sample``)."""
+        columns = self.pupil_encoding_.columns
+        at = {columns.index(name): groups for name, groups in (avoid or {}).items() if name in columns}
+        return self._draw_pupils(school_of, None, rng, extra, at)
+
+    def sources(self, name: str) -> np.ndarray:
+        """The training row each value of pupil column ``name`` in the last draw came from (-1:
+        given, missing, or a school-level column)."""
+        sources = self.pupil_cart_.sources_
+        if name not in self.pupil_encoding_.columns:
+            return np.full(len(sources), -1, dtype=np.intp)
+        return sources[:, self.pupil_encoding_.columns.index(name)]
 
     def _pupils_of_schools(self, n: int, schools: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        """Each of ``n`` pupils' new school, in proportion to the schools' sizes; where schools were
-        randomised, each arm's pupils (the real arm sizes) shared among that arm's schools."""
-        sizes = np.maximum(schools[SIZE].to_numpy(dtype=float), 1.0)
-        if self.school_arm_ is None or self.pupil_arms_ is None:
-            return deal(list(range(len(sizes))), sizes, n, rng).astype(np.intp)
-        arm_of_school = schools[self.school_arm_].map(as_label).to_numpy(dtype=object)
-        per_arm = deal(list(self.pupil_arms_.index), self.pupil_arms_.to_numpy(dtype=float), n, rng)
-        school_of = np.empty(n, dtype=np.intp)
-        for label in np.unique(per_arm.astype(str)):
-            pupils = np.flatnonzero(per_arm.astype(str) == label)
-            schools = np.flatnonzero(arm_of_school == label)
-            if not len(schools):  # no new school of this arm: its pupils among every school
-                schools = np.arange(len(sizes))
-            school_of[pupils] = schools[
-                deal(list(range(len(schools))), sizes[schools], len(pupils), rng).astype(np.intp)
-            ]
-        return school_of
+        arms = None
+        if self.school_arm_ is not None and self.pupil_arms_ is not None:
+            arms = schools[self.school_arm_].map(as_label).to_numpy(dtype=object)
+        return pupils_of_schools(n, schools[SIZE].to_numpy(dtype=float), arms, self.pupil_arms_, rng)
 
     def sample_within(self, rows: pd.DataFrame, label: str | None, rng: np.random.Generator) -> pd.DataFrame:
         """New pupils for ``rows`` of the file last drawn, each in its row's school (``label``: the
@@ -287,6 +292,7 @@ class DesignCart:
         arms: np.ndarray | None,
         rng: np.random.Generator,
         extra: pd.DataFrame | None = None,
+        avoid: dict[int, Avoid] | None = None,
     ) -> pd.DataFrame:
         rows = self.schools_.iloc[school_of][self.given_school_].reset_index(drop=True)
         if self.extra_:
@@ -304,7 +310,7 @@ class DesignCart:
                 given[position] = self._dealt_arms(
                     self.dealer_, self.schools_[LABEL].isna().to_numpy()[school_of], rng
                 )
-        out = self.pupil_encoding_.decode(self.pupil_cart_.sample(len(school_of), rng, given))
+        out = self.pupil_encoding_.decode(self.pupil_cart_.sample(len(school_of), rng, given, avoid))
         if self.moved_:
             out = with_school_means(out, self.schools_.iloc[school_of].reset_index(drop=True), self.moved_)
         out = out.drop(columns=[c for c in given_columns if c not in self.school_columns_])

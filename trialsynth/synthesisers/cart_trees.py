@@ -22,26 +22,40 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+# (drawn rows: their positions, their donors' rows) -> whether each row may not take its donor's value
+Avoid = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
 MIN_LEAF = 5
 COMPLEXITY = 1e-8
+AVOID_TRIES = 8
 
 
 @dataclass
 class LeafDonors:
-    """Real target values grouped by the tree leaf their row falls in."""
+    """Real target values grouped by the tree leaf their row falls in; ``sources`` holds each
+    donor's row (its position in the fitted matrix)."""
 
     tree: DecisionTreeClassifier | DecisionTreeRegressor | None
     starts: np.ndarray
     counts: np.ndarray
     donors: np.ndarray
+    sources: np.ndarray
 
     @classmethod
     def fit(
-        cls, tree, X: np.ndarray | None, y: np.ndarray, groups: np.ndarray | None = None, min_groups: int = 1
+        cls,
+        tree,
+        X: np.ndarray | None,
+        y: np.ndarray,
+        groups: np.ndarray | None = None,
+        min_groups: int = 1,
+        index: np.ndarray | None = None,
     ) -> LeafDonors:
         """``groups`` (a code per row: its school, its pupil): a leaf whose rows come from fewer
         than ``min_groups`` groups draws from the rows of its nearest ancestor that holds that
-        many (``_pooled``) - never from one school's or one pupil's rows alone."""
+        many (``_pooled``) - never from one school's or one pupil's rows alone. ``index``: each
+        row's position in the matrix the caller fits (default: its own)."""
+        index = np.arange(len(y)) if index is None else index
         if tree is None:
             leaves = np.zeros(len(y), dtype=np.intp)
             n_nodes = 1
@@ -50,23 +64,47 @@ class LeafDonors:
             leaves = tree.apply(X)
             n_nodes = tree.tree_.node_count
         if tree is not None and groups is not None and min_groups > 1:
-            return cls(tree, *_pooled(tree, X, y, leaves, groups, min_groups))
-        order = np.argsort(leaves, kind="stable")
-        counts = np.bincount(leaves, minlength=n_nodes)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        return cls(tree, starts, counts, y[order])
+            starts, counts, taken = _pooled(tree, X, leaves, groups, min_groups)
+        else:
+            taken = np.argsort(leaves, kind="stable")
+            counts = np.bincount(leaves, minlength=n_nodes)
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        return cls(tree, starts, counts, y[taken], index[taken])
 
     def draw(self, X: np.ndarray | None, n: int, rng: np.random.Generator) -> np.ndarray:
+        return self.donors[self.pick(X, n, rng)]
+
+    def pick(
+        self, X: np.ndarray | None, n: int, rng: np.random.Generator, clash: Avoid | None = None
+    ) -> np.ndarray:
+        """Each of ``n`` rows' donor (its position in ``donors``): a random real row of its leaf.
+        ``clash`` (the rows' positions among the ``n`` and their donors' ``sources`` -> which
+        clash): a clashing row's donor is drawn again, ``AVOID_TRIES`` times, then among its
+        leaf's donors that do not clash (a leaf of clashing donors alone keeps its draw)."""
         leaves = np.zeros(n, dtype=np.intp) if self.tree is None else self.tree.apply(X)
-        picks = self.starts[leaves] + (rng.random(n) * self.counts[leaves]).astype(np.intp)
-        return self.donors[picks]
+        starts, counts = self.starts[leaves], self.counts[leaves]
+        picks = starts + (rng.random(n) * counts).astype(np.intp)
+        if clash is None or not n:
+            return picks
+        again = np.arange(n)
+        for _ in range(AVOID_TRIES):
+            again = again[clash(again, self.sources[picks[again]])]
+            if not len(again):
+                return picks
+            picks[again] = starts[again] + (rng.random(len(again)) * counts[again]).astype(np.intp)
+        for row in again[clash(again, self.sources[picks[again]])]:
+            leaf = np.arange(starts[row], starts[row] + counts[row])
+            free = leaf[~clash(np.full(len(leaf), row), self.sources[leaf])]
+            if len(free):
+                picks[row] = free[rng.integers(len(free))]
+        return picks
 
 
 def _pooled(
-    tree, X: np.ndarray | None, y: np.ndarray, leaves: np.ndarray, groups: np.ndarray, min_groups: int
+    tree, X: np.ndarray | None, leaves: np.ndarray, groups: np.ndarray, min_groups: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per node (starts, counts) into a donor array: a leaf's own rows where they come from at
-    least ``min_groups`` groups, else the rows of its nearest ancestor that does."""
+    """Per node (starts, counts) into the donor rows (returned third): a leaf's own rows where
+    they come from at least ``min_groups`` groups, else the rows of its nearest ancestor's."""
     structure = tree.tree_
     n_nodes = structure.node_count
     path = tree.decision_path(X).tocsc()  # rows x nodes: the nodes each row passes
@@ -89,7 +127,7 @@ def _pooled(
     for leaf in used:
         taken = rows_of[pool[leaf]]
         starts[leaf], counts[leaf] = at, len(taken)
-        donors.append(y[taken])
+        donors.append(taken)
         at += len(taken)
     return starts, counts, np.concatenate(donors)
 
@@ -204,14 +242,20 @@ class SequentialCart:
         for level in np.unique(codes[~np.isnan(codes)]):
             rows = codes == level
             if rows.sum() >= 10 + 10 * j:
-                out[int(level)] = self._fit_column(
-                    matrix[rows], j, seed, self.groups_[rows] if self.groups_ is not None else None
-                )
+                groups = self.groups_[rows] if self.groups_ is not None else None
+                out[int(level)] = self._fit_column(matrix[rows], j, seed, groups, np.flatnonzero(rows))
         return out
 
     def _fit_column(
-        self, matrix: np.ndarray, j: int, seed: int, groups: np.ndarray | None = None
+        self,
+        matrix: np.ndarray,
+        j: int,
+        seed: int,
+        groups: np.ndarray | None = None,
+        index: np.ndarray | None = None,
     ) -> ColumnModel:
+        """Column ``j``'s model on ``matrix``'s rows (``index``: their rows in the fitted matrix)."""
+        index = np.arange(len(matrix)) if index is None else index
         categorical, levels = self.categorical_, self.levels_
         y = matrix[:, j]
         scores = {
@@ -237,14 +281,26 @@ class SequentialCart:
                 y[present],
                 groups[present] if groups is not None else None,
                 self.min_groups,
+                index[present],
             )
         return ColumnModel(str(j), categorical[j], scores, missing, values)
 
-    def sample(self, n: int, rng: np.random.Generator, given: dict[int, Given] | None = None) -> np.ndarray:
+    def sample(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        given: dict[int, Given] | None = None,
+        avoid: dict[int, Avoid] | None = None,
+    ) -> np.ndarray:
         """``n`` rows; ``given`` holds the values of the ``given`` positions (n each, or a function
         of the rows drawn so far: an arm dealt within the cells of a drawn baseline column), and
-        may hold those of a modelled column to keep fixed (a re-drawn pupil keeps its arm)."""
-        given = given or {}
+        may hold those of a modelled column to keep fixed (a re-drawn pupil keeps its arm).
+        ``avoid``: per position, the real rows that may not give a row its value there: a
+        function of the rows drawn (positions among the ``n``) and their donors' rows that
+        says which clash (``LeafDonors.pick``). ``sources_`` holds, after, the fitted row each
+        drawn value came from (-1: given or missing)."""
+        given, avoid = given or {}, avoid or {}
+        self.sources_ = np.full((n, len(self.models_)), -1, dtype=np.intp)
         missing = sorted(set(self.given_) - set(given))
         if missing:
             raise ValueError(f"SequentialCart.sample needs the values of the given columns {missing}.")
@@ -256,14 +312,14 @@ class SequentialCart:
                 continue
             by_level = self.strata_models_.get(j, {})
             if not by_level:
-                _draw_column(self, model, out, j, np.arange(n), rng)
+                _draw_column(self, model, out, j, np.arange(n), rng, avoid.get(j))
                 continue
             assert self.strata_ is not None
             level = out[:, self.strata_.by]
             pooled = ~np.isin(level, list(by_level))
-            _draw_column(self, model, out, j, np.flatnonzero(pooled), rng)
+            _draw_column(self, model, out, j, np.flatnonzero(pooled), rng, avoid.get(j))
             for code, stratum in by_level.items():
-                _draw_column(self, stratum, out, j, np.flatnonzero(level == code), rng)
+                _draw_column(self, stratum, out, j, np.flatnonzero(level == code), rng, avoid.get(j))
         return out
 
 
@@ -274,8 +330,10 @@ def _draw_column(
     j: int,
     rows: np.ndarray,
     rng: np.random.Generator,
+    avoid: Avoid | None = None,
 ) -> None:
-    """Column ``j`` of ``out``'s ``rows`` drawn from ``model`` given the columns before it."""
+    """Column ``j`` of ``out``'s ``rows`` drawn from ``model`` given the columns before it, from
+    no donor ``avoid`` rules out (``SequentialCart.sample``)."""
     if not len(rows):
         return
     X = cart._predictors(out[rows], j, model.predictor_scores) if j else None
@@ -283,5 +341,8 @@ def _draw_column(
     if model.missing is not None:
         present = model.missing.draw(X, len(rows), rng) == 0
     if model.values is not None and present.any():
-        keep = np.flatnonzero(present)
-        out[rows[keep], j] = model.values.draw(X[keep] if X is not None else None, len(keep), rng)
+        keep = rows[np.flatnonzero(present)]
+        clash = (lambda at, sources: avoid(keep[at], sources)) if avoid is not None else None
+        picks = model.values.pick(X[present] if X is not None else None, len(keep), rng, clash)
+        out[keep, j] = model.values.donors[picks]
+        cart.sources_[keep, j] = model.values.sources[picks]

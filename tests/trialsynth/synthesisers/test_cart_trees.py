@@ -92,3 +92,39 @@ def test_strata_fit_each_arm_apart_so_an_effect_survives_coarse_leaves():
         out = cart.sample(n, np.random.default_rng(2), {0: arms})
         effect = out[arms == 1, 1].mean() - out[arms == 0, 1].mean()
         assert effect == pytest.approx(expected, abs=0.08)
+
+
+def test_a_donor_that_clashes_is_drawn_again_and_a_leaf_of_clashing_donors_keeps_its_draw():
+    X = np.array([[0.0], [0.0], [0.0], [10.0], [10.0], [10.0]])
+    y = np.array([1.0, 2.0, 3.0, 100.0, 200.0, 300.0])
+    donors = LeafDonors.fit(DecisionTreeRegressor(min_samples_leaf=3), X, y, index=np.arange(10, 16))
+    assert sorted(donors.sources) == list(range(10, 16))
+    low, rng = np.zeros((200, 1)), np.random.default_rng(0)
+    picks = donors.pick(low, 200, rng, clash=lambda at, sources: sources == 10)
+    assert set(donors.donors[picks]) == {2.0, 3.0}
+    only = donors.pick(low, 200, rng, clash=lambda at, sources: sources != 12)  # 1 in 3: found
+    assert set(donors.donors[only]) == {3.0}
+    every = donors.pick(low, 200, rng, clash=lambda at, sources: np.ones(len(sources), dtype=bool))
+    assert set(donors.donors[every]) == {1.0, 2.0, 3.0}
+
+
+def test_sample_tells_each_values_source_row_and_avoids_the_rows_it_is_told_to():
+    rng = np.random.default_rng(1)
+    n = 400
+    arm = rng.integers(0, 2, n).astype(float)
+    x = rng.normal(size=n)
+    y = x + arm + rng.normal(0, 0.1, n)
+    matrix = np.column_stack([arm, x, y])
+    cart = SequentialCart(random_state=0).fit(matrix, [True, False, False], [2, 0, 0], strata=Strata(0, 2))
+    avoided = np.arange(0, n, 3)  # a third of the rows may not give y
+
+    def avoid(rows, sources):
+        return np.isin(sources, avoided)
+
+    out = cart.sample(300, np.random.default_rng(2), avoid={2: avoid})
+    sources = cart.sources_
+    assert (sources >= 0).all()
+    assert np.array_equal(matrix[sources[:, 1], 1], out[:, 1])  # each value its source row's
+    assert np.array_equal(matrix[sources[:, 2], 2], out[:, 2])  # per arm (strata) alike
+    assert np.isin(sources[:, 2], avoided).mean() < 0.01  # (a leaf of avoided rows alone keeps its draw)
+    assert np.isin(sources[:, 1], avoided).mean() > 0.2  # the other columns as they were

@@ -160,3 +160,18 @@ def test_a_row_drawn_again_and_again_follows_another_pupils_row_and_keeps_its_ow
             assert fresh[column].tolist() == flagged[column].tolist()
     assert model.design_.tries_[[2, 9, 30]].tolist() == [4, 4, 4]
     assert model.design_.tries_.sum() == 12
+
+
+def test_a_new_pupils_consecutive_values_come_from_different_real_pupils(drawn):
+    # a leaf chosen by the row before held the donor's own next row, so a new pupil continued a
+    # real pupil's trajectory: 2-row starts of the training pupils came back 3-4x as often as
+    # those of pupils the model never saw (``bench/trajectories.py``)
+    model, _ = drawn
+    taken = model.design_.avoid_["score"]  # per row: whose score the row before took, whose means
+    pupils = model.drawn_units()
+    middle = np.flatnonzero((pupils[1:-1] == pupils[:-2]) & (pupils[1:-1] == pupils[2:])) + 1
+    assert len(middle) > 300  # rows with a row before and after them in their pupil
+    before, mine, means = taken[middle, 0], taken[middle + 1, 0], taken[middle + 1, 1:]
+    assert (before >= 0).all() and (mine >= 0).all()
+    assert (mine != before).all()
+    assert not (mine[:, None] == means).any()
