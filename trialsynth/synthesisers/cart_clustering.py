@@ -22,6 +22,7 @@ SIZE = "__school_size__"
 MIN_ICC = 0.02
 POINT_MASS = 0.1  # an outcome one value of which this share of pupils hold is drawn as it is
 MAX_MEANS = 6
+ASSIGN_MAX = 1500  # schools of an arm dealt their means by an optimal assignment (n^3 time)
 
 
 def shrunken_means(
@@ -218,15 +219,15 @@ def as_compared(profile: pd.DataFrame, window: dict[str, float | None]) -> pd.Da
 def dealt_means(schools: pd.DataFrame, real_means: pd.DataFrame, arm: str | None) -> pd.DataFrame:
     """The real schools' clustered means (``real_means``, with the school's ``arm``) dealt to the
     new ``schools`` within each arm, each real school's means to the new school whose drawn
-    means are nearest them (an optimal assignment of the means scaled by their real spread;
-    with one measurement, by rank). Every real school's means are used once per arm, so the
-    arms' school effects - and the trial's effect - are the real ones, and a school's means
-    stay together (its baseline and outcome alike), while which new school (context, size)
-    carries them follows the model. Dealt by the rank of the outcome's mean alone, a new
-    school's other means lost their association with its context: Hsb82's pupil SES against
-    the school's mean SES, real 0.53, drawn 0.29 (0.43-0.46 dealt so); dealt measurement by
-    measurement, a school's baseline and outcome means parted (the 9,900-row demo trial's effect
-    CI overlap over 10 seeds: worst 0.30; dealt so, 0.54)."""
+    means are nearest them: an optimal assignment on the means scaled by their real spread, the
+    first (the primary outcome's) counting as much as the rest together (with one measurement,
+    or more than ``ASSIGN_MAX`` schools, by the rank of the first). Every real school's means
+    are used once per arm, so the arms' school effects - and the trial's effect - are the real
+    ones, and a school's means stay together (its baseline and outcome alike), while which new
+    school (context, size) carries them follows the model. Dealt by the rank of the outcome's
+    mean alone, a new school's other means lost their association with its context: Hsb82's
+    pupil SES against the school's mean SES, real 0.53, drawn 0.29 (0.43-0.46 dealt so); dealt
+    measurement by measurement, a school's baseline and outcome means parted."""
     from scipy.optimize import linear_sum_assignment
 
     means = [c for c in real_means.columns if c.startswith(MEAN)]
@@ -234,17 +235,21 @@ def dealt_means(schools: pd.DataFrame, real_means: pd.DataFrame, arm: str | None
         return schools
     real_arm = real_means[arm].map(as_label) if arm else pd.Series("", index=real_means.index)
     new_arm = schools[arm].map(as_label) if arm else pd.Series("", index=schools.index)
+    weight = np.r_[max(len(means) - 1, 1), np.ones(len(means) - 1)]
     for label in real_arm.unique():
         real = real_means.loc[real_arm == label, means].to_numpy(dtype=float)
         mine = schools.index[new_arm == label]
         if len(mine) != len(real):
             continue  # (never: the arms are dealt with the real counts) the drawn means stay
         drawn = schools.loc[mine, means].to_numpy(dtype=float)
-        scale = np.where(real.std(axis=0) > 0, real.std(axis=0), 1.0)
-        gaps = np.zeros((len(mine), len(real)))
-        for j in range(len(means)):  # (a column at a time: schools x schools, not x means too)
-            gaps += np.subtract.outer(drawn[:, j] / scale[j], real[:, j] / scale[j]) ** 2
-        new_rows, real_rows = linear_sum_assignment(gaps)
+        if len(mine) > ASSIGN_MAX:
+            new_rows, real_rows = drawn[:, 0].argsort(kind="stable"), real[:, 0].argsort(kind="stable")
+        else:
+            scale = np.where(real.std(axis=0) > 0, real.std(axis=0), 1.0)
+            gaps = np.zeros((len(mine), len(real)))
+            for j in range(len(means)):  # (a column at a time: schools x schools, not x means too)
+                gaps += weight[j] * np.subtract.outer(drawn[:, j] / scale[j], real[:, j] / scale[j]) ** 2
+            new_rows, real_rows = linear_sum_assignment(gaps)
         schools.loc[mine[new_rows], means] = real[real_rows]
     return schools
 
@@ -273,3 +278,16 @@ def pupils_of_schools(
             deal(list(range(len(schools))), sizes[schools], len(pupils), rng).astype(np.intp)
         ]
     return school_of
+
+
+def other_profiles(
+    schools: pd.DataFrame, fits_one: np.ndarray, context: list[str], rng: np.random.Generator
+) -> pd.DataFrame:
+    """The new schools still fitting one real school (``fits_one``) take the school-level profile
+    (``context``: the school-level columns but the arm) of a new school that fits none or several."""
+    donors = np.flatnonzero(~fits_one)
+    if not len(donors):
+        raise ValueError("no new school could be drawn off a single real school's profile")
+    picks = donors[rng.integers(0, len(donors), int(fits_one.sum()))]
+    schools.loc[fits_one, context] = schools.iloc[picks][context].to_numpy()
+    return schools

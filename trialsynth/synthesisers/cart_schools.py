@@ -10,7 +10,7 @@ No synthetic pupil is drawn from a real school and no synthetic school is a real
    most): the means carry the clustering to the pupils. New schools are drawn from a sequential
    CART fitted on that table, their context and size smoothed (``cart_smoothing``), the arm
    dealt at random with the real number of schools per arm; the real schools' means are then
-   dealt to the new schools by rank, measurement by measurement, within each arm
+   dealt whole to the new schools whose drawn means are nearest them, within each arm
    (``cart_clustering.dealt_means``: each used once, so the arms' school effects are the real
    ones - the means are never released, only the pupils drawn given them). A new school whose
    school-level profile fits exactly one real school (``metrics.schools.fitting``) is drawn
@@ -61,6 +61,7 @@ from trialsynth.synthesisers.cart_clustering import (
     dealt_means,
     deviations,
     one_arm_a_school,
+    other_profiles,
     pupils_of_schools,
     school_arm,
     school_arm_pupils,
@@ -97,6 +98,7 @@ class DesignCart:
         order: list[str],
         extra: pd.DataFrame | None = None,
         groups: np.ndarray | None = None,
+        min_groups: int | None = None,
     ) -> Self:
         """``data``: the training rows as CART prepared them (categories as text, the real school
         ids in ``meta.cluster``); ``order``: CART's visiting order of every column. ``extra``:
@@ -104,7 +106,8 @@ class DesignCart:
         place among the pupil's rows and the pupil's row before it: ``cart_units``); their
         values are supplied to ``draw_rows``, and an arm among them is never dealt. ``groups``:
         whose rows a pupil tree's leaf may not draw from alone (each row's pupil, at the rows
-        level of a long file); default the school's, each pupil without one a group of its own."""
+        level of a long file); default the school's, each pupil without one a group of its own;
+        ``min_groups``: how many (default ``MIN_GROUPS`` where there are ``GROUPS_FROM``)."""
         self.extra_ = list(extra.columns) if extra is not None else []
         cluster = meta.cluster
         self.has_schools_ = cluster is not None
@@ -146,7 +149,10 @@ class DesignCart:
         if groups is None and cluster:
             codes = pd.factorize(school.astype(str))[0]
             groups = np.where(blank.to_numpy(), -1 - np.arange(len(data)), codes)
-        self._fit_pupils(data, rows, meta, text, pupils, blank.to_numpy(), groups)
+        if min_groups is None:
+            enough = groups is not None and len(np.unique(groups)) >= GROUPS_FROM
+            min_groups = MIN_GROUPS if enough else 1
+        self._fit_pupils(data, rows, meta, text, pupils, blank.to_numpy(), groups, min_groups)
         return self
 
     def _fit_schools(self, table: pd.DataFrame, text: set[str], meta: TrialMeta) -> None:
@@ -174,8 +180,9 @@ class DesignCart:
         pupils: list[str],
         blank: np.ndarray,
         groups: np.ndarray | None,
+        min_groups: int,
     ) -> None:
-        """``rows``: each real pupil's school row; ``groups``: see ``fit``."""
+        """``rows``: each real pupil's school row; ``groups``, ``min_groups``: see ``fit``."""
         post = [c for c in pupils if c.removesuffix(MISSING_SUFFIX) in meta.outcomes]
         arm = meta.treatment if meta.treatment in pupils else None
         baseline = [c for c in pupils if c not in post and c != arm]
@@ -209,7 +216,7 @@ class DesignCart:
         self.pupil_cart_ = SequentialCart(
             min_leaf=self.min_leaf,
             random_state=self.random_state,
-            min_groups=MIN_GROUPS if groups is not None and len(np.unique(groups)) >= GROUPS_FROM else 1,
+            min_groups=min_groups,
         ).fit(
             self.pupil_encoding_.encode(frame),
             *self.pupil_encoding_.kinds(),
@@ -261,8 +268,8 @@ class DesignCart:
         return self._draw_pupils(school_of, None, rng, extra, at)
 
     def sources(self, name: str) -> np.ndarray:
-        """The training row each value of pupil column ``name`` in the last draw came from (-1:
-        given, missing, or a school-level column)."""
+        """The training row each value of pupil column ``name`` came from in the last call that
+        drew rows (-1: given, missing, or a school-level column)."""
         sources = self.pupil_cart_.sources_
         if name not in self.pupil_encoding_.columns:
             return np.full(len(sources), -1, dtype=np.intp)
@@ -341,26 +348,14 @@ class DesignCart:
             drawn.redrawn += len(again)
             fits_one = self._fits_one(schools)
         if fits_one.any():
-            schools = self._other_profiles(schools, fits_one, rng)
+            context = [c for c in self.school_columns_ if c != self.school_arm_]
+            schools = other_profiles(schools, fits_one, context, rng)
             drawn.took_other_profile = int(fits_one.sum())
         schools = dealt_means(schools, self.real_means_, self.school_arm_)
         self.drawn = drawn
         labels = rng.permutation(k) + 1
         width = max(3, len(str(k)))
         schools[LABEL] = labels if self.numeric_ids else [f"school-{v:0{width}d}" for v in labels]
-        return schools
-
-    def _other_profiles(
-        self, schools: pd.DataFrame, fits_one: np.ndarray, rng: np.random.Generator
-    ) -> pd.DataFrame:
-        """The schools still fitting one real school take the school-level profile (the arm aside)
-        of a new school that fits none or several."""
-        donors = np.flatnonzero(~fits_one)
-        if not len(donors):
-            raise ValueError("no new school could be drawn off a single real school's profile")
-        picks = donors[rng.integers(0, len(donors), int(fits_one.sum()))]
-        context = [c for c in self.school_columns_ if c != self.school_arm_]
-        schools.loc[fits_one, context] = schools.iloc[picks][context].to_numpy()
         return schools
 
     def _school_rows(self, k: int, arms: np.ndarray | None, rng: np.random.Generator) -> pd.DataFrame:

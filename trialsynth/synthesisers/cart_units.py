@@ -21,10 +21,11 @@ A long-format file (a row per pupil and wave, visit or rating; the pupil id is t
    first row): a new pupil's rows are drawn one wave at a time, each given the one drawn before,
    so a pupil's trajectory - its waves in order, its arm kept or changed as real pupils' were -
    follows the real ones. Outcomes are fitted per arm. A leaf of the row trees draws from the
-   rows of at least ``cart_schools.MIN_GROUPS`` pupils (``cart_trees.LeafDonors``), and a new
-   row's value never comes from the real pupil whose value the pupil's row before took in that
-   column, nor from one the pupil took a mean from (``_avoid``): a new pupil's consecutive
-   values come from different real pupils, never a real pupil's trajectory continued. Where
+   rows of at least ``cart_schools.MIN_GROUPS`` pupils (``cart_trees.LeafDonors``), however few
+   pupils the file has, and a new row's value never comes from a real pupil whose values the
+   pupil's two rows before (or, re-drawn by the gate, its row after) took in that column
+   (``_avoid``): a new pupil's values in a column come from real pupils that change from row to
+   row, never a real pupil's trajectory continued. Where
    pupils cross schools (ratings of
    lecturers), each row is drawn in a new school of its own (the row level is then the
    two-level design, schools drawn from the rows).
@@ -45,7 +46,7 @@ import pandas as pd
 
 from trialsynth.meta import TrialMeta
 from trialsynth.synthesisers.cart_clustering import MAX_MEANS, MIN_ICC, shrunken_means
-from trialsynth.synthesisers.cart_schools import LABEL, DesignCart, SchoolsDrawn
+from trialsynth.synthesisers.cart_schools import LABEL, MIN_GROUPS, DesignCart, SchoolsDrawn
 from trialsynth.synthesisers.cart_trees import Avoid
 
 PUPIL_SHARE = 0.95
@@ -59,6 +60,7 @@ RULE = "cart-units-v1"
 DRAW_TRIES = 10
 RETRIES = 2  # a row's re-draws given its own pupil before another's
 NO_PUPIL = -1  # no real pupil to avoid
+WINDOW = 2  # a row's value from none of the real pupils its pupil's rows this far before took theirs from
 
 
 def constant_share(values: pd.Series, pupil: np.ndarray, several: np.ndarray) -> float:
@@ -121,7 +123,7 @@ class UnitCart:
         # the row trees' leaves draw from the rows of at least three pupils (``groups``): a leaf
         # of one pupil's rows would hand its values on, the row before letting them follow in turn
         self.rows_ = DesignCart(self.min_leaf, self.random_state, self.numeric_ids).fit(
-            data[row_order], row_meta, row_text, row_order, extra, groups=pupil
+            data[row_order], row_meta, row_text, row_order, extra, groups=pupil, min_groups=MIN_GROUPS
         )
         self.row_pupils_ = pupil  # each real row's pupil (``_avoid``)
         self.max_rows_ = int(counts.max())
@@ -173,9 +175,9 @@ class UnitCart:
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """``n`` rows, pupil by pupil (``units_``), the rows of a pupil in order. No row's value
-        comes from the real pupil whose value the pupil's row before took in that column, nor
-        from a real pupil whose mean the new pupil took (``_avoid``): a new pupil's trajectory
-        is never a real pupil's, continued."""
+        comes from a real pupil whose values the pupil's ``WINDOW`` rows before took in that
+        column (``_avoid``; each leaf holds the rows of more pupils than that): a new pupil's
+        trajectory is never a real pupil's, continued."""
         pupils, counts = self._draw_pupils(n, rng)
         k = len(counts)
         self.units_ = np.repeat(np.arange(k), counts)
@@ -187,9 +189,7 @@ class UnitCart:
             school_of = self.rows_.place(n, rng)
         block = pupils[self.block_].iloc[self.units_].reset_index(drop=True)
         block[STEP] = step
-        # each row's pupil's mean donors, and (first column, filled wave by wave) its row before's
-        self.avoid_ = {c: np.column_stack([np.full(k, NO_PUPIL), *self._mean_donors(k)])[self.units_]
-                       for c in self.row_columns_}  # fmt: skip
+        self.donors_ = {c: np.full(n, NO_PUPIL) for c in self.row_columns_}  # filled wave by wave
         previous = None
         drawn_rows, extras = [], []
         for t in range(1, int(counts.max()) + 1):
@@ -203,9 +203,7 @@ class UnitCart:
             # the rows of step t + 1 belong to the pupils of step t with more rows, in order
             more = counts[self.units_[at]] > t
             previous = drawn.loc[at[more], self.row_columns_].reset_index(drop=True)
-            for name, pupils_of in self.avoid_.items():
-                source = self.rows_.sources(name)[more]
-                pupils_of[at[more] + 1, 0] = np.where(source >= 0, self.row_pupils_[source], NO_PUPIL)
+            self._took(at)
         out = pd.concat(drawn_rows).sort_index()
         self.extras_ = pd.concat(extras).sort_index()
         self.tries_ = np.zeros(n, dtype=int)  # each row's re-draws (``sample_within``)
@@ -234,18 +232,25 @@ class UnitCart:
         counts[-1] -= int(total[last] - n)
         return pupils.iloc[: last + 1].reset_index(drop=True), counts
 
-    def _mean_donors(self, k: int) -> list[np.ndarray]:
-        """The real pupil each of the ``k`` new pupils took each pupil mean from (the pupil
-        table's rows are the real pupils, by code)."""
-        return [self.pupils_.sources(c)[:k] for c in self.mean_columns_]
+    def _took(self, at: np.ndarray) -> None:
+        """Whose real rows the rows ``at`` of the last draw took their values from (``donors_``)."""
+        for name, donors in self.donors_.items():
+            source = self.rows_.sources(name)
+            donors[at] = np.where(source >= 0, self.row_pupils_[source], NO_PUPIL)
 
     def _avoid(self, at: np.ndarray) -> dict[str, Avoid]:
         """Which real rows may not give the new rows ``at`` (positions in the file) a value of
-        each row column: those of the real pupil that gave the pupil's row before its value
-        there, or gave the pupil a mean."""
-        return {
-            name: partial(_clash, self.row_pupils_, pupils_of[at]) for name, pupils_of in self.avoid_.items()
-        }
+        each row column: those of the real pupils that gave it to the ``WINDOW`` rows before
+        in the new pupil, or to the row after (drawn already where the gate re-draws a row)."""
+        out: dict[str, Avoid] = {}
+        for name, donors in self.donors_.items():
+            near = []
+            for shift in (*range(-WINDOW, 0), 1):
+                other = np.clip(at + shift, 0, len(donors) - 1)
+                same = (at + shift == other) & (self.units_[other] == self.units_[at])
+                near.append(np.where(same, donors[other], NO_PUPIL))
+            out[name] = partial(_clash, self.row_pupils_, np.column_stack(near))
+        return out
 
     def sample_within(self, rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         """New rows for ``rows`` of the file last drawn (their index: their positions in it),
@@ -261,11 +266,15 @@ class UnitCart:
         for i in np.flatnonzero(self.tries_[at] > RETRIES):
             same_place = np.flatnonzero(self.extras_[STEP].to_numpy() == self.extras_[STEP].iloc[at[i]])
             given[i] = same_place[rng.integers(len(same_place))]
-        extra = self.extras_.iloc[given].reset_index(drop=True)
-        fresh = self.rows_.draw_rows(self.school_of_[at], extra, rng, self._avoid(given))
         out = self.drawn_.iloc[at].reset_index(drop=True).copy()
-        for name in fresh.columns:
-            out[name] = fresh[name].to_numpy()
+        steps = self.extras_[STEP].to_numpy()[at]
+        for t in np.unique(steps):  # a pupil's rows in order, each avoiding its neighbours' donors
+            these = np.flatnonzero(steps == t)
+            extra = self.extras_.iloc[given[these]].reset_index(drop=True)
+            fresh = self.rows_.draw_rows(self.school_of_[at[these]], extra, rng, self._avoid(at[these]))
+            self._took(at[these])
+            for name in fresh.columns:
+                out.loc[these, name] = fresh[name].to_numpy()
         return out
 
     @property
@@ -290,12 +299,10 @@ class UnitCart:
         }
 
 
-def _clash(
-    real_pupils: np.ndarray, pupils_of: np.ndarray, rows: np.ndarray, sources: np.ndarray
-) -> np.ndarray:
+def _clash(real_pupils: np.ndarray, near: np.ndarray, rows: np.ndarray, sources: np.ndarray) -> np.ndarray:
     """Whether each of ``rows`` (positions among the rows drawn) may not take the value of the
-    real row ``sources``: its pupil is one of the row's ``pupils_of``."""
-    return (real_pupils[sources][:, None] == pupils_of[rows]).any(axis=1)
+    real row ``sources``: its pupil is one of the row's ``near`` (pupils, ``NO_PUPIL`` none)."""
+    return (real_pupils[sources][:, None] == near[rows]).any(axis=1)
 
 
 def _lagged(rows: pd.DataFrame, pupil: np.ndarray, step: np.ndarray, text: set[str]) -> pd.DataFrame:

@@ -162,16 +162,33 @@ def test_a_row_drawn_again_and_again_follows_another_pupils_row_and_keeps_its_ow
     assert model.design_.tries_.sum() == 12
 
 
-def test_a_new_pupils_consecutive_values_come_from_different_real_pupils(drawn):
+def _same_donor(model, name: str, gap: int) -> tuple[int, int]:
+    """Of the pairs of rows ``gap`` apart in one new pupil, how many took their ``name`` value
+    from one real pupil."""
+    donors, pupils = model.design_.donors_[name], model.drawn_units()
+    pairs = np.flatnonzero(pupils[gap:] == pupils[:-gap])
+    assert (donors[pairs] >= 0).all() and (donors[pairs + gap] >= 0).all()
+    return int((donors[pairs] == donors[pairs + gap]).sum()), len(pairs)
+
+
+def test_a_new_pupils_values_come_from_real_pupils_that_change_from_row_to_row(nested):
     # a leaf chosen by the row before held the donor's own next row, so a new pupil continued a
     # real pupil's trajectory: 2-row starts of the training pupils came back 3-4x as often as
     # those of pupils the model never saw (``bench/trajectories.py``)
-    model, _ = drawn
-    taken = model.design_.avoid_["score"]  # per row: whose score the row before took, whose means
-    pupils = model.drawn_units()
-    middle = np.flatnonzero((pupils[1:-1] == pupils[:-2]) & (pupils[1:-1] == pupils[2:])) + 1
-    assert len(middle) > 300  # rows with a row before and after them in their pupil
-    before, mine, means = taken[middle, 0], taken[middle + 1, 0], taken[middle + 1, 1:]
-    assert (before >= 0).all() and (mine >= 0).all()
-    assert (mine != before).all()
-    assert not (mine[:, None] == means).any()
+    data, meta, units = nested
+    model = CartSynthesiser(random_state=3).fit(data, meta, units=units)
+    synthetic = model.sample(len(data), np.random.default_rng(4))
+    for gap in (1, 2):
+        same, pairs = _same_donor(model, "score", gap)
+        assert pairs > 300 and same == 0
+    flagged = synthetic.iloc[np.flatnonzero(np.diff(model.drawn_units()) == 0)[:200]]
+    for _ in range(4):  # the gate's re-draws avoid the rows after them too, borrowed context or not
+        model.redraw_within(flagged, np.random.default_rng(5))
+        assert _same_donor(model, "score", 1)[0] == 0
+
+
+def test_a_tiny_files_rows_pool_pupils_too():
+    data, meta, units = _cleaned(_long(pupils=20, schools=4, seed=2))
+    model = CartSynthesiser(random_state=0).fit(data, meta, units=units)
+    model.sample(len(data), np.random.default_rng(1))
+    assert _same_donor(model, "score", 1)[0] == 0  # (fewer than 30 pupils: no 3-pupil leaves before)
