@@ -100,21 +100,17 @@ class DesignCart:
         groups: np.ndarray | None = None,
         min_groups: int | None = None,
     ) -> Self:
-        """``data``: the training rows as CART prepared them (categories as text, the real school
-        ids in ``meta.cluster``); ``order``: CART's visiting order of every column. ``extra``:
-        columns every row is drawn given, after its school's (a long-format row's pupil, its
-        place among the pupil's rows and the pupil's row before it: ``cart_units``); their
-        values are supplied to ``draw_rows``, and an arm among them is never dealt. ``groups``:
-        whose rows a pupil tree's leaf may not draw from alone (each row's pupil, at the rows
-        level of a long file); default the school's, each pupil without one a group of its own;
-        ``min_groups``: how many (default ``MIN_GROUPS`` where there are ``GROUPS_FROM``)."""
+        """``data``: the training rows as CART prepared them (real school ids in ``meta.cluster``);
+        ``order``: CART's visiting order. ``extra``: columns every row is drawn given (a long
+        file's pupil, place and row before: ``cart_units``), supplied to ``draw_rows``; an arm
+        among them is never dealt. A pupil tree's leaf draws from ``min_groups`` of ``groups``
+        (default: schools, ``_min_groups``)."""
         self.extra_ = list(extra.columns) if extra is not None else []
         cluster = meta.cluster
         self.has_schools_ = cluster is not None
         blank = blank_schools(data[cluster]) if cluster else pd.Series(False, index=data.index)
         school = data[cluster].astype(object).where(~blank, NO_SCHOOL) if cluster else None
-        if school is None:
-            school = pd.Series(NO_SCHOOL, index=data.index, dtype=object)
+        school = pd.Series(NO_SCHOOL, index=data.index, dtype=object) if school is None else school
         self.school_columns_ = school_level_columns(data, meta) if cluster else []
         arm = meta.treatment if meta.treatment in self.school_columns_ else None
         pupils = [c for c in order if c != cluster and c not in self.school_columns_]
@@ -147,12 +143,12 @@ class DesignCart:
         if extra is not None:
             data = pd.concat([data, extra.set_axis(data.index)], axis=1)
         if groups is None and cluster:
-            codes = pd.factorize(school.astype(str))[0]
-            groups = np.where(blank.to_numpy(), -1 - np.arange(len(data)), codes)
-        if min_groups is None:
-            enough = groups is not None and len(np.unique(groups)) >= GROUPS_FROM
-            min_groups = MIN_GROUPS if enough else 1
-        self._fit_pupils(data, rows, meta, text, pupils, blank.to_numpy(), groups, min_groups)
+            groups = np.where(
+                blank.to_numpy(), -1 - np.arange(len(data)), pd.factorize(school.astype(str))[0]
+            )
+        self._fit_pupils(
+            data, rows, meta, text, pupils, blank.to_numpy(), groups, _min_groups(groups, min_groups)
+        )
         return self
 
     def _fit_schools(self, table: pd.DataFrame, text: set[str], meta: TrialMeta) -> None:
@@ -393,3 +389,9 @@ class DesignCart:
             "pupils_without_a_school": self.blank_row_ is not None,
             "fitted_per_arm": list(self.per_arm_),
         }
+
+
+def _min_groups(groups: np.ndarray | None, asked: int | None) -> int:
+    """A leaf's groups as asked, else ``MIN_GROUPS`` where there are ``GROUPS_FROM``."""
+    enough = groups is not None and len(np.unique(groups)) >= GROUPS_FROM
+    return asked if asked is not None else MIN_GROUPS if enough else 1
