@@ -36,7 +36,10 @@ from trialsynth.synthesisers.base import (
 )
 
 GATE_RULE = "replicated-uniques-v1"
-REDRAW_ROUNDS = 8  # rounds of re-drawing flagged rows before the gate blocks the file
+# rounds of re-drawing flagged rows before the gate blocks the file: on a narrow file (a few codes
+# and one score) a re-drawn row lands on another unique record by chance about 3 times in 10, so
+# 1,200 flagged rows need 6-8 rounds and one file in six still held a row after 8
+REDRAW_ROUNDS = 12
 REDRAW_LIMIT = 20  # at most this many times the file's rows drawn in all the rounds together
 RESAMPLE_SHARE = 0.05  # more flagged rows than this share: the whole file is re-drawn (``redraw``)
 
