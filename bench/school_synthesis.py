@@ -146,7 +146,14 @@ def _pupils(cleaned, synthetic, model, streams) -> dict:
     }
 
 
-def run(manifest_path: Path, label: str, seeds: int, only: list[str] | None, ways: list[str]) -> None:
+def run(
+    manifest_path: Path,
+    label: str,
+    seeds: int,
+    only: list[str] | None,
+    ways: list[str],
+    per_seed: bool = False,
+) -> None:
     manifest = load_manifest(manifest_path)
     known = {t.id for t in manifest.trials}
     for plan in build_plans(manifest, [t for t in only if t in known] if only else None):
@@ -164,6 +171,9 @@ def run(manifest_path: Path, label: str, seeds: int, only: list[str] | None, way
             row = {key: _median([f[key] for f in files]) for key in COLUMNS if key != "worst"}
             row["worst"] = min((f["effect"] for f in files if f["effect"] is not None), default=None)
             name = f"{label}:{plan.trial_id}"
+            if per_seed:  # the seed-to-seed spread the medians hide
+                effects = " ".join(_cell(f["effect"], 2) for f in files)
+                print(f"{name:<26} {way:<9} effect by seed: {effects}", flush=True)
             print(
                 f"{name:<26} {way:<9} {len(cleaned.data):>6}"
                 + "".join(f"{_cell(row[k]):>10}" for k in COLUMNS),
@@ -180,6 +190,7 @@ def main() -> None:
     parser.add_argument("--way", action="append", dest="ways", choices=("groups", "two-level", "units"))
     parser.add_argument("--out", help="working directory (default: a new temporary one)")
     parser.add_argument("--trial", action="append", dest="trials", help="only this trial (repeatable)")
+    parser.add_argument("--per-seed", action="store_true", help="also each seed's effect CI overlap")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     ways = args.ways or ["groups", "two-level"]
@@ -190,11 +201,12 @@ def main() -> None:
     )
     if args.demo:
         manifest = write_demo_archive(work / "demo", n_trials=args.demo, seed=args.demo_seed)
-        run(manifest, "demo", args.seeds, args.trials, ways)
+        run(manifest, "demo", args.seeds, args.trials, ways, args.per_seed)
     if args.corpus:
         from real_archive import write_corpus
 
-        run(write_corpus(work / "corpus", 200, ids=args.trials), "corpus", args.seeds, args.trials, ways)
+        corpus = write_corpus(work / "corpus", 200, ids=args.trials)
+        run(corpus, "corpus", args.seeds, args.trials, ways, args.per_seed)
 
 
 if __name__ == "__main__":
