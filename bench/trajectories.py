@@ -14,6 +14,9 @@ measured before the release gate, against the training pupils (what the model sa
   alike, the pupil's chain broken): the level a model that copied no chain would reach;
 - ``whole``: the share of synthetic pupils of several rows whose rows, as a multiset, are a real
   pupil's that no other real pupil has (what the gate's pupil check re-draws);
+- ``third``: of the new pupils whose first two rows matched so and who have a third row, the share
+  whose third row is the matched real pupil's third row (what an intruder who knows two of a
+  pupil's rows learns of the next);
 - ``pupil_real``/``pupil_syn``: the ICC of the primary outcome within pupils (fidelity);
 - ``effect``: the primary treatment effect's CI overlap; ``seconds``: fit + sample.
 
@@ -47,7 +50,7 @@ from trialsynth.synthesisers.cart import CartSynthesiser  # noqa: E402
 from trialsynth.synthesisers.cart_clustering import shrunken_means  # noqa: E402
 from trialsynth.synthesisers.routing import route  # noqa: E402
 
-COLUMNS = ("prefix", "chance", "whole", "pupil_real", "pupil_syn", "effect", "seconds")
+COLUMNS = ("prefix", "chance", "whole", "third", "pupil_real", "pupil_syn", "effect", "seconds")
 
 
 def _keys(rows: pd.DataFrame) -> np.ndarray:
@@ -62,6 +65,29 @@ def _prefixes(keys: np.ndarray, pupils: np.ndarray) -> pd.Series:
     step = frame.groupby("pupil", sort=False).cumcount()
     first, second = frame[step == 0].set_index("pupil")["key"], frame[step == 1].set_index("pupil")["key"]
     return (first.reindex(second.index) + "\n" + second).rename("prefix")
+
+
+def _thirds(keys: np.ndarray, pupils: np.ndarray) -> pd.Series:
+    """Each pupil with three rows or more: its third row's key."""
+    frame = pd.DataFrame({"pupil": pupils, "key": keys})
+    step = frame.groupby("pupil", sort=False).cumcount()
+    return frame[step == 2].set_index("pupil")["key"]
+
+
+def _third_learnt(real_keys, real_pupils, synth_keys, synth_pupils, unique_prefix: set) -> float | None:
+    """Of the new pupils of three rows or more whose first two rows are a training pupil's
+    unique first two rows, the share whose third row is that pupil's third row: what an
+    intruder who knows two of a pupil's rows learns of the third."""
+    real_prefix = _prefixes(real_keys, real_pupils)
+    real_third = _thirds(real_keys, real_pupils)
+    by_prefix = pd.Series(real_third.reindex(real_prefix.index).to_numpy(), index=real_prefix.to_numpy())
+    by_prefix = by_prefix[by_prefix.index.isin(unique_prefix) & by_prefix.notna()]
+    prefix, third = _prefixes(synth_keys, synth_pupils), _thirds(synth_keys, synth_pupils)
+    matched = prefix.reindex(third.index)
+    matched = matched[matched.isin(by_prefix.index)]
+    if not len(matched):
+        return None
+    return float((by_prefix.reindex(matched.to_numpy()).to_numpy() == third[matched.index].to_numpy()).mean())
 
 
 def _wholes(keys: np.ndarray, pupils: np.ndarray) -> pd.Series:
@@ -79,7 +105,7 @@ def _unique(values: pd.Series) -> set:
 
 def copies(real: pd.DataFrame, real_pupils: np.ndarray, synth: pd.DataFrame, synth_pupils: np.ndarray,
            rng: np.random.Generator) -> dict:  # fmt: skip
-    """The three shares of the module's docstring for one synthetic file."""
+    """The shares of the module's docstring for one synthetic file."""
     columns = list(real.columns)
     real_keys, synth_keys = _keys(real[columns]), _keys(synth[columns])
     unique_prefix = _unique(_prefixes(real_keys, real_pupils))
@@ -96,6 +122,7 @@ def copies(real: pd.DataFrame, real_pupils: np.ndarray, synth: pd.DataFrame, syn
         "prefix": float(prefix.isin(unique_prefix).mean()) if len(prefix) else None,
         "chance": float(chance.isin(unique_prefix).mean()) if len(chance) else None,
         "whole": float(whole.isin(unique_whole).mean()) if len(whole) else None,
+        "third": _third_learnt(real_keys, real_pupils, synth_keys, synth_pupils, unique_prefix),
     }
 
 
