@@ -242,14 +242,17 @@ class UnitCart:
         """Which real rows may not give the new rows ``at`` (positions in the file) a value of
         each row column: those of the real pupils that gave it to the ``WINDOW`` rows before
         in the new pupil, or to the row after (drawn already where the gate re-draws a row)."""
+        shifts = (*range(-WINDOW, 0), 1)
+        others = [np.clip(at + shift, 0, len(self.units_) - 1) for shift in shifts]
+        same = [
+            (at + s == o) & (self.units_[o] == self.units_[at]) for s, o in zip(shifts, others, strict=True)
+        ]
         out: dict[str, Avoid] = {}
         for name, donors in self.donors_.items():
-            near = []
-            for shift in (*range(-WINDOW, 0), 1):
-                other = np.clip(at + shift, 0, len(donors) - 1)
-                same = (at + shift == other) & (self.units_[other] == self.units_[at])
-                near.append(np.where(same, donors[other], NO_PUPIL))
-            out[name] = partial(_clash, self.row_pupils_, np.column_stack(near))
+            near = np.column_stack(
+                [np.where(m, donors[o], NO_PUPIL) for m, o in zip(same, others, strict=True)]
+            )
+            out[name] = partial(_clash, self.row_pupils_, near)
         return out
 
     def sample_within(self, rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
