@@ -14,6 +14,11 @@ there the unadjusted effect a researcher estimates depends on it:
   beyond chance (chi-square at ``ALPHA`` divided by the tests that may be run), the strongest by
   chi-square per degree of freedom. A trial whose arm depends on none is dealt as one cell.
 
+A baseline column the arm depends on beyond chance that it is not dealt within (a plan's terms
+set by the arm, a measure taken only in some arms, a score the arm's sites differ in) is not a
+baseline of the randomisation: it is drawn after the arm, given it (``arm_dependent``), so its
+tie to the arm is kept rather than dealt away.
+
 Each cell's synthetic pupils take the cell's real arm shares, scaled so the file's arm sizes are
 the real ones (``arm_counts``); a cell of fewer than ``MIN_CELL`` real pupils takes its school
 group's shares. Works on the values as CART's matrix holds them (codes or numbers, NaN for the
@@ -36,6 +41,7 @@ ALPHA = 1e-3
 MAX_LEVELS = 20
 MIN_CELL = 20
 MAX_COLUMNS = 3
+DEPENDENT_BINS = 10  # quantile bins of a measurement tested for the arm's dependence on it
 
 
 def arm_key(value: float) -> float | str:
@@ -144,6 +150,53 @@ def _associated(arms: pd.Series, baseline: dict[int, np.ndarray], blank: np.ndar
     return tuple(chosen)
 
 
+def arm_dependent(
+    frame: pd.DataFrame, arm: pd.Series, baseline: list[str], blank: np.ndarray, dealt: tuple[str, ...]
+) -> list[str]:
+    """The ``baseline`` columns (of ``frame``, the pupils' rows) other than the ``dealt`` ones
+    that the ``arm`` depends on beyond chance within the dealt columns' cells, among the pupils
+    with a school: chi-square summed over the cells, at ``ALPHA`` divided by the columns tested;
+    a measurement of more than ``MAX_LEVELS`` values is tested in ``DEPENDENT_BINS`` quantile
+    bins (ties kept together), a missing value its own level."""
+    from scipy.stats import chi2, chi2_contingency
+
+    keep = ~blank
+    arms, within = _text(arm[keep]), np.full(int(keep.sum()), "", dtype=object)
+    for name in dealt:
+        within = within + "|" + _text(frame[name][keep])
+    tested = [c for c in baseline if c not in dealt and frame[c][keep].nunique(dropna=False) > 1]
+    found = []
+    for name in tested:
+        levels = _binned(frame[name][keep])
+        if levels is None:
+            continue
+        statistic, dof = 0.0, 0
+        for cell in np.unique(within):
+            rows = within == cell
+            table = pd.crosstab(arms[rows], levels[rows]).to_numpy()
+            if min(table.shape) >= 2:
+                result = chi2_contingency(table)
+                statistic, dof = statistic + float(result[0]), dof + int(result[2])
+        if dof and float(chi2.sf(statistic, dof)) < ALPHA / len(tested):
+            found.append(name)
+    return found
+
+
+def _text(column: pd.Series) -> np.ndarray:
+    return np.asarray(column.astype(object).where(column.notna(), "nan").astype(str), dtype=object)
+
+
+def _binned(column: pd.Series) -> np.ndarray | None:
+    """A column's levels as text: its values where it has at most ``MAX_LEVELS``, else a
+    measurement's ``DEPENDENT_BINS`` quantile bins (a text column of more levels: None, not
+    tested); a missing value the level ``nan``."""
+    if column.nunique(dropna=False) <= MAX_LEVELS:
+        return _text(column)
+    if not pd.api.types.is_numeric_dtype(column):
+        return None
+    return _text(pd.qcut(column.astype(float), DEPENDENT_BINS, labels=False, duplicates="drop"))
+
+
 def arm_dealer(
     encoding: Encoding,
     frame: pd.DataFrame,
@@ -164,3 +217,28 @@ def arm_dealer(
     names = {p: encoding.columns[p] for p in coded}
     values = encoding.values(str(arm.name), arm.to_numpy(dtype=object))
     return ArmDealer.fit(values, coded, blank, pd.Series(real.to_numpy(), index=keys), names)
+
+
+def dealt_order(
+    whole: pd.DataFrame,
+    arm: pd.Series,
+    meta: TrialMeta,
+    text: set[str],
+    given: list[str],
+    baseline: list[str],
+    post: list[str],
+    blank: np.ndarray,
+) -> tuple[list[str], list[str], ArmDealer, list[str]]:
+    """A dealt arm's pupil model: its visiting order (``given``, ``baseline``, the arm, ``post``),
+    its columns after the arm, its dealer, and the baseline columns the arm depends on beyond
+    chance (``arm_dependent``), moved after it."""
+    order = [*given, *baseline, str(arm.name), *post]
+    dealer = arm_dealer(Encoding.of(whole[order], text), whole[order], arm, meta, baseline, blank)
+    moved = arm_dependent(whole, arm, baseline, blank, dealer.names)
+    if not moved:
+        return order, post, dealer, []
+    baseline = [c for c in baseline if c not in moved]
+    order = [*given, *baseline, str(arm.name), *moved, *post]
+    # fitted again: the dealer's columns at their new places
+    dealer = arm_dealer(Encoding.of(whole[order], text), whole[order], arm, meta, baseline, blank)
+    return order, [*moved, *post], dealer, moved

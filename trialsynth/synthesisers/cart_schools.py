@@ -22,8 +22,8 @@ No synthetic pupil is drawn from a real school and no synthetic school is a real
 2. **The pupils**: a sequential CART over the pupil columns, fitted with each real pupil's
    school row beside it and drawn with the new school's row beside each new pupil: baseline
    columns first, then the arm (in a pupil-randomised trial dealt at random with the real arm
-   sizes, within the cells of what the real arm depends on: ``cart_arms``), then the outcomes
-   fitted per arm (synthpop's strata; Petrakos, Moodie & Savy 2025:
+   sizes, within the cells of what the real arm depends on: ``cart_arms``), then the columns
+   that depend on it and the outcomes, fitted per arm (synthpop's strata; Petrakos, Moodie & Savy 2025:
    baseline, the arm at random, then post-treatment variables reproduced trial analyses best).
    A measurement with a clustered mean is drawn as a deviation from the school's mean and
    given its new school's mean back (``cart_clustering.deviations``). A pupil tree's leaf whose real
@@ -48,7 +48,7 @@ from trialsynth.domain import decimals_of
 from trialsynth.evaluation.metrics.schools import fitting, school_level_columns, windows
 from trialsynth.meta import TrialMeta
 from trialsynth.missing import MISSING_SUFFIX, as_label
-from trialsynth.synthesisers.cart_arms import ArmDealer, arm_dealer
+from trialsynth.synthesisers.cart_arms import ArmDealer, dealt_order
 from trialsynth.synthesisers.cart_clustering import (
     MEAN,
     RULE,
@@ -190,21 +190,23 @@ class DesignCart:
         context = [c for c in self.school_columns_ if c != self.school_arm_]
         self.given_school_ = [c for c in self.school_order_ if c not in context]
         given_columns = [*self.given_school_, *self.extra_]
-        order = [*given_columns, *baseline, *([arm] if arm else []), *post]
-        frame = pd.concat([data[pupils + self.extra_], rows[self.given_school_]], axis=1)[order]
-        self.pupil_encoding_ = Encoding.of(frame, text)
-        # an arm that schools hold one each (pupils never randomised aside) is drawn by the model
-        # given the school; an arm shared within schools is dealt at random with the real sizes
-        # (a long-format row's arm, where it varies within pupils, is drawn given the pupil's
-        # row before it: dealt at random, a pupil would change arms at random)
-        self.arm_dealt_ = (
-            arm is not None
-            and not self.extra_
-            and not one_arm_a_school(data[arm], data[meta.cluster] if meta.cluster else None)
+        # an arm that schools hold one each (pupils never randomised aside) is drawn given the
+        # school; one shared within schools is dealt at random with the real sizes (a long file's
+        # arm that varies within pupils is drawn given the row before: dealt, it would change at random)
+        shared = arm is not None and not one_arm_a_school(
+            data[arm], data[meta.cluster] if meta.cluster else None
         )
-        self.dealer_ = None
+        self.arm_dealt_ = shared and not self.extra_
+        whole = pd.concat([data[pupils + self.extra_], rows[self.given_school_]], axis=1)
+        self.dealer_: ArmDealer | None = None
+        self.after_arm_: list[str] = []  # baseline columns the arm depends on: drawn after it
+        order = [*given_columns, *baseline, *([arm] if arm else []), *post]
         if arm is not None and self.arm_dealt_:
-            self.dealer_ = arm_dealer(self.pupil_encoding_, frame, data[arm], meta, baseline, blank)
+            order, post, self.dealer_, self.after_arm_ = dealt_order(
+                whole, data[arm], meta, text, given_columns, baseline, post, blank
+            )
+        frame = whole[order]
+        self.pupil_encoding_ = Encoding.of(frame, text)
         given = tuple(range(len(given_columns))) + ((order.index(arm),) if self.arm_dealt_ else ())
         held_by = arm or given_arm or self.school_arm_
         by = order.index(held_by) if held_by else None
@@ -388,6 +390,7 @@ class DesignCart:
             "arm_dealt_within": list(self.dealer_.names) if self.dealer_ is not None else None,
             "pupils_without_a_school": self.blank_row_ is not None,
             "fitted_per_arm": list(self.per_arm_),
+            "drawn_after_arm": list(self.after_arm_),
         }
 
 
