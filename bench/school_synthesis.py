@@ -101,8 +101,9 @@ def one_file(cleaned, held, way: str, seed: int) -> dict:
         synthetic = model.sample(len(cleaned.data), streams.generator("sample"))
     seconds = time.perf_counter() - started
     pupils = _pupils(cleaned, synthetic, model, streams)
+    drawn = model.drawn_units() if way == "units" else None  # dcr_share between pupils
     real_view, synth_view, ctx = evaluation_view(
-        cleaned.data, synthetic, meta, seed, held.mask, cleaned.units
+        cleaned.data, synthetic, meta, seed, held.mask, cleaned.units, drawn
     )
     measured = {
         **METRICS["attacks"](real_view, synth_view, ctx),

@@ -21,7 +21,8 @@ from trialsynth.synthesisers.base import (
     Synthesiser,
 )
 
-RISK_RULE = "attack-risks-v3"  # v3: dcr_share read against its measured null, over rows not tied
+# v3: dcr_share read against its measured null, over rows not tied; v4: between pupils in a long file
+RISK_RULE = "attack-risks-v4"
 
 
 # Measured by attacks against the holdout: unmeasured (too few held-out rows) blocks a file

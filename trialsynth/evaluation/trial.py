@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trialsynth.data.cleaning import Cleaned
@@ -37,12 +38,15 @@ def evaluate_trial(
     seed: int,
     held: Holdout,
     measured: dict[str, float | None],
+    synth_units: np.ndarray | None = None,
 ) -> Evaluation:
     """Table 3's metrics on the file as released (after the gate's re-draws), beside what was
     ``measured`` already (the gate's counts, a method's own measures); utility is tested on the
-    holdout's rows."""
+    holdout's rows. ``synth_units``: each synthetic row's pupil, where the method drew pupils."""
     analysis = partial(trial_analysis, cleaned.data, synthetic, cleaned.meta, cleaned.covariates)
-    metrics, detail = assess(cleaned.data, synthetic, cleaned.meta, seed, held.mask, analysis, cleaned.units)
+    metrics, detail = assess(
+        cleaned.data, synthetic, cleaned.meta, seed, held.mask, analysis, cleaned.units, synth_units
+    )
     schools = school_disclosure(cleaned.data, synthetic, cleaned.meta)
     return Evaluation({**metrics, **schools, **measured}, detail)
 

@@ -306,7 +306,9 @@ def _evaluate(
 ) -> Evaluation:
     """Table 3's metrics with the gate's counts and the method's own measures."""
     measured = {**gate.metrics(), **output_metrics(fitted, sampled.synthetic)}
-    return evaluate_trial(cleaned, sampled.synthetic, trial.streams.seed_of("evaluate"), held, measured)
+    units = fitted.synthesiser.drawn_units() if models_units(fitted.synthesiser) else None
+    seed = trial.streams.seed_of("evaluate")
+    return evaluate_trial(cleaned, sampled.synthetic, seed, held, measured, units)
 
 
 def _restored(

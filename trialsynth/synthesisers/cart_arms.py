@@ -8,7 +8,10 @@ there the unadjusted effect a researcher estimates depends on it:
   share of every arm;
 - baseline columns may hold the arm's design - the wave of a long-format file (pupils who
   joined in later years sit in some arms more than others), the strata of a stratified
-  randomisation, the class-level columns a class's arm comes with. Up to ``MAX_COLUMNS`` coded
+  randomisation, the class-level columns a class's arm comes with - and so may the school: a
+  multi-site trial offers some arms at some sites (the RAND HIE's free plan at one site of
+  six). The school is a candidate through a mean of the school's row, which a new school takes
+  whole from one real school: its pupils are dealt the arm as that school's were. Up to ``MAX_COLUMNS`` coded
   baseline columns (at most ``MAX_LEVELS`` values each), chosen greedily: the one most
   associated with the arm, then the one most associated within its levels, and so on, each only
   beyond chance (chi-square at ``ALPHA`` divided by the tests that may be run), the strongest by
@@ -204,14 +207,17 @@ def arm_dealer(
     meta: TrialMeta,
     baseline: list[str],
     blank: np.ndarray,
+    school: str | None = None,
 ) -> ArmDealer:
     """The dealer of a pupil-randomised arm fitted on the pupil model's ``frame`` (``encoding``
-    its columns'): the real arm sizes, the coded ``baseline`` columns it may be dealt within."""
+    its columns'): the real arm sizes, the coded ``baseline`` columns it may be dealt within and
+    ``school``, a column of the school's row that tells the real schools apart (a school mean,
+    dealt whole to a new school: its pupils are dealt the arm as that real school's were)."""
     real = arm_counts(arm, meta)
     keys = [arm_key(v) for v in encoding.values(str(arm.name), real.index.to_numpy(dtype=object))]
     coded = {
         encoding.columns.index(c): encoding.values(c, frame[c].to_numpy(dtype=object))
-        for c in baseline
+        for c in [*([school] if school else []), *baseline]
         if c in encoding.codebook or frame[c].nunique(dropna=False) <= MAX_LEVELS
     }
     names = {p: encoding.columns[p] for p in coded}
@@ -228,17 +234,18 @@ def dealt_order(
     baseline: list[str],
     post: list[str],
     blank: np.ndarray,
+    school: str | None = None,
 ) -> tuple[list[str], list[str], ArmDealer, list[str]]:
     """A dealt arm's pupil model: its visiting order (``given``, ``baseline``, the arm, ``post``),
-    its columns after the arm, its dealer, and the baseline columns the arm depends on beyond
-    chance (``arm_dependent``), moved after it."""
+    its columns after the arm, its dealer (``school``: see ``arm_dealer``), and the baseline
+    columns the arm depends on beyond chance (``arm_dependent``), moved after it."""
     order = [*given, *baseline, str(arm.name), *post]
-    dealer = arm_dealer(Encoding.of(whole[order], text), whole[order], arm, meta, baseline, blank)
+    dealer = arm_dealer(Encoding.of(whole[order], text), whole[order], arm, meta, baseline, blank, school)
     moved = arm_dependent(whole, arm, baseline, blank, dealer.names)
     if not moved:
         return order, post, dealer, []
     baseline = [c for c in baseline if c not in moved]
     order = [*given, *baseline, str(arm.name), *moved, *post]
     # fitted again: the dealer's columns at their new places
-    dealer = arm_dealer(Encoding.of(whole[order], text), whole[order], arm, meta, baseline, blank)
+    dealer = arm_dealer(Encoding.of(whole[order], text), whole[order], arm, meta, baseline, blank, school)
     return order, [*moved, *post], dealer, moved

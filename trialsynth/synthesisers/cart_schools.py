@@ -193,17 +193,16 @@ class DesignCart:
         # an arm that schools hold one each (pupils never randomised aside) is drawn given the
         # school; one shared within schools is dealt at random with the real sizes (a long file's
         # arm that varies within pupils is drawn given the row before: dealt, it would change at random)
-        shared = arm is not None and not one_arm_a_school(
-            data[arm], data[meta.cluster] if meta.cluster else None
-        )
-        self.arm_dealt_ = shared and not self.extra_
+        cluster = data[meta.cluster] if meta.cluster else None
+        self.arm_dealt_ = arm is not None and not self.extra_ and not one_arm_a_school(data[arm], cluster)
         whole = pd.concat([data[pupils + self.extra_], rows[self.given_school_]], axis=1)
         self.dealer_: ArmDealer | None = None
         self.after_arm_: list[str] = []  # baseline columns the arm depends on: drawn after it
         order = [*given_columns, *baseline, *([arm] if arm else []), *post]
         if arm is not None and self.arm_dealt_:
+            school = next((c for c in self.given_school_ if c.startswith(MEAN)), None)
             order, post, self.dealer_, self.after_arm_ = dealt_order(
-                whole, data[arm], meta, text, given_columns, baseline, post, blank
+                whole, data[arm], meta, text, given_columns, baseline, post, blank, school
             )
         frame = whole[order]
         self.pupil_encoding_ = Encoding.of(frame, text)

@@ -26,6 +26,10 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 Avoid = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 MIN_LEAF = 5
+# synthpop's stratum floor counts at most this many predictors: counted in full, a pupil table's
+# 30 predictors (the school's row, the baseline) asked 310 pupils of an arm, and the RAND HIE's
+# smaller plans (170 and 220 persons) drew their outcomes from the pooled tree
+STRATUM_PREDICTORS = 10
 COMPLEXITY = 1e-8
 AVOID_TRIES = 8
 
@@ -181,7 +185,8 @@ def largest_remainder(counts: np.ndarray, n: int) -> np.ndarray:
 class Strata:
     """Columns from ``first`` on fitted separately in each level of the column at ``by`` (the arm:
     synthpop's ``syn.strata`` for the post-randomisation columns) wherever the level has at least
-    ``10 + 10 p`` rows (synthpop's floor, p predictors); a smaller level uses the pooled tree."""
+    ``10 + 10 p`` rows (synthpop's floor, p predictors, at most ``STRATUM_PREDICTORS`` counted); a
+    smaller level uses the pooled tree."""
 
     by: int
     first: int
@@ -241,7 +246,7 @@ class SequentialCart:
         out = {}
         for level in np.unique(codes[~np.isnan(codes)]):
             rows = codes == level
-            if rows.sum() >= 10 + 10 * j:
+            if rows.sum() >= 10 + 10 * min(j, STRATUM_PREDICTORS):
                 groups = self.groups_[rows] if self.groups_ is not None else None
                 out[int(level)] = self._fit_column(matrix[rows], j, seed, groups, np.flatnonzero(rows))
         return out

@@ -74,3 +74,30 @@ def test_a_randomised_baseline_is_not_moved_by_chance(seed):
     frame = pd.DataFrame({f"x{k}": rng.normal(size=n) for k in range(8)} | {"coded": rng.integers(0, 5, n)})
     arm = pd.Series(rng.integers(0, 2, n))
     assert arm_dependent(frame, arm, list(frame.columns), np.zeros(n, bool), ()) == []
+
+
+def test_an_arm_offered_at_some_sites_is_dealt_at_the_new_sites_that_carry_them():
+    """A multi-site trial whose plans differ by site (the RAND HIE's free plan at one site of
+    six): each new site's pupils are dealt the arms of the real site whose means it carries."""
+    rng = np.random.default_rng(4)
+    n, sites = 3000, 6
+    site = rng.integers(0, sites, n)
+    offered = [["free", "a", "b"], ["a", "b"], ["a", "c"], ["a", "b", "c"], ["b", "c"], ["a", "b", "c"]]
+    arm = np.array([rng.choice(offered[s]) for s in site])
+    score = rng.normal(0, 1, sites)[site] + rng.normal(size=n)
+    frame = pd.DataFrame(
+        {
+            "site": site,
+            "age": rng.normal(40, 10, n).round(0) + 5 * site,  # clusters: a school mean to carry
+            "sex": rng.choice(["F", "M"], n),
+            "arm": arm,
+            "spend": (score + (arm == "free")).round(2),
+        }
+    )
+    data, meta = clean(frame, Roles.of(treatment="arm", outcomes=["spend"], cluster="site"), trial_id="t")
+    model = CartSynthesiser(random_state=1).fit(data, meta)
+    assert any(name.startswith("__school_mean__") for name in model.design_.dealer_.names)
+    synthetic = model.sample(n, np.random.default_rng(2))
+    held = pd.crosstab(synthetic["site"], synthetic["arm"]) > 0
+    assert held["free"].sum() == 1  # dealt at random alone: free pupils at every site
+    assert sorted(held.sum(axis=1).tolist()) == sorted(len(o) for o in offered)

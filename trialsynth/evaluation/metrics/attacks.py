@@ -26,7 +26,8 @@ the training pupils that it does not give on anyone; 1 means every attack on a t
 succeeds. Singling out is scored within the real rows (see ``singling_out``). ``dcr_share`` is
 the share of synthetic rows closer to a training row than to a held-out row, read against the
 share real pupils neither set holds score (``dcr``): 0.5 for a file that is no closer to the rows
-it learnt from (MOSTLY AI's criterion), 1 for a copy.
+it learnt from (MOSTLY AI's criterion), 1 for a copy; in a long-format file whose method drew
+pupils, between pupils (each pupil's rows summed up as one point: ``dcr.pupil_profiles``).
 
 Distances: each numeric column (missingness indicators included) over its real range, each
 categorical column one-hot times 1/2, summed (Manhattan): a category mismatch counts 1, as two
@@ -39,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trialsynth.evaluation.metrics.dcr import dcr_share, nearest
+from trialsynth.evaluation.metrics.dcr import dcr_share, nearest, pupil_profiles
 from trialsynth.evaluation.metrics.prepare import EvaluationContext
 from trialsynth.evaluation.metrics.privacy import default_tcap
 from trialsynth.evaluation.metrics.rates import Rate, risk, risk_against
@@ -85,10 +86,28 @@ def attacks(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> 
     ):
         point, low, high = risk(train_rate, control_rate)
         results.update({key: point, f"{key}_low": low, f"{key}_high": high})
-    units = (ctx.units[~holdout], ctx.units[holdout]) if ctx.units is not None else None
-    share, low, high = dcr_share(space.embed(training), space.embed(control), space.embed(synth), rng, units)
+    share, low, high = _dcr(space.embed(training), space.embed(control), space.embed(synth), ctx, rng)
     results.update({"dcr_share": share, "dcr_share_low": low, "dcr_share_high": high})
     return results
+
+
+def _dcr(
+    trained: np.ndarray, held: np.ndarray, drawn: np.ndarray, ctx: EvaluationContext, rng: np.random.Generator
+) -> tuple[float, float, float]:
+    """``dcr_share`` between rows, or in a long-format file between pupils where the method
+    drew them (``dcr.pupil_profiles``; else between rows, a pupil's rows apart in the null)."""
+    if ctx.units is None or ctx.holdout is None:
+        return dcr_share(trained, held, drawn, rng)
+    units = (ctx.units[~ctx.holdout], ctx.units[ctx.holdout])
+    if ctx.synth_units is None:
+        return dcr_share(trained, held, drawn, rng, units)
+    most = int(pd.Series(ctx.units).value_counts().max())
+    return dcr_share(
+        pupil_profiles(trained, units[0], most),
+        pupil_profiles(held, units[1], most),
+        pupil_profiles(drawn, ctx.synth_units, most),
+        rng,
+    )
 
 
 class Space:

@@ -1,7 +1,13 @@
 """The distance-to-closest-record share (``dcr_share``): how much closer a synthetic file's rows
 are to the rows it learnt from than to real rows it never saw, read against what real pupils
 neither set holds score (its null measured, not assumed). Rows arrive embedded in the attacks'
-distance space (``attacks.Space``)."""
+distance space (``attacks.Space``).
+
+In a long-format file whose method drew pupils, the record is the pupil (``pupil_profiles``):
+each pupil's rows summed up as one point, the mean of its rows and how many it has, so a new
+pupil is compared with the real pupils it may copy - a row of five coded columns is held by
+hundreds of pupils, and rows are mostly tied (insteval-large: 476 of 5,000 synthetic rows not
+tied, a null of 0.94 that leaves the share to noise)."""
 
 from __future__ import annotations
 
@@ -103,3 +109,13 @@ def _nearest_other(
     other = ids[index] != query_ids[:, None]
     found = other.any(axis=1)
     return np.where(found, distances[np.arange(len(queries)), other.argmax(axis=1)], np.inf)
+
+
+def pupil_profiles(points: np.ndarray, units: np.ndarray, most_rows: int) -> np.ndarray:
+    """One point per pupil of a long-format file: the mean of its rows' points (a measurement's
+    mean, each category's share) and its row count over ``most_rows`` (the most a real pupil
+    has), pupils in the order they first appear."""
+    codes = pd.factorize(pd.Series(np.asarray(units).astype(str)))[0]
+    frame = pd.DataFrame(points).groupby(codes, sort=True)
+    counts = frame.size().to_numpy(dtype=float)
+    return np.hstack([frame.mean().to_numpy(dtype=float), (counts / max(most_rows, 1))[:, None]])

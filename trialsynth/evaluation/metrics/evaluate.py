@@ -47,10 +47,12 @@ def assess(
     holdout: np.ndarray | None = None,
     analysis: Callable[[], tuple[dict[str, float | None], dict[str, Any]]] | None = None,
     units: np.ndarray | None = None,
+    synth_units: np.ndarray | None = None,
 ) -> tuple[dict[str, float | None], dict[str, Any]]:
     """``evaluate``'s metrics and, when ``analysis`` is given (the trial's own analysis, a
-    call without arguments), its metrics too and its detail; one pool runs them all."""
-    real_view, synth_view, context = evaluation_view(real, synthetic, meta, seed, holdout, units)
+    call without arguments), its metrics too and its detail; one pool runs them all. ``units``,
+    ``synth_units``: a long-format file's pupil of each real and each synthetic row."""
+    real_view, synth_view, context = evaluation_view(real, synthetic, meta, seed, holdout, units, synth_units)
     tasks: dict[str, Callable[[], Any]] = {
         name: partial(family, real_view, synth_view, context) for name, family in METRICS.items()
     }

@@ -31,8 +31,10 @@ class EvaluationContext:
     schools: np.ndarray | None = field(default=None, repr=False)
     synth_schools: np.ndarray | None = field(default=None, repr=False)
     school_columns: tuple[str, ...] = ()
-    # a long-format file: each real row's pupil (``dcr_share``'s null keeps a pupil's rows apart)
+    # a long-format file: each real row's pupil and, where the method drew pupils, each synthetic
+    # row's (``dcr_share`` is then measured between pupils)
     units: np.ndarray | None = field(default=None, repr=False)
+    synth_units: np.ndarray | None = field(default=None, repr=False)
 
 
 def sample_rows(frame: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -70,6 +72,7 @@ def evaluation_view(
     seed: int,
     holdout: np.ndarray | None = None,
     units: np.ndarray | None = None,
+    synth_units: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, EvaluationContext]:
     columns = [c for c in meta.columns if c != meta.cluster]
     text = [
@@ -90,6 +93,8 @@ def evaluation_view(
     numeric_all = [c for c in real_view.columns if c not in text]
     if holdout is not None and len(holdout) != len(real):
         raise ValueError(f"holdout marks {len(holdout)} rows; the real data has {len(real)}")
+    if synth_units is not None and len(synth_units) != len(synthetic):
+        raise ValueError(f"synth_units marks {len(synth_units)} rows; the synthetic has {len(synthetic)}")
     cluster = meta.cluster
     two_level = cluster is not None and cluster in real and cluster in synthetic
     context = EvaluationContext(
@@ -102,6 +107,7 @@ def evaluation_view(
         synth_schools=_labels(synthetic[cluster]) if two_level else None,
         school_columns=tuple(school_level_columns(real, meta)) if two_level else (),
         units=units,
+        synth_units=synth_units if units is not None else None,
     )
     return real_view, synth_view, context
 

@@ -7,6 +7,7 @@ import pandas as pd
 from trialsynth.data.cleaning import clean
 from trialsynth.evaluation.holdout import holdout_mask
 from trialsynth.evaluation.metrics import METRICS, evaluation_view
+from trialsynth.evaluation.metrics.attacks import Space, _dcr
 from trialsynth.evaluation.metrics.dcr import dcr_share
 from trialsynth.plan import Roles
 
@@ -74,3 +75,60 @@ def test_in_long_format_unseen_pupils_score_no_closer_and_copied_pupils_are_caug
     copy = real.loc[~held].sample(len(real), replace=True, random_state=2).reset_index(drop=True)
     assert abs(_coarse_attack(real, other, held, units) - 0.5) < 0.08
     assert _coarse_attack(real, copy, held, units) > 0.9
+
+
+def _ratings(pupils, rng, rows=8):
+    """A narrow coded long file: each pupil's ratings of five coded columns (insteval-like), a
+    pupil's ratings leaning its own way."""
+    lean = rng.normal(0, 1, pupils)
+    unit = np.repeat(np.arange(pupils), rows)
+    score = np.clip(np.round(3 + lean[unit] + rng.normal(0, 1, len(unit))), 1, 5)
+    frame = pd.DataFrame(
+        {
+            "treatment": rng.integers(0, 2, len(unit)),
+            "age": rng.integers(0, 4, pupils)[unit].astype(str),
+            "dept": rng.choice(list("abcdefgh"), len(unit)),
+            "post_test_1": score,
+        }
+    )
+    return frame, unit
+
+
+def _pupil_attack(real, units, synthetic, synth_units, held):
+    data, meta = clean(
+        pd.concat([real, synthetic], ignore_index=True),
+        Roles.of(treatment="treatment", outcomes=["post_test_1"], categorical=["age", "dept"]),
+        trial_id="t",
+    )
+    real_view, synth_view, ctx = evaluation_view(
+        data.iloc[: len(real)], data.iloc[len(real) :], meta, 3, held, units, synth_units
+    )
+    space = Space(real_view, ctx)  # the attacks' own reading of dcr_share, without the attacks
+    embedded = [space.embed(real_view.loc[~held]), space.embed(real_view.loc[held]), space.embed(synth_view)]
+    return _dcr(*embedded, ctx, np.random.default_rng(3))[0]
+
+
+def test_a_long_files_new_pupils_are_compared_with_real_pupils_whole():
+    """Rows of five codes are held by many pupils (mostly tied, the null near 1): compared as
+    pupils, unseen pupils score 0.5 and copied pupils are caught."""
+    unseen = []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        real, units = _ratings(1500, rng)
+        other, other_units = _ratings(1500, rng)
+        held = np.isin(units, np.random.default_rng(2).choice(1500, 300, replace=False))
+        unseen.append(_pupil_attack(real, units, other, other_units, held))
+    assert abs(float(np.median(unseen)) - 0.5) < 0.1  # one file: +-0.1 at 1,500 pupils
+    copied = real.loc[~held].reset_index(drop=True)
+    assert _pupil_attack(real, units, copied, units[~held], held) > 0.95
+    # the same rows dealt to other pupils: no pupil copied, read as such
+    shuffled = rng.permutation(len(copied))
+    assert _pupil_attack(real, units, copied.iloc[shuffled], units[~held], held) < 0.65
+
+
+def test_pupil_profiles_are_the_mean_of_a_pupils_rows_and_its_row_count():
+    from trialsynth.evaluation.metrics.dcr import pupil_profiles
+
+    points = np.array([[0.0, 1.0], [1.0, 1.0], [0.5, 0.0]])
+    profiles = pupil_profiles(points, np.array(["b", "b", "a"]), most_rows=4)
+    assert profiles.tolist() == [[0.5, 1.0, 0.5], [0.5, 0.0, 0.25]]
