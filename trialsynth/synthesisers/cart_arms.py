@@ -124,8 +124,6 @@ def _associated(arms: pd.Series, baseline: dict[int, np.ndarray], blank: np.ndar
     divided by every test that may be run (columns tried x ``MAX_COLUMNS``) and the strongest is
     the one of largest chi-square per degree of freedom (on a large file every p-value
     underflows to 0)."""
-    from scipy.stats import chi2, chi2_contingency
-
     keep = ~blank
     arm = arms[keep].to_numpy()
     tried = [p for p, v in baseline.items() if 1 < pd.Series(v[keep]).nunique(dropna=False) <= MAX_LEVELS]
@@ -135,15 +133,7 @@ def _associated(arms: pd.Series, baseline: dict[int, np.ndarray], blank: np.ndar
     while len(chosen) < MAX_COLUMNS:
         found: list[tuple[float, int]] = []  # (-chi-square per degree of freedom, position)
         for position in [p for p in tried if p not in chosen]:
-            levels = keys[position]
-            statistic, dof = 0.0, 0
-            for cell in np.unique(within):
-                rows = within == cell
-                table = pd.crosstab(arm[rows], levels[rows]).to_numpy()
-                if min(table.shape) >= 2:
-                    result = chi2_contingency(table)
-                    statistic, dof = statistic + float(result[0]), dof + int(result[2])
-            p = float(chi2.sf(statistic, dof)) if dof else 1.0
+            statistic, dof, p = _within(arm, keys[position], within)
             if p < ALPHA / (len(tried) * MAX_COLUMNS):
                 found.append((-statistic / dof, position))
         if not found:
@@ -161,8 +151,6 @@ def arm_dependent(
     with a school: chi-square summed over the cells, at ``ALPHA`` divided by the columns tested;
     a measurement of more than ``MAX_LEVELS`` values is tested in ``DEPENDENT_BINS`` quantile
     bins (ties kept together), a missing value its own level."""
-    from scipy.stats import chi2, chi2_contingency
-
     keep = ~blank
     arms, within = _text(arm[keep]), np.full(int(keep.sum()), "", dtype=object)
     for name in dealt:
@@ -171,18 +159,24 @@ def arm_dependent(
     found = []
     for name in tested:
         levels = _binned(frame[name][keep])
-        if levels is None:
-            continue
-        statistic, dof = 0.0, 0
-        for cell in np.unique(within):
-            rows = within == cell
-            table = pd.crosstab(arms[rows], levels[rows]).to_numpy()
-            if min(table.shape) >= 2:
-                result = chi2_contingency(table)
-                statistic, dof = statistic + float(result[0]), dof + int(result[2])
-        if dof and float(chi2.sf(statistic, dof)) < ALPHA / len(tested):
+        if levels is not None and _within(arms, levels, within)[2] < ALPHA / len(tested):
             found.append(name)
     return found
+
+
+def _within(arm: np.ndarray, levels: np.ndarray, within: np.ndarray) -> tuple[float, int, float]:
+    """The chi-square of ``arm`` against ``levels`` summed over the cells of ``within``: the
+    statistic, its degrees of freedom and its p-value (1 where no cell has two of each)."""
+    from scipy.stats import chi2, chi2_contingency
+
+    statistic, dof = 0.0, 0
+    for cell in np.unique(within):
+        rows = within == cell
+        table = pd.crosstab(arm[rows], levels[rows]).to_numpy()
+        if min(table.shape) >= 2:
+            result = chi2_contingency(table)
+            statistic, dof = statistic + float(result[0]), dof + int(result[2])
+    return statistic, dof, float(chi2.sf(statistic, dof)) if dof else 1.0
 
 
 def _text(column: pd.Series) -> np.ndarray:
