@@ -165,18 +165,29 @@ def arm_dependent(
 
 
 def _within(arm: np.ndarray, levels: np.ndarray, within: np.ndarray) -> tuple[float, int, float]:
-    """The chi-square of ``arm`` against ``levels`` summed over the cells of ``within``: the
-    statistic, its degrees of freedom and its p-value (1 where no cell has two of each)."""
-    from scipy.stats import chi2, chi2_contingency
+    """The chi-square of ``arm`` against ``levels`` summed over the cells of ``within`` that hold
+    two arms and two levels: the statistic, its degrees of freedom and its p-value (1 where no
+    cell does). Each cell's Pearson statistic times (N - 1) / N, its expectation under
+    independence given the margins (summed over many small cells, Pearson's own read 2,000 cells
+    of 15 randomised pupils as dependent at p = 2e-9). One count of every (cell, arm, level)."""
+    from scipy.stats import chi2
 
-    statistic, dof = 0.0, 0
-    for cell in np.unique(within):
-        rows = within == cell
-        table = pd.crosstab(arm[rows], levels[rows]).to_numpy()
-        if min(table.shape) >= 2:
-            result = chi2_contingency(table)
-            statistic, dof = statistic + float(result[0]), dof + int(result[2])
-    return statistic, dof, float(chi2.sf(statistic, dof)) if dof else 1.0
+    counts = pd.DataFrame({"cell": within, "arm": arm, "level": levels}).value_counts()
+    keys = counts.index.to_frame(index=False)
+    shape = keys.groupby("cell").nunique()
+    tested = shape[(shape["arm"] >= 2) & (shape["level"] >= 2)]
+    if tested.empty:
+        return 0.0, 0, 1.0
+    by_arm = counts.groupby(level=["cell", "arm"]).transform("sum").to_numpy(dtype=float)
+    by_level = counts.groupby(level=["cell", "level"]).transform("sum").to_numpy(dtype=float)
+    total = counts.groupby(level="cell").transform("sum").to_numpy(dtype=float)
+    # over a table, sum (O - E)^2 / E = sum O^2 / E - N (a combination never seen adds nothing)
+    ratio = pd.Series(counts.to_numpy(dtype=float) ** 2 / (by_arm * by_level / total), index=keys["cell"])
+    n = counts.groupby(level="cell").sum().astype(float)
+    per_cell = (ratio.groupby(level=0).sum() - n) * (n - 1) / n
+    statistic = float(per_cell.loc[tested.index].sum())
+    dof = int(((tested["arm"] - 1) * (tested["level"] - 1)).sum())
+    return statistic, dof, float(chi2.sf(statistic, dof))
 
 
 def _text(column: pd.Series) -> np.ndarray:

@@ -200,7 +200,8 @@ class DesignCart:
         self.after_arm_: list[str] = []  # baseline columns the arm depends on: drawn after it
         order = [*given_columns, *baseline, *([arm] if arm else []), *post]
         if arm is not None and self.arm_dealt_:
-            school = next((c for c in self.given_school_ if c.startswith(MEAN)), None)
+            means = [c for c in self.given_school_ if c.startswith(MEAN)]  # the one parting most schools
+            school = max(means, key=lambda c: whole[c].nunique(), default=None)
             order, post, self.dealer_, self.after_arm_ = dealt_order(
                 whole, data[arm], meta, text, given_columns, baseline, post, blank, school
             )

@@ -101,3 +101,28 @@ def test_an_arm_offered_at_some_sites_is_dealt_at_the_new_sites_that_carry_them(
     held = pd.crosstab(synthetic["site"], synthetic["arm"]) > 0
     assert held["free"].sum() == 1  # dealt at random alone: free pupils at every site
     assert sorted(held.sum(axis=1).tolist()) == sorted(len(o) for o in offered)
+
+
+def test_the_chi_square_within_cells_is_scipys_times_n_minus_one_over_n_and_holds_its_level():
+    from scipy.stats import chi2_contingency
+
+    from trialsynth.synthesisers.cart_arms import _within
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    cell = rng.choice(["a", "b", "c"], n).astype(object)
+    arm = rng.choice(["0", "1", "2"], n).astype(object)
+    level = np.where(rng.random(n) < 0.2, arm, rng.choice(list("wxyz"), n)).astype(object)
+    expected, degrees = 0.0, 0
+    for name in "abc":
+        rows = cell == name
+        found = chi2_contingency(pd.crosstab(arm[rows], level[rows]).to_numpy(), correction=False)
+        expected, degrees = expected + found[0] * (rows.sum() - 1) / rows.sum(), degrees + found[2]
+    statistic, dof, p = _within(arm, level, cell)
+    assert statistic == pytest.approx(expected) and dof == degrees == 3 * 2 * 6 and p < 1e-10
+    # many small cells of a randomised arm: no dependence read (Pearson's own: p = 2e-9)
+    small = [
+        _within(*(rng.integers(0, k, 30000).astype(str).astype(object) for k in (2, 5, 2000)))[2]
+        for _ in range(5)
+    ]
+    assert min(small) > 1e-3

@@ -27,7 +27,8 @@ succeeds. Singling out is scored within the real rows (see ``singling_out``). ``
 the share of synthetic rows closer to a training row than to a held-out row, read against the
 share real pupils neither set holds score (``dcr``): 0.5 for a file that is no closer to the rows
 it learnt from (MOSTLY AI's criterion), 1 for a copy; in a long-format file whose method drew
-pupils, between pupils (each pupil's rows summed up as one point: ``dcr.pupil_profiles``).
+pupils, the larger of that and the same share between pupils (each pupil's rows summed up as
+one point: ``dcr.pupil_profiles``), the rows' read only where they can tell (``dcr.Reading``).
 
 Distances: each numeric column (missingness indicators included) over its real range, each
 categorical column one-hot times 1/2, summed (Manhattan): a category mismatch counts 1, as two
@@ -40,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trialsynth.evaluation.metrics.dcr import dcr_share, nearest, pupil_profiles
+from trialsynth.evaluation.metrics.dcr import dcr_share, nearest, pupil_profiles, reading
 from trialsynth.evaluation.metrics.prepare import EvaluationContext
 from trialsynth.evaluation.metrics.privacy import default_tcap
 from trialsynth.evaluation.metrics.rates import Rate, risk, risk_against
@@ -94,20 +95,24 @@ def attacks(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> 
 def _dcr(
     trained: np.ndarray, held: np.ndarray, drawn: np.ndarray, ctx: EvaluationContext, rng: np.random.Generator
 ) -> tuple[float, float, float]:
-    """``dcr_share`` between rows, or in a long-format file between pupils where the method
-    drew them (``dcr.pupil_profiles``; else between rows, a pupil's rows apart in the null)."""
+    """``dcr_share`` between rows (a long file: a pupil's rows apart in the null) and, in a long
+    file whose method drew pupils, between pupils too (``dcr.pupil_profiles``): the larger of
+    the two, the rows' read only where they can tell (``dcr.Reading.informative``)."""
     if ctx.units is None or ctx.holdout is None:
         return dcr_share(trained, held, drawn, rng)
     units = (ctx.units[~ctx.holdout], ctx.units[ctx.holdout])
+    rows = reading(trained, held, drawn, rng, units)
     if ctx.synth_units is None:
-        return dcr_share(trained, held, drawn, rng, units)
+        return rows.share, rows.low, rows.high
     most = int(pd.Series(ctx.units).value_counts().max())
-    return dcr_share(
+    pupils = reading(
         pupil_profiles(trained, units[0], most),
         pupil_profiles(held, units[1], most),
         pupil_profiles(drawn, ctx.synth_units, most),
         rng,
     )
+    read = max([pupils, *([rows] if rows.informative else [])], key=lambda r: r.share)
+    return read.share, read.low, read.high
 
 
 class Space:

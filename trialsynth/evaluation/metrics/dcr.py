@@ -3,13 +3,18 @@ are to the rows it learnt from than to real rows it never saw, read against what
 neither set holds score (its null measured, not assumed). Rows arrive embedded in the attacks'
 distance space (``attacks.Space``).
 
-In a long-format file whose method drew pupils, the record is the pupil (``pupil_profiles``):
-each pupil's rows summed up as one point, the mean of its rows and how many it has, so a new
-pupil is compared with the real pupils it may copy - a row of five coded columns is held by
-hundreds of pupils, and rows are mostly tied (insteval-large: 476 of 5,000 synthetic rows not
-tied, a null of 0.94 that leaves the share to noise)."""
+In a long-format file whose method drew pupils, the record is the pupil too
+(``pupil_profiles``): each pupil's rows summed up as one point, the mean of its rows and how many
+it has, so a new pupil is compared with the real pupils it may copy. The file's share is the
+larger of the pupils' and the rows' (``attacks``), the rows' where it can tell (``Reading``):
+a row of five coded columns is held by hundreds of pupils, and rows are mostly tied
+(insteval-large: 476 of 5,000 synthetic rows not tied, a null of 0.94 that leaves the share to
+noise), while rows copied from real pupils but dealt to new ones, or a pupil's first rows, are
+caught between rows alone (pupils 0.56-0.64, rows 1.0)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,6 +23,26 @@ from sklearn.neighbors import NearestNeighbors
 from trialsynth.evaluation.metrics.rates import Rate
 
 DCR_SYNTHETIC_ROWS = 5000  # synthetic rows whose closest distances are measured
+# Between rows, a long file's share is read only where it can tell: at least this share of the
+# synthetic rows not tied, and a null of at most ``INFORMATIVE_NULL``
+INFORMATIVE_UNTIED = 0.5
+INFORMATIVE_NULL = 0.9
+
+
+@dataclass(frozen=True)
+class Reading:
+    """``dcr_share`` with the bounds of its interval, the share of the measured synthetic rows
+    not tied and the null (``dcr_share``)."""
+
+    share: float
+    low: float
+    high: float
+    untied: float
+    null: float
+
+    @property
+    def informative(self) -> bool:
+        return self.untied >= INFORMATIVE_UNTIED and self.null <= INFORMATIVE_NULL
 
 
 def nearest(points: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -34,6 +59,18 @@ def dcr_share(
     rng: np.random.Generator,
     units: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, float, float]:
+    """The share and the bounds of its interval (``reading``)."""
+    found = reading(trained, held, synth, rng, units)
+    return found.share, found.low, found.high
+
+
+def reading(
+    trained: np.ndarray,
+    held: np.ndarray,
+    synth: np.ndarray,
+    rng: np.random.Generator,
+    units: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Reading:
     """Share of synthetic rows (up to ``DCR_SYNTHETIC_ROWS`` of them, seeded) closer to a
     training row than to a held-out row, against the share real pupils score that neither set
     holds: 0.5 for a file no closer to the rows it learnt from than such pupils are, 1 when every
@@ -57,14 +94,14 @@ def dcr_share(
     p = len(trained) / (len(trained) + len(held))
     closer, untied = _closer(to_training, to_control)
     if not untied:
-        return 0.5, 0.5, 0.5
+        return Reading(0.5, 0.5, 0.5, 0.0, p)
     null = _unseen_share(trained, held, units, p, rng)
     low, high = Rate(closer, untied).wilson()
 
     def scaled(s: float) -> float:
         return float(np.clip(0.5 + 0.5 * (s - null) / max(1 - null, 1e-9), 0.0, 1.0))
 
-    return scaled(closer / untied), scaled(low), scaled(high)
+    return Reading(scaled(closer / untied), scaled(low), scaled(high), untied / len(points), null)
 
 
 def _closer(to_training: np.ndarray, to_control: np.ndarray) -> tuple[int, int]:

@@ -95,9 +95,10 @@ def _ratings(pupils, rng, rows=8):
 
 
 def _pupil_attack(real, units, synthetic, synth_units, held):
+    codes = [c for c in ("age", "dept") if c in real]
     data, meta = clean(
         pd.concat([real, synthetic], ignore_index=True),
-        Roles.of(treatment="treatment", outcomes=["post_test_1"], categorical=["age", "dept"]),
+        Roles.of(treatment="treatment", outcomes=["post_test_1"], categorical=codes),
         trial_id="t",
     )
     real_view, synth_view, ctx = evaluation_view(
@@ -121,9 +122,42 @@ def test_a_long_files_new_pupils_are_compared_with_real_pupils_whole():
     assert abs(float(np.median(unseen)) - 0.5) < 0.1  # one file: +-0.1 at 1,500 pupils
     copied = real.loc[~held].reset_index(drop=True)
     assert _pupil_attack(real, units, copied, units[~held], held) > 0.95
-    # the same rows dealt to other pupils: no pupil copied, read as such
+    # the same rows dealt to other pupils: no pupil copied, and rows of five codes tell nothing
     shuffled = rng.permutation(len(copied))
     assert _pupil_attack(real, units, copied.iloc[shuffled], units[~held], held) < 0.65
+
+
+def _measured(pupils, rng):
+    """A long file of measurements (rows rarely tied), 4-12 rows a pupil."""
+    counts = rng.integers(4, 13, pupils)
+    unit = np.repeat(np.arange(pupils), counts)
+    wave = np.concatenate([np.arange(c) for c in counts])
+    pre = rng.normal(0, 1, pupils)[unit]
+    frame = pd.DataFrame(
+        {
+            "treatment": rng.integers(0, 2, pupils)[unit],
+            "age": rng.integers(0, 4, pupils)[unit].astype(str),
+            "wave": wave.astype(float),
+            "pre_test_1": (pre + rng.normal(0, 0.3, len(unit))).round(3),
+            "post_test_1": (pre + 0.2 * wave + rng.normal(0, 1, len(unit))).round(3),
+        }
+    )
+    return frame, unit
+
+
+def test_rows_copied_into_new_pupils_or_a_pupils_first_rows_are_caught_between_rows():
+    """Compared as pupils (mean of rows, row count) such copies look new (0.56-0.64): a long
+    file's share is the larger of the pupils' and the rows', where the rows can tell."""
+    rng = np.random.default_rng(4)
+    real, units = _measured(800, rng)
+    other, other_units = _measured(800, rng)
+    held = np.isin(units, np.random.default_rng(3).choice(800, 160, replace=False))
+    assert _pupil_attack(real, units, other, other_units, held) < 0.6
+    training, trained_units = real.loc[~held].reset_index(drop=True), units[~held]
+    regrouped = training.iloc[rng.permutation(len(training))].reset_index(drop=True)
+    assert _pupil_attack(real, units, regrouped, trained_units, held) > 0.95
+    first = pd.Series(trained_units).groupby(trained_units).cumcount().to_numpy() < 2
+    assert _pupil_attack(real, units, training.loc[first], trained_units[first], held) > 0.95
 
 
 def test_pupil_profiles_are_the_mean_of_a_pupils_rows_and_its_row_count():
