@@ -45,6 +45,8 @@ class RegistryDefaults(_Strict):
     holdout_share: float = Field(default.HOLDOUT_SHARE, ge=0, le=0.5)
     # a file over a risk limit after its method's remedies: drawn by the DP method (false: blocked)
     private_remedy: bool = default.PRIVATE_REMEDY
+    # rows each pupil of a long-format file gives that DP method, exactly (its noise grows with it)
+    dp_rows_per_pupil: int = Field(default.DP_ROWS_PER_PUPIL, ge=1, le=64)
     access_tier: Literal["accredited", "safeguarded"] = default.ACCESS_TIER  # type: ignore[assignment]
     # the release gate's disclosure limits (``trialsynth.defaults.RISK_LIMITS``); any subset
     risk_limits: dict[str, float] = {}

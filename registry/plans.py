@@ -70,6 +70,7 @@ def build_plan(manifest: Manifest, trial: Trial, problems: Iterable[str] = ()) -
             missing_values=d.missing_values,
             holdout_share=d.holdout_share,
             private_remedy=d.private_remedy,
+            dp_rows_per_pupil=d.dp_rows_per_pupil,
             access_tier=trial.access_tier or d.access_tier,
             risk_limits=tuple(sorted({**RISK_LIMITS, **d.risk_limits}.items())),
         ),

@@ -26,6 +26,9 @@ DP_TIME_BUDGET = 240.0
 DP_MODEL_SIZE = 20.0
 MST_TUNING_TRIALS = 6  # optuna trials on a public surrogate; 0: EPSILON, untuned
 PRIVATE_REMEDY = True  # the risk ladder ends with a DP method over a public domain (false: blocked)
+# rows each pupil of a long-format file contributes to that DP method, exactly (``dp.units``): the
+# noise grows with it (rho / rows^2 a row); Project STAR's four grades, the RAND HIE's 3-5 years
+DP_ROWS_PER_PUPIL = 4
 HOLDOUT_SHARE = 0.2  # real rows kept from the synthesiser, to test on rows it never saw; 0: none
 # Who may receive a released file (the study's access options; never public): accredited researchers
 # in a secure environment, or a lower-security (safeguarded) tier.

@@ -80,6 +80,7 @@ class Policy:
         defaults.HOLDOUT_SHARE
     )  # real rows kept from the fit (trialsynth.evaluation.holdout)
     private_remedy: bool = defaults.PRIVATE_REMEDY  # the risk ladder's last rung (disclosure.private_remedy)
+    dp_rows_per_pupil: int = defaults.DP_ROWS_PER_PUPIL  # a long file's pupil, to that rung (dp.units)
     access_tier: str = defaults.ACCESS_TIER  # who may receive the released file (recorded on approval)
     # the release gate's disclosure limits, as sorted (measure, limit) pairs (hashable)
     risk_limits: tuple[tuple[str, float], ...] = tuple(sorted(defaults.RISK_LIMITS.items()))
@@ -105,6 +106,8 @@ class Policy:
         unknown = sorted(set(dict(self.risk_limits)) - known)
         if unknown:
             raise ValueError(f"unknown risk limits {unknown}; known: {sorted(known)}")
+        if not 1 <= self.dp_rows_per_pupil <= 64:
+            raise ValueError(f"dp_rows_per_pupil must be in [1, 64]. Got {self.dp_rows_per_pupil!r} instead.")
         if self.small_policy not in ("ea", "none"):
             raise ValueError(f"small_policy must be 'ea' or 'none'. Got {self.small_policy!r} instead.")
 

@@ -11,8 +11,11 @@ the budget (``dp.domain.complete``). A measurement the manifest does not declare
 values many pupils share: declare its bounds. A domain the trial declares itself (``domain`` or
 ``codebook``) is used as it is, with estimation on.
 
-Offered only where a row is a pupil (a long-format file's pupil has several rows and the
-guarantee protects one) and the archive's policy keeps it (``private_remedy``, on by default).
+Offered where the archive's policy keeps it (``private_remedy``, on by default). In a
+long-format file the guarantee is for a pupil: each gives the method exactly
+``dp_rows_per_pupil`` rows (``dp.units``) and the mechanism runs at rho / rows^2 a row (group
+privacy, ``dp.accounting``); the file comes back as the real file's pupil count of pupils with
+that many rows each.
 """
 
 from __future__ import annotations
@@ -28,10 +31,13 @@ ESTIMATE_SHARE = 0.2
 
 def private_rung(plan: TrialPlan) -> Rung | None:
     """The ladder's private rung for ``plan``'s trial (None where it is not offered)."""
-    if plan.roles.unit or not plan.has_data or not plan.policy.private_remedy:
+    if not plan.has_data or not plan.policy.private_remedy:
         return None
     method = plan.policy.large_method
-    return Rung(f"{method} under differential privacy over a public domain", method=method)
+    name = f"{method} under differential privacy over a public domain"
+    if plan.roles.unit:
+        name += f", each pupil's rows bounded to {plan.policy.dp_rows_per_pupil}"
+    return Rung(name, method=method)
 
 
 def remedy_plan(plan: TrialPlan, header: list[str], rung: Rung) -> TrialPlan:
@@ -55,7 +61,7 @@ def public_domain(plan: TrialPlan, header: list[str]) -> PublicDomain:
     categories = {*roles.categorical, roles.treatment, *([roles.cluster] if roles.cluster else [])}
     columns = []
     for name in header:
-        if name in roles.drop:
+        if name in roles.drop or name == roles.unit:  # the pupil id: fresh ids, never synthesised
             continue
         if name in measured and name not in categories:
             columns.append(ColumnDomain(name, kind="continuous", bounds=bounds.get(name), missing=None))

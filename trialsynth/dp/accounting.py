@@ -6,6 +6,14 @@ under DP, ``estimate_share`` of rho pays for it, and the level selection (a labe
 record holds may survive the threshold) takes half of delta: the release is then
 (rho, delta_selection)-approximate zCDP, which converts to (epsilon, delta) with
 delta = delta_conversion + delta_selection.
+
+Where the record is a pupil of a long-format file, each pupil contributes exactly ``unit_rows``
+rows (``dp.units.bounded``) and the guarantee is for one pupil's rows: zCDP's group privacy (Bun
+& Steinke 2016, Proposition 1.9) makes a rho'-zCDP mechanism on rows (k^2 rho')-zCDP for a group of
+k rows, so the mechanisms run on a budget of rho / unit_rows^2 (``Budget.rho`` and
+its ``parts``: what they spend) and the release is rho-zCDP for a pupil (``Budget.rho_per_unit``).
+A level selection's threshold counts ``unit_rows`` records a pupil may hold
+(``dp.domain.selection_threshold``).
 """
 
 from __future__ import annotations
@@ -35,9 +43,15 @@ class Budget:
     delta_conversion: float
     delta_selection: float
     parts: dict[str, float] = field(default_factory=dict)
+    unit_rows: int = 1  # rows a record (a long file's pupil) contributes: rho is per row of them
+
+    @property
+    def rho_per_unit(self) -> float:
+        """The guarantee's rho for one record of ``unit_rows`` rows (group privacy)."""
+        return self.rho * self.unit_rows**2
 
     def record(self) -> dict:
-        return {
+        out = {
             "epsilon": self.epsilon,
             "delta": self.delta,
             "rho": self.rho,
@@ -45,21 +59,33 @@ class Budget:
             "delta_selection": self.delta_selection,
             "rho_parts": dict(self.parts),
         }
+        if self.unit_rows > 1:
+            out |= {"rows_per_pupil": self.unit_rows, "rho_per_pupil": self.rho_per_unit}
+        return out
 
 
 def plan_budget(
-    epsilon: float, delta: float, *, estimate_share: float = 0.0, selects: bool = False
+    epsilon: float,
+    delta: float,
+    *,
+    estimate_share: float = 0.0,
+    selects: bool = False,
+    unit_rows: int = 1,
 ) -> Budget:
     """Split (epsilon, delta): ``estimate_share`` of rho for estimating the domain (0 when the
     domain is declared), the rest in thirds for MST's one-way marginals, tree selection and
     two-way marginals. With ``selects`` (category levels or missing states estimated), half of
-    delta bounds the chance that a value only one record holds enters the domain."""
+    delta bounds the chance that a value only one record holds enters the domain. With
+    ``unit_rows`` k > 1 the guarantee is for a record of k rows: rho and its parts are divided by
+    k^2 (see the module)."""
     if not 0 <= estimate_share < 1:
         raise ValueError(f"The 'estimate_share' parameter must be in [0, 1). Got {estimate_share!r}.")
+    if not (isinstance(unit_rows, int) and unit_rows >= 1):
+        raise ValueError(f"The 'unit_rows' parameter must be an integer >= 1. Got {unit_rows!r}.")
     delta_selection = delta / 2 if selects else 0.0
     delta_conversion = delta - delta_selection
-    rho = zcdp_rho(epsilon, delta_conversion)
+    rho = zcdp_rho(epsilon, delta_conversion) / unit_rows**2
     domain = rho * estimate_share
     rest = (rho - domain) / 3
     parts = {"domain": domain, "one_way": rest, "selection": rest, "two_way": rho - domain - 2 * rest}
-    return Budget(epsilon, delta, rho, delta_conversion, delta_selection, parts)
+    return Budget(epsilon, delta, rho, delta_conversion, delta_selection, parts, unit_rows)

@@ -41,11 +41,15 @@ def clean_public(frame: pd.DataFrame, plan: TrialPlan) -> tuple[pd.DataFrame, Tr
         if places >= 0 and not domain.column(name).continuous:
             data[name] = pd.to_numeric(data[name]).astype("float64")
     dropped = [DroppedColumn(n, "listed in the manifest's drop") for n in roles.drop if n in frame.columns]
+    unit = roles.unit if roles.unit in frame.columns else None
     dropped += [
         DroppedColumn(n, "not in the trial's public domain: released empty", restore="missing")
         for n in frame.columns
-        if n not in domain.names and n not in roles.drop
+        if n not in domain.names and n not in roles.drop and n != unit
     ]
+    if unit is not None:  # fresh ids for the pupils the private rung releases (``dp.units``)
+        style = "integer" if pd.api.types.is_integer_dtype(frame[unit]) else "text"
+        dropped.append(DroppedColumn(unit, "pupil id of a long-format file", restore="units", value=style))
     treatment = domain.column(roles.treatment)
     arms_order = (
         list(treatment.levels)

@@ -34,14 +34,16 @@ from trialsynth.domain import (
 from trialsynth.dp.noise import Noise
 
 
-def selection_threshold(sigma: float, delta_selection: float, selections: int) -> float:
+def selection_threshold(sigma: float, delta_selection: float, selections: int, held: int = 1) -> float:
     """Noisy count a value held by one record must exceed to enter the domain: with discrete
     Gaussian noise of ``sigma``, such a value passes with probability at most
-    ``delta_selection / selections`` (one more count of margin covers the discrete tail)."""
+    ``delta_selection / selections`` (one more count of margin covers the discrete tail). A
+    record of ``held`` rows (a long file's pupil) counts up to ``held`` in up to ``held`` values
+    of each histogram: the threshold starts at its count and each value takes its share."""
     if not 0 < delta_selection < 1:
         raise ValueError(f"The 'delta_selection' parameter must be in (0, 1). Got {delta_selection!r}.")
-    z = NormalDist().inv_cdf(1 - delta_selection / max(selections, 1))
-    return 2.0 + sigma * z
+    z = NormalDist().inv_cdf(1 - delta_selection / (max(selections, 1) * held))
+    return held + 1.0 + sigma * z
 
 
 def estimation_sigma(rho: float, histograms: int) -> float:
@@ -51,7 +53,12 @@ def estimation_sigma(rho: float, histograms: int) -> float:
 
 
 def complete(
-    data: pd.DataFrame, domain: PublicDomain, rho: float, delta_selection: float, noise: Noise
+    data: pd.DataFrame,
+    domain: PublicDomain,
+    rho: float,
+    delta_selection: float,
+    noise: Noise,
+    held: int = 1,
 ) -> tuple[PublicDomain, dict[str, Any]]:
     """Estimate every undeclared part of ``domain`` from ``data`` under rho-zCDP plus
     ``delta_selection`` (see the module docstring); returns the completed domain and a record of
@@ -62,7 +69,7 @@ def complete(
     if not domain.estimate:
         raise ValueError(f"undeclared domain parts {domain.undeclared()} and estimate is false")
     sigma = estimation_sigma(rho, len(todo))
-    threshold = selection_threshold(sigma, delta_selection, len(todo))
+    threshold = selection_threshold(sigma, delta_selection, len(todo), held)
     completed = {c.name: c for c in domain.columns}
     estimated: dict[str, Any] = {}
     for column in todo:

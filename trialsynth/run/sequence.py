@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator, Iterator
 
+import numpy as np
 import pandas as pd
 
 from trialsynth.catalogue import ledger
@@ -22,6 +23,7 @@ from trialsynth.disclosure import risk, uniques
 from trialsynth.disclosure.private_remedy import private_rung, remedy_plan
 from trialsynth.disclosure.schools import SchoolsControlled, assign_schools, control_schools
 from trialsynth.dp.cleaning import clean_public
+from trialsynth.dp.units import as_pupils, bounded
 from trialsynth.errors import TrialDataError
 from trialsynth.evaluation.categories import categorise_trial, outputs_only_category
 from trialsynth.evaluation.holdout import Holdout, hold_out
@@ -238,26 +240,35 @@ def _release(
 def _private_remedy(trial: Trial, rung: Rung, held: Holdout, identity: Identity) -> Iterator[Step]:
     """The ladder's last rung: the trial cleaned on a public domain (``clean_public``), its
     epsilon charged, fitted on the same training pupils by the rung's DP method and released as
-    drawn (``_private_release``)."""
+    drawn (``_private_release``). A long file's pupils give it ``policy.dp_rows_per_pupil`` rows
+    each (``dp.units``: the guarantee is for a pupil), and come back as many, as many rows each."""
     clock, streams = trial.clock, trial.streams
     with clock.stage("resample_private"):
         loaded = load(trial.plan)
         plan = remedy_plan(trial.plan, list(loaded.frame.columns), rung)
         chosen = Route(plan.method, f"the risk ladder's last remedy: {rung.name}")
         yield chosen
-        preflight.check_private(plan, chosen)
+        preflight.check_private(plan, chosen, pupils_bounded=True)
         cleaned = clean_trial(loaded, plan, chosen)
         del loaded
         yield cleaned
         synthesiser = build(synthesiser_class(plan.method), plan, Tuned(None), streams)
+        training, units = held.training(cleaned.data), cleaned.units if plan.roles.unit else None
+        rows = plan.policy.dp_rows_per_pupil
+        if units is not None:
+            training = bounded(training, np.asarray(held.training_units(units)), rows)
+            synthesiser.unit_rows = rows  # type: ignore[attr-defined]
         yield MethodReplaced()
         charged = _charge(trial, synthesiser, None, identity)
         if charged is not None:
             yield charged
-        fitted = fit(synthesiser, (held.training(cleaned.data), cleaned.meta), None)
+        fitted = fit(synthesiser, (training, cleaned.meta), None)
         yield fitted
-        sampled = sample(fitted, len(cleaned.data), streams)
-    yield from _private_release(trial, cleaned, sampled, fitted, held)
+        n = len(cleaned.data) if units is None else rows * len(np.unique(units.astype(str)))
+        sampled = sample(fitted, n, streams)
+    drawn = as_pupils(sampled.synthetic, cleaned.meta, rows) if units is not None else None
+    sampled = Sampled(drawn[0]) if drawn is not None else sampled
+    yield from _private_release(trial, cleaned, sampled, fitted, held, drawn[1] if drawn else None)
 
 
 def _measure(
@@ -312,26 +323,35 @@ def _evaluate(
 
 
 def _restored(
-    sampled: Sampled, cleaned: Cleaned, streams: Streams, fitted: Fitted | None = None
+    sampled: Sampled,
+    cleaned: Cleaned,
+    streams: Streams,
+    fitted: Fitted | None = None,
+    units: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The released layout: Appendix A's dropped columns put back; a long-format file's rows
-    grouped into the pupils the method drew, where it drew them (``models_units``)."""
-    units = None
+    grouped into the pupils the method drew, where it drew them (``models_units``, or
+    ``units``)."""
     if fitted is not None and models_units(fitted.synthesiser):
         units = fitted.synthesiser.drawn_units()
     return restore_dropped(sampled.synthetic, cleaned.meta, streams.generator("restore"), units)
 
 
 def _private_release(
-    trial: Trial, cleaned: Cleaned, sampled: Sampled, fitted: Fitted, held: Holdout
+    trial: Trial,
+    cleaned: Cleaned,
+    sampled: Sampled,
+    fitted: Fitted,
+    held: Holdout,
+    units: np.ndarray | None = None,
 ) -> Iterator[Step]:
     """A differentially private file is written as the mechanism drew it, before anything else
     reads the real rows; the gate then measures it, evaluation and the category follow, and a
     failure among them is recorded without withdrawing the release (whether a file exists must
-    not depend on non-private code)."""
+    not depend on non-private code). ``units``: a long file's pupil of each row, as drawn."""
     clock = trial.clock
     with clock.stage("write"):
-        yield write(_restored(sampled, cleaned, trial.streams), trial.plan, trial.context)
+        yield write(_restored(sampled, cleaned, trial.streams, units=units), trial.plan, trial.context)
     try:
         with clock.stage("gate"):
             gate, sampled = _gate(trial, cleaned, sampled, fitted)  # measured, never enforced

@@ -99,6 +99,7 @@ from trialsynth.synthesisers.marginal_models import (
     decompress,
     domain_statement,
     load_mbi,
+    neighbours_statement,
     prepare,
     release,
 )
@@ -127,6 +128,8 @@ class AimSynthesiser(Estimator):
     max_rounds, time_budget : when either is reached the next round spends what is left.
     round_iterations, final_iterations : mirror-descent iterations per round and at the end.
     random_state : seeds only the model samples the scores are read from (post-processing).
+    unit_rows : the rows each record contributes, exactly (a long file's pupil, its rows bounded
+        by ``dp.units.bounded``): the guarantee is for one record (``dp.accounting``).
     """
 
     name: ClassVar[str] = "aim"
@@ -150,6 +153,7 @@ class AimSynthesiser(Estimator):
         round_iterations: int = 50,
         final_iterations: int = 1000,
         random_state: int = 0,
+        unit_rows: int = 1,
     ) -> None:
         self.epsilon = epsilon
         self.delta = delta
@@ -167,6 +171,7 @@ class AimSynthesiser(Estimator):
         self.round_iterations = round_iterations
         self.final_iterations = final_iterations
         self.random_state = random_state
+        self.unit_rows = unit_rows
 
     @classmethod
     def params_from(cls, plan: TrialPlan) -> dict[str, Any]:
@@ -240,13 +245,14 @@ class AimSynthesiser(Estimator):
         """The guarantee of the release, as stored with it."""
         from trialsynth.dp.accounting import plan_budget
 
-        budget = getattr(self, "budget_", None) or plan_budget(self.epsilon, self.delta)
+        budget = getattr(self, "budget_", None) or plan_budget(
+            self.epsilon, self.delta, unit_rows=self.unit_rows
+        )
         estimated = domain_statement(budget)
         rounds = len(getattr(self, "rounds_", []))
         return (
-            f"({self.epsilon:g}, {self.delta:g})-DP for neighbouring datasets that differ by replacing "
-            f"one row (the row count is public): rho = {budget.rho:.6g} zCDP at delta "
-            f"{budget.delta_conversion:g}; {estimated}AIM with a {self.workload} workload: one-way "
+            f"{neighbours_statement(self.epsilon, self.delta, budget)}{estimated}"
+            f"AIM with a {self.workload} workload: one-way "
             f"marginals and {rounds} adaptive rounds, each an exponential-mechanism selection "
             "(sensitivity 2 x the largest weight, epsilon_t^2/8) and a discrete Gaussian measurement "
             "(sensitivity sqrt 2, 1/sigma_t^2), their costs summing to the rho left after the domain; "
@@ -268,7 +274,13 @@ class AimSynthesiser(Estimator):
         mbi = load_mbi()
         noise = noise if noise is not None else SecureNoise()
         prepared = prepare(
-            data, meta, epsilon=self.epsilon, delta=self.delta, n_bins=self.n_bins, noise=noise
+            data,
+            meta,
+            epsilon=self.epsilon,
+            delta=self.delta,
+            n_bins=self.n_bins,
+            noise=noise,
+            unit_rows=self.unit_rows,
         )
         self.prepared_, self.meta_ = prepared, meta
         self.domain_, self.domain_estimated_ = prepared.domain, prepared.estimated
@@ -312,7 +324,7 @@ class AimSynthesiser(Estimator):
         elapsed = {"fit": round(time.monotonic() - started, 2)}
         self.seconds_ = {k: round(v, 2) for k, v in mech.timer.seconds.items()} | elapsed
         self.epsilon_spent_ = float(self.epsilon)
-        self.rho_spent_ = prepared.budget.rho
+        self.rho_spent_ = prepared.budget.rho_per_unit
         return self
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -55,10 +55,19 @@ class Prepared:
 
 
 def prepare(
-    data: pd.DataFrame, meta: TrialMeta, *, epsilon: float, delta: float, n_bins: int, noise: Noise
+    data: pd.DataFrame,
+    meta: TrialMeta,
+    *,
+    epsilon: float,
+    delta: float,
+    n_bins: int,
+    noise: Noise,
+    unit_rows: int = 1,
 ) -> Prepared:
     """Plan the budget, complete the public domain (estimating what is undeclared under DP) and
-    encode the trial on it. The school labels' order comes from the secret source, never stored."""
+    encode the trial on it. The school labels' order comes from the secret source, never stored.
+    ``unit_rows``: the rows each record (a long file's pupil) contributes, exactly
+    (``dp.accounting``)."""
     if meta.domain is None:
         raise TrialDataError(
             "a differentially private method needs the trial's public domain: declare it "
@@ -72,8 +81,11 @@ def prepare(
         delta,
         estimate_share=declared.estimate_share if undeclared else 0.0,
         selects=bool(undeclared),  # one threshold for every estimate: delta/2 set aside
+        unit_rows=unit_rows,
     )
-    domain, estimated = complete(data, declared, budget.parts["domain"], budget.delta_selection, noise)
+    domain, estimated = complete(
+        data, declared, budget.parts["domain"], budget.delta_selection, noise, held=unit_rows
+    )
     scheme = bins_from_domain(domain, n_bins)
     school_labels = None
     if meta.cluster:
@@ -92,6 +104,22 @@ def prepare(
         scheme=scheme,
         school_labels=school_labels,
         dataset=mbi.Dataset(codes, mbi_domain),
+    )
+
+
+def neighbours_statement(epsilon: float, delta: float, budget: Budget) -> str:
+    """The opening of a release's guarantee: what neighbouring datasets differ by, and rho."""
+    if budget.unit_rows == 1:
+        return (
+            f"({epsilon:g}, {delta:g})-DP for neighbouring datasets that differ by replacing one row "
+            f"(the row count is public): rho = {budget.rho:.6g} zCDP at delta {budget.delta_conversion:g}; "
+        )
+    return (
+        f"({epsilon:g}, {delta:g})-DP for neighbouring datasets that differ by replacing one pupil's "
+        f"rows (each pupil contributes exactly {budget.unit_rows} of its own rows, drawn again or left "
+        f"out at random; the pupil count is public): rho = {budget.rho_per_unit:.6g} zCDP at delta "
+        f"{budget.delta_conversion:g}, the mechanism run at rho {budget.rho:.6g} a row (group "
+        f"privacy: x {budget.unit_rows}^2); below, rho per row; "
     )
 
 

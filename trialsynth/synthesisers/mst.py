@@ -55,6 +55,7 @@ from trialsynth.synthesisers.marginal_models import (
     decompress,
     domain_statement,
     load_mbi,
+    neighbours_statement,
     prepare,
     release,
 )
@@ -76,6 +77,8 @@ class MstSynthesiser(Estimator):
     preserve_weight : budget weight of each such pair relative to a tree pair.
     n_bins : bins per continuous column (between the public domain's bounds).
     random_state : kept for the common interface; no private step and no label uses it.
+    unit_rows : the rows each record contributes, exactly (a long file's pupil, its rows bounded
+        by ``dp.units.bounded``): the guarantee is for one record (``dp.accounting``).
     """
 
     name: ClassVar[str] = "mst"
@@ -90,6 +93,7 @@ class MstSynthesiser(Estimator):
         preserve_weight: float = 2.0,
         n_bins: int = 32,
         random_state: int = 0,
+        unit_rows: int = 1,
     ) -> None:
         self.epsilon = epsilon
         self.delta = delta
@@ -98,6 +102,7 @@ class MstSynthesiser(Estimator):
         self.preserve_weight = preserve_weight
         self.n_bins = n_bins
         self.random_state = random_state
+        self.unit_rows = unit_rows
 
     @classmethod
     def params_from(cls, plan: TrialPlan) -> dict[str, Any]:
@@ -135,13 +140,14 @@ class MstSynthesiser(Estimator):
 
     def accounting(self) -> str:
         """The guarantee of the release, as stored with it."""
-        budget = getattr(self, "budget_", None) or plan_budget(self.epsilon, self.delta)
+        budget = getattr(self, "budget_", None) or plan_budget(
+            self.epsilon, self.delta, unit_rows=self.unit_rows
+        )
         parts = budget.parts
         estimated = domain_statement(budget)
         return (
-            f"({self.epsilon:g}, {self.delta:g})-DP for neighbouring datasets that differ by replacing "
-            f"one row (the row count is public): rho = {budget.rho:.6g} zCDP at delta "
-            f"{budget.delta_conversion:g}; {estimated}one-way marginals (discrete Gaussian, "
+            f"{neighbours_statement(self.epsilon, self.delta, budget)}{estimated}"
+            "one-way marginals (discrete Gaussian, "
             f"sensitivity sqrt 2) rho {parts['one_way']:.6g}, spanning-tree selection (exponential "
             f"mechanism, sensitivity 2) rho {parts['selection']:.6g}, two-way marginals (discrete "
             f"Gaussian, sensitivity sqrt 2) rho {parts['two_way']:.6g}; noise from the operating "
@@ -180,7 +186,7 @@ class MstSynthesiser(Estimator):
         self.model_ = estimator.estimate(small_domain, measurements, iters=self.iterations, warm_start=start)
         self.edges_ = edges
         self.epsilon_spent_ = float(self.epsilon)
-        self.rho_spent_ = self.budget_.rho
+        self.rho_spent_ = self.budget_.rho_per_unit
         return self
 
     def measure(self, data: pd.DataFrame, meta: TrialMeta, *, noise: Noise | None = None) -> list:
@@ -192,7 +198,13 @@ class MstSynthesiser(Estimator):
         self._validate()
         noise = noise if noise is not None else SecureNoise()
         prepared = prepare(
-            data, meta, epsilon=self.epsilon, delta=self.delta, n_bins=self.n_bins, noise=noise
+            data,
+            meta,
+            epsilon=self.epsilon,
+            delta=self.delta,
+            n_bins=self.n_bins,
+            noise=noise,
+            unit_rows=self.unit_rows,
         )
         self.prepared_, self.meta_ = prepared, meta
         self.domain_, self.budget_, self.domain_estimated_ = (

@@ -33,10 +33,11 @@ def route_problems(plan: TrialPlan, meta: TrialMeta, route: Route) -> list[str]:
     return problems
 
 
-def private_problems(plan: TrialPlan, route: Route) -> list[str]:
+def private_problems(plan: TrialPlan, route: Route, pupils_bounded: bool = False) -> list[str]:
     """What a differentially private route needs from the plan alone, before the data is cleaned:
     a complete public domain (or ``estimate: true``) holding the trial's roles, and one row per
-    pupil (the guarantee protects one row)."""
+    pupil (the guarantee protects one row) unless each pupil's rows are bounded for it
+    (``pupils_bounded``: the risk ladder's private rung, ``dp.units``)."""
     if not is_private(route.method):
         return []
     where = f"trial {plan.trial_id!r}"
@@ -53,7 +54,7 @@ def private_problems(plan: TrialPlan, route: Route) -> list[str]:
         *([plan.roles.cluster] if plan.roles.cluster else []),
     ]
     problems = [f"{where}: key 'domain': {p}" for p in plan.domain.problems(required=roles)]
-    if plan.roles.unit:
+    if plan.roles.unit and not pupils_bounded:
         problems.append(
             f"{where}: key 'unit': {why} protects one row, and a long-format file has several rows "
             "per pupil: synthesise it with cart, or release one row per pupil"
@@ -78,8 +79,8 @@ def key_problems(plan: TrialPlan, meta: TrialMeta) -> list[str]:
     return problems
 
 
-def check_private(plan: TrialPlan, route: Route) -> None:
-    problems = private_problems(plan, route)
+def check_private(plan: TrialPlan, route: Route, pupils_bounded: bool = False) -> None:
+    problems = private_problems(plan, route, pupils_bounded)
     if problems:
         raise TrialDataError("; ".join(problems))
 

@@ -31,10 +31,13 @@ def test_the_domain_takes_kinds_and_bounds_from_the_plan_and_leaves_the_rest_to_
     assert domain.problems(required=["arm", "score", "school"]) == []  # estimable: nothing refused
 
 
-def test_no_rung_for_a_long_format_trial_or_where_the_policy_turns_it_off():
+def test_no_rung_where_the_policy_turns_it_off_and_a_long_files_rung_bounds_its_pupils():
     assert private_rung(_plan()).method == "aim"  # the archive's large method (the default)
-    assert private_rung(_plan(unit="pupil_id")) is None
     assert private_rung(dataclasses.replace(_plan(), policy=Policy(private_remedy=False))) is None
+    long = private_rung(_plan(unit="pupil_id"))
+    assert long is not None and long.name.endswith("each pupil's rows bounded to 4")
+    domain = public_domain(_plan(unit="pupil_id"), ["pupil_id", "arm", "band", "score"])
+    assert domain.names == ["arm", "band", "score"]  # the pupil id: fresh ids, never synthesised
 
 
 def test_a_declared_domain_is_kept_with_estimation_on():

@@ -478,17 +478,32 @@ def test_the_ladders_last_rung_releases_under_dp_over_a_public_domain_and_is_cha
     assert again["status"] == "unchanged" and ledger.spent(sessions, "test", "mid") == 1.0
 
 
-def test_a_long_format_trial_gets_no_private_rung(tmp_path, sessions, raw_trial, monkeypatch):
+def test_a_long_format_trials_last_rung_protects_a_pupil_and_releases_pupils_of_k_rows(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
+    from trialsynth.catalogue import ledger
+
     monkeypatch.setitem(synthesisers.SYNTHESISERS, "cart", f"{__name__}:_NeverSafe")
-    long = raw_trial.assign(pupil_id=raw_trial.index // 2)  # two rows a pupil
+    long = raw_trial.assign(pupil_id=raw_trial.index // 3)  # three rows a pupil
+    defaults = {"small_threshold": 300, "large_method": "mst", "dp_rows_per_pupil": 2}
+    bounds = {f"post_test_{k}": [0, 200] for k in (1, 2)}
     manifest = write_archive(
         tmp_path,
         {"mid": long},
-        defaults={"small_threshold": 300},
-        extra={"mid": {"unit": "pupil_id", "drop": []}},
+        defaults=defaults,
+        extra={"mid": {"unit": "pupil_id", "drop": [], "bounds": bounds}},
     )
     outcome, record = _run(manifest, "mid", tmp_path, sessions)
-    assert outcome.status == "failed" and "after 3 remedies" in outcome.error
+    assert outcome.status == "succeeded", outcome.error
+    tried = [step["remedy"] for step in record["disclosure"]["remedies_tried"]]
+    assert tried[-1] == "mst under differential privacy over a public domain, each pupil's rows bounded to 2"
+    assert record["params"]["unit_rows"] == 2 and record["params"]["budget"]["rows_per_pupil"] == 2
+    assert "replacing one pupil's rows (each pupil contributes exactly 2" in record["params"]["guarantee"]
+    assert ledger.spent(sessions, "test", "mid") == 1.0  # the pupil's epsilon, charged once
+    released = pd.read_csv(record["output_path"])
+    pupils = long["pupil_id"].nunique()
+    assert len(released) == 2 * pupils  # not the real row count
+    assert (released.groupby("pupil_id").size() == 2).all() and released["pupil_id"].nunique() == pupils
 
 
 def _waves(pupils: int, seed: int = 0) -> pd.DataFrame:

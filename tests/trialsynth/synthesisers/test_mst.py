@@ -196,3 +196,18 @@ def test_release_is_the_same_while_other_threads_use_numpy_global_random(tiny):
     assert during > 0  # the neighbour really drew from the global generator meanwhile
     for frame in beside:
         pd.testing.assert_frame_equal(alone, frame)
+
+
+def test_a_pupil_of_k_rows_is_protected_by_noise_k_times_larger_and_charged_as_one(tiny):
+    """Group privacy: replacing one pupil replaces its k rows, so every measurement's noise is k
+    times a row's at the same epsilon, and the spend recorded is the pupil's rho, not a row's."""
+    one, four = _fit(tiny), _fit(tiny, unit_rows=4)
+    assert four.sigmas_["one_way"] == pytest.approx(4 * one.sigmas_["one_way"])
+    assert max(four.sigmas_["two_way"]) == pytest.approx(4 * max(one.sigmas_["two_way"]), rel=1e-5)
+    assert four.budget_.rho == pytest.approx(one.budget_.rho / 16)
+    assert four.privacy_spent() == pytest.approx(one.privacy_spent())  # epsilon and rho per pupil
+    record = four.fitted_record()["budget"]
+    assert record["rows_per_pupil"] == 4 and record["rho_per_pupil"] == pytest.approx(one.budget_.rho)
+    assert "replacing one pupil's rows (each pupil contributes exactly 4" in four.accounting()
+    with pytest.raises(ValueError, match="unit_rows"):
+        _fit(tiny, unit_rows=0)
