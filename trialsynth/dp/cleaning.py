@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 
 from trialsynth.data.design import reference_arm
-from trialsynth.domain import conform, domain_formats, level_codes
+from trialsynth.domain import PublicDomain, conform, domain_formats, level_codes
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import DroppedColumn, TrialMeta
 from trialsynth.missing import plain
-from trialsynth.plan import TrialPlan
+from trialsynth.plan import Roles, TrialPlan
 
 
 def clean_public(frame: pd.DataFrame, plan: TrialPlan) -> tuple[pd.DataFrame, TrialMeta]:
@@ -40,16 +40,7 @@ def clean_public(frame: pd.DataFrame, plan: TrialPlan) -> tuple[pd.DataFrame, Tr
     for name, (_, places) in domain_formats(domain).items():  # numeric codes stay numbers, as released
         if places >= 0 and not domain.column(name).continuous:
             data[name] = pd.to_numeric(data[name]).astype("float64")
-    dropped = [DroppedColumn(n, "listed in the manifest's drop") for n in roles.drop if n in frame.columns]
-    unit = roles.unit if roles.unit in frame.columns else None
-    dropped += [
-        DroppedColumn(n, "not in the trial's public domain: released empty", restore="missing")
-        for n in frame.columns
-        if n not in domain.names and n not in roles.drop and n != unit
-    ]
-    if unit is not None:  # fresh ids for the pupils the private rung releases (``dp.units``)
-        style = "integer" if pd.api.types.is_integer_dtype(frame[unit]) else "text"
-        dropped.append(DroppedColumn(unit, "pupil id of a long-format file", restore="units", value=style))
+    dropped = _dropped(frame, roles, domain)
     treatment = domain.column(roles.treatment)
     arms_order = (
         list(treatment.levels)
@@ -76,3 +67,19 @@ def clean_public(frame: pd.DataFrame, plan: TrialPlan) -> tuple[pd.DataFrame, Tr
         domain=domain,
     )
     return data.reset_index(drop=True), meta
+
+
+def _dropped(frame: pd.DataFrame, roles: Roles, domain: PublicDomain) -> list[DroppedColumn]:
+    """The manifest's drops; every other column outside the domain released empty, but a long
+    file's pupil id, restored as fresh ids for the pupils the private rung releases (``dp.units``)."""
+    dropped = [DroppedColumn(n, "listed in the manifest's drop") for n in roles.drop if n in frame.columns]
+    unit = roles.unit if roles.unit in frame.columns else None
+    dropped += [
+        DroppedColumn(n, "not in the trial's public domain: released empty", restore="missing")
+        for n in frame.columns
+        if n not in domain.names and n not in roles.drop and n != unit
+    ]
+    if unit is not None:
+        style = "integer" if pd.api.types.is_integer_dtype(frame[unit]) else "text"
+        dropped.append(DroppedColumn(unit, "pupil id of a long-format file", restore="units", value=style))
+    return dropped
