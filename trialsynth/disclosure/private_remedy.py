@@ -22,7 +22,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+import pandas as pd
+
+from trialsynth.data.cleaning import Cleaned
 from trialsynth.domain import ColumnDomain, PublicDomain
+from trialsynth.dp.units import bounded, secret_generator
+from trialsynth.evaluation.holdout import Holdout, hold_out
 from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import Rung
 
@@ -70,3 +76,16 @@ def public_domain(plan: TrialPlan, header: list[str]) -> PublicDomain:
     return PublicDomain(
         tuple(columns), estimate=True, estimate_share=ESTIMATE_SHARE, source="the risk ladder's private rung"
     )
+
+
+def private_training(cleaned: Cleaned, held: Holdout, plan: TrialPlan) -> tuple[Holdout, pd.DataFrame]:
+    """The holdout beside the private rung and the rows it is fitted on: the trial's own; in a
+    long file, pupils held out by a secret draw (``dp.units.secret_generator``: held out from
+    the stored seed, a pupil's side follows the order of the ids, and replacing one pupil moves
+    others across) and each training pupil's rows bounded to ``dp_rows_per_pupil``."""
+    units = cleaned.units
+    if not plan.roles.unit or units is None:
+        return held, held.training(cleaned.data)
+    held = hold_out(len(units), held.share, secret_generator(), seen_by_synthesiser=False, units=units)
+    rows = np.asarray(held.training_units(units))
+    return held, bounded(held.training(cleaned.data), rows, plan.policy.dp_rows_per_pupil)

@@ -79,7 +79,6 @@ def _dropped(frame: pd.DataFrame, roles: Roles, domain: PublicDomain) -> list[Dr
         for n in frame.columns
         if n not in domain.names and n not in roles.drop and n != unit
     ]
-    if unit is not None:
-        style = "integer" if pd.api.types.is_integer_dtype(frame[unit]) else "text"
-        dropped.append(DroppedColumn(unit, "pupil id of a long-format file", restore="units", value=style))
+    if unit is not None:  # as text whatever the real ids are: their type is read from the data
+        dropped.append(DroppedColumn(unit, "pupil id of a long-format file", restore="units", value="text"))
     return dropped

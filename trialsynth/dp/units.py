@@ -18,6 +18,14 @@ import pandas as pd
 from trialsynth.meta import TrialMeta
 
 
+def secret_generator() -> np.random.Generator:
+    """A generator seeded from the operating system's secure source, never stored: a private
+    step's draws (which rows a pupil gives, which pupils are held out) that no record reproduces.
+    Held out from a stored seed, a pupil's side would follow the order of the ids, and replacing
+    one pupil would move others across."""
+    return np.random.default_rng(secrets.randbits(128))
+
+
 def bounded(data: pd.DataFrame, units: np.ndarray, rows: int) -> pd.DataFrame:
     """``data`` with each pupil's rows (``units``: each row's pupil) bounded to exactly ``rows``
     (see the module), pupils in the order they first appear."""
@@ -25,7 +33,7 @@ def bounded(data: pd.DataFrame, units: np.ndarray, rows: int) -> pd.DataFrame:
         raise ValueError(f"The 'rows' parameter must be >= 1. Got {rows!r}.")
     if len(units) != len(data):
         raise ValueError(f"units marks {len(units)} rows; the data has {len(data)}")
-    rng = np.random.default_rng(secrets.randbits(128))
+    rng = secret_generator()
     codes = pd.factorize(pd.Series(np.asarray(units).astype(str)))[0]
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], np.arange(codes.max() + 1))

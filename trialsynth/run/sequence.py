@@ -20,10 +20,10 @@ from trialsynth.data.files import write
 from trialsynth.data.loading import Loaded, file_hash, load
 from trialsynth.data.restore import restore_dropped
 from trialsynth.disclosure import risk, uniques
-from trialsynth.disclosure.private_remedy import private_rung, remedy_plan
+from trialsynth.disclosure.private_remedy import private_rung, private_training, remedy_plan
 from trialsynth.disclosure.schools import SchoolsControlled, assign_schools, control_schools
 from trialsynth.dp.cleaning import clean_public
-from trialsynth.dp.units import as_pupils, bounded
+from trialsynth.dp.units import as_pupils
 from trialsynth.errors import TrialDataError
 from trialsynth.evaluation.categories import categorise_trial, outputs_only_category
 from trialsynth.evaluation.holdout import Holdout, hold_out
@@ -253,10 +253,9 @@ def _private_remedy(trial: Trial, rung: Rung, held: Holdout, identity: Identity)
         del loaded
         yield cleaned
         synthesiser = build(synthesiser_class(plan.method), plan, Tuned(None), streams)
-        training, units = held.training(cleaned.data), cleaned.units if plan.roles.unit else None
-        rows = plan.policy.dp_rows_per_pupil
+        units, rows = cleaned.units if plan.roles.unit else None, plan.policy.dp_rows_per_pupil
+        held, training = private_training(cleaned, held, plan)
         if units is not None:
-            training = bounded(training, np.asarray(held.training_units(units)), rows)
             synthesiser.unit_rows = rows  # type: ignore[attr-defined]
         yield MethodReplaced()
         charged = _charge(trial, synthesiser, None, identity)

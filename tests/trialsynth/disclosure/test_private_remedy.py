@@ -47,3 +47,26 @@ def test_a_declared_domain_is_kept_with_estimation_on():
     assert rung is not None
     ran = remedy_plan(plan, ["arm", "score"], rung)
     assert ran.domain.columns == declared.columns and ran.domain.estimate and ran.method == "aim"
+
+
+def test_a_long_files_private_rung_holds_pupils_out_by_a_secret_draw_and_bounds_the_rest():
+    """Held out by the stored seed, a pupil's side follows the order of the ids: replacing one
+    pupil would move others across, and the training sets of neighbours would differ in many."""
+    import numpy as np
+    import pandas as pd
+
+    from trialsynth.data.cleaning import Cleaned, clean
+    from trialsynth.disclosure.private_remedy import private_training
+    from trialsynth.evaluation.holdout import hold_out
+
+    units = np.repeat(np.arange(100), 3)
+    frame = pd.DataFrame({"arm": units % 2, "band": "a", "score": np.arange(300) % 50})
+    data, meta = clean(frame, Roles.of(treatment="arm", outcomes=["score"]), trial_id="t")
+    cleaned = Cleaned(data, meta, "hash", (), units)
+    stored = hold_out(300, 0.2, np.random.default_rng(1), seen_by_synthesiser=False, units=units)
+    plan = _plan(unit="pupil_id")
+    draws = [private_training(cleaned, stored, plan) for _ in range(2)]
+    for held, training in draws:
+        assert len(np.unique(units[held.mask])) == 20 and len(training) == 80 * 4  # 4 rows a pupil
+    assert not np.array_equal(draws[0][0].mask, draws[1][0].mask)  # never the stored draw again
+    assert private_training(cleaned, stored, _plan())[0] is stored  # a file of pupils: its own
