@@ -32,15 +32,17 @@ class Streams:
 
     seed: int
 
-    def _child(self, step: str) -> np.random.SeedSequence:
+    def _child(self, step: str, attempt: int = 0) -> np.random.SeedSequence:
         # the child is keyed by the step's name, not its position: adding a step moves no other
-        return np.random.SeedSequence(self.seed, spawn_key=(_step_key(step),))
+        key = (_step_key(step),) if not attempt else (_step_key(step), attempt)
+        return np.random.SeedSequence(self.seed, spawn_key=key)
 
-    def generator(self, step: str) -> np.random.Generator:
-        """A new generator at the start of ``step``'s stream."""
+    def generator(self, step: str, attempt: int = 0) -> np.random.Generator:
+        """A new generator at the start of ``step``'s stream; ``attempt`` k > 0: the stream of
+        the step's k-th repetition (a remedy's draws and gate: each rung its own randomness)."""
         if step not in STEPS:
             raise ValueError(f"The 'step' parameter must be one of {STEPS}. Got {step!r} instead.")
-        return np.random.default_rng(self._child(step))
+        return np.random.default_rng(self._child(step, attempt))
 
     def seed_of(self, step: str) -> int:
         """A 32-bit integer seed from ``step``'s stream, for settings recorded as an int

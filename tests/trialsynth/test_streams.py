@@ -33,3 +33,14 @@ def test_int_seeds_are_per_step_and_dp_noise_is_no_stream():
     for ask in (streams.generator, streams.seed_of):
         with pytest.raises(ValueError, match="'step' parameter"):
             ask("noise")
+
+
+def test_each_repetition_of_a_step_has_its_own_stream_and_the_first_is_the_steps_own():
+    """A remedy's gate and draws: from the step's one stream, a gate that re-draws the whole file
+    gave the first remedy the first draw's file back (demo trial-005: dcr_share 0.677 twice)."""
+    streams = Streams(7)
+    first = streams.generator("redraw").integers(0, 2**31, 4).tolist()
+    assert streams.generator("redraw", 0).integers(0, 2**31, 4).tolist() == first  # unchanged
+    again = [streams.generator("redraw", k).integers(0, 2**31, 4).tolist() for k in (1, 2)]
+    assert first not in again and again[0] != again[1]
+    assert streams.generator("redraw", 1).integers(0, 2**31, 4).tolist() == again[0]  # reproducible

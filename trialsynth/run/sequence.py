@@ -220,10 +220,9 @@ def _release(
                     fitted = fit(refitted, training, None, held.training_units(cleaned.units))
                     yield fitted  # the released file's settings are the last rung's
                 n_rows = len(cleaned.data)
-                sampled = Sampled(
-                    risk.redraw_smoothed(fitted.synthesiser, n_rows, streams.generator("resample"))
-                )
-        gate, sampled, risks = yield from _measure(trial, cleaned, sampled, fitted, held, controlled, suffix)
+                rng = streams.generator("resample", step - 1)  # each rung its own draws and gate
+                sampled = Sampled(risk.redraw_smoothed(fitted.synthesiser, n_rows, rng))
+        gate, sampled, risks = yield from _measure(trial, cleaned, sampled, fitted, held, controlled, step)
         exceeded = tuple(risks.exceeded)
         if not risk.draw_again(risks, gate.released):
             break
@@ -277,12 +276,13 @@ def _measure(
     fitted: Fitted,
     held: Holdout,
     controlled: SchoolsControlled,
-    suffix: str,
+    step: int,
 ) -> Generator[Step, None, tuple[uniques.Gate, Sampled, risk.RiskGate]]:
-    """One draw through the replicated-uniques gate, evaluation, category and risk gate."""
-    clock = trial.clock
+    """One draw (``step``: 0 the first, k the k-th remedy) through the replicated-uniques gate,
+    evaluation, category and risk gate."""
+    clock, suffix = trial.clock, f"_remedy{step}" if step else ""
     with clock.stage(f"gate{suffix}"):
-        gate, sampled = _gate(trial, cleaned, sampled, fitted, controlled)
+        gate, sampled = _gate(trial, cleaned, sampled, fitted, controlled, step)
     yield gate
     dealt = assign_schools(
         sampled.synthetic, cleaned.meta, controlled.control, trial.streams.generator("schools")
@@ -303,10 +303,12 @@ def _gate(
     sampled: Sampled,
     fitted: Fitted,
     controlled: SchoolsControlled | None = None,
+    step: int = 0,
 ) -> tuple[uniques.Gate, Sampled]:
-    """The replicated-uniques gate on a draw, re-draws from the ``redraw`` stream."""
+    """The replicated-uniques gate on a draw, re-draws from the ``redraw`` stream's ``step``-th
+    repetition (from one stream, a whole-file re-draw gave the first rung the first draw's file)."""
     control = controlled.control if controlled is not None else None
-    rng = trial.streams.generator("redraw")
+    rng = trial.streams.generator("redraw", step)
     gate, synthetic = uniques.gate(cleaned, sampled.synthetic, fitted.synthesiser, rng, control)
     return gate, sampled if synthetic is sampled.synthetic else Sampled(synthetic)
 
