@@ -29,7 +29,7 @@ unrandomised of a numeric arm)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -249,8 +249,7 @@ def dealt_order(
     moved = arm_dependent(whole, arm, baseline, blank, dealer.names)
     if not moved:
         return order, post, dealer, []
-    baseline = [c for c in baseline if c not in moved]
-    order = [*given, *baseline, str(arm.name), *moved, *post]
-    # fitted again: the dealer's columns at their new places
-    dealer = arm_dealer(Encoding.of(whole[order], text), whole[order], arm, meta, baseline, blank, school)
+    order = [*given, *(c for c in baseline if c not in moved), str(arm.name), *moved, *post]
+    # the dealer's columns at their new places (a column's codes do not depend on its place)
+    dealer = replace(dealer, columns=tuple(order.index(name) for name in dealer.names))
     return order, [*moved, *post], dealer, moved
