@@ -84,7 +84,7 @@ def method(name: str, epsilon: float, schools: tuple[str, ...], shape: tuple[int
         tuned = tune_mst(MstSynthesiser, *shape, epsilon_cap=epsilon, seed=7, n_trials=6)
         return MstSynthesiser(**tuned.params, random_state=7)
     workload = "pairs" if name == "aim-pairs" else "trial"
-    return AimSynthesiser(epsilon=epsilon, workload=workload, school_covariates=schools, random_state=7)
+    return AimSynthesiser(epsilon=epsilon, workload=workload, school_covariates=schools)
 
 
 def run(data, meta, schools, name: str, epsilon: float) -> dict:

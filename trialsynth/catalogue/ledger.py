@@ -94,6 +94,22 @@ def charge(
     return Charged(release, reserve(sessions, release, attempt_id, limits))
 
 
+def paid(
+    sessions: sessionmaker, archive: str, trial_id: str, attempt_id: int, release_key: str | None
+) -> bool:
+    """Does this catalogue's ledger hold the charge of ``attempt_id`` (stored measurements are
+    reused only where the ledger beside them recorded what they cost)?"""
+    query = select(func.count()).where(
+        EpsilonCharge.archive == archive,
+        EpsilonCharge.trial_id == trial_id,
+        EpsilonCharge.attempt_id == attempt_id,
+    )
+    if release_key is not None:
+        query = query.where(EpsilonCharge.release_key == release_key)
+    with sessions() as session:
+        return bool(session.scalar(query))
+
+
 def spent(sessions: sessionmaker, archive: str, trial_id: str | None = None) -> float:
     """Epsilon charged to a trial (or, with ``trial_id`` None, to the whole archive)."""
     with sessions() as session:

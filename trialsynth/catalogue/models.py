@@ -68,7 +68,9 @@ class EpsilonCharge(Base):
     Every private fit is charged, before its noise is drawn (``ledger.reserve``): a forced
     re-release of the same data is a new release. ``release_key`` is the release identity
     (``trialsynth.release.identity``): a release whose identity already has a released file is reported
-    ``unchanged`` and never fitted again, so nightly reruns and retries spend nothing."""
+    ``unchanged`` and never fitted again, so nightly reruns and retries spend nothing; a new release
+    of the same data and measurement settings is estimated from the measurements the charged one
+    stored (``trialsynth.run.measured``) and adds no row."""
 
     __tablename__ = "epsilon_ledger"
 

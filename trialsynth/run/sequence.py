@@ -14,7 +14,6 @@ from collections.abc import Generator, Iterator
 import numpy as np
 import pandas as pd
 
-from trialsynth.catalogue import ledger
 from trialsynth.data.cleaning import Cleaned, clean_planned
 from trialsynth.data.files import write
 from trialsynth.data.loading import Loaded, file_hash, load
@@ -32,6 +31,7 @@ from trialsynth.outputs.supplied import Released, read_released
 from trialsynth.plan import TrialPlan
 from trialsynth.release.identity import Identity, identify, unchanged
 from trialsynth.reports.aggregates import aggregate
+from trialsynth.run import measured
 from trialsynth.run.steps import MethodReplaced, SchoolsSynthesised, Step, Trial, Unmeasured
 from trialsynth.streams import Streams
 from trialsynth.synthesisers import is_private, preflight, synthesiser_class
@@ -50,7 +50,6 @@ from trialsynth.synthesisers.fitting import (
     build,
     fit,
     output_metrics,
-    reads_privately,
     sample,
     tune,
     with_settings,
@@ -151,39 +150,17 @@ def _synthesise(
     controlled = control_schools(cleaned, held, synthesiser)
     yield controlled
     with clock.stage("fit"):
-        charged = _charge(trial, synthesiser, released, identity)
-        if charged is not None:
-            yield charged
         training = (controlled.data, controlled.control.fit_meta(cleaned.meta))
-        fitted = fit(synthesiser, training, released, held.training_units(cleaned.units))
+        paid = yield from measured.pay(trial, synthesiser, released, identity, training[1])
+        units = held.training_units(cleaned.units)
+        fitted = yield from measured.fit_paid(trial, synthesiser, paid, training, released, units)
     yield fitted
     with clock.stage("sample"):
         sampled = sample(fitted, len(cleaned.data), streams)
-    if charged is not None and charged.release is not None:
+    if paid is not None and paid.releases:
         yield from _private_release(trial, cleaned, sampled, fitted, held)
     else:
         yield from _release(trial, cleaned, sampled, fitted, held, controlled, identity)
-
-
-def _charge(
-    trial: Trial, synthesiser: Synthesiser, released: Released | None, identity: Identity
-) -> ledger.Charged | None:
-    """A private fit's budget, reserved in the epsilon ledger before any noise is drawn (a
-    comparison's fit is never released, so never charged); None for a fit that owes nothing."""
-    private = reads_privately(synthesiser, released)
-    if private is None:
-        return None
-    if trial.context.comparison is not None:
-        return ledger.NOT_CHARGED_COMPARISON
-    return ledger.charge(
-        trial.sessions,
-        trial.plan,
-        epsilon=private.epsilon,
-        delta=private.delta,
-        identity=identity.key,
-        attempt_id=trial.attempt_id,
-        forced=trial.context.force,
-    )
 
 
 def _release(
@@ -257,10 +234,8 @@ def _private_remedy(trial: Trial, rung: Rung, held: Holdout, identity: Identity)
         if units is not None:
             synthesiser.unit_rows = rows  # type: ignore[attr-defined]
         yield MethodReplaced()
-        charged = _charge(trial, synthesiser, None, identity)
-        if charged is not None:
-            yield charged
-        fitted = fit(synthesiser, (training, cleaned.meta), None)
+        paid = yield from measured.pay(trial, synthesiser, None, identity, cleaned.meta)
+        fitted = yield from measured.fit_paid(trial, synthesiser, paid, (training, cleaned.meta), None)
         yield fitted
         n = len(cleaned.data) if units is None else rows * len(np.unique(units.astype(str)))
         sampled = sample(fitted, n, streams)

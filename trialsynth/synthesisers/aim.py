@@ -59,10 +59,9 @@ Total: the rounds' costs and the one-way measurements sum to rho exactly (a zCDP
 round's cost is chosen from earlier outputs, and the running sum never passes rho), so the release
 is rho-zCDP, (epsilon, delta)-DP by the conversion of ``trialsynth.dp.accounting``.
 
-The model marginals the quality scores compare with are read off a sample of n rows drawn from the
-current model (post-processing of noisy outputs: no budget), except where the model holds the
-candidate in one of its cliques (exact). Every privacy-relevant random choice comes from the
-``noise`` given to ``fit`` (default ``SecureNoise``).
+The model marginals the quality scores compare with are the current model's exact marginals
+(``aim_marginals``: post-processing of noisy outputs, no budget), as in the reference AIM. Every
+random choice of the fit comes from the ``noise`` given to ``fit`` (default ``SecureNoise``).
 """
 
 from __future__ import annotations
@@ -78,6 +77,7 @@ import pandas as pd
 
 from trialsynth import defaults
 from trialsynth.dp.noise import Noise, SecureNoise
+from trialsynth.dp.stored import Measurement, StoredMeasurements
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.aim_rounds import (
@@ -96,12 +96,15 @@ from trialsynth.synthesisers.aim_rounds import (
 from trialsynth.synthesisers.aim_workload import candidate_weights, trial_workload
 from trialsynth.synthesisers.base import Estimator, check_choice
 from trialsynth.synthesisers.marginal_models import (
+    adopt,
     decompress,
     domain_statement,
     load_mbi,
     neighbours_statement,
+    noisy,
     prepare,
     release,
+    to_stored,
 )
 from trialsynth.synthesisers.mst_sampling import sample_codes
 
@@ -127,12 +130,14 @@ class AimSynthesiser(Estimator):
     batch : marginals chosen and measured per round (one re-estimation per round).
     max_rounds, time_budget : when either is reached the next round spends what is left.
     round_iterations, final_iterations : mirror-descent iterations per round and at the end.
-    random_state : seeds only the model samples the scores are read from (post-processing).
+    random_state : the common interface's seed; AIM's fit draws nothing but its noise (the
+        scores read the model's exact marginals), so it seeds nothing.
     unit_rows : the rows each record contributes, exactly (a long file's pupil, its rows bounded
         by ``dp.units.bounded``): the guarantee is for one record (``dp.accounting``).
     """
 
     name: ClassVar[str] = "aim"
+    measurement_version: ClassVar[str] = "aim-1"  # bump when what is measured changes
 
     def __init__(
         self,
@@ -298,9 +303,11 @@ class AimSynthesiser(Estimator):
         sigma = sigma_one_way(planned, len(columns), ALPHA, rho_rounds)
         epsilon_t = math.sqrt(8 * (1 - ALPHA) * rho_rounds / planned)
         with mech.timer("measure"):
-            dataset, self.mapping_, self.value_weights_, measurements = measure_one_way(
+            dataset, self.mapping_, self.one_way_, measurements = measure_one_way(
                 mbi, prepared.dataset, self.scheme_, n, self.levels, sigma, noise
             )
+            self.value_weights_ = {c: np.clip(v, 0, None) for c, v in self.one_way_.items()}
+            self.sigma_one_way_ = sigma
             answers = {
                 r: np.asarray(dataset.project(r).datavector(), dtype=float) for r in {*weights, *analysis}
             }
@@ -314,17 +321,55 @@ class AimSynthesiser(Estimator):
             self.batch, self.max_rounds, self.time_budget, self.max_model_size,
             self.round_iterations, self.final_iterations, started,
         )  # fmt: skip
-        sampling = np.random.default_rng(self.random_state)
-        stopped_by = adaptive_rounds(mech, state, sigma, epsilon_t, limits, sampling)
+        stopped_by = adaptive_rounds(mech, state, sigma, epsilon_t, limits)
         if not state.rounds:  # no round could be paid for: the final estimate from the start
             state.model = mech.estimate(state, self.final_iterations)
         self.model_ = state.model
+        self.measured_ = state.measurements[len(columns) :]  # the analysis's and the rounds'
         self.initial_, self.rounds_, self.stopped_by_ = initial, state.rounds, stopped_by
         self.budget_ = budget_parts(prepared.budget, one_way_rho, initial, state.rounds)
         elapsed = {"fit": round(time.monotonic() - started, 2)}
         self.seconds_ = {k: round(v, 2) for k, v in mech.timer.seconds.items()} | elapsed
         self.epsilon_spent_ = float(self.epsilon)
         self.rho_spent_ = prepared.budget.rho_per_unit
+        return self
+
+    def measurement_params(self) -> dict[str, Any]:
+        """The settings that decide what is measured (``final_iterations`` only estimates)."""
+        return {k: v for k, v in self.get_params().items() if k not in ("final_iterations", "random_state")}
+
+    def stored(self, key: str) -> StoredMeasurements:
+        """What this fit measured, to be stored (``dp.stored``): the noisy outputs only."""
+        if not hasattr(self, "measured_"):
+            raise RuntimeError("AimSynthesiser is not fitted yet: call fit(data, meta) first.")
+        one_way = [
+            Measurement((c,), self.sigma_one_way_, tuple(v.tolist()), compressed=False)
+            for c, v in self.one_way_.items()
+        ]
+        record = {"initial": self.initial_, "rounds": self.rounds_, "stopped_by": self.stopped_by_}
+        measured = one_way + [noisy(m) for m in self.measured_]
+        return to_stored(self, key, measured, record)
+
+    def fit_stored(self, stored: StoredMeasurements, meta: TrialMeta) -> Self:
+        """The release made again from stored measurements: estimation and nothing else
+        (post-processing: no row is read, nothing is spent)."""
+        self._validate()
+        started = time.monotonic()
+        restored = adopt(self, stored, meta)
+        record = stored.record
+        self.initial_, self.rounds_, self.stopped_by_ = (
+            record["initial"],
+            record["rounds"],
+            record["stopped_by"],
+        )
+        self.model_ = (
+            load_mbi()
+            .estimation.MirrorDescent()
+            .estimate(
+                restored.domain, restored.measurements, known_total=stored.n, iters=self.final_iterations
+            )
+        )
+        self.seconds_ = {"fit": round(time.monotonic() - started, 2)}
         return self
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -339,6 +384,7 @@ class AimSynthesiser(Estimator):
 
 
 if TYPE_CHECKING:  # mypy checks the class against every capability it claims
-    from trialsynth.synthesisers.base import DifferentiallyPrivate
+    from trialsynth.synthesisers.base import DifferentiallyPrivate, StoresMeasurements
 
     _differentiallyprivate: type[DifferentiallyPrivate] = AimSynthesiser
+    _storesmeasurements: type[StoresMeasurements] = AimSynthesiser

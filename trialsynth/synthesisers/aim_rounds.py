@@ -1,9 +1,8 @@
 """AIM's measurements, steps 2-4 of ``aim``: the one-way marginals and their compression, the
 analysis's marginals, and the adaptive rounds - each round scores the candidates against the
-current model (``scores``), chooses a batch by the exponential mechanism within the size cap
-(``select_feasible``), measures it and re-estimates the model; annealing when the batch no
-longer moves it. Every privacy-relevant draw comes from ``noise``; the model samples the scores
-are read from (post-processing) come from the generator given."""
+current model's exact marginals (``scores``), chooses a batch by the exponential mechanism
+within the size cap (``select_feasible``), measures it and re-estimates the model; annealing
+when the batch no longer moves it. Every privacy-relevant draw comes from ``noise``."""
 
 from __future__ import annotations
 
@@ -18,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from trialsynth.dp.noise import Noise
+from trialsynth.synthesisers.aim_marginals import Tables, exact_marginals
 from trialsynth.synthesisers.marginal_models import compression
-from trialsynth.synthesisers.mst_sampling import sample_codes
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +68,16 @@ class Measured:
     chosen: list[Clique] = field(default_factory=list)
     model: Any = None
     rounds: list[dict[str, Any]] = field(default_factory=list)
+    _tables: tuple[Any, Tables] | None = field(default=None, repr=False)
 
     def size(self, clique: Clique) -> int:
         return self.answers[clique].size
+
+    def marginals(self, cliques: list[Clique]) -> dict[Clique, np.ndarray]:
+        """The current model's exact marginals (its calibrated tree built once per model)."""
+        if self._tables is None or self._tables[0] is not self.model:
+            self._tables = (self.model, Tables(self.model))
+        return exact_marginals(self.model, cliques, self._tables[1])
 
 
 def sigma_one_way(planned: int, d: int, alpha: float, rho: float) -> float:
@@ -85,8 +91,8 @@ def measure_one_way(
 ) -> tuple[Any, dict, dict, list]:
     """Every one-way marginal at ``sigma``, then the compression of rare values (noisy count under
     3 sigma) and of a continuous column's bins into about ``levels`` groups of n / levels noisy
-    pupils (post-processing); returns the compressed dataset, the mapping, each value's noisy
-    weight and the measurements on the compressed domain."""
+    pupils (post-processing); returns the compressed dataset, the mapping, each column's noisy
+    one-way counts (over the bins' codes) and the measurements on the compressed domain."""
     columns = list(full.domain.attributes)
     one_way = {
         c: np.asarray(full.project((c,)).datavector(), dtype=float)
@@ -95,11 +101,10 @@ def measure_one_way(
     }
     threshold = {c: max(3 * sigma, n / levels) if scheme[c].edges is not None else 3 * sigma for c in columns}
     mapping = {c: compression(one_way[c], threshold[c], scheme[c]) for c in columns}
-    value_weights = {c: np.clip(one_way[c], 0, None) for c in columns}
     measurements = [
         mbi.LinearMeasurement(one_way[c], (c,), sigma).compress(mapping, full.domain) for c in columns
     ]
-    return full.compress(mapping), mapping, value_weights, measurements
+    return full.compress(mapping), mapping, one_way, measurements
 
 
 def measure_analysis(
@@ -118,13 +123,11 @@ def measure_analysis(
     return initial
 
 
-def scores(
-    state: Measured, weights: dict[Clique, float], sigma: float, n: int, rng: np.random.Generator
-) -> np.ndarray:
+def scores(state: Measured, weights: dict[Clique, float], sigma: float) -> np.ndarray:
     """AIM's quality score of each candidate against the current model: w_r (||M_r(D) - M_r(p)||_1
-    - sqrt(2/pi) sigma n_r)."""
+    - sqrt(2/pi) sigma n_r), the model's marginals exact (``aim_marginals``)."""
     candidates = list(weights)
-    estimates = model_marginals(state.model, candidates, n, rng)
+    estimates = state.marginals(candidates)
     return np.array(
         [
             weights[r]
@@ -132,26 +135,6 @@ def scores(
             for r in candidates
         ]
     )
-
-
-def model_marginals(model: Any, cliques: list[Clique], n: int, rng: np.random.Generator) -> dict:
-    """Each clique's marginal under the model, scaled to n: exact where a model clique holds it,
-    else from n rows drawn from the model (post-processing)."""
-    domain = model.domain
-    out: dict[Clique, np.ndarray] = {}
-    missing = []
-    for clique in cliques:
-        if model.marginals.supports(clique):  # held by a model clique (model.supports asks the domain)
-            out[clique] = np.asarray(model.marginals.project(clique).datavector(), dtype=float)
-        else:
-            missing.append(clique)
-    if missing:
-        rows = sample_codes(model, n, rng)
-        for clique in missing:
-            shape = [domain[c] for c in clique]
-            keys = np.ravel_multi_index(tuple(rows[c] for c in clique), shape)
-            out[clique] = np.bincount(keys, minlength=int(np.prod(shape))).astype(float)
-    return out
 
 
 def select_feasible(
@@ -230,9 +213,7 @@ def measure_batch(
     return picks
 
 
-def adaptive_rounds(
-    mech: Mechanism, state: Measured, sigma: float, epsilon_t: float, limits: Limits, rng: np.random.Generator
-) -> str:
+def adaptive_rounds(mech: Mechanism, state: Measured, sigma: float, epsilon_t: float, limits: Limits) -> str:
     """Rounds until rho is spent (step 3), annealing (step 4); the last round spends what is left.
     Returns what stopped them: ``budget``, ``max_rounds`` or ``time_budget``."""
     stopped_by, number = "budget", 0
@@ -248,11 +229,11 @@ def adaptive_rounds(
             epsilon_t = math.sqrt(8 * (1 - ALPHA) * left / limits.batch)
         number += 1
         with mech.timer("score"):
-            scored = scores(state, mech.weights, sigma, mech.n, rng)
+            scored = scores(state, mech.weights, sigma)
         picks = measure_batch(mech, state, scored, sigma, epsilon_t, limits)
         if last:
             state.spent = mech.rho  # the last batch's shares sum to what was left
-        before = {r: np.asarray(state.model.project(r).datavector(), dtype=float) for r in picks}  # exact
+        before = state.marginals(picks)
         state.model = mech.estimate(state, limits.final_iterations if last else limits.round_iterations)
         still = _record_round(state, picks, before, number, sigma, epsilon_t)
         log.info("AIM round %d: %s (sigma %.3g)", number, "; ".join(" x ".join(r) for r in picks), sigma)
@@ -269,8 +250,9 @@ def _record_round(
     """Each pick's round record (did the new model's marginal move by more than the noise would
     explain?); returns how many did not move."""
     still = 0
+    after_all = state.marginals(picks)
     for r in picks:
-        after = np.asarray(state.model.marginals.project(r).datavector(), dtype=float)
+        after = after_all[r]
         moved = bool(np.abs(after - before[r]).sum() > EXPECTED_NOISE * sigma * state.size(r))
         still += not moved
         state.rounds.append(

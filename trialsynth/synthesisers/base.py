@@ -16,6 +16,11 @@ Capabilities are further protocols; the pipeline asks which ones a method has, n
   passes ``SecureNoise``) over the public domain in ``meta.domain``, ``accounting()`` (the
   guarantee and how it is accounted, stored with the release) and ``privacy_spent()`` after fit.
   The pipeline reserves the budget in the epsilon ledger before it.
+- ``StoresMeasurements`` (a ``DifferentiallyPrivate`` method whose rows reach it only through noisy
+  measurements): ``measurement_version`` (bumped when what is measured changes),
+  ``measurement_params()`` (the settings that decide the measurements), ``stored(key)`` (what the
+  fit measured, ``trialsynth.dp.stored``) and ``fit_stored(stored, meta)`` (the same release
+  estimated again from them: post-processing, nothing spent).
 - ``FromReleasedOutputs``: ``fit_outputs(outputs)`` synthesises from released analytical outputs
   alone, and ``output_metrics(synthetic)`` measures the file against them.
 - ``Tunable``: ``tune(plan, n_rows, n_cols, seed=, cache_dir=)`` chooses settings without reading
@@ -40,6 +45,7 @@ import pandas as pd
 
 from trialsynth.domain import decimals_of
 from trialsynth.dp.noise import Noise
+from trialsynth.dp.stored import StoredMeasurements
 from trialsynth.meta import TrialMeta
 
 if TYPE_CHECKING:
@@ -96,6 +102,17 @@ class DifferentiallyPrivate(Synthesiser, Protocol):
     def accounting(self) -> str: ...
 
     def privacy_spent(self) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class StoresMeasurements(DifferentiallyPrivate, Protocol):
+    measurement_version: ClassVar[str]
+
+    def measurement_params(self) -> dict[str, Any]: ...
+
+    def stored(self, key: str) -> StoredMeasurements: ...
+
+    def fit_stored(self, stored: StoredMeasurements, meta: TrialMeta) -> Self: ...
 
 
 @runtime_checkable

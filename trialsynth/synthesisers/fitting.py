@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from trialsynth.dp.noise import SecureNoise
+from trialsynth.dp.stored import StoredMeasurements
 from trialsynth.errors import MethodNotAvailableError
 from trialsynth.meta import TrialMeta
 from trialsynth.outputs.supplied import Released
@@ -23,6 +24,7 @@ from trialsynth.streams import Streams
 from trialsynth.synthesisers.base import (
     DifferentiallyPrivate,
     FromReleasedOutputs,
+    StoresMeasurements,
     Synthesiser,
     Tunable,
     Tuning,
@@ -133,6 +135,15 @@ def fit(
         return Fitted(synthesiser, record, released_rows=released_rows)
     record["accounting"] = private.accounting()
     return Fitted(synthesiser, record, epsilon=private.privacy_spent()["epsilon"])
+
+
+def fit_stored(synthesiser: StoresMeasurements, stored: StoredMeasurements, meta: TrialMeta) -> Fitted:
+    """The release estimated again from its stored measurements (post-processing: no row is read,
+    nothing is spent); its guarantee is the stored measurements'."""
+    synthesiser.fit_stored(stored, meta)
+    record = {**synthesiser.get_params(), **synthesiser.fitted_record()}
+    record["accounting"] = synthesiser.accounting()
+    return Fitted(synthesiser, record, epsilon=synthesiser.privacy_spent()["epsilon"])
 
 
 @dataclass(frozen=True)

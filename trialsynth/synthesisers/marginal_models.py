@@ -1,5 +1,6 @@
 """What the marginal-based DP methods (MST, AIM) share: the public domain made ready to measure,
-and rows of a fitted mbi model turned back into a trial's file.
+rows of a fitted mbi model turned back into a trial's file, and their measurements stored and
+restored (``dp.stored``).
 
 ``prepare`` reads the data only to estimate what the operator left undeclared in the domain (under
 DP, with ``estimate_share`` of the budget) and to encode it; ``release`` is post-processing of a
@@ -8,6 +9,7 @@ fitted model and reads no record.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,7 @@ from trialsynth.domain import PublicDomain, domain_formats
 from trialsynth.dp.accounting import Budget, plan_budget
 from trialsynth.dp.domain import complete
 from trialsynth.dp.noise import Noise
+from trialsynth.dp.stored import Measurement, StoredMeasurements
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
 from trialsynth.synthesisers.base import restore_dtypes
@@ -47,11 +50,17 @@ class Prepared:
     formats: dict[str, tuple[Any, int]]
     scheme: dict[str, ColumnBins]
     school_labels: dict | None
-    dataset: Any  # mbi.Dataset of the codes
+    dataset: Any  # mbi.Dataset of the codes (None when restored from stored measurements)
+    n_bins: int
+    rows: int | None = None  # the public row count, when there is no dataset
 
     @property
     def bin_scheme(self) -> dict[str, dict]:
         return {name: bins.describe() for name, bins in self.scheme.items()}
+
+    @property
+    def n(self) -> int:
+        return int(self.dataset.records) if self.dataset is not None else int(self.rows or 0)
 
 
 def prepare(
@@ -87,12 +96,6 @@ def prepare(
         data, declared, budget.parts["domain"], budget.delta_selection, noise, held=unit_rows
     )
     scheme = bins_from_domain(domain, n_bins)
-    school_labels = None
-    if meta.cluster:
-        levels = domain.column(meta.cluster).levels or ()
-        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels)
-        secret = np.random.default_rng(secrets.randbits(128))
-        school_labels = label_mapping(pd.Series(range(len(levels))), secret, numeric=numeric)
     codes = encode(data[domain.names], scheme)
     columns = list(codes)
     mbi_domain = mbi.Domain(columns, [scheme[c].size for c in columns])
@@ -102,9 +105,116 @@ def prepare(
         estimated=estimated,
         formats=domain_formats(domain),
         scheme=scheme,
-        school_labels=school_labels,
+        school_labels=_school_labels(domain, meta),
         dataset=mbi.Dataset(codes, mbi_domain),
+        n_bins=n_bins,
     )
+
+
+def _school_labels(domain: PublicDomain, meta: TrialMeta) -> dict | None:
+    """A secret order of the school labels (from the secure source, never stored)."""
+    if not meta.cluster:
+        return None
+    levels = domain.column(meta.cluster).levels or ()
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels)
+    secret = np.random.default_rng(secrets.randbits(128))
+    return label_mapping(pd.Series(range(len(levels))), secret, numeric=numeric)
+
+
+def to_stored(
+    estimator: Any, key: str, measurements: list[Measurement], record: dict[str, Any]
+) -> StoredMeasurements:
+    """What a fitted marginal method measured, as ``dp.stored`` keeps it (the noisy outputs only)."""
+    prepared: Prepared = estimator.prepared_
+    return StoredMeasurements(
+        method=estimator.name,
+        measurement_version=estimator.measurement_version,
+        key=key,
+        n=prepared.n,
+        domain=prepared.domain.describe(),
+        n_bins=prepared.n_bins,
+        mapping={c: [int(v) for v in m] for c, m in estimator.mapping_.items()},
+        measurements=measurements,
+        budget=dataclasses.asdict(estimator.budget_) | {"estimated": prepared.estimated},
+        record=record,
+    )
+
+
+def noisy(measurement: Any, *, compressed: bool = True) -> Measurement:
+    """An mbi measurement over a datavector query, as stored."""
+    values = np.asarray(measurement.noisy_measurement, dtype=float).ravel()
+    return Measurement(
+        tuple(measurement.clique), float(measurement.stddev), tuple(values.tolist()), compressed
+    )
+
+
+@dataclass
+class Restored:
+    """A fitted marginal method's state rebuilt from its stored measurements (no row read)."""
+
+    prepared: Prepared
+    mapping: dict[str, np.ndarray]
+    value_weights: dict[str, np.ndarray]
+    domain: Any  # the compressed mbi.Domain
+    measurements: list
+
+
+def restore(stored: StoredMeasurements, meta: TrialMeta) -> Restored:
+    """The prepared trial, compression and mbi measurements of ``stored`` (post-processing:
+    the school labels' secret order is drawn anew)."""
+    mbi = load_mbi()
+    spec = stored.domain
+    domain = PublicDomain.from_mapping(spec, source=spec.get("source", "manifest"))
+    scheme = bins_from_domain(domain, stored.n_bins)
+    fields = dict(stored.budget)
+    estimated = fields.pop("estimated", {})
+    budget = Budget(**fields)
+    columns = list(stored.mapping)
+    full = mbi.Domain(columns, [scheme[c].size for c in columns])
+    mapping = {c: np.asarray(m, dtype=np.int64) for c, m in stored.mapping.items()}
+    small = mbi.Domain(columns, [int(mapping[c].max()) + 1 for c in columns])
+    measurements, weights = [], {}
+    for m in stored.measurements:
+        values = np.asarray(m.noisy, dtype=float)
+        measured = mbi.LinearMeasurement(values, m.clique, m.sigma)
+        if not m.compressed:  # a one-way marginal over the bins' codes: its noisy weights too
+            weights[m.clique[0]] = np.clip(values, 0, None)
+            measured = measured.compress(mapping, full)
+        measurements.append(measured)
+    prepared = Prepared(
+        budget=budget,
+        domain=domain,
+        estimated=estimated,
+        formats=domain_formats(domain),
+        scheme=scheme,
+        school_labels=_school_labels(domain, meta),
+        dataset=None,
+        n_bins=stored.n_bins,
+        rows=stored.n,
+    )
+    return Restored(prepared, mapping, weights, small, measurements)
+
+
+def adopt(estimator: Any, stored: StoredMeasurements, meta: TrialMeta) -> Restored:
+    """Set a marginal method's fitted state (all but its model) from ``stored``; its guarantee
+    is the stored one."""
+    if (stored.method, stored.measurement_version) != (estimator.name, estimator.measurement_version):
+        raise ValueError(
+            f"stored measurements measured by {stored.method} ({stored.measurement_version}) cannot be "
+            f"estimated by {estimator.name} ({estimator.measurement_version})"
+        )
+    restored = restore(stored, meta)
+    prepared = restored.prepared
+    estimator.prepared_, estimator.meta_ = prepared, meta
+    estimator.domain_, estimator.domain_estimated_ = prepared.domain, prepared.estimated
+    estimator.scheme_, estimator.bin_scheme_ = prepared.scheme, prepared.bin_scheme
+    estimator.school_labels_ = prepared.school_labels
+    estimator.mapping_, estimator.value_weights_ = restored.mapping, restored.value_weights
+    estimator.budget_ = prepared.budget
+    estimator.epsilon_spent_ = float(prepared.budget.epsilon)
+    estimator.rho_spent_ = prepared.budget.rho_per_unit
+    estimator.from_stored_ = stored.key
+    return restored
 
 
 def neighbours_statement(epsilon: float, delta: float, budget: Budget) -> str:

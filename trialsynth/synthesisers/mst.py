@@ -47,17 +47,21 @@ import pandas as pd
 from trialsynth import defaults
 from trialsynth.dp.accounting import plan_budget
 from trialsynth.dp.noise import Noise, SecureNoise, report_noisy_max
+from trialsynth.dp.stored import Measurement, StoredMeasurements
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import Estimator, check_choice
 from trialsynth.synthesisers.marginal_models import (
+    adopt,
     compression,
     decompress,
     domain_statement,
     load_mbi,
     neighbours_statement,
+    noisy,
     prepare,
     release,
+    to_stored,
 )
 from trialsynth.synthesisers.mst_sampling import sample_codes
 
@@ -82,6 +86,7 @@ class MstSynthesiser(Estimator):
     """
 
     name: ClassVar[str] = "mst"
+    measurement_version: ClassVar[str] = "mst-1"  # bump when what is measured changes
 
     def __init__(
         self,
@@ -189,6 +194,40 @@ class MstSynthesiser(Estimator):
         self.rho_spent_ = self.budget_.rho_per_unit
         return self
 
+    def measurement_params(self) -> dict[str, Any]:
+        """The settings that decide what is measured (``iterations`` only estimates)."""
+        return {k: v for k, v in self.get_params().items() if k not in ("iterations", "random_state")}
+
+    def stored(self, key: str) -> StoredMeasurements:
+        """What this fit measured, to be stored (``dp.stored``): the noisy outputs only."""
+        if not hasattr(self, "measured_"):
+            raise RuntimeError("MstSynthesiser is not fitted yet: call fit(data, meta) first.")
+        one_way = [
+            Measurement((c,), self.sigma_one_way_, tuple(np.asarray(v, float).tolist()), compressed=False)
+            for c, v in self.one_way_.items()
+        ]
+        measured = one_way + [noisy(m) for m in self.measured_]
+        record = {"edges": [list(e) for e in self.edges_], "tree": [list(e) for e in self.tree_]}
+        record["sigma"] = self.sigmas_
+        return to_stored(self, key, measured, record)
+
+    def fit_stored(self, stored: StoredMeasurements, meta: TrialMeta) -> Self:
+        """The release made again from stored measurements: estimation and nothing else
+        (post-processing: no row is read, nothing is spent)."""
+        self._validate()
+        mbi = load_mbi()
+        restored = adopt(self, stored, meta)
+        record = stored.record
+        self.edges_ = [tuple(e) for e in record["edges"]]
+        self.tree_ = [tuple(e) for e in record["tree"]]
+        self.sigmas_ = record["sigma"]
+        tree_as_measured = [e for e in self.edges_ if e in self.tree_ or e[::-1] in self.tree_]
+        start = _tree_potentials(mbi, restored.domain, restored.measurements, tree_as_measured)
+        self.model_ = mbi.estimation.MirrorDescent().estimate(
+            restored.domain, restored.measurements, iters=self.iterations, warm_start=start
+        )
+        return self
+
     def measure(self, data: pd.DataFrame, meta: TrialMeta, *, noise: Noise | None = None) -> list:
         """Steps 0-5 alone - everything that reads the data - returning mbi's noisy measurements
         (each with its clique and noise scale): the mechanism as a privacy audit sees it."""
@@ -229,6 +268,7 @@ class MstSynthesiser(Estimator):
         # 3. compression of rare values
         self.mapping_ = {c: compression(one_way[c], 3 * sigma1, self.scheme_[c]) for c in columns}
         self.value_weights_ = {c: np.clip(one_way[c], 0, None) for c in columns}
+        self.one_way_, self.sigma_one_way_ = one_way, sigma1
         small = dataset.compress(self.mapping_)
         measurements = [
             mbi.LinearMeasurement(one_way[c], (c,), sigma1).compress(self.mapping_, mbi_domain)
@@ -248,6 +288,7 @@ class MstSynthesiser(Estimator):
                 mbi.LinearMeasurement(counts + noise.discrete_gaussian(sigma, counts.size), pair, sigma)
             )
         self.sigmas_ = {"one_way": sigma1, "two_way": sorted(set(round(s, 6) for s in sigmas))}
+        self.measured_, self.tree_ = measurements[len(columns) :], tree
         return small.domain, measurements, tree, edges
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -325,7 +366,8 @@ def _select_tree(dataset, one_way, mapping, rho, n: int, noise: Noise) -> list[t
 
 
 if TYPE_CHECKING:  # mypy checks the class against every capability it claims
-    from trialsynth.synthesisers.base import DifferentiallyPrivate, Tunable
+    from trialsynth.synthesisers.base import DifferentiallyPrivate, StoresMeasurements, Tunable
 
     _differentiallyprivate: type[DifferentiallyPrivate] = MstSynthesiser
+    _storesmeasurements: type[StoresMeasurements] = MstSynthesiser
     _tunable: type[Tunable] = MstSynthesiser

@@ -264,6 +264,58 @@ def test_a_forced_dp_release_draws_fresh_noise_and_is_charged(tmp_path, sessions
     assert ledger.spent(sessions, "test", "dp") == 2.0
 
 
+def test_a_release_after_a_code_change_is_estimated_from_stored_measurements(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
+    """A new release identity (another commit) but the same data, domain, epsilon and measurement
+    step: the file is made again from the noisy measurements the first release stored beside the
+    catalogue - no second ledger row; a new epsilon measures (and pays) again."""
+    import json
+
+    from trialsynth.catalogue import ledger
+    from trialsynth.release import identity
+
+    manifest = _dp_archive(tmp_path, raw_trial, epsilon=0.5)
+    _, first = _run(manifest, "dp", tmp_path, sessions)
+    assert first["status"] == "succeeded" and first["params"]["measurements"] == "measured"
+    stored = Path(first["lineage"]["measurements_path"])
+    out_dir = Path(first["output_path"]).parent
+    assert stored.is_file() and out_dir not in stored.parents  # never in the released folder
+    noisy = json.loads(stored.read_text())["measurements"]
+    assert noisy and all(m["sigma"] > 0 for m in noisy)
+    monkeypatch.setattr(identity, "code_version", lambda: "another-commit")
+    _, second = _run(manifest, "dp", tmp_path, sessions)
+    assert second["status"] == "succeeded", second["error"]
+    assert second["release_identity"] != first["release_identity"]
+    assert second["params"]["measurements"] == "from stored measurements"
+    assert second["params"]["epsilon_newly_spent"] == 0.0 and second["epsilon"] == 0.5
+    assert second["params"]["measurements_paid_by"]["attempt_id"] == first["attempt_id"]
+    assert second["params"]["guarantee"] == first["params"]["guarantee"]
+    assert ledger.spent(sessions, "test", "dp") == 0.5
+    edited = yaml.safe_load(manifest.read_text())
+    edited["trials"][0]["epsilon"] = 0.3  # the measurement step's inputs changed: measured and paid
+    manifest.write_text(yaml.safe_dump(edited))
+    _, third = _run(manifest, "dp", tmp_path, sessions)
+    assert third["params"]["measurements"] == "measured" and third["params"]["epsilon_newly_spent"] == 0.3
+    assert ledger.spent(sessions, "test", "dp") == pytest.approx(0.8)
+
+
+def test_measurements_kept_beside_another_catalogue_are_not_reused(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
+    """The measurements' charge must be in this catalogue's ledger: with a new catalogue (same
+    home) the release measures and pays again rather than release unaccounted."""
+    from trialsynth.catalogue import ledger
+    from trialsynth.release import identity
+
+    manifest = _dp_archive(tmp_path, raw_trial, epsilon=0.5)
+    _run(manifest, "dp", tmp_path, sessions)
+    other = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'other.db'}"))
+    monkeypatch.setattr(identity, "code_version", lambda: "another-commit")
+    _, again = _run(manifest, "dp", tmp_path, other)
+    assert again["params"]["measurements"] == "measured" and ledger.spent(other, "test", "dp") == 0.5
+
+
 def test_an_unchanged_release_is_reported_and_any_change_re_synthesises(tmp_path, sessions, raw_trial):
     # lifted: CART on a few hundred rows is over the default risk limits; this test needs
     # the file released to check something else
