@@ -62,6 +62,7 @@ from trialsynth.synthesisers.marginal_models import (
     prepare,
     release,
     to_stored,
+    value_weights,
 )
 from trialsynth.synthesisers.mst_sampling import sample_codes
 
@@ -267,7 +268,7 @@ class MstSynthesiser(Estimator):
         }
         # 3. compression of rare values
         self.mapping_ = {c: compression(one_way[c], 3 * sigma1, self.scheme_[c]) for c in columns}
-        self.value_weights_ = {c: np.clip(one_way[c], 0, None) for c in columns}
+        self.value_weights_ = {c: value_weights(np.asarray(one_way[c]), self.scheme_[c]) for c in columns}
         self.one_way_, self.sigma_one_way_ = one_way, sigma1
         small = dataset.compress(self.mapping_)
         measurements = [
