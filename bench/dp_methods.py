@@ -3,6 +3,7 @@ and sample seconds, at several epsilons, on the large trials.
 
     python bench/dp_methods.py                                   # the whole table (about 1 h)
     python bench/dp_methods.py --data demo --epsilons 1          # one cell of it
+    python bench/dp_methods.py --data demo --methods aim --epsilons 1 --runs 3   # 3 noise seeds
     python bench/dp_methods.py --scaling 20000 40000 80000 160000 --methods aim
 
 Data (``--data``):
@@ -87,11 +88,11 @@ def method(name: str, epsilon: float, schools: tuple[str, ...], shape: tuple[int
     return AimSynthesiser(epsilon=epsilon, workload=workload, school_covariates=schools)
 
 
-def run(data, meta, schools, name: str, epsilon: float) -> dict:
+def run(data, meta, schools, name: str, epsilon: float, noise_seed: int = 70) -> dict:
     start = time.perf_counter()
     model = method(name, epsilon, schools, data.shape)
     tuned = time.perf_counter()
-    model.fit(data, meta, noise=PublicNoise(np.random.default_rng(70)))
+    model.fit(data, meta, noise=PublicNoise(np.random.default_rng(noise_seed)))
     fitted = time.perf_counter()
     synthetic = model.sample(len(data), np.random.default_rng(7))
     sampled = time.perf_counter()
@@ -123,7 +124,7 @@ def _cell(value, digits: int = 4) -> str:
     return str(value)
 
 
-def table(datasets: list[str], methods: list[str], epsilons: list[float]) -> None:
+def table(datasets: list[str], methods: list[str], epsilons: list[float], runs: int = 1) -> None:
     loaders = {"demo": demo, "low-fidelity": lambda: demo(low_fidelity=True), "tv16": tv16}
     keys = (*TABLE3, "effect_ci_overlap", "effect_std_diff", "category", "epsilon_used", "tune_s", "fit_s")
     keys += ("sample_s", "evaluate_s")
@@ -133,17 +134,14 @@ def table(datasets: list[str], methods: list[str], epsilons: list[float]) -> Non
         data, meta, schools = loaders[name]()
         for epsilon in epsilons:
             for m in methods:
-                result = run(data, meta, schools, m, epsilon)
-                cells = " | ".join(_cell(result.get(k)) for k in keys)
-                rounds = (
-                    f"{result['rounds']} ({result['stopped_by']}) {result['seconds']}"
-                    if "rounds" in result
-                    else "-"
-                )
-                print(
-                    f"| {name} {len(data)}x{data.shape[1]} | {m} | {epsilon:g} | {cells} | {rounds} |",
-                    flush=True,
-                )
+                for seed in range(70, 70 + runs):
+                    _row(name, data, m, epsilon, run(data, meta, schools, m, epsilon, seed), keys)
+
+
+def _row(name: str, data, m: str, epsilon: float, result: dict, keys: tuple) -> None:
+    cells = " | ".join(_cell(result.get(k)) for k in keys)
+    rounds = f"{result['rounds']} ({result['stopped_by']}) {result['seconds']}" if "rounds" in result else "-"
+    print(f"| {name} {len(data)}x{data.shape[1]} | {m} | {epsilon:g} | {cells} | {rounds} |", flush=True)
 
 
 def scaling(sizes: list[int], methods: list[str], epsilon: float) -> None:
@@ -164,6 +162,7 @@ def main() -> None:
     parser.add_argument("--data", nargs="*", default=["demo", "low-fidelity", "tv16"])
     parser.add_argument("--methods", nargs="*", default=["mst", "aim", "aim-pairs"])
     parser.add_argument("--epsilons", type=float, nargs="*", default=[0.3, 1.0, 3.0])
+    parser.add_argument("--runs", type=int, default=1, help="runs per cell, each with its own noise seed")
     parser.add_argument("--scaling", type=int, nargs="*", help="rows of the demo trial to time (epsilon 1)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -171,7 +170,7 @@ def main() -> None:
     if args.scaling:
         scaling(args.scaling, args.methods, 1.0)
     else:
-        table(args.data, args.methods, args.epsilons)
+        table(args.data, args.methods, args.epsilons, args.runs)
 
 
 if __name__ == "__main__":
