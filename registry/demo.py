@@ -113,6 +113,8 @@ def write_demo_archive(
             schools = [c for c in ("school_context_1", "school_context_2") if c in frame.columns]
             if schools:  # school-level by design (one value per school): a DP workload weighs them
                 entry["school_covariates"] = schools
+            if entry.get("cluster"):  # the protocol's randomisation level (public)
+                entry["randomised"] = "school" if shape.cluster_randomised else "pupil"
             entry["codebook"] = f"codebooks/{trial_id}.yaml"
             codebook = _demo_codebook(frame, entry, seed)
             write_codebook(directory / entry["codebook"], codebook, header=DEMO_HEADER)

@@ -127,6 +127,7 @@ class Trial(_Strict):
     reference_arm: str | int | None = None  # the arm contrasts are against (default: a control)
     covariates: list[str] = []  # baseline covariates of the primary analysis (default: the pre-test twin)
     school_covariates: list[str] = []  # school-level covariates: a DP workload weighs outcome x each
+    randomised: Literal["school", "pupil"] | None = None  # the level the arm was randomised at
     tcap: TcapSpec | None = None
     method: str = "auto"  # auto | none | a registered method (``trialsynth.synthesisers``)
     epsilon: float | None = Field(None, gt=0)

@@ -48,6 +48,7 @@ def build_plan(manifest: Manifest, trial: Trial, problems: Iterable[str] = ()) -
             reference_arm=trial.reference_arm,
             covariates=tuple(trial.covariates),
             school_covariates=tuple(trial.school_covariates),
+            randomised=trial.randomised,
         ),
         seed=derive_seed(d.seed, trial.id),
         data_path=manifest.data_path(trial),

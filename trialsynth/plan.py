@@ -45,6 +45,7 @@ class Roles:
         str, ...
     ] = ()  # baseline covariates of the primary analysis (default: the pre-test twin)
     school_covariates: tuple[str, ...] = ()  # school-level covariates (weighted in a DP workload)
+    randomised: str | None = None  # "school" or "pupil": the level the arm was randomised at (protocol)
 
     @classmethod
     def of(cls, **fields: Any) -> Roles:

@@ -104,6 +104,7 @@ from trialsynth.synthesisers.marginal_models import (
     noisy,
     prepare,
     release,
+    school_form,
     to_stored,
     value_weights,
 )
@@ -133,6 +134,7 @@ class AimSynthesiser(Estimator):
     round_iterations, final_iterations : mirror-descent iterations per round and at the end.
     random_state : the common interface's seed; AIM's fit draws nothing but its noise (the
         scores read the model's exact marginals), so it seeds nothing.
+    randomised : "school" when the protocol randomised schools (each formed school one arm).
     unit_rows : the rows each record contributes, exactly (a long file's pupil, its rows bounded
         by ``dp.units.bounded``): the guarantee is for one record (``dp.accounting``).
     """
@@ -160,6 +162,7 @@ class AimSynthesiser(Estimator):
         final_iterations: int = 1000,
         random_state: int = 0,
         unit_rows: int = 1,
+        randomised: str | None = None,
     ) -> None:
         self.epsilon = epsilon
         self.delta = delta
@@ -177,6 +180,7 @@ class AimSynthesiser(Estimator):
         self.round_iterations = round_iterations
         self.final_iterations = final_iterations
         self.random_state = random_state
+        self.randomised = randomised
         self.unit_rows = unit_rows
 
     @classmethod
@@ -188,6 +192,7 @@ class AimSynthesiser(Estimator):
             else min(defaults.EPSILON, plan.policy.epsilon_cap),
             "covariates": list(plan.roles.covariates),
             "school_covariates": list(plan.roles.school_covariates),
+            "randomised": plan.roles.randomised,
             "max_model_size": plan.policy.dp_model_size,
             "time_budget": plan.policy.dp_time_budget,
         }
@@ -336,8 +341,10 @@ class AimSynthesiser(Estimator):
         return self
 
     def measurement_params(self) -> dict[str, Any]:
-        """The settings that decide what is measured (``final_iterations`` only estimates)."""
-        return {k: v for k, v in self.get_params().items() if k not in ("final_iterations", "random_state")}
+        """The settings that decide what is measured (``final_iterations`` only estimates,
+        ``randomised`` only forms schools)."""
+        after = ("final_iterations", "random_state", "randomised")
+        return {k: v for k, v in self.get_params().items() if k not in after}
 
     def stored(self, key: str) -> StoredMeasurements:
         """What this fit measured, to be stored (``dp.stored``): the noisy outputs only."""
@@ -381,7 +388,8 @@ class AimSynthesiser(Estimator):
         small = sample_codes(self.model_, n, rng)
         weights = self.value_weights_
         codes = {c: decompress(small[c], self.mapping_[c], weights[c], rng) for c in self.scheme_}
-        return release(codes, self.prepared_, self.meta_, rng)
+        form = school_form(self.mapping_, self.meta_, self.school_covariates, self.randomised)
+        return release(codes, self.prepared_, self.meta_, rng, form)
 
 
 if TYPE_CHECKING:  # mypy checks the class against every capability it claims

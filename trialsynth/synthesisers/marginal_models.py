@@ -28,6 +28,7 @@ from trialsynth.meta import TrialMeta
 from trialsynth.synthesisers.base import restore_dtypes
 from trialsynth.synthesisers.clusters import label_mapping
 from trialsynth.synthesisers.discretise import ColumnBins, bins_from_domain, decode, encode
+from trialsynth.synthesisers.dp_schools import constant_within, form_schools
 
 
 def load_mbi():
@@ -244,19 +245,52 @@ def domain_statement(budget: Budget) -> str:
     return "the domain was declared in full (public); "
 
 
+@dataclass(frozen=True)
+class SchoolForm:
+    """New schools formed from the drawn rows (``dp_schools``): by these school-level columns,
+    each school one arm when ``by_arm``."""
+
+    covariates: tuple[str, ...]
+    by_arm: bool
+
+
+def school_form(
+    mapping: dict[str, np.ndarray], meta: TrialMeta, covariates: tuple[str, ...], randomised: str | None
+) -> SchoolForm | None:
+    """Schools are formed from the drawn rows when the model tells fewer than half of them apart
+    (their noisy counts merged them); else the model's own schools are kept."""
+    cluster = meta.cluster
+    if not cluster or cluster not in mapping:
+        return None
+    if 2 * (int(mapping[cluster].max()) + 1) > mapping[cluster].size:
+        return None
+    return SchoolForm(tuple(c for c in covariates if c != cluster), randomised == "school")
+
+
 def release(
-    codes: dict[str, np.ndarray], prepared: Prepared, meta: TrialMeta, rng: np.random.Generator
+    codes: dict[str, np.ndarray],
+    prepared: Prepared,
+    meta: TrialMeta,
+    rng: np.random.Generator,
+    schools: SchoolForm | None = None,
 ) -> pd.DataFrame:
-    """Codes drawn from a fitted model as the trial's columns: un-binned, schools labelled,
-    dtypes and decimals of the public domain (post-processing)."""
+    """Codes drawn from a fitted model as the trial's columns: un-binned, schools labelled (or
+    formed from the rows: ``schools``), dtypes and decimals of the public domain
+    (post-processing)."""
     decimals = {name: max(fmt[1], 0) for name, fmt in prepared.formats.items()}
     synthetic = decode(codes, prepared.scheme, decimals, rng)
     formats = dict(prepared.formats)
     cluster, labels = meta.cluster, prepared.school_labels
     if cluster and labels is not None:
         levels = list(prepared.domain.column(cluster).levels or ())
-        index = {level: i for i, level in enumerate(levels)}
-        synthetic[cluster] = synthetic[cluster].map(lambda v: labels.get(index.get(v)))
+        if schools is not None:
+            arm = meta.treatment if schools.by_arm else None
+            formed = form_schools(synthetic, len(levels), covariates=schools.covariates, arm=arm, rng=rng)
+            synthetic = constant_within(synthetic, formed, schools.covariates)
+            synthetic[cluster] = [labels.get(int(i)) for i in formed]
+        else:
+            index = {level: i for i, level in enumerate(levels)}
+            synthetic[cluster] = synthetic[cluster].map(lambda v: labels.get(index.get(v)))
         numeric = all(isinstance(v, int) for v in labels.values())
         formats[cluster] = (np.dtype("int64"), 0) if numeric else (np.dtype("object"), -1)
     return restore_dtypes(synthetic, formats).reset_index(drop=True)

@@ -12,7 +12,8 @@ under (epsilon, delta)-DP via zero-concentrated DP (``trialsynth.dp.accounting.p
    count down and another up in each marginal: L2 sensitivity sqrt 2, so d marginals at sigma
    cost d / sigma^2 and sigma = sqrt(d / rho_1).
 3. Compress each column's domain: values whose noisy count is below 3 sigma are merged into one
-   value (post-processing of step 2).
+   value; a continuous column's neighbouring bins are grouped until each group's noisy count
+   reaches 3 sigma and n / n_bins (post-processing of step 2).
 4. Select a maximum spanning tree of two-way marginals with the exponential mechanism: the score
    of a pair is the L1 distance between its true two-way counts and the counts the noisy one-way
    marginals imply under independence (scaled to the public n); replacing a record changes two
@@ -61,6 +62,7 @@ from trialsynth.synthesisers.marginal_models import (
     noisy,
     prepare,
     release,
+    school_form,
     to_stored,
     value_weights,
 )
@@ -82,6 +84,9 @@ class MstSynthesiser(Estimator):
     preserve_weight : budget weight of each such pair relative to a tree pair.
     n_bins : bins per continuous column (between the public domain's bounds).
     random_state : kept for the common interface; no private step and no label uses it.
+    school_covariates, randomised : the declared school-level columns and randomisation level
+        ("school": each school one arm) by which new schools are formed from the drawn rows
+        (``dp_schools``; post-processing).
     unit_rows : the rows each record contributes, exactly (a long file's pupil, its rows bounded
         by ``dp.units.bounded``): the guarantee is for one record (``dp.accounting``).
     """
@@ -99,6 +104,8 @@ class MstSynthesiser(Estimator):
         preserve_weight: float = 2.0,
         n_bins: int = 32,
         random_state: int = 0,
+        school_covariates: tuple[str, ...] = (),
+        randomised: str | None = None,
         unit_rows: int = 1,
     ) -> None:
         self.epsilon = epsilon
@@ -108,12 +115,19 @@ class MstSynthesiser(Estimator):
         self.preserve_weight = preserve_weight
         self.n_bins = n_bins
         self.random_state = random_state
+        self.school_covariates = tuple(school_covariates)
+        self.randomised = randomised
         self.unit_rows = unit_rows
 
     @classmethod
     def params_from(cls, plan: TrialPlan) -> dict[str, Any]:
         epsilon = plan.epsilon if plan.epsilon is not None else defaults.EPSILON
-        return {"epsilon": epsilon}
+        roles = plan.roles
+        return {
+            "epsilon": epsilon,
+            "school_covariates": list(roles.school_covariates),
+            "randomised": roles.randomised,
+        }
 
     @classmethod
     def tune(cls, plan: TrialPlan, n_rows: int, n_cols: int, *, seed: int, cache_dir: Path):
@@ -196,8 +210,10 @@ class MstSynthesiser(Estimator):
         return self
 
     def measurement_params(self) -> dict[str, Any]:
-        """The settings that decide what is measured (``iterations`` only estimates)."""
-        return {k: v for k, v in self.get_params().items() if k not in ("iterations", "random_state")}
+        """The settings that decide what is measured (``iterations`` only estimates; the school
+        settings only form schools)."""
+        after = ("iterations", "random_state", "school_covariates", "randomised")
+        return {k: v for k, v in self.get_params().items() if k not in after}
 
     def stored(self, key: str) -> StoredMeasurements:
         """What this fit measured, to be stored (``dp.stored``): the noisy outputs only."""
@@ -267,7 +283,12 @@ class MstSynthesiser(Estimator):
             for c in columns
         }
         # 3. compression of rare values
-        self.mapping_ = {c: compression(one_way[c], 3 * sigma1, self.scheme_[c]) for c in columns}
+        # a bin per value (``discretise``) is grouped back to about n_bins groups at least
+        threshold = {
+            c: 3 * sigma1 if self.scheme_[c].edges is None else max(3 * sigma1, n / self.n_bins)
+            for c in columns
+        }
+        self.mapping_ = {c: compression(one_way[c], threshold[c], self.scheme_[c]) for c in columns}
         self.value_weights_ = {c: value_weights(np.asarray(one_way[c]), self.scheme_[c]) for c in columns}
         self.one_way_, self.sigma_one_way_ = one_way, sigma1
         small = dataset.compress(self.mapping_)
@@ -300,7 +321,8 @@ class MstSynthesiser(Estimator):
         small = sample_codes(self.model_, n, rng)
         weights = self.value_weights_
         codes = {c: decompress(small[c], self.mapping_[c], weights[c], rng) for c in self.scheme_}
-        return release(codes, self.prepared_, self.meta_, rng)
+        form = school_form(self.mapping_, self.meta_, self.school_covariates, self.randomised)
+        return release(codes, self.prepared_, self.meta_, rng, form)
 
 
 def _tree_potentials(mbi, domain, measurements, tree: list[tuple[str, str]]):

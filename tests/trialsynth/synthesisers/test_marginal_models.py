@@ -157,3 +157,43 @@ def test_category_weights_are_noisy_counts_floored_at_zero():
 
     bins = ColumnBins("band", labels=("a", "b", "c"), has_missing_code=False)
     assert value_weights(np.array([10.0, -3.0, 5.0]), bins).tolist() == [10.0, 0.0, 5.0]
+
+
+def test_schools_too_small_for_the_noise_are_formed_from_the_drawn_rows():
+    """60 schools of 20 pupils, randomised by school: the noisy counts merge the schools, so the
+    release forms new ones - each one arm and one value of its school-level covariate."""
+    rng = np.random.default_rng(8)
+    schools = np.repeat(np.arange(60), 20)
+    context = np.repeat(np.round(rng.normal(0, 1, 60), 2), 20)
+    arm = np.repeat(rng.permutation(np.r_[np.zeros(30), np.ones(30)]).astype(int), 20)
+    frame = pd.DataFrame(
+        {
+            "arm": arm,
+            "school": schools,
+            "context": context,
+            "score": np.round(np.clip(5 + 2 * context + arm + rng.normal(0, 1, 1200), 0, 10), 1),
+        }
+    )
+    domain = PublicDomain(
+        (
+            ColumnDomain("arm", levels=(0, 1), missing=False),
+            ColumnDomain("school", levels=tuple(range(60)), missing=False),
+            ColumnDomain("context", bounds=(-4.0, 4.0), missing=False, decimals=2),
+            ColumnDomain("score", bounds=(0.0, 10.0), missing=False, decimals=1),
+        )
+    )
+    roles = Roles.of(treatment="arm", outcomes=["score"], cluster="school")
+    data, meta = clean(frame, roles, trial_id="t")
+    meta = dataclasses.replace(meta, domain=domain)
+    model = MstSynthesiser(epsilon=1.0, iterations=100, school_covariates=("context",), randomised="school")
+    model.fit(data, meta, noise=PublicNoise(np.random.default_rng(2)))
+    assert model.mapping_["school"].max() + 1 < 30  # the model tells few schools apart
+    synthetic = model.sample(len(data), np.random.default_rng(3))
+    per_school = synthetic.groupby("school")[["arm", "context"]].nunique()
+    assert (per_school == 1).all().all() and len(per_school) == 60
+    assert synthetic["school"].notna().all()
+    plain = MstSynthesiser(epsilon=1.0, iterations=100).fit(
+        data, meta, noise=PublicNoise(np.random.default_rng(2))
+    )
+    mixed = plain.sample(len(data), np.random.default_rng(3)).groupby("school")["arm"].nunique()
+    assert (mixed == 2).mean() > 0.5  # not declared: schools mix the arms
