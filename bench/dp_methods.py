@@ -8,7 +8,8 @@ and sample seconds, at several epsilons, on the large trials.
 
 Data (``--data``):
 - ``demo``: the bundled 67,200 x 36 trial (twelve pre/post pairs on one ability factor), its public
-  bounds as the domain; school-level covariates ``school_context_1``/``_2`` declared.
+  bounds as the domain; school-level covariates ``school_context_1``/``_2`` and randomisation by
+  school declared (new schools are formed by them: ``synthesisers/dp_schools.py``).
 - ``low-fidelity``: the study's kind of data (``bench/mst.py --low-fidelity``): every column
   permuted on its own, continuous columns N(0, 1).
 - ``tv16``: the real-data corpus's large trial (CCES 2016, 64,600 x 22, its codebook's domain;
@@ -77,15 +78,16 @@ def tv16():
 
 
 def method(name: str, epsilon: float, schools: tuple[str, ...], shape: tuple[int, int]):
+    design = {"school_covariates": schools, "randomised": "school" if schools else None}  # the demo's
     if name == "mst":
-        return MstSynthesiser(epsilon=epsilon, random_state=7)
+        return MstSynthesiser(epsilon=epsilon, random_state=7, **design)
     if name == "mst-tuned":  # as the large route runs it: tuned on a public surrogate, epsilon <= the cap
         from trialsynth.synthesisers.mst_tuning import tune_mst
 
         tuned = tune_mst(MstSynthesiser, *shape, epsilon_cap=epsilon, seed=7, n_trials=6)
-        return MstSynthesiser(**tuned.params, random_state=7)
+        return MstSynthesiser(**tuned.params, random_state=7, **design)
     workload = "pairs" if name == "aim-pairs" else "trial"
-    return AimSynthesiser(epsilon=epsilon, workload=workload, school_covariates=schools)
+    return AimSynthesiser(epsilon=epsilon, workload=workload, **design)
 
 
 def run(data, meta, schools, name: str, epsilon: float, noise_seed: int = 70) -> dict:
