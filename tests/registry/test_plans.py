@@ -46,14 +46,17 @@ def test_the_entry_hash_changes_with_the_entry_only(tmp_path):
 
 
 def test_the_large_routes_method_and_the_dp_budgets_reach_the_plan(tmp_path):
-    extra = {"t": {"school_covariates": ["school_context_1"], "method": "aim"}}
+    extra = {"t": {"school_covariates": ["school_context_1"], "method": "aim", "randomised": "school"}}
     defaults = {"large_method": "aim", "dp_time_budget": 90, "dp_model_size": 5}
     path = write_archive(tmp_path, {"t": make_trial(TrialShape(200, 15), 1)}, defaults=defaults, extra=extra)
     manifest = load_manifest(path)
     plan = build_plan(manifest, manifest.trial("t"))
     assert plan.policy.large_method == "aim" and plan.method == "aim"
     assert (plan.policy.dp_time_budget, plan.policy.dp_model_size) == (90, 5)
-    assert plan.roles.school_covariates == ("school_context_1",)
+    assert plan.roles.school_covariates == ("school_context_1",) and plan.roles.randomised == "school"
+    from trialsynth.synthesisers.aim import AimSynthesiser
+
+    assert AimSynthesiser.params_from(plan)["randomised"] == "school"
 
 
 def test_an_unknown_large_method_or_school_covariate_is_refused(tmp_path):
@@ -66,6 +69,8 @@ def test_an_unknown_large_method_or_school_covariate_is_refused(tmp_path):
 
     with pytest.raises(RegistryError, match="large_method"):
         load_manifest(write_archive(tmp_path / "a", frames, defaults={"large_method": "gan"}))
+    with pytest.raises(RegistryError, match="randomised"):
+        load_manifest(write_archive(tmp_path / "c", frames, extra={"t": {"randomised": "class"}}))
     path = write_archive(tmp_path / "b", frames, extra={"t": {"school_covariates": ["nowhere"]}})
     _, problems = check_registry(path, read_data=True)
     assert any("nowhere" in p for p in problems["t"]), problems
