@@ -106,7 +106,6 @@ from trialsynth.synthesisers.marginal_models import (
     release,
     school_form,
     to_stored,
-    value_weights,
 )
 from trialsynth.synthesisers.mst_sampling import sample_codes
 
@@ -312,7 +311,7 @@ class AimSynthesiser(Estimator):
             dataset, self.mapping_, self.one_way_, measurements = measure_one_way(
                 mbi, prepared.dataset, self.scheme_, n, self.levels, sigma, noise
             )
-            self.value_weights_ = {c: value_weights(v, self.scheme_[c]) for c, v in self.one_way_.items()}
+            self.value_weights_ = {c: np.clip(v, 0, None) for c, v in self.one_way_.items()}
             self.sigma_one_way_ = sigma
             answers = {
                 r: np.asarray(dataset.project(r).datavector(), dtype=float) for r in {*weights, *analysis}

@@ -2,10 +2,7 @@
 **public domain** (``trialsynth.domain``) - nothing about the codes is read from the data.
 
 - Continuous columns are cut into ``n_bins`` equal-width bins between the domain's bounds;
-  values outside the bounds are clipped into the end bins. A column whose bounds and released
-  decimals allow at most ``max(n_bins, FINE_VALUES)`` values (a count of days absent, an age in
-  years) gets one bin per value instead, centred on it: decoding gives back the values
-  themselves, not a spread over a wide bin.
+  values outside the bounds are clipped into the end bins.
 - Categorical and binary columns keep one code per declared level.
 - A column whose domain allows missing values has one more code, its missing state. A value the
   domain does not hold (an undeclared label, text in a continuous column, a missing value in a
@@ -18,7 +15,6 @@ missing code becomes missing.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,8 +22,6 @@ import pandas as pd
 
 from trialsynth.domain import PublicDomain, level_codes
 from trialsynth.errors import TrialDataError
-
-FINE_VALUES = 256  # a continuous column with at most this many possible values: a bin per value
 
 
 @dataclass(frozen=True)
@@ -69,25 +63,11 @@ def bins_from_domain(domain: PublicDomain, n_bins: int) -> dict[str, ColumnBins]
         missing = bool(column.missing)
         if column.continuous:
             low, high = column.bounds  # type: ignore[misc]
-            edges = _value_edges(low, high, column.decimals, n_bins) or tuple(
-                np.linspace(low, high, n_bins + 1).tolist()
-            )
+            edges = tuple(np.linspace(low, high, n_bins + 1).tolist())
             scheme[column.name] = ColumnBins(column.name, edges=edges, has_missing_code=missing)
         else:
             scheme[column.name] = ColumnBins(column.name, labels=column.levels, has_missing_code=missing)
     return scheme
-
-
-def _value_edges(low: float, high: float, decimals: int | None, n_bins: int) -> tuple[float, ...] | None:
-    """Edges of one bin per possible value (step 10^-decimals from ``low``), each centred on its
-    value, when the domain allows at most ``max(n_bins, FINE_VALUES)`` values; else None."""
-    if decimals is None:
-        return None
-    step = 10.0**-decimals
-    count = math.floor((high - low) / step + 1e-9) + 1
-    if count > max(n_bins, FINE_VALUES) or count < 2:
-        return None
-    return tuple((low - step / 2 + step * np.arange(count + 1)).tolist())
 
 
 def encode(data: pd.DataFrame, scheme: dict[str, ColumnBins]) -> dict[str, np.ndarray]:

@@ -12,8 +12,7 @@ under (epsilon, delta)-DP via zero-concentrated DP (``trialsynth.dp.accounting.p
    count down and another up in each marginal: L2 sensitivity sqrt 2, so d marginals at sigma
    cost d / sigma^2 and sigma = sqrt(d / rho_1).
 3. Compress each column's domain: values whose noisy count is below 3 sigma are merged into one
-   value; a continuous column's neighbouring bins are grouped until each group's noisy count
-   reaches 3 sigma and n / n_bins (post-processing of step 2).
+   value (post-processing of step 2).
 4. Select a maximum spanning tree of two-way marginals with the exponential mechanism: the score
    of a pair is the L1 distance between its true two-way counts and the counts the noisy one-way
    marginals imply under independence (scaled to the public n); replacing a record changes two
@@ -64,7 +63,6 @@ from trialsynth.synthesisers.marginal_models import (
     release,
     school_form,
     to_stored,
-    value_weights,
 )
 from trialsynth.synthesisers.mst_sampling import sample_codes
 
@@ -283,13 +281,8 @@ class MstSynthesiser(Estimator):
             for c in columns
         }
         # 3. compression of rare values
-        # a bin per value (``discretise``) is grouped back to about n_bins groups at least
-        threshold = {
-            c: 3 * sigma1 if self.scheme_[c].edges is None else max(3 * sigma1, n / self.n_bins)
-            for c in columns
-        }
-        self.mapping_ = {c: compression(one_way[c], threshold[c], self.scheme_[c]) for c in columns}
-        self.value_weights_ = {c: value_weights(np.asarray(one_way[c]), self.scheme_[c]) for c in columns}
+        self.mapping_ = {c: compression(one_way[c], 3 * sigma1, self.scheme_[c]) for c in columns}
+        self.value_weights_ = {c: np.clip(one_way[c], 0, None) for c in columns}
         self.one_way_, self.sigma_one_way_ = one_way, sigma1
         small = dataset.compress(self.mapping_)
         measurements = [

@@ -111,54 +111,6 @@ def test_stored_measurements_are_refused_by_another_method(trial, fitted):
         other.fit_stored(stored, meta)
 
 
-def test_a_column_of_few_possible_values_gets_a_bin_per_value():
-    from trialsynth.synthesisers.discretise import bins_from_domain, decode
-
-    domain = PublicDomain(
-        (
-            ColumnDomain("days", bounds=(0.0, 150.0), decimals=0, missing=False),
-            ColumnDomain("score", bounds=(0.0, 200.0), decimals=1, missing=False),  # 2,001 values
-        )
-    )
-    scheme = bins_from_domain(domain, 32)
-    assert scheme["days"].size == 151 and scheme["score"].size == 32
-    days = pd.DataFrame({"days": [0.0, 1.0, 2.0, 7.0, 150.0], "score": [0.0, 10.0, 20.0, 30.0, 200.0]})
-    codes = encode(days, scheme)
-    assert codes["days"].tolist() == [0, 1, 2, 7, 150]
-    back = decode(codes, scheme, {"days": 0, "score": 1}, np.random.default_rng(0))
-    assert back["days"].tolist() == days["days"].tolist()  # the values themselves, not a spread
-
-
-def test_ordered_weights_do_not_invent_a_tail_from_noise():
-    """5,000 pupils on 0 days absent and none on 1..150: clipping each bin's noise at 0 gives
-    the empty tail about 0.4 sigma each (here ~3,000 pupils that do not exist); the isotonic
-    steps keep it to a small share of that."""
-    from trialsynth.synthesisers.discretise import ColumnBins
-    from trialsynth.synthesisers.marginal_models import value_weights
-
-    rng = np.random.default_rng(4)
-    sigma = 50.0
-    truth = np.r_[5000.0, np.zeros(150)]
-    bins = ColumnBins("days", edges=tuple(np.arange(152) - 0.5), has_missing_code=False)
-    tails_clipped, tails_isotonic = [], []
-    for _ in range(20):
-        noisy = truth + rng.normal(0, sigma, truth.size)
-        weights = value_weights(noisy, bins)
-        assert (weights >= 0).all() and abs(weights.sum() - noisy.sum()) < 6 * sigma * 12
-        tails_clipped.append(np.clip(noisy, 0, None)[1:].sum())
-        tails_isotonic.append(weights[1:].sum())
-    assert np.median(tails_clipped) > 2500
-    assert np.median(tails_isotonic) < np.median(tails_clipped) / 4
-
-
-def test_category_weights_are_noisy_counts_floored_at_zero():
-    from trialsynth.synthesisers.discretise import ColumnBins
-    from trialsynth.synthesisers.marginal_models import value_weights
-
-    bins = ColumnBins("band", labels=("a", "b", "c"), has_missing_code=False)
-    assert value_weights(np.array([10.0, -3.0, 5.0]), bins).tolist() == [10.0, 0.0, 5.0]
-
-
 def test_schools_too_small_for_the_noise_are_formed_from_the_drawn_rows():
     """60 schools of 20 pupils, randomised by school: the noisy counts merge the schools, so the
     release forms new ones - each one arm and one value of its school-level covariate."""
