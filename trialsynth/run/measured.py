@@ -3,7 +3,8 @@ measurements stored after the fit, and a later release with the same measurement
 from them instead (``trialsynth.dp.stored``: post-processing, no new ledger row).
 
 The measurement key holds what decides the measurements' guarantee and meaning: the archive and
-trial, the data file's hash, the declared public domain, the method, its measurement version and
+trial, the data file's hash, the trial's seed and the rows fitted (the same holdout), the declared
+public domain, the method, its measurement version and
 the settings that shape what it measures (epsilon, delta, rows per pupil among them). Code outside
 the measurement step - estimation, sampling, evaluation, reports, the release identity's commit -
 is not in it, so a re-release after such a change costs nothing. ``--force`` measures again
@@ -33,6 +34,8 @@ from trialsynth.synthesisers.base import StoresMeasurements, Synthesiser
 from trialsynth.synthesisers.fitting import Fitted, fit, fit_stored, reads_privately
 
 log = logging.getLogger(__name__)
+
+Training = tuple[pd.DataFrame, TrialMeta]
 
 
 @dataclass(frozen=True)
@@ -86,13 +89,17 @@ def store_of(trial: Trial) -> MeasurementStore:
     return MeasurementStore(trial.context.cache_dir / FOLDER)
 
 
-def key_of(trial: Trial, synthesiser: StoresMeasurements, identity: Identity, meta: TrialMeta) -> str:
+def key_of(
+    trial: Trial, synthesiser: StoresMeasurements, identity: Identity, meta: TrialMeta, rows: int
+) -> str:
     plan = trial.plan
     return measurement_key(
         {
             "archive": plan.archive,
             "trial_id": plan.trial_id,
             "data_sha256": identity.parts.get("data_sha256"),
+            "seed": plan.seed,  # with the rows fitted: the same holdout
+            "rows": rows,
             "domain": meta.domain.describe() if meta.domain is not None else None,
             "method": synthesiser.name,
             "measurement_version": synthesiser.measurement_version,
@@ -102,7 +109,7 @@ def key_of(trial: Trial, synthesiser: StoresMeasurements, identity: Identity, me
 
 
 def pay(
-    trial: Trial, synthesiser: Synthesiser, released: Released | None, identity: Identity, meta: TrialMeta
+    trial: Trial, synthesiser: Synthesiser, released: Released | None, identity: Identity, training: Training
 ) -> Generator[Step, None, Paid | None]:
     """None for a fit that owes nothing; else stored measurements with this fit's key (nothing
     charged), or the budget reserved in the ledger before any noise is drawn."""
@@ -114,7 +121,7 @@ def pay(
         return Paid(ledger.NOT_CHARGED_COMPARISON, None, None)
     key = None
     if isinstance(private, StoresMeasurements):
-        key = key_of(trial, private, identity, meta)
+        key = key_of(trial, private, identity, training[1], len(training[0]))
         stored = (
             None
             if trial.context.force
@@ -153,7 +160,7 @@ def fit_paid(
     trial: Trial,
     synthesiser: Synthesiser,
     paid: Paid | None,
-    training: tuple[pd.DataFrame, TrialMeta],
+    training: Training,
     released: Released | None,
     units: np.ndarray | None = None,
 ) -> Generator[Step, None, Fitted]:

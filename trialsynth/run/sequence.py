@@ -151,7 +151,7 @@ def _synthesise(
     yield controlled
     with clock.stage("fit"):
         training = (controlled.data, controlled.control.fit_meta(cleaned.meta))
-        paid = yield from measured.pay(trial, synthesiser, released, identity, training[1])
+        paid = yield from measured.pay(trial, synthesiser, released, identity, training)
         units = held.training_units(cleaned.units)
         fitted = yield from measured.fit_paid(trial, synthesiser, paid, training, released, units)
     yield fitted
@@ -234,7 +234,7 @@ def _private_remedy(trial: Trial, rung: Rung, held: Holdout, identity: Identity)
         if units is not None:
             synthesiser.unit_rows = rows  # type: ignore[attr-defined]
         yield MethodReplaced()
-        paid = yield from measured.pay(trial, synthesiser, None, identity, cleaned.meta)
+        paid = yield from measured.pay(trial, synthesiser, None, identity, (training, cleaned.meta))
         fitted = yield from measured.fit_paid(trial, synthesiser, paid, (training, cleaned.meta), None)
         yield fitted
         n = len(cleaned.data) if units is None else rows * len(np.unique(units.astype(str)))
