@@ -305,14 +305,13 @@ class AimSynthesiser(Estimator):
         # 2. one-way marginals at sigma_0 (compressed), the analysis's marginals at the start
         planned = min(self.rounds_per_column * len(columns), self.max_rounds * self.batch)
         rho_rounds = rho * (1 - self.analysis_share) if analysis else rho
-        sigma = sigma_one_way(planned, len(columns), ALPHA, rho_rounds)
+        self.sigma_one_way_ = sigma = sigma_one_way(planned, len(columns), ALPHA, rho_rounds)
         epsilon_t = math.sqrt(8 * (1 - ALPHA) * rho_rounds / planned)
         with mech.timer("measure"):
             dataset, self.mapping_, self.one_way_, measurements = measure_one_way(
                 mbi, prepared.dataset, self.scheme_, n, self.levels, sigma, noise
             )
             self.value_weights_ = {c: np.clip(v, 0, None) for c, v in self.one_way_.items()}
-            self.sigma_one_way_ = sigma
             answers = {
                 r: np.asarray(dataset.project(r).datavector(), dtype=float) for r in {*weights, *analysis}
             }
@@ -333,8 +332,8 @@ class AimSynthesiser(Estimator):
         self.measured_ = state.measurements[len(columns) :]  # the analysis's and the rounds'
         self.initial_, self.rounds_, self.stopped_by_ = initial, state.rounds, stopped_by
         self.budget_ = budget_parts(prepared.budget, one_way_rho, initial, state.rounds)
-        elapsed = {"fit": round(time.monotonic() - started, 2)}
-        self.seconds_ = {k: round(v, 2) for k, v in mech.timer.seconds.items()} | elapsed
+        elapsed = {"fit": time.monotonic() - started}
+        self.seconds_ = {k: round(v, 2) for k, v in (mech.timer.seconds | elapsed).items()}
         self.epsilon_spent_ = float(self.epsilon)
         self.rho_spent_ = prepared.budget.rho_per_unit
         return self
