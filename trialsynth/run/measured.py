@@ -3,10 +3,11 @@ measurements stored after the fit, and a later release with the same measurement
 from them instead (``trialsynth.dp.stored``: post-processing, no new ledger row).
 
 The measurement key holds what decides the measurements' guarantee and meaning: the archive and
-trial, the data file's hash, the trial's seed and the rows fitted (the same holdout), the declared
-public domain, the method, its measurement version and
-the settings that shape what it measures (epsilon, delta, rows per pupil among them). Code outside
-the measurement step - estimation, sampling, evaluation, reports, the release identity's commit -
+trial, the data file's hash, the trial's roles, its seed and the rows fitted (the same holdout),
+the declared public domain, the method, its measurement version and the settings that shape what
+it measures (epsilon, delta, rows per pupil among them). The file's SHA-256 is recorded in the
+paying attempt's lineage, and a file is reused only as it was written. Code outside the
+measurement step - estimation, sampling, evaluation, reports, the release identity's commit -
 is not in it, so a re-release after such a change costs nothing. ``--force`` measures again
 (charged, recorded as forced) and replaces the stored measurements; a comparison is never
 charged, so it never stores nor reuses any.
@@ -25,6 +26,9 @@ import numpy as np
 import pandas as pd
 
 from trialsynth.catalogue import ledger
+from trialsynth.catalogue.models import Attempt
+from trialsynth.catalogue.records import as_record
+from trialsynth.data.files import sha256_of
 from trialsynth.dp.stored import FOLDER, MeasurementStore, StoredMeasurements, measurement_key
 from trialsynth.meta import TrialMeta
 from trialsynth.outputs.supplied import Released
@@ -61,13 +65,15 @@ class Kept:
 
     key: str
     path: Path | None
+    sha256: str | None = None
     error: str = ""
 
     def record(self) -> dict[str, Any]:
         params = {"measurement_key": self.key, "measurements": "measured"}
         if self.error:
             return {"params": params | {"measurements_stored": f"not stored: {self.error}"}}
-        return {"params": params, "lineage": {"measurements_path": str(self.path)}}
+        lineage = {"measurements_path": str(self.path), "measurements_sha256": self.sha256}
+        return {"params": params, "lineage": lineage}
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ def key_of(
             "archive": plan.archive,
             "trial_id": plan.trial_id,
             "data_sha256": identity.parts.get("data_sha256"),
+            "roles": dataclasses.asdict(plan.roles),
             "seed": plan.seed,  # with the rows fitted: the same holdout
             "rows": rows,
             "domain": meta.domain.describe() if meta.domain is not None else None,
@@ -122,12 +129,10 @@ def pay(
     key = None
     if isinstance(private, StoresMeasurements):
         key = key_of(trial, private, identity, training[1], len(training[0]))
-        stored = (
-            None
-            if trial.context.force
-            else store_of(trial).load(trial.plan.archive, trial.plan.trial_id, key)
-        )
-        if stored is not None and _paid_here(trial, stored):
+        plan = trial.plan
+        stored = None if trial.context.force else store_of(trial).load(plan.archive, plan.trial_id, key)
+        path = store_of(trial).path(plan.archive, plan.trial_id, key)
+        if stored is not None and _paid_here(trial, stored, path):
             yield FromStored(stored)
             return Paid(None, stored, key)
     charged = ledger.charge(
@@ -143,17 +148,22 @@ def pay(
     return Paid(charged, None, key)
 
 
-def _paid_here(trial: Trial, stored: StoredMeasurements) -> bool:
-    """Is the charge that paid for ``stored`` in this catalogue's ledger? (Measurements kept
-    beside another catalogue are not reused: their spend would be missing from this one.)"""
+def _paid_here(trial: Trial, stored: StoredMeasurements, path: Path) -> bool:
+    """Did this catalogue record the charge that paid for ``stored`` and the file as it was
+    written? (Measurements kept beside another catalogue, or a file changed since - a sigma
+    shrunk, counts replaced - are not reused: the release measures and pays again.)"""
     charged = stored.charged or {}
     attempt_id = charged.get("attempt_id")
     if not isinstance(attempt_id, int):
         return False
     plan = trial.plan
-    return ledger.paid(
-        trial.sessions, plan.archive, plan.trial_id, attempt_id, charged.get("release_identity")
-    )
+    identity = charged.get("release_identity")
+    if not ledger.paid(trial.sessions, plan.archive, plan.trial_id, attempt_id, identity):
+        return False
+    with trial.sessions() as session:
+        attempt = session.get(Attempt, attempt_id)
+        lineage = (as_record(attempt).get("lineage") or {}) if attempt is not None else {}
+    return bool(lineage.get("measurements_sha256")) and lineage["measurements_sha256"] == sha256_of(path)
 
 
 def fit_paid(
@@ -186,7 +196,8 @@ def _keep(trial: Trial, synthesiser: StoresMeasurements, paid: Paid) -> Kept:
         stored = synthesiser.stored(paid.key)
         stored = dataclasses.replace(stored, charged=charged)
         path = store_of(trial).save(plan.archive, plan.trial_id, stored)
+        digest = sha256_of(path)
     except OSError as exc:
         log.warning("trial %s: its measurements could not be stored: %s", plan.trial_id, exc)
-        return Kept(paid.key, None, f"{type(exc).__name__}: {exc}")
-    return Kept(paid.key, path)
+        return Kept(paid.key, None, error=f"{type(exc).__name__}: {exc}")
+    return Kept(paid.key, path, digest)

@@ -316,6 +316,28 @@ def test_measurements_kept_beside_another_catalogue_are_not_reused(
     assert again["params"]["measurements"] == "measured" and ledger.spent(other, "test", "dp") == 0.5
 
 
+def test_a_stored_file_changed_since_it_was_written_is_not_reused(tmp_path, sessions, raw_trial, monkeypatch):
+    """An attacker with write access to the store shrinks every sigma (a release would then claim
+    the guarantee with a tenth of the noise): its SHA-256 no longer matches the paying attempt's
+    lineage, so the release measures and pays again."""
+    import json
+
+    from trialsynth.catalogue import ledger
+    from trialsynth.release import identity
+
+    manifest = _dp_archive(tmp_path, raw_trial, epsilon=0.5)
+    _, first = _run(manifest, "dp", tmp_path, sessions)
+    stored = Path(first["lineage"]["measurements_path"])
+    assert len(first["lineage"]["measurements_sha256"]) == 64
+    data = json.loads(stored.read_text())
+    for m in data["measurements"]:
+        m["sigma"] /= 10
+    stored.write_text(json.dumps(data))
+    monkeypatch.setattr(identity, "code_version", lambda: "another-commit")
+    _, again = _run(manifest, "dp", tmp_path, sessions)
+    assert again["params"]["measurements"] == "measured" and ledger.spent(sessions, "test", "dp") == 1.0
+
+
 def test_an_unchanged_release_is_reported_and_any_change_re_synthesises(tmp_path, sessions, raw_trial):
     # lifted: CART on a few hundred rows is over the default risk limits; this test needs
     # the file released to check something else
