@@ -98,16 +98,18 @@ class MeasurementStore:
     def path(self, archive: str, trial_id: str, key: str) -> Path:
         return self.root / _safe(archive) / _safe(trial_id) / f"{key}.json"
 
-    def load(self, archive: str, trial_id: str, key: str) -> StoredMeasurements | None:
-        """The measurements stored under ``key`` (None: none, or a file that does not read as one)."""
+    def load(self, archive: str, trial_id: str, key: str) -> tuple[StoredMeasurements, str] | None:
+        """The measurements stored under ``key`` and the SHA-256 of the very bytes they were read
+        from (None: none, or a file that does not read as one)."""
         path = self.path(archive, trial_id, key)
         if not path.is_file():
             return None
+        content = path.read_bytes()
         try:
-            stored = StoredMeasurements.from_json(json.loads(path.read_text()))
+            stored = StoredMeasurements.from_json(json.loads(content))
         except (ValueError, KeyError, TypeError):
             return None
-        return stored if stored.key == key else None
+        return (stored, hashlib.sha256(content).hexdigest()) if stored.key == key else None
 
     def save(self, archive: str, trial_id: str, stored: StoredMeasurements) -> Path:
         path = self.path(archive, trial_id, stored.key)

@@ -130,11 +130,10 @@ def pay(
     if isinstance(private, StoresMeasurements):
         key = key_of(trial, private, identity, training[1], len(training[0]))
         plan = trial.plan
-        stored = None if trial.context.force else store_of(trial).load(plan.archive, plan.trial_id, key)
-        path = store_of(trial).path(plan.archive, plan.trial_id, key)
-        if stored is not None and _paid_here(trial, stored, path):
-            yield FromStored(stored)
-            return Paid(None, stored, key)
+        loaded = None if trial.context.force else store_of(trial).load(plan.archive, plan.trial_id, key)
+        if loaded is not None and _paid_here(trial, *loaded):
+            yield FromStored(loaded[0])
+            return Paid(None, loaded[0], key)
     charged = ledger.charge(
         trial.sessions,
         trial.plan,
@@ -148,7 +147,7 @@ def pay(
     return Paid(charged, None, key)
 
 
-def _paid_here(trial: Trial, stored: StoredMeasurements, path: Path) -> bool:
+def _paid_here(trial: Trial, stored: StoredMeasurements, sha256: str) -> bool:
     """Did this catalogue record the charge that paid for ``stored`` and the file as it was
     written? (Measurements kept beside another catalogue, or a file changed since - a sigma
     shrunk, counts replaced - are not reused: the release measures and pays again.)"""
@@ -163,7 +162,7 @@ def _paid_here(trial: Trial, stored: StoredMeasurements, path: Path) -> bool:
     with trial.sessions() as session:
         attempt = session.get(Attempt, attempt_id)
         lineage = (as_record(attempt).get("lineage") or {}) if attempt is not None else {}
-    return bool(lineage.get("measurements_sha256")) and lineage["measurements_sha256"] == sha256_of(path)
+    return bool(lineage.get("measurements_sha256")) and lineage["measurements_sha256"] == sha256
 
 
 def fit_paid(

@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import pytest
@@ -25,7 +26,8 @@ def test_a_stored_file_round_trips_as_plain_json(tmp_path):
     path = store.save("archive", "trial-001", _stored())
     data = json.loads(path.read_text())
     assert data["format"] == FORMAT and data["measurements"][0]["noisy"] == [48.0, 53.0]
-    assert store.load("archive", "trial-001", "a" * 64) == _stored()
+    stored, digest = store.load("archive", "trial-001", "a" * 64)
+    assert stored == _stored() and digest == hashlib.sha256(path.read_bytes()).hexdigest()
     assert not list(path.parent.glob("*.part"))  # written whole, then moved into place
 
 
