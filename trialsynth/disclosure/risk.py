@@ -21,8 +21,9 @@ from trialsynth.synthesisers.base import (
     Synthesiser,
 )
 
-# v3: dcr_share read against its measured null, over rows not tied; v4: between pupils in a long file
-RISK_RULE = "attack-risks-v4"
+# v3: dcr_share read against its measured null, over rows not tied; v4: between pupils in a long file;
+# v5: over rows within reach of a real row, its interval over clusters of a shared nearest row
+RISK_RULE = "attack-risks-v5"
 
 
 # Measured by attacks against the holdout: unmeasured (too few held-out rows) blocks a file

@@ -27,12 +27,16 @@ DCR_SYNTHETIC_ROWS = 5000  # synthetic rows whose closest distances are measured
 # synthetic rows not tied, and a null of at most ``INFORMATIVE_NULL``
 INFORMATIVE_UNTIED = 0.5
 INFORMATIVE_NULL = 0.9
+# a synthetic row farther from every real row than this share of real rows are from their nearest
+# other pupil is set aside (``reading``)
+REACH_QUANTILE = 0.95
+TIED = 1e-12  # distances this close are equal
 
 
 @dataclass(frozen=True)
 class Reading:
     """``dcr_share`` with the bounds of its interval, the share of the measured synthetic rows
-    not tied and the null (``dcr_share``)."""
+    it was read over (not tied, within ``reach``) and the null (``dcr_share``)."""
 
     share: float
     low: float
@@ -78,35 +82,53 @@ def reading(
 
     Measured against every training and every held-out row (a training sample of the holdout's
     size would hide most copies: a row copied from a training pupil left out of the sample is as
-    close to either set), over the rows not equally close to both (a tie says nothing of where a
-    row came from: counted, a copy of a value many pupils hold would dilute the share towards
-    the null). The null ``s0`` is the same share for real rows (as many, seeded) each against
-    both sets less its own pupil's rows (``_unseen_share``; ``units``: the training and held-out
-    rows' pupils in a long-format file): for continuous data about p = n_training / n_real, but
-    above it wherever values repeat - a value a few pupils hold sits in the larger set alone far
-    more often than the sets' sizes say (on a 2,000-pupil x 3-wave demo file, unseen real pupils
-    scored 0.60 against a null of p). The file's share s is reported as
-    0.5 + 0.5 (s - s0) / (1 - s0), with the bounds of its 95% Wilson interval mapped alike; every
-    row tied: 0.5."""
+    close to either set), over the rows that can tell where they came from:
+    - not equally close to both sets (a tie says nothing; counted, a copy of a value many pupils
+      hold would dilute the share towards the null);
+    - within ``reach`` of a real row: no farther from it than ``REACH_QUANTILE`` of real rows are
+      from their nearest other pupil. A row farther from every real row than real pupils are
+      from each other copies no one, and which set holds its nearest row is chance: such rows
+      share a handful of nearest real rows at the data's edge, so a file of them read 0.73-0.94
+      by the luck of where those few rows fell. They read as no closer (0.5): the share is
+      0.5 + w (s' - 0.5), w the untied rows' share within reach and s' the scaled share over
+      them (a file that ignores the data, every row out of reach: 0.5; half copies, half such
+      rows: 0.75).
+    The null ``s0`` is the same share for real rows (as many, seeded) each against both sets less
+    its own pupil's rows (``_unseen_share``; ``units``: the training and held-out rows' pupils in
+    a long-format file): for continuous data about p = n_training / n_real, but above it wherever
+    values repeat - a value a few pupils hold sits in the larger set alone far more often than
+    the sets' sizes say (on a 2,000-pupil x 3-wave demo file, unseen real pupils scored 0.60
+    against a null of p). The share s over the rows within reach is scaled as
+    s' = 0.5 + 0.5 (s - s0) / (1 - s0), with the bounds of its 95% Wilson interval mapped alike;
+    every row tied or out of reach: 0.5. Rows whose nearest real row is the same one are one
+    cluster (which set holds that row decides them all): the interval's count is the effective
+    one, n^2 / sum of the clusters' sizes squared."""
     points = synth[rng.choice(len(synth), min(DCR_SYNTHETIC_ROWS, len(synth)), replace=False)]
-    to_training, _ = nearest(trained, points)
-    to_control, _ = nearest(held, points)
+    to_training, on_training = nearest(trained, points)
+    to_control, on_control = nearest(held, points)
     p = len(trained) / (len(trained) + len(held))
-    closer, untied = _closer(to_training, to_control)
-    if not untied:
-        return Reading(0.5, 0.5, 0.5, 0.0, p)
-    null = _unseen_share(trained, held, units, p, rng)
-    low, high = Rate(closer, untied).wilson()
+    null, reach = _unseen_share(trained, held, units, p, rng)
+    untied = np.abs(to_training - to_control) > TIED
+    near = untied & (np.minimum(to_training, to_control) <= reach)
+    if not near.any():
+        return Reading(0.5, 0.5, 0.5, 0.0, null)
+    closer = int((to_training < to_control)[near].sum())
+    share = closer / int(near.sum())
+    source = np.where(to_training < to_control, on_training, len(trained) + on_control)[near]
+    effective = near.sum() ** 2 / float((np.unique(source, return_counts=True)[1] ** 2).sum())
+    low, high = Rate(share * effective, effective).wilson()
+    weight = float(near.sum() / untied.sum())  # the untied rows out of reach read as no closer
 
     def scaled(s: float) -> float:
-        return float(np.clip(0.5 + 0.5 * (s - null) / max(1 - null, 1e-9), 0.0, 1.0))
+        read = float(np.clip(0.5 + 0.5 * (s - null) / max(1 - null, 1e-9), 0.0, 1.0))
+        return 0.5 + weight * (read - 0.5)
 
-    return Reading(scaled(closer / untied), scaled(low), scaled(high), untied / len(points), null)
+    return Reading(scaled(share), scaled(low), scaled(high), float(near.sum() / len(points)), null)
 
 
 def _closer(to_training: np.ndarray, to_control: np.ndarray) -> tuple[int, int]:
     """How many rows are strictly closer to a training row, of how many are not tied."""
-    tied = np.abs(to_training - to_control) <= 1e-12
+    tied = np.abs(to_training - to_control) <= TIED
     return int(((to_training < to_control) & ~tied).sum()), int((~tied).sum())
 
 
@@ -116,9 +138,11 @@ def _unseen_share(
     units: tuple[np.ndarray, np.ndarray] | None,
     p: float,
     rng: np.random.Generator,
-) -> float:
+) -> tuple[float, float]:
     """``dcr_share``'s null: real rows (up to ``DCR_SYNTHETIC_ROWS``, from both sets) each scored
-    as if synthetic against the training and the held-out rows of other pupils."""
+    as if synthetic against the training and the held-out rows of other pupils; with ``reach``,
+    the ``REACH_QUANTILE`` of their distances to the nearest row of another pupil (over the rows
+    within it, as a synthetic row is read)."""
     if units is None:
         units = (
             np.arange(len(trained)).astype(str),
@@ -131,8 +155,11 @@ def _unseen_share(
     to_training = _nearest_other(trained, ids[0], queries, query_ids)
     to_control = _nearest_other(held, ids[1], queries, query_ids)
     present = np.isfinite(to_training) & np.isfinite(to_control)
-    closer, untied = _closer(to_training[present], to_control[present])
-    return closer / untied if untied else p
+    closest = np.minimum(to_training, to_control)[present]
+    reach = float(np.quantile(closest, REACH_QUANTILE)) if len(closest) else np.inf
+    counted = present & (np.minimum(to_training, to_control) <= reach)
+    closer, untied = _closer(to_training[counted], to_control[counted])
+    return (closer / untied if untied else p), reach
 
 
 def _nearest_other(

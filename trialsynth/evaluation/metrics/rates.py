@@ -13,8 +13,8 @@ Z95 = 1.959963984540054
 
 @dataclass(frozen=True)
 class Rate:
-    successes: int
-    attempts: int
+    successes: float  # a count, or an effective count (``dcr``: clustered rows)
+    attempts: float
 
     @property
     def value(self) -> float:

@@ -166,3 +166,51 @@ def test_pupil_profiles_are_the_mean_of_a_pupils_rows_and_its_row_count():
     points = np.array([[0.0, 1.0], [1.0, 1.0], [0.5, 0.0]])
     profiles = pupil_profiles(points, np.array(["b", "b", "a"]), most_rows=4)
     assert profiles.tolist() == [[0.5, 1.0, 0.5], [0.5, 0.0, 0.25]]
+
+
+def _cloud(n, rng):
+    """Correlated measurements: the real pupils' rows as points."""
+    base = rng.normal(0, 1, (n, 1))
+    return base + rng.normal(0, 0.5, (n, 6))
+
+
+def test_a_file_that_ignores_the_data_reads_no_closer_wherever_its_rows_fall():
+    """Rows far from every real row share a handful of nearest rows at the data's edge, and which
+    set holds those decided the whole file (0.73-0.94 before rows out of reach were set aside)."""
+    for offset in (0.0, 1.5, 6.0):  # a box around the data, beside it, far from it
+        readings = []
+        for seed in range(5):
+            rng = np.random.default_rng(seed)
+            real = _cloud(3000, rng)
+            held = holdout_mask(len(real), 0.2, np.random.default_rng(seed + 50))
+            ignoring = rng.uniform(-3, 3, (3000, 6)) + offset  # no use of the real rows at all
+            readings.append(dcr_share(real[~held], real[held], ignoring, np.random.default_rng(seed))[0])
+        assert all(0.45 <= r <= 0.55 for r in readings), (offset, readings)
+
+
+def test_rows_copied_beside_rows_that_ignore_the_data_are_still_caught():
+    """Far rows read as no closer, copies as copies: half and half reads 0.75."""
+    rng = np.random.default_rng(7)
+    real = _cloud(3000, rng)
+    held = holdout_mask(len(real), 0.2, np.random.default_rng(8))
+    training = real[~held]
+    copies = training[rng.choice(len(training), 1500)]
+    far = rng.uniform(-3, 3, (1500, 6)) + 6.0
+    share, low, _ = dcr_share(training, real[held], np.vstack([copies, far]), np.random.default_rng(1))
+    assert 0.72 < low <= share < 0.78
+    assert dcr_share(training, real[held], copies, np.random.default_rng(1))[0] > 0.95
+    other = _cloud(3000, rng)  # other pupils of the same population: no closer
+    assert abs(dcr_share(training, real[held], other, np.random.default_rng(2))[0] - 0.5) < 0.06
+
+
+def test_rows_that_share_one_nearest_real_row_count_as_one_in_the_interval():
+    """A file of a few rows repeated many times: which set holds their nearest rows is known
+    from a few rows only, and the interval says so."""
+    rng = np.random.default_rng(3)
+    real = _cloud(3000, rng)
+    held = holdout_mask(len(real), 0.2, np.random.default_rng(4))
+    few = real[~held][:5] + 0.01  # five training rows, nudged, repeated 600 times each
+    share, low, high = dcr_share(real[~held], real[held], np.repeat(few, 600, axis=0), rng)
+    assert share > 0.9 and high - low > 0.3  # five rows' worth of evidence, not 3,000
+    spread = dcr_share(real[~held], real[held], real[~held][:3000] + 0.01, rng)
+    assert spread[0] > 0.9 and spread[2] - spread[1] < 0.05
