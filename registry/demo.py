@@ -18,7 +18,7 @@ from trialsynth.data.surrogate import (
     make_trial,
     public_bounds,
 )
-from trialsynth.defaults import ARCHIVE_SEED, LARGE_THRESHOLD
+from trialsynth.defaults import ARCHIVE_SEED
 
 __all__ = [
     "PUBLIC_BOUNDS",
@@ -109,15 +109,16 @@ def write_demo_archive(
         bounds = {c: list(b) for c, b in public_bounds(frame.columns).items()}
         if bounds:
             entry["bounds"] = bounds
-        if len(frame) >= LARGE_THRESHOLD:  # the DP route: its domain is public, in a codebook
-            schools = [c for c in ("school_context_1", "school_context_2") if c in frame.columns]
-            if schools:  # school-level by design (one value per school): a DP workload weighs them
-                entry["school_covariates"] = schools
-            if entry.get("cluster"):  # the protocol's randomisation level (public)
-                entry["randomised"] = "school" if shape.cluster_randomised else "pupil"
-            entry["codebook"] = f"codebooks/{trial_id}.yaml"
-            codebook = _demo_codebook(frame, entry, seed)
-            write_codebook(directory / entry["codebook"], codebook, header=DEMO_HEADER)
+        schools = [c for c in ("school_context_1", "school_context_2") if c in frame.columns]
+        if schools and entry.get("cluster"):  # school-level by design: a DP workload weighs them
+            entry["school_covariates"] = schools
+        if entry.get("cluster"):  # the protocol's randomisation level (public)
+            entry["randomised"] = "school" if shape.cluster_randomised else "pupil"
+        # every trial's domain is public (the data are generated), in a codebook: the DP route
+        # and the risk ladder's private rung read it, and a comparison runs MST and AIM on it
+        entry["codebook"] = f"codebooks/{trial_id}.yaml"
+        codebook = _demo_codebook(frame, entry, seed)
+        write_codebook(directory / entry["codebook"], codebook, header=DEMO_HEADER)
         trials.append(entry)
     manifest = {"archive": "demo", "defaults": {"seed": seed}, "trials": trials}
     path = directory / "manifest.yaml"

@@ -2,9 +2,16 @@
 evaluated on the same metrics and checks, and recorded as attempts that are never released.
 
 Candidates (``candidates``): CART on both engines (``cart``: the vectorised trees; ``cart-synthpop``:
-synthpop-py), MST, AIM, synthcity's generators (``gan``, ``pategan``, ``ctgan``:
+synthpop-py), MST, AIM (on the trial's public domain, else on one drafted from its data for this
+comparison alone: ``drafted_domain``), synthcity's generators (``gan``, ``pategan``, ``ctgan``:
 where the comparator environment is built, else listed as unavailable with the reason), and the
 EA where the trial is small enough to route there (fewer rows than ``small_threshold``).
+
+Every candidate goes through the release gate as a release would - the replicated-uniques rule,
+each risk against its limit, the method's ladder of remedies - and its verdicts are recorded
+beside its metrics (``disclosure.verdicts``), never enforced: a candidate over a limit has
+``succeeded`` with ``would_release`` false, and its file is not kept. ``failed`` is a candidate
+that produced no file.
 
 Tuning, each within a stated budget:
 - CART: visit order (the data's; the study's tuned order - treatment, outcomes, pupil
@@ -45,12 +52,17 @@ from sqlalchemy.orm import sessionmaker
 from trialsynth.catalogue.queries import comparison_attempts
 from trialsynth.catalogue.records import as_record
 from trialsynth.comparators.environment import location, status
+from trialsynth.data.cleaning import clean_planned
+from trialsynth.data.loading import load
+from trialsynth.domain import PublicDomain
+from trialsynth.dp.domain import draft_domain
 from trialsynth.errors import TrialsynthError
 from trialsynth.evaluation.metrics.evaluate import evaluate
 from trialsynth.plan import Comparison, RunContext, TrialPlan
 from trialsynth.run.pipeline import run_trial
 from trialsynth.run.sequence import training_rows
 from trialsynth.streams import Streams
+from trialsynth.synthesisers import is_private
 from trialsynth.synthesisers.cart import CartSynthesiser
 
 log = logging.getLogger(__name__)
@@ -76,6 +88,23 @@ class Candidate:
     settings: tuple[tuple[str, Any], ...] = ()
     tuning: str = "none"  # "cart" (optuna on the training rows), "surrogate" (the method's own)
     unavailable: str = ""  # why it cannot run here ("" when it can)
+    drafts_domain: bool = False  # a DP method on a trial that declares no public domain
+
+
+DRAFTED = (
+    "drafted from the trial's own data for this comparison: not public, so this file is not "
+    "differentially private; no release reads this domain"
+)
+
+
+def drafted_domain(plan: TrialPlan) -> PublicDomain:
+    """A domain read off the trial's cleaned data (levels, ranges within the manifest's bounds,
+    missing states, precision), so that a DP method can be compared on a trial that declares
+    none. Read from private rows, it voids the guarantee: it lives in this comparison's plan
+    alone (recorded with the candidate's settings as ``DRAFTED``), is never stored with
+    measurements, and a release never sees it (``trialsynth codebook`` drafts one for review)."""
+    data, meta = clean_planned(load(plan).frame, plan)
+    return draft_domain(data, meta.kinds, dict(plan.bounds), source=DRAFTED)
 
 
 @dataclass(frozen=True)
@@ -90,20 +119,13 @@ class CartBudget:
 def candidates(plan: TrialPlan, n_rows: int, methods: list[str] | None = None) -> list[Candidate]:
     """Every candidate for the trial (or those whose labels ``methods`` names)."""
     env = status(location())
-    no_domain = (
-        ""
-        if plan.domain is not None
-        else (
-            "no public domain for this trial (the manifest's `domain` or a `codebook`): "
-            "a DP method cannot run"
-        )
-    )
+    drafts = plan.domain is None  # a comparison drafts one from the data (``drafted_domain``)
     out = [
         Candidate("cart", "cart", tuning="cart"),
         Candidate("cart-default", "cart", (("min_leaf", 5),)),  # the route's settings, untuned
         Candidate("cart-synthpop", "cart", (("engine", "synthpop"),)),
-        Candidate("mst", "mst", tuning="surrogate", unavailable=no_domain),
-        Candidate("aim", "aim", unavailable=no_domain),
+        Candidate("mst", "mst", tuning="surrogate", drafts_domain=drafts),
+        Candidate("aim", "aim", drafts_domain=drafts),
     ]
     out += [Candidate(name, name, unavailable=env.reason) for name in COMPARATORS]
     if n_rows < plan.policy.small_threshold:
@@ -214,6 +236,10 @@ class Row:
     tune_s: float | None = None
     epsilon: float | None = None
     error: str | None = None
+    domain: str | None = None  # where a DP candidate's domain came from (``DRAFTED``: this comparison)
+    # the release gate's verdict on each of its measures (``disclosure.verdicts``), never enforced
+    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    would_release: bool | None = None
     attempt_id: int | None = None
     output_path: str | None = None
     report_path: str | None = None
@@ -254,6 +280,8 @@ def run_candidate(
     """One candidate through the pipeline as a comparison attempt (``plan.Comparison``)."""
     if candidate.unavailable:
         return Row(candidate.label, "unavailable", error=candidate.unavailable)
+    if candidate.drafts_domain:
+        plan = replace(plan, domain=drafted_domain(plan))
     settings, tune_s, tuning = dict(candidate.settings), None, None
     if candidate.tuning == "cart":
         started = time.perf_counter()
@@ -272,6 +300,7 @@ def run_candidate(
         attempts = [a for a in comparison_attempts(session, comparison_id) if a.trial_id == plan.trial_id]
         record = as_record(attempts[-1]) if attempts else {}
     timings = record.get("timings") or {}
+    disclosure = record.get("disclosure") or {}
     if tune_s is None and "tune" in timings:
         tune_s = timings["tune"]
     return Row(
@@ -284,6 +313,9 @@ def run_candidate(
         tune_s=tune_s,
         epsilon=record.get("epsilon"),
         error=outcome.error,
+        domain=plan.domain.source if plan.domain is not None and is_private(candidate.method) else None,
+        verdicts=disclosure.get("verdicts") or {},
+        would_release=disclosure.get("would_release"),
         attempt_id=record.get("attempt_id"),
         output_path=record.get("output_path"),
         report_path=record.get("report_path"),

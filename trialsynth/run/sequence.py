@@ -21,6 +21,7 @@ from trialsynth.data.restore import restore_dropped
 from trialsynth.disclosure import risk, uniques
 from trialsynth.disclosure.private_remedy import private_rung, private_training, remedy_plan
 from trialsynth.disclosure.schools import SchoolsControlled, assign_schools, control_schools
+from trialsynth.disclosure.verdicts import Verdicts
 from trialsynth.dp.cleaning import clean_public
 from trialsynth.dp.units import as_pupils
 from trialsynth.errors import TrialDataError
@@ -203,8 +204,14 @@ def _release(
         exceeded = tuple(risks.exceeded)
         if not risk.draw_again(risks, gate.released):
             break
-    gate.enforce()
-    risks.enforce(tuple(name for name, _ in tried))
+    if trial.context.comparison is None:
+        gate.enforce()
+        risks.enforce(tuple(name for name, _ in tried))
+    else:  # a comparison records the verdicts and keeps no file the gate would refuse
+        verdicts = Verdicts(gate, risks)
+        yield verdicts
+        if not verdicts.would_release:
+            return
     if models_schools(fitted.synthesiser):
         yield SchoolsSynthesised(fitted.synthesiser.schools_drawn())
     with clock.stage("write"):
@@ -336,7 +343,10 @@ def _private_release(
             evaluation = _evaluate(trial, cleaned, sampled, fitted, held, gate)
         yield evaluation
         yield categorise_trial(evaluation.metrics, cleaned, sampled.synthetic)
-        yield risk.check_risks(evaluation.metrics, trial.plan.policy.risk_limits, fitted.synthesiser)
+        risks = risk.check_risks(evaluation.metrics, trial.plan.policy.risk_limits, fitted.synthesiser)
+        yield risks
+        if trial.context.comparison is not None:
+            yield Verdicts(gate, risks)
         with clock.stage("report"):
             yield aggregate(cleaned.data, sampled.synthetic, cleaned.meta)
     except Exception as exc:  # noqa: BLE001 - the release stands; the failure is recorded

@@ -12,7 +12,7 @@ from trialsynth.catalogue.queries import comparison_attempts, failed_trials, lat
 from trialsynth.data.surrogate import TrialShape, make_trial, public_bounds
 from trialsynth.errors import TrialsynthError
 from trialsynth.plan import RunContext
-from trialsynth.run.compare import CartBudget, candidates, compare_trial, study_order
+from trialsynth.run.compare import DRAFTED, CartBudget, candidates, compare_trial, study_order
 
 
 def _context(tmp_path):
@@ -37,7 +37,8 @@ def test_candidates_say_why_one_cannot_run(tmp_path, monkeypatch):
         "ctgan",
     }
     assert "trialsynth env create comparators" in listed["gan"].unavailable
-    assert "no public domain" in listed["mst"].unavailable and "no public domain" in listed["aim"].unavailable
+    # no public domain: the comparison drafts one for MST and AIM (``drafted_domain``)
+    assert not listed["mst"].unavailable and listed["mst"].drafts_domain and listed["aim"].drafts_domain
     assert not listed["cart"].unavailable and listed["cart"].tuning == "cart"
     assert "ea" in {c.label for c in candidates(plan_of(manifest, "t"), 200)}  # below small_threshold
 
@@ -166,3 +167,42 @@ def test_hyperimpute_as_carts_cleaning_strategy_keeps_missingness(comparator_env
     )
     synthetic = cart.sample(len(data), np.random.default_rng(0))
     assert synthetic[record["columns"]].isna().any().any()  # blanked again by the indicators
+
+
+def test_a_candidate_over_a_risk_limit_succeeds_with_its_verdicts_and_leaves_no_file(tmp_path, sessions):
+    """The default limits (CART on a few hundred rows is over them): the comparison records the
+    gate's verdicts as findings, never as a failure, and keeps no file the gate would refuse."""
+    manifest = write_archive(tmp_path, {"t": make_trial(TrialShape(600, 15), 2)})
+    plan = plan_of(manifest, "t")
+    (row,) = compare_trial(
+        plan, sessions, _context(tmp_path), candidates(plan, 600, ["cart-synthpop"]), comparison_id="v"
+    )
+    assert row.status == "succeeded", row.error
+    assert row.would_release is False and row.metrics.get("pmse_ratio")
+    over = [name for name, check in row.verdicts.items() if check["verdict"] == "over"]
+    assert over and set(row.verdicts) >= {"replicated_uniques", "dcr_share", "singling_out_risk"}
+    assert row.output_path is None and row.report_path is None
+    assert not list((tmp_path / "out").rglob("cart-synthpop.*"))
+    with sessions() as session:
+        (attempt,) = comparison_attempts(session, "v")
+        assert attempt.status == "succeeded" and attempt.disclosure["would_release"] is False
+        assert attempt.disclosure["remedies_tried"]  # the ladder was climbed as a release would
+
+
+def test_a_trial_with_no_public_domain_compares_mst_on_a_drafted_one(tmp_path, sessions, raw_trial):
+    """Drafted from the data for the comparison alone: said so, not charged, never stored."""
+    manifest = write_archive(
+        tmp_path, {"t": raw_trial}, defaults={"small_threshold": 300, "mst_tuning_trials": 0}
+    )
+    plan = plan_of(manifest, "t")
+    assert plan.domain is None
+    (row,) = compare_trial(
+        plan, sessions, _context(tmp_path), candidates(plan, len(raw_trial), ["mst"]), comparison_id="d"
+    )
+    assert row.status == "succeeded", row.error
+    assert row.domain == DRAFTED and row.verdicts
+    with sessions() as session:
+        assert session.query(EpsilonCharge).count() == 0
+        (attempt,) = comparison_attempts(session, "d")
+        assert attempt.params["domain"]["source"] == DRAFTED
+    assert not (tmp_path / "home" / "measurements").exists()
