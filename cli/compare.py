@@ -82,22 +82,44 @@ def cmd_compare(args) -> int:
 
 
 def _print_comparison(rows: list[dict], trial_id: str) -> None:
-    """The candidates side by side, then each one's error."""
-    table = Table(title=f"methods compared on {trial_id}")
-    shown = ("corr_msd", "pmse_ratio", "feature_density_mad", "effect_ci_overlap", "dcr_share")
-    for column in ("method", "status", "category", *shown, "fit s", "total s"):
-        table.add_column(column, no_wrap=True)
+    """The candidates ranked, fidelity beside the release gate's verdicts, then each one's
+    error; a measure over its limit in red."""
+    from trialsynth.reports.comparison import RANKING, risk_value
+
+    table = Table(title=f"methods compared on {trial_id}", caption=RANKING)
+    fidelity = ("feature_density_mad", "corr_msd", "pmse_ratio", "effect_ci_overlap")
+    risks = ("replicated_uniques", "singling_out_risk", "dcr_share", "school_reidentification")
+    short = {
+        "feature_density_mad": "mad",
+        "effect_ci_overlap": "effect ovl",
+        "replicated_uniques": "uniques",
+        "singling_out_risk": "singling",
+        "school_reidentification": "school reid",
+    }
+    for column in ("#", "method", "status", "category", "gate", *fidelity, *risks, "fit s", "total s"):
+        table.add_column(short.get(column, column), no_wrap=True)
     for row in rows:
-        metrics = row["metrics"]
+        metrics, over = row["metrics"], row.get("over") or []
+        gate = {True: "passes", False: "refuses", None: ""}[row.get("would_release")]
         table.add_row(
+            str(row.get("rank") or ""),
             row["method"],
             row["status"],
             row["ons_category"] or "",
-            *[fmt(metrics.get(key)) for key in shown],
+            f"[red]{gate}[/red]" if gate == "refuses" else gate,
+            *[fmt(metrics.get(key)) for key in fidelity],
+            *[
+                f"[red]{fmt(risk_value(row, key))}[/red]" if key in over else fmt(risk_value(row, key))
+                for key in risks
+            ],
             fmt(row["fit_s"]),
             fmt(row["seconds"]),
         )
-    Console(width=max(Console().width, 150)).print(table)
+    Console(width=max(Console().width, 170)).print(table)
     for row in rows:
+        if row.get("over"):
+            console.print(f"{row['method']}: the release gate would refuse it: {', '.join(row['over'])}")
+        if row.get("domain") and "drafted" in row["domain"]:
+            console.print(f"{row['method']}: domain {row['domain']}", highlight=False)
         if row["error"]:
             console.print(f"{row['method']}: {row['error']}", highlight=False)

@@ -3,8 +3,8 @@ the machine's cores), recorded in the catalogue as attempts that are never relea
 comparison written as a table (JSON, CSV) and a page beside the candidates' files.
 
 It is the flow of the ``method-comparison`` deployment (``--param trial_id=ID``) and of
-``trialsynth compare``. Artifacts: a progress bar per candidate and the comparison table (key
-``method-comparison``; metrics only, never rows).
+``trialsynth compare``. Artifacts: a progress bar per candidate and the comparison table, ranked (key
+``method-comparison``; metrics and the release gate's verdicts only, never rows).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from flows.runs import run_context
 from tasks.archive import plan_run_task
 from tasks.compare import candidates_task, compare_method_task
 from trialsynth.plan import TrialPlan
-from trialsynth.reports.comparison import write_comparison
-from trialsynth.run.compare import SHOWN_METRICS, CartBudget
+from trialsynth.reports.comparison import FIDELITY_KEYS, RISK_KEYS, ranked, risk_value, write_comparison
+from trialsynth.run.compare import CartBudget
 
 
 @flow(name="compare-trial")
@@ -52,6 +52,7 @@ def compare_trial(
         future = compare_method_task.submit(plan, candidate, catalogue_url, context, comparison_id, budget)
         rows.append(future.result())
         update_progress_artifact(progress, progress=100.0 * index / len(chosen))
+    rows = ranked(rows)
     folder = Path(out_dir).resolve() / "comparisons" / comparison_id / plan.archive / plan.trial_id
     paths = write_comparison(
         rows,
@@ -59,16 +60,19 @@ def compare_trial(
         archive=plan.archive,
         trial_id=plan.trial_id,
         comparison_id=comparison_id,
-        metric_keys=SHOWN_METRICS,
     )
     table = [
         {
+            "rank": r["rank"],
             "method": r["method"],
             "status": r["status"],
             "category": r["ons_category"] or "",
+            "would_release": r["would_release"],
+            "over": ", ".join(r["over"]),
             "fit_s": r["fit_s"],
         }
-        | {key: r["metrics"].get(key) for key in SHOWN_METRICS}
+        | {key: r["metrics"].get(key) for key in FIDELITY_KEYS}
+        | {key: risk_value(r, key) for key in RISK_KEYS}
         for r in rows
     ]
     create_table_artifact(table, key="method-comparison", description=f"methods compared on {trial_id}")

@@ -76,7 +76,7 @@ def _demo_codebook(frame, entry: dict, seed: int) -> dict:
     from registry.codebook import draft_codebook
     from trialsynth.plan import Roles, TrialPlan
 
-    fields = ("treatment", "outcomes", "cluster", "drop", "categorical", "continuous")
+    fields = ("treatment", "outcomes", "cluster", "unit", "drop", "categorical", "continuous")
     roles = Roles(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items() if k in fields})
     plan = TrialPlan(
         archive="demo",

@@ -44,9 +44,13 @@ def test_compare_prints_one_object_per_method_and_records_attempts(
         assert row["status"] == "succeeded" and row["ons_category"] and row["fit_s"] is not None
         assert {"corr_msd", "pmse_ratio", "feature_density_mad"} <= set(row["metrics"])
     assert rows["gan"]["status"] == "unavailable" and "env create comparators" in rows["gan"]["error"]
+    assert sorted(rows[name]["rank"] for name in ("cart", "cart-synthpop")) == [1, 2]
+    assert rows["gan"]["rank"] is None and list(rows)[-1] == "gan"  # ranked: the unavailable last
+    assert rows["cart"]["would_release"] is True and rows["cart"]["verdicts"]["dcr_share"]["limit"] == 1.0
     page = Path(out.err.split("comparison ")[-1].split(": ", 1)[1].strip().replace("\n", ""))
     assert page.is_file() and "cart-synthpop" in page.read_text()
-    assert (page.parent / "comparison.csv").read_text().startswith("method,status,ons_category,corr_msd")
+    header = (page.parent / "comparison.csv").read_text().splitlines()[0]
+    assert header.startswith("rank,method,status,ons_category,would_release,over,feature_density_mad")
     # the trial's own catalogue knows nothing of it: no attempt of the archive's, none to review
     assert main(["catalogue", "--catalogue", url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []

@@ -68,17 +68,6 @@ from trialsynth.synthesisers.cart import CartSynthesiser
 log = logging.getLogger(__name__)
 
 COMPARATORS = ("gan", "pategan", "ctgan")
-SHOWN_METRICS = (
-    "corr_msd",
-    "corr_ratio_msd",
-    "feature_density_mad",
-    "pmse_ratio",
-    "f1_diff",
-    "min_nn_distance",
-    "sample_overlap",
-    "effect_ci_overlap",
-    "dcr_share",
-)
 
 
 @dataclass(frozen=True)
