@@ -214,3 +214,26 @@ def test_rows_that_share_one_nearest_real_row_count_as_one_in_the_interval():
     assert share > 0.9 and high - low > 0.3  # five rows' worth of evidence, not 3,000
     spread = dcr_share(real[~held], real[held], real[~held][:3000] + 0.01, rng)
     assert spread[0] > 0.9 and spread[2] - spread[1] < 0.05
+
+
+def test_a_trial_file_drawn_without_the_data_reads_no_closer_through_the_whole_evaluation(cleaned_trial):
+    """The demo trial's columns, training and held-out rows in one form (the evaluation view):
+    every column drawn within its real range or levels and ignoring the rows, near the data or
+    shifted far from it, reads 0.5 whatever the holdout split."""
+    from trialsynth.evaluation.metrics.evaluate import evaluate
+
+    data, meta = cleaned_trial
+    for shift in (0.0, 2.0):
+        for seed in range(3):
+            rng = np.random.default_rng(seed)
+            drawn = {}
+            for name in data.columns:
+                values = data[name].dropna()
+                if meta.kinds[name] == "categorical" or not pd.api.types.is_numeric_dtype(values):
+                    drawn[name] = rng.choice(values.unique(), len(data))
+                else:
+                    low, high = float(values.min()), float(values.max())
+                    drawn[name] = rng.uniform(low, high, len(data)) + shift * (high - low)
+            held = holdout_mask(len(data), 0.2, np.random.default_rng(100 + seed))
+            share = evaluate(data, pd.DataFrame(drawn), meta, seed, held)["dcr_share"]
+            assert 0.45 <= share <= 0.55, (shift, seed, share)
