@@ -18,7 +18,7 @@ from trialsynth.catalogue.records import as_record
 from trialsynth.data.files import write_atomically
 from trialsynth.evaluation.categories import CATEGORIES
 from trialsynth.reports import charts
-from trialsynth.reports.trial_report import environment, fmt, page_css, plotly_js
+from trialsynth.reports.trial_report import environment, fmt, page_css, plotly_bundle
 from trialsynth.synthesisers import method_names
 
 STATUSES = ("succeeded", "unchanged", "skipped", "failed", "running")
@@ -103,7 +103,7 @@ def render_dashboard(data: dict[str, Any], out_dir: Path, lifetime: float | None
             statuses=list(STATUSES),
             generated=datetime.now(UTC).isoformat(timespec="seconds"),
             css=page_css(),
-            plotly_js=plotly_js(),
+            plotly_src=plotly_bundle(out_dir),
         )
     )
 

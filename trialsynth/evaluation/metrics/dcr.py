@@ -89,10 +89,10 @@ def reading(
       from their nearest other pupil. A row farther from every real row than real pupils are
       from each other copies no one, and which set holds its nearest row is chance: such rows
       share a handful of nearest real rows at the data's edge, so one file of them read 0.50,
-      0.74 and 0.84 on three holdout splits, by the luck of where those few rows fell. They read as no closer (0.5): the share is
-      0.5 + w (s' - 0.5), w the untied rows' share within reach and s' the scaled share over
-      them (a file that ignores the data, every row out of reach: 0.5; half copies, half such
-      rows: 0.75).
+      0.74 and 0.84 on three holdout splits, by the luck of where those few rows fell. They
+      read as no closer (0.5): the share is 0.5 + w (s' - 0.5), w the untied rows' share
+      within reach and s' the scaled share over them (a file that ignores the data, every row
+      out of reach: 0.5; half copies, half such rows: 0.75).
     The null ``s0`` is the same share for real rows (as many, seeded) each against both sets less
     its own pupil's rows (``_unseen_share``; ``units``: the training and held-out rows' pupils in
     a long-format file): for continuous data about p = n_training / n_real, but above it wherever
