@@ -113,8 +113,7 @@ def _wait(interpreter: Path, where: Path, limits: Limits) -> tuple[float, int | 
             cwd=where,
             env=environment,
             start_new_session=True,  # its own process group: a kill takes its children too
-            preexec_fn=_lift_address_space_limit,
-        )
+        )  # no preexec_fn: Python code between fork and exec can deadlock a threaded (JAX) parent
         started, peak = time.monotonic(), 0.0
         try:
             while process.poll() is None:
@@ -131,16 +130,6 @@ def _wait(interpreter: Path, where: Path, limits: Limits) -> tuple[float, int | 
             if process.poll() is None:
                 _kill(process)
     return round(peak, 1), process.returncode
-
-
-def _lift_address_space_limit() -> None:
-    """In the worker, before it starts: a trial's memory limit (``isolation``: an address-space
-    limit, soft) would stop torch, which maps far more than it uses; the worker is held to its
-    resident memory instead (``Limits.memory_mb``)."""
-    import resource
-
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
 
 
 def _kill(process: subprocess.Popen) -> None:

@@ -216,7 +216,19 @@ def _leave_with_parent(where: Path) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _lift_address_space_limit() -> None:
+    """First of all: a trial's memory limit (``trialsynth.run.isolation``: an address-space
+    limit, soft) would stop torch, which maps far more than it uses; the worker is held to its
+    resident memory instead (the engine's ``Limits.memory_mb``). Done here rather than between
+    fork and exec in the engine, where Python code can deadlock a threaded parent (JAX)."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+
 def main(where: Path) -> int:
+    _lift_address_space_limit()
     started = time.perf_counter()
     _leave_with_parent(where)
     try:
