@@ -235,6 +235,8 @@ def test_dp_release_is_capped_ledgered_and_an_unchanged_release_spends_nothing(t
     _, again = _run(manifest, "dp", tmp_path, sessions)  # same identity: nothing re-synthesised
     assert again["status"] == "unchanged" and again["output_path"] == record["output_path"]
     assert again["epsilon"] == 0.5 and again["ons_category"] == record["ons_category"]
+    assert again["params"]["epsilon_newly_spent"] == 0.0  # its own spend, not the release's
+    assert f"repeats the release of attempt {record['attempt_id']}" in again["params"]["ledger"]
     assert set(again["timings"]) == {"identify"} and ledger.spent(sessions, "test", "dp") == 0.5
     changed = raw_trial.copy()
     changed.loc[0, "post_test_1"] = 150.0
