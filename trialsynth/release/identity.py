@@ -1,8 +1,15 @@
-"""The release identity of a trial: everything that decides its synthetic file.
+"""The release identity of a trial: everything that decides its synthetic file, and nothing else.
 
 Two runs with the same identity would release files of the same making: the same data (the
 bytes of its file and of any released outputs), the same plan (roles, public domain, method and
-its settings, thresholds, budgets, the trial's seed), and the same code and package versions.
+its settings, thresholds, budgets, the trial's seed), the same version of each method the plan
+may use (``synthesisers.METHOD_VERSIONS``: the route is decided by the rows, read later) and of
+each rule that shapes a file outside a method (``run.rules``: cleaning, holdout, school control,
+the release gate, the risk ladder), and the same versions of the packages that compute a file
+(``FILE_PACKAGES``). Not the commit, nor the packages that only orchestrate or store (Prefect,
+SQLAlchemy): a deploy that changes a report, a message or the catalogue re-synthesises nothing.
+The attempt's lineage still stores the commit and every package version.
+
 A trial whose identity already has a released file is not synthesised again (status
 ``unchanged``): a nightly run on an unchanged archive costs seconds and spends no privacy budget.
 ``--force`` re-releases (a forced private release is charged).
@@ -24,20 +31,49 @@ from trialsynth.catalogue.queries import released_with_identity
 from trialsynth.data.files import files_hash, sha256_of
 from trialsynth.outputs.supplied import Released
 from trialsynth.plan import RunContext, TrialPlan
-from trialsynth.versions import code_version, package_versions
+from trialsynth.synthesisers import METHOD_VERSIONS
+from trialsynth.synthesisers.routing import OUTPUTS_METHOD
+from trialsynth.versions import package_versions
+
+# the packages whose versions can change a file (the rest of ``versions.LINEAGE_PACKAGES`` -
+# the evaluation's, Prefect, SQLAlchemy - only measure, orchestrate or store it)
+FILE_PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "synthpop-py", "mbi", "jax")
 
 
-def release_identity(plan: TrialPlan, data_sha256: str | None, outputs_sha256: str | None) -> dict[str, Any]:
-    """The identity's parts (stored with the attempt's lineage); ``identity_key`` hashes them."""
+def methods_of(plan: TrialPlan) -> dict[str, str]:
+    """The version of every method ``plan`` may use: its own, or for ``auto`` every route's (the
+    small route's, CART, the large route's, the released outputs' method), and the risk
+    ladder's private rung."""
+    if plan.method == "auto":
+        names = {"cart", plan.policy.large_method, OUTPUTS_METHOD}
+        if plan.policy.small_policy != "none":
+            names.add(plan.policy.small_policy)
+    else:
+        names = {plan.method} - {"none"}
+    if plan.policy.private_remedy:
+        names.add(plan.policy.large_method)
+    return {name: METHOD_VERSIONS[name] for name in sorted(names) if name in METHOD_VERSIONS}
+
+
+def release_identity(
+    plan: TrialPlan,
+    data_sha256: str | None,
+    outputs_sha256: str | None,
+    rules: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The identity's parts (stored with the attempt's lineage); ``identity_key`` hashes them.
+    ``rules``: the versions of what shapes a file outside its method (``run.rules.file_rules``)."""
     settings = dataclasses.asdict(plan)
     for path_field in ("data_path", "outputs_paths", "problems", "limits"):
         settings.pop(path_field)  # where files are is not what they hold; limits change no file
+    packages = package_versions()
     return {
         "data_sha256": data_sha256,
         "outputs_sha256": outputs_sha256,
         "plan": settings,
-        "code_version": code_version(),
-        "packages": package_versions(),
+        "methods": methods_of(plan),
+        "rules": dict(rules or {}),
+        "packages": {name: packages.get(name) for name in FILE_PACKAGES},
     }
 
 
@@ -56,11 +92,13 @@ class Identity:
         return {"release_identity": self.key, "lineage": {"release_identity": self.parts}}
 
 
-def identify(plan: TrialPlan, data_hash: str | None, released: Released | None) -> Identity:
+def identify(
+    plan: TrialPlan, data_hash: str | None, released: Released | None, rules: dict[str, str]
+) -> Identity:
     """The identity of the release ``plan`` would make from data with ``data_hash`` and the
-    released outputs supplied (if any)."""
+    released outputs supplied (if any), under ``rules``."""
     outputs_hash = files_hash(released.paths) if released is not None else None
-    parts = release_identity(plan, data_hash, outputs_hash)
+    parts = release_identity(plan, data_hash, outputs_hash, rules)
     return Identity(parts, identity_key(parts))
 
 

@@ -33,6 +33,7 @@ from trialsynth.plan import TrialPlan
 from trialsynth.release.identity import Identity, identify, unchanged
 from trialsynth.reports.aggregates import aggregate
 from trialsynth.run import measured
+from trialsynth.run.rules import file_rules
 from trialsynth.run.steps import MethodReplaced, SchoolsSynthesised, Step, Trial, Unmeasured
 from trialsynth.streams import Streams
 from trialsynth.synthesisers import is_private, preflight, synthesiser_class
@@ -105,7 +106,7 @@ def trial_steps(trial: Trial) -> Iterator[Step]:
         return
     with clock.stage("identify"):
         released = read_released(plan)
-        identity = identify(plan, file_hash(plan), released)
+        identity = identify(plan, file_hash(plan), released, file_rules())
     yield identity
     same = unchanged(trial.sessions, plan, identity, trial.context)
     if same is not None:  # released before with this identity: nothing to synthesise or spend
@@ -115,7 +116,7 @@ def trial_steps(trial: Trial) -> Iterator[Step]:
         loaded = load(plan)
     yield loaded
     if loaded.data_hash != identity.parts["data_sha256"]:  # the file changed while it was read
-        identity = identify(plan, loaded.data_hash, released)
+        identity = identify(plan, loaded.data_hash, released, file_rules())
         yield identity
     chosen = route(len(loaded.frame), plan.method, plan.policy, outputs_supplied=released is not None)
     yield chosen  # cleaning never drops a row
@@ -364,7 +365,7 @@ def _outputs_steps(trial: Trial) -> Iterator[Step]:
     with clock.stage("load"):
         released = read_released(plan)
     assert released is not None  # a plan has data or outputs
-    identity = identify(plan, None, released)
+    identity = identify(plan, None, released, file_rules())
     yield identity
     same = unchanged(trial.sessions, plan, identity, trial.context)
     if same is not None:

@@ -32,6 +32,20 @@ SYNTHESISERS: dict[str, str] = {
     "ctgan": "trialsynth.synthesisers.synthcity_methods:CtganSynthesiser",
 }
 ROUTES = ("auto", "none")
+# Each method's version, part of every release identity it may make (``release.identity``):
+# bumped whenever its file for the same data, settings and seed changes, so that a deploy
+# re-synthesises what changed and nothing else. ``tests/trialsynth/synthesisers/
+# test_method_versions.py`` fails when a method's file on a tiny seeded trial changes without a
+# bump (and names the bump).
+METHOD_VERSIONS: dict[str, str] = {
+    "cart": "cart-1",
+    "mst": "mst-1",
+    "aim": "aim-1",
+    "ea": "ea-1",
+    "gan": "synthcity-gan-1",
+    "pategan": "synthcity-pategan-1",
+    "ctgan": "synthcity-ctgan-1",
+}
 
 
 def method_names() -> tuple[str, ...]:

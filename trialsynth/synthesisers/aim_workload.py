@@ -48,10 +48,13 @@ def trial_workload(
 
 def candidate_weights(workload: dict[Clique, float]) -> dict[Clique, float]:
     """The downward closure of the workload, each marginal r weighted sum_s c_s |r & s|."""
-    closure: set[frozenset[str]] = set()
+    # in the workload's order (a set's order follows the interpreter's hash seed, and the
+    # exponential mechanism's draw reads the candidates' order: the same seed gave other files)
+    closure: dict[frozenset[str], None] = {}
     for clique in workload:
         for size in range(1, len(clique) + 1):
-            closure.update(frozenset(c) for c in combinations(clique, size))
+            for subset in combinations(clique, size):
+                closure.setdefault(frozenset(subset), None)
     sets = {frozenset(s): (s, c) for s, c in workload.items()}
     weights: dict[Clique, float] = {}
     for member in closure:

@@ -269,13 +269,13 @@ def test_a_forced_dp_release_draws_fresh_noise_and_is_charged(tmp_path, sessions
 def test_a_release_after_a_code_change_is_estimated_from_stored_measurements(
     tmp_path, sessions, raw_trial, monkeypatch
 ):
-    """A new release identity (another commit) but the same data, domain, epsilon and measurement
-    step: the file is made again from the noisy measurements the first release stored beside the
+    """A new release identity (the method's version bumped) but the same data, domain, epsilon and
+    measurement step: the file is made again from the noisy measurements the first release stored beside the
     catalogue - no second ledger row; a new epsilon measures (and pays) again."""
     import json
 
     from trialsynth.catalogue import ledger
-    from trialsynth.release import identity
+    from trialsynth.synthesisers import METHOD_VERSIONS
 
     manifest = _dp_archive(tmp_path, raw_trial, epsilon=0.5)
     _, first = _run(manifest, "dp", tmp_path, sessions)
@@ -285,7 +285,7 @@ def test_a_release_after_a_code_change_is_estimated_from_stored_measurements(
     assert stored.is_file() and out_dir not in stored.parents  # never in the released folder
     noisy = json.loads(stored.read_text())["measurements"]
     assert noisy and all(m["sigma"] > 0 for m in noisy)
-    monkeypatch.setattr(identity, "code_version", lambda: "another-commit")
+    monkeypatch.setitem(METHOD_VERSIONS, "mst", "mst-next")  # its estimation changed, not its measuring
     _, second = _run(manifest, "dp", tmp_path, sessions)
     assert second["status"] == "succeeded", second["error"]
     assert second["release_identity"] != first["release_identity"]
@@ -308,12 +308,12 @@ def test_measurements_kept_beside_another_catalogue_are_not_reused(
     """The measurements' charge must be in this catalogue's ledger: with a new catalogue (same
     home) the release measures and pays again rather than release unaccounted."""
     from trialsynth.catalogue import ledger
-    from trialsynth.release import identity
+    from trialsynth.synthesisers import METHOD_VERSIONS
 
     manifest = _dp_archive(tmp_path, raw_trial, epsilon=0.5)
     _run(manifest, "dp", tmp_path, sessions)
     other = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'other.db'}"))
-    monkeypatch.setattr(identity, "code_version", lambda: "another-commit")
+    monkeypatch.setitem(METHOD_VERSIONS, "mst", "mst-next")  # its estimation changed, not its measuring
     _, again = _run(manifest, "dp", tmp_path, other)
     assert again["params"]["measurements"] == "measured" and ledger.spent(other, "test", "dp") == 0.5
 
@@ -325,7 +325,7 @@ def test_a_stored_file_changed_since_it_was_written_is_not_reused(tmp_path, sess
     import json
 
     from trialsynth.catalogue import ledger
-    from trialsynth.release import identity
+    from trialsynth.synthesisers import METHOD_VERSIONS
 
     manifest = _dp_archive(tmp_path, raw_trial, epsilon=0.5)
     _, first = _run(manifest, "dp", tmp_path, sessions)
@@ -335,7 +335,7 @@ def test_a_stored_file_changed_since_it_was_written_is_not_reused(tmp_path, sess
     for m in data["measurements"]:
         m["sigma"] /= 10
     stored.write_text(json.dumps(data))
-    monkeypatch.setattr(identity, "code_version", lambda: "another-commit")
+    monkeypatch.setitem(METHOD_VERSIONS, "mst", "mst-next")  # its estimation changed, not its measuring
     _, again = _run(manifest, "dp", tmp_path, sessions)
     assert again["params"]["measurements"] == "measured" and ledger.spent(sessions, "test", "dp") == 1.0
 
