@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -19,6 +20,7 @@ from trialsynth.evaluation.categories import rule_table
 from trialsynth.evaluation.metrics import RECORD_METRIC_KEYS
 from trialsynth.evaluation.metrics.study import STUDY_KEY, STUDY_TABLE5_CART
 from trialsynth.reports import charts
+from trialsynth.versions import code_version
 
 PLAIN_CATEGORY = {
     "replica": "real records reproduced",
@@ -138,6 +140,7 @@ def render_report(
             generated=datetime.now(UTC).isoformat(timespec="seconds"),
             css=page_css(),
             plotly_src=plotly_src,
+            code=code_version(),
             fmt=fmt,
         )
     )
@@ -196,10 +199,41 @@ def limitations(record: dict[str, Any]) -> list[str]:
     return out
 
 
+def rendered_by(report: Path) -> str | None:
+    """The code version that rendered a report (its ``generator`` meta tag; None: unreadable)."""
+    try:
+        with open(report, encoding="utf-8") as handle:
+            head = handle.read(2048)
+    except OSError:
+        return None
+    found = re.search(r'<meta name="generator" content="trialsynth ([^"]+)">', head)
+    return found.group(1) if found else None
+
+
+def aggregates_path(report: Path) -> Path:
+    """Where the aggregates a report drew are kept, beside it (the secure side: sign-off copies
+    the file, its public page and its card only), so that a later deploy re-renders the pages
+    without reading a row (``rerender_reports``)."""
+    return report.with_name(report.name.replace(".report.html", ".aggregates.json"))
+
+
+def rerender_reports(record: dict[str, Any], *, public: bool = True) -> ReportFiles | None:
+    """The pages of ``record``'s file rendered again by this code from the aggregates kept
+    beside its report (None when there are none to read: nothing is rendered)."""
+    if not record.get("output_path"):
+        return None
+    kept = aggregates_path(report_names(Path(record["output_path"]))[0])
+    if not kept.is_file():
+        return None
+    return write_reports(record, json.loads(kept.read_text()), public=public)
+
+
 def write_reports(record: dict[str, Any], aggregates: dict[str, Any], *, public: bool = True) -> ReportFiles:
     """The three files beside the released file at ``record["output_path"]``, each written
-    atomically; without ``public`` (a comparison's file, never released) the secure report only."""
+    atomically, and the aggregates they drew (``aggregates_path``); without ``public`` (a
+    comparison's file, never released) the secure report only."""
     report, public_page, card = report_names(Path(record["output_path"]))
+    write_atomically(json.dumps(aggregates, default=str), aggregates_path(report))
     bundle = plotly_bundle(report.parent)
     write_atomically(render_report(record, aggregates, public_page.name, bundle), report)
     if public:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import sessionmaker
@@ -26,7 +27,7 @@ from trialsynth.catalogue.records import as_record
 from trialsynth.errors import TrialsynthError
 from trialsynth.plan import RunContext, TrialPlan
 from trialsynth.reports.aggregates import Aggregated
-from trialsynth.reports.trial_report import write_reports
+from trialsynth.reports.trial_report import rendered_by, rerender_reports, write_reports
 from trialsynth.run.sequence import trial_steps
 from trialsynth.run.steps import Stopwatch, Trial
 from trialsynth.versions import code_version, package_versions
@@ -78,6 +79,8 @@ def run_trial(plan: TrialPlan, sessions: sessionmaker, context: RunContext) -> T
     finish_attempt(sessions, attempt_id, timings=clock.timings, **record)
     if aggregated is not None and aggregated.aggregates is not None and record.get("output_path"):
         report_trial(sessions, attempt_id, aggregated.aggregates, public=context.comparison is None)
+    elif record["status"] == "unchanged":
+        rerender_unchanged(sessions, attempt_id, record)
     outcome = TrialOutcome(
         trial_id=plan.trial_id,
         status=record["status"],
@@ -107,6 +110,36 @@ def report_trial(
         update_attempt(sessions, attempt_id, lineage=lineage)
         return
     update_attempt(sessions, attempt_id, report_path=str(files.report))
+
+
+def rerender_unchanged(sessions: sessionmaker, attempt_id: int, record: dict[str, Any]) -> None:
+    """An unchanged release whose pages other code rendered (another commit: the page says which,
+    ``rendered_by``) gets them rendered again by this code from the aggregates kept beside its
+    report - no row is read, nothing is re-synthesised - and the attempt's lineage says which
+    pages and why; pages that cannot be rendered leave the release as it was, the failure
+    recorded."""
+    report = record.get("report_path")
+    before = rendered_by(Path(report)) if report else None
+    if not report or before == code_version():
+        return
+    with sessions() as session:
+        current = as_record(session.get(Attempt, attempt_id))
+    lineage = dict(current.get("lineage") or {})
+    try:
+        files = rerender_reports(current)
+    except Exception as exc:  # noqa: BLE001 - the release stands with its old pages
+        log.exception("trial %s: re-rendering the pages failed", current["trial_id"])
+        lineage["rerender_error"] = f"{type(exc).__name__}: {exc}"
+        update_attempt(sessions, attempt_id, lineage=lineage)
+        return
+    if files is None:
+        return
+    lineage["rerendered"] = {
+        "pages": [p.name for p in (files.report, files.public, files.card)],
+        "because": f"rendered by {before or 'unknown code'}, not by this code ({code_version()}); "
+        "the file was not re-synthesised",
+    }
+    update_attempt(sessions, attempt_id, lineage=lineage)
 
 
 def assemble(

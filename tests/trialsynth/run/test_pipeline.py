@@ -366,6 +366,42 @@ def test_an_unchanged_release_is_reported_and_any_change_re_synthesises(tmp_path
     )
 
 
+def test_a_deploy_that_changes_no_method_re_renders_the_pages_and_re_synthesises_nothing(
+    tmp_path, sessions, raw_trial, monkeypatch
+):
+    """Another commit (a template, a message): the release is unchanged, its pages are rendered
+    again by the new code from the aggregates kept beside its report, and the lineage says so;
+    the same commit again renders nothing."""
+    from trialsynth.reports import trial_report
+    from trialsynth.run import pipeline
+
+    manifest = write_archive(tmp_path, {"mid": raw_trial}, risk_limits=NO_RISK_LIMITS)
+    _, first = _run(manifest, "mid", tmp_path, sessions)
+    report = Path(first["report_path"])
+    kept = trial_report.aggregates_path(report)
+    assert kept.is_file() and trial_report.rendered_by(report) == pipeline.code_version()
+    written = Path(first["output_path"]).stat().st_mtime_ns
+    for module in (pipeline, trial_report):
+        monkeypatch.setattr(module, "code_version", lambda: "9.9.9+next")
+    _, second = _run(manifest, "mid", tmp_path, sessions)
+    assert second["status"] == "unchanged" and second["release_identity"] == first["release_identity"]
+    assert set(second["timings"]) == {"identify"}  # nothing loaded, fitted or evaluated
+    assert second["lineage"]["rerendered"]["pages"] == [
+        "mid.report.html",
+        "mid.public.html",
+        "mid.card.md",
+    ]
+    assert trial_report.rendered_by(report) == "9.9.9+next"
+    assert Path(first["output_path"]).stat().st_mtime_ns == written  # the file itself untouched
+    _, third = _run(manifest, "mid", tmp_path, sessions)
+    assert third["status"] == "unchanged" and "rerendered" not in third["lineage"]
+    kept.unlink()  # nothing to render from: the pages stay as they are
+    for module in (pipeline, trial_report):
+        monkeypatch.setattr(module, "code_version", lambda: "9.9.10")
+    _, fourth = _run(manifest, "mid", tmp_path, sessions)
+    assert fourth["status"] == "unchanged" and "rerendered" not in fourth["lineage"]
+
+
 def test_a_private_release_stands_when_measuring_it_fails(tmp_path, sessions, raw_trial, monkeypatch):
     """The DP file is written before anything else reads real rows: a failure of evaluation
     afterwards is recorded, and the release (and its charge) stand."""
