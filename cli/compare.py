@@ -81,32 +81,46 @@ def cmd_compare(args) -> int:
     return EXIT_FAILED if all(r["status"] != "succeeded" for r in rows) else EXIT_OK
 
 
+SHORT_CATEGORY = {"multivariate_detailed": "mv detailed", "multivariate_plausible": "mv plausible"}
+
+
 def _print_comparison(rows: list[dict], trial_id: str) -> None:
     """The candidates ranked, fidelity beside the release gate's verdicts, then each one's
     error; a measure over its limit in red."""
     from trialsynth.reports.comparison import RANKING, risk_value
 
     table = Table(title=f"methods compared on {trial_id}", caption=RANKING)
-    fidelity = ("feature_density_mad", "corr_msd", "pmse_ratio", "effect_ci_overlap")
-    risks = ("replicated_uniques", "singling_out_risk", "dcr_share", "school_reidentification")
-    short = {
-        "feature_density_mad": "mad",
-        "effect_ci_overlap": "effect ovl",
+    fidelity = {
+        "feature_density_mad": "MAD",
+        "corr_msd": "corr MSD",
+        "pmse_ratio": "pMSE",
+        "effect_ci_overlap": "effect",
+    }
+    risks = {
         "replicated_uniques": "uniques",
         "singling_out_risk": "singling",
-        "school_reidentification": "school reid",
+        "dcr_share": "dcr",
+        "school_reidentification": "school",
     }
-    for column in ("#", "method", "status", "category", "gate", *fidelity, *risks, "fit s", "total s"):
-        table.add_column(short.get(column, column), no_wrap=True)
+    for column in (
+        "#",
+        "method",
+        "category",
+        "gate",
+        *fidelity.values(),
+        *risks.values(),
+        "fit s",
+        "total s",
+    ):
+        table.add_column(column, no_wrap=True, min_width=len(column))
     for row in rows:
         metrics, over = row["metrics"], row.get("over") or []
-        gate = {True: "passes", False: "refuses", None: ""}[row.get("would_release")]
+        gate = {True: "passes", False: "[red]refuses[/red]", None: row["status"]}[row.get("would_release")]
         table.add_row(
             str(row.get("rank") or ""),
             row["method"],
-            row["status"],
-            row["ons_category"] or "",
-            f"[red]{gate}[/red]" if gate == "refuses" else gate,
+            SHORT_CATEGORY.get(row["ons_category"] or "", row["ons_category"] or ""),
+            gate,
             *[fmt(metrics.get(key)) for key in fidelity],
             *[
                 f"[red]{fmt(risk_value(row, key))}[/red]" if key in over else fmt(risk_value(row, key))
@@ -115,7 +129,7 @@ def _print_comparison(rows: list[dict], trial_id: str) -> None:
             fmt(row["fit_s"]),
             fmt(row["seconds"]),
         )
-    Console(width=max(Console().width, 170)).print(table)
+    Console(width=max(Console().width, 150)).print(table)
     for row in rows:
         if row.get("over"):
             console.print(f"{row['method']}: the release gate would refuse it: {', '.join(row['over'])}")
