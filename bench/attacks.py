@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from ladder import halves, rungs  # noqa: E402
 
-from trialsynth.evaluation.metrics.attacks import attacks, secrets  # noqa: E402
+from trialsynth.evaluation.metrics.attacks import attacks, dcr, secrets  # noqa: E402
 from trialsynth.evaluation.metrics.prepare import evaluation_view  # noqa: E402
 
 RISKS = ("singling_out_risk", "linkability_risk", "inference_risk")
@@ -82,7 +82,7 @@ def main() -> None:
     for name, synthetic in chosen.items():
         real_view, synth_view, ctx = evaluation_view(real, synthetic, meta, args.seed, held)
         start = time.perf_counter()
-        found = attacks(real_view, synth_view, ctx)
+        found = {**attacks(real_view, synth_view, ctx), **dcr(real_view, synth_view, ctx)}
         seconds = time.perf_counter() - start
         cells = "".join(
             f"{found[k]:>8.3f} [{found[k + '_low']:>6.3f},{found[k + '_high']:>6.3f}]  " for k in RISKS

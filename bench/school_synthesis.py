@@ -107,6 +107,7 @@ def one_file(cleaned, held, way: str, seed: int) -> dict:
     )
     measured = {
         **METRICS["attacks"](real_view, synth_view, ctx),
+        **METRICS["dcr"](real_view, synth_view, ctx),
         **METRICS["propensity"](real_view, synth_view, ctx),
     }
     rows_only = dataclasses.replace(ctx, schools=None, synth_schools=None, school_columns=())

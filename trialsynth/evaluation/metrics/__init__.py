@@ -24,6 +24,7 @@ METRICS: dict[str, MetricFamily] = {
     "tcap": privacy.tcap,
     "overlap": privacy.overlap,
     "attacks": attacks.attacks,
+    "dcr": attacks.dcr,
 }
 
 METRIC_KEYS = (

@@ -41,10 +41,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trialsynth.evaluation.metrics.dcr import dcr_share, nearest, pupil_profiles, reading
+from trialsynth.evaluation.metrics.dcr import dcr_share, pupil_profiles, reading
 from trialsynth.evaluation.metrics.prepare import EvaluationContext
 from trialsynth.evaluation.metrics.privacy import default_tcap
 from trialsynth.evaluation.metrics.rates import Rate, risk, risk_against
+from trialsynth.evaluation.metrics.sweep import Found, Parts, nearest_on_parts
 
 ATTACK_KEYS = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share")
 # With every risk: the bounds of its 95% interval (``<key>_low``/``<key>_high``).
@@ -65,10 +66,11 @@ NUMERIC_TOLERANCE = 0.05  # a numeric secret is guessed when within 5% of its tr
 
 
 def attacks(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
-    """Every attack's risk (with its interval) and ``dcr_share``; NaN when the trial has fewer
-    than ``MIN_CONTROL_ROWS`` held-out rows to control with."""
+    """Every attack's risk with its interval (``dcr_share``: ``dcr``); NaN when the trial has
+    fewer than ``MIN_CONTROL_ROWS`` held-out rows to control with."""
     holdout = ctx.holdout
-    empty = dict.fromkeys((*ATTACK_KEYS, *ATTACK_CI_KEYS), float("nan"))
+    dcr_keys = ("dcr_share", "dcr_share_low", "dcr_share_high")
+    empty = {k: float("nan") for k in (*ATTACK_KEYS, *ATTACK_CI_KEYS) if k not in dcr_keys}
     if holdout is None or holdout.sum() < MIN_CONTROL_ROWS or (~holdout).sum() < MIN_CONTROL_ROWS:
         return empty
     rng = np.random.default_rng(ctx.seed)
@@ -81,15 +83,30 @@ def attacks(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> 
     so_rate, so_expected = singling_out(training, control, synth, ctx, rng)
     point, low, high = risk_against(so_rate, so_expected, prior=SINGLING_OUT_PRIOR)
     results.update({"singling_out_risk": point, "singling_out_risk_low": low, "singling_out_risk_high": high})
+    both = pd.concat([train_targets, control_targets])
+    found = nearest_on_parts(_parts(both, synth, space, _halves(list(synth.columns), rng), ctx))
     for key, (train_rate, control_rate) in (
-        ("linkability_risk", linkability(train_targets, control_targets, synth, space, rng)),
-        ("inference_risk", inference(train_targets, control_targets, synth, space, ctx)),
+        ("linkability_risk", linkability(found, len(train_targets))),
+        ("inference_risk", inference(found, both, synth, space, len(train_targets))),
     ):
         point, low, high = risk(train_rate, control_rate)
         results.update({key: point, f"{key}_low": low, f"{key}_high": high})
-    share, low, high = _dcr(space.embed(training), space.embed(control), space.embed(synth), ctx, rng)
-    results.update({"dcr_share": share, "dcr_share_low": low, "dcr_share_high": high})
     return results
+
+
+def dcr(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
+    """``dcr_share`` with its interval (a family of its own: the evaluation runs it beside the
+    other attacks, each on its own thread); NaN when the trial has fewer than
+    ``MIN_CONTROL_ROWS`` held-out rows."""
+    holdout = ctx.holdout
+    keys = ("dcr_share", "dcr_share_low", "dcr_share_high")
+    if holdout is None or holdout.sum() < MIN_CONTROL_ROWS or (~holdout).sum() < MIN_CONTROL_ROWS:
+        return dict.fromkeys(keys, float("nan"))
+    space = Space(real, ctx)
+    training, control = space.embed(real.loc[~holdout]), space.embed(real.loc[holdout])
+    rng = np.random.default_rng([ctx.seed, 1])  # its own stream
+    found = _dcr(training, control, space.embed(synth), ctx, rng)
+    return dict(zip(keys, found, strict=True))
 
 
 def _dcr(
@@ -142,26 +159,42 @@ class Space:
         return np.hstack(parts) if parts else np.zeros((len(frame), 0))
 
 
-def linkability(
-    train_targets: pd.DataFrame,
-    control_targets: pd.DataFrame,
+def _halves(columns: list[str], rng: np.random.Generator) -> tuple[list[str], list[str]]:
+    """The columns split in two at random (seeded): the two sources an intruder would link."""
+    order = rng.permutation(len(columns))
+    half = len(columns) // 2
+    return [columns[i] for i in order[:half]], [columns[i] for i in order[half:]]
+
+
+def _parts(
+    targets: pd.DataFrame,
     synth: pd.DataFrame,
     space: Space,
-    rng: np.random.Generator,
-) -> tuple[Rate, Rate]:
-    """Columns split in two at random (seeded; the two sources an intruder would link); a target
-    is linked when its two halves have the same nearest synthetic row."""
+    halves: tuple[list[str], list[str]],
+    ctx: EvaluationContext,
+) -> Parts:
+    """The points ``sweep.nearest_on_parts`` reads: both halves, and each secret's own columns
+    (the secret and its missingness indicator)."""
     columns = list(synth.columns)
-    order = rng.permutation(len(columns))
-    left = [columns[i] for i in order[: len(columns) // 2]]
-    right = [columns[i] for i in order[len(columns) // 2 :]]
-    synth_left, synth_right = space.embed(synth, left), space.embed(synth, right)
-    rates = []
-    for targets in (train_targets, control_targets):
-        _, by_left = nearest(synth_left, space.embed(targets, left))
-        _, by_right = nearest(synth_right, space.embed(targets, right))
-        rates.append(Rate(int((by_left == by_right).sum()), len(targets)))
-    return rates[0], rates[1]
+    own = {
+        secret: [c for c in columns if c == secret or c.startswith(f"{secret}__")]
+        for secret in secrets(ctx, columns)
+    }
+    return Parts(
+        targets=(space.embed(targets, halves[0]), space.embed(targets, halves[1])),
+        synth=(space.embed(synth, halves[0]), space.embed(synth, halves[1])),
+        secrets={s: (space.embed(targets, cols), space.embed(synth, cols)) for s, cols in own.items()},
+    )
+
+
+def linkability(found: Found, n_training: int) -> tuple[Rate, Rate]:
+    """A target (the first ``n_training`` training pupils, then the control pupils) is linked
+    when its two halves have the same nearest synthetic row."""
+    linked = found.left == found.right
+    return (
+        Rate(int(linked[:n_training].sum()), n_training),
+        Rate(int(linked[n_training:].sum()), len(linked) - n_training),
+    )
 
 
 def secrets(ctx: EvaluationContext, columns: list[str]) -> list[str]:
@@ -173,25 +206,19 @@ def secrets(ctx: EvaluationContext, columns: list[str]) -> list[str]:
 
 
 def inference(
-    train_targets: pd.DataFrame,
-    control_targets: pd.DataFrame,
-    synth: pd.DataFrame,
-    space: Space,
-    ctx: EvaluationContext,
+    found: Found, targets: pd.DataFrame, synth: pd.DataFrame, space: Space, n_training: int
 ) -> tuple[Rate, Rate]:
     """For each secret column: the nearest synthetic row on every other column gives the guess
     (a numeric secret is guessed within ``NUMERIC_TOLERANCE`` of its value); the rates of the
-    secret whose risk is highest."""
-    columns = list(synth.columns)
+    secret whose risk is highest (``targets``: the training pupils, then the control pupils)."""
     best: tuple[float, Rate, Rate] | None = None
-    for secret in secrets(ctx, columns):
-        aux = [c for c in columns if c != secret and not c.startswith(f"{secret}__")]
-        synth_aux = space.embed(synth, aux)
-        rates = []
-        for targets in (train_targets, control_targets):
-            _, index = nearest(synth_aux, space.embed(targets, aux))
-            guess, truth = synth[secret].to_numpy()[index], targets[secret].to_numpy()
-            rates.append(Rate(int(_guessed(guess, truth, secret in space.levels).sum()), len(targets)))
+    for secret, index in found.without.items():
+        guess, truth = synth[secret].to_numpy()[index], targets[secret].to_numpy()
+        hit = _guessed(guess, truth, secret in space.levels)
+        rates = (
+            Rate(int(hit[:n_training].sum()), n_training),
+            Rate(int(hit[n_training:].sum()), len(hit) - n_training),
+        )
         value = risk(rates[0], rates[1])[0]
         if best is None or value > best[0]:
             best = (value, rates[0], rates[1])
@@ -283,13 +310,27 @@ def _counts(x: np.ndarray, queries: list[Query]) -> np.ndarray:
 
 
 def _first_match(x: np.ndarray, queries: list[Query]) -> np.ndarray:
-    """For each predicate, the row of ``x`` it singles out (-1: none or several)."""
+    """For each predicate, the row of ``x`` it singles out (-1: none or several); those that
+    match two rows of a tenth of ``x`` are settled there (``_at_most_one``)."""
     out = np.full(len(queries), -1)
-    for i, query in enumerate(queries):
-        rows = np.flatnonzero(_match(x, query))
+    for i in np.flatnonzero(_at_most_one(x, queries)):
+        rows = np.flatnonzero(_match(x, queries[i]))
         if len(rows) == 1:
             out[i] = rows[0]
     return out
+
+
+def _at_most_one(x: np.ndarray, queries: list[Query]) -> np.ndarray:
+    """Whether each predicate may hold for one row of ``x`` at most: false when it already holds
+    for two rows of every tenth row of ``x``, then of every third - exact, and most predicates
+    that fail to single out a row of a large file fail there at a fraction of the cost."""
+    may = np.ones(len(queries), dtype=bool)
+    for stride in (10, 3):
+        if len(x) < 200 * stride:
+            continue
+        open_ = np.flatnonzero(may)
+        may[open_] = _counts(x[::stride], [queries[i] for i in open_]) <= 1
+    return may
 
 
 def _queries(synth_x: np.ndarray, widths: np.ndarray, rng: np.random.Generator) -> list[Query]:
@@ -303,6 +344,7 @@ def _queries(synth_x: np.ndarray, widths: np.ndarray, rng: np.random.Generator) 
         cols = np.sort(np.argsort(rng.random((batch, width)), axis=1)[:, :per_query], axis=1)
         values = np.take_along_axis(rows, cols, axis=1)
         candidates = [(cols[i], values[i], widths[cols[i]]) for i in range(batch)]
+        candidates = [q for q, may in zip(candidates, _at_most_one(synth_x, candidates), strict=True) if may]
         for query, count in zip(candidates, _counts(synth_x, candidates), strict=True):
             key = np.concatenate(query[:2]).tobytes()
             if count == 1 and key not in found:

@@ -24,7 +24,7 @@ def population():
 
 def _attack(real, synthetic, held, meta):
     real_view, synth_view, ctx = evaluation_view(real, synthetic, meta, 3, held)
-    return METRICS["attacks"](real_view, synth_view, ctx)
+    return {**METRICS["attacks"](real_view, synth_view, ctx), **METRICS["dcr"](real_view, synth_view, ctx)}
 
 
 def test_a_copy_of_the_training_rows_scores_maximal_risk_on_every_attack(population):

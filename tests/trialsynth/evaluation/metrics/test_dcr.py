@@ -36,7 +36,7 @@ def _coarse_attack(real, synthetic, held, units=None):
     real_view, synth_view, ctx = evaluation_view(
         data.iloc[: len(real)], data.iloc[len(real) :], meta, 3, held, units
     )
-    return METRICS["attacks"](real_view, synth_view, ctx)["dcr_share"]
+    return METRICS["dcr"](real_view, synth_view, ctx)["dcr_share"]
 
 
 def test_on_coarse_data_unseen_rows_score_no_closer_and_copies_still_are_caught():
