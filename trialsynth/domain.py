@@ -90,6 +90,9 @@ class PublicDomain:
     estimate: bool = False  # estimate what is not declared under DP (else: refused)
     estimate_share: float = 0.1  # share of the zCDP budget spent estimating it
     source: str = "manifest"  # where it was declared: the manifest, or the codebook's path
+    # False for a domain read from the trial's own rows (a comparison's draft): a method fitted on
+    # it is not differentially private, whatever its noise (``run.compare.drafted_domain``)
+    public: bool = True
 
     @property
     def names(self) -> list[str]:

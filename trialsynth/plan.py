@@ -166,6 +166,11 @@ class TrialPlan:
         return self.data_path is not None
 
     @property
+    def domain_is_public(self) -> bool:
+        """False for a domain read from the trial's own rows (a comparison's draft)."""
+        return self.domain is None or self.domain.public
+
+    @property
     def released_name(self) -> str:
         """The name the released file's format follows (the data file's, else CSV)."""
         return self.data_path.name if self.data_path is not None else "released.csv"

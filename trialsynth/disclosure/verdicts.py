@@ -24,12 +24,23 @@ class Verdicts:
 
     gate: Gate
     risks: RiskGate
+    # False for a DP method fitted on a domain read from the trial's rows (a comparison's draft):
+    # not private, so both rules hold for it as for any other file
+    private_as_drawn: bool = True
+
+    @property
+    def _enforced(self) -> bool:
+        return (self.gate.enforced and self.risks.enforced) or not self.private_as_drawn
 
     @property
     def would_release(self) -> bool:
         """Whether the release gate would pass the file (a differentially private file is
-        released as drawn: its gate is measured, not enforced)."""
-        return self.gate.released and self.risks.released
+        released as drawn: its gate is measured, not enforced - unless its domain was drafted
+        from the rows)."""
+        if not self._enforced:
+            return True
+        copied = self.gate.replicated_uniques + (self.gate.pupils[1] if self.gate.pupils else 0)
+        return copied == 0 and not self.risks.exceeded
 
     def checks(self) -> dict[str, dict[str, Any]]:
         """Each rule's measure: its value, its limit and ``within``, ``over`` or ``unmeasured``
@@ -52,7 +63,7 @@ class Verdicts:
             else:
                 verdict = OVER if value > limits[name] else WITHIN
             out[name] = {"value": value, "limit": limits[name], "verdict": verdict}
-        enforced = self.gate.enforced and self.risks.enforced
+        enforced = self._enforced
         for check in out.values():
             check["enforced"] = enforced
         return out

@@ -93,7 +93,7 @@ def drafted_domain(plan: TrialPlan) -> PublicDomain:
     alone (recorded with the candidate's settings as ``DRAFTED``), is never stored with
     measurements, and a release never sees it (``trialsynth codebook`` drafts one for review)."""
     data, meta = clean_planned(load(plan).frame, plan)
-    return draft_domain(data, meta.kinds, dict(plan.bounds), source=DRAFTED)
+    return replace(draft_domain(data, meta.kinds, dict(plan.bounds), source=DRAFTED), public=False)
 
 
 @dataclass(frozen=True)

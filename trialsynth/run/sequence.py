@@ -209,7 +209,7 @@ def _release(
         gate.enforce()
         risks.enforce(tuple(name for name, _ in tried))
     else:  # a comparison records the verdicts and keeps no file the gate would refuse
-        verdicts = Verdicts(gate, risks)
+        verdicts = Verdicts(gate, risks, private_as_drawn=trial.plan.domain_is_public)
         yield verdicts
         if not verdicts.would_release:
             return
@@ -332,10 +332,14 @@ def _private_release(
     """A differentially private file is written as the mechanism drew it, before anything else
     reads the real rows; the gate then measures it, evaluation and the category follow, and a
     failure among them is recorded without withdrawing the release (whether a file exists must
-    not depend on non-private code). ``units``: a long file's pupil of each row, as drawn."""
+    not depend on non-private code). ``units``: a long file's pupil of each row, as drawn. A
+    comparison's fit on a drafted domain is not private: measured first, kept as any file is."""
     clock = trial.clock
-    with clock.stage("write"):
-        yield write(_restored(sampled, cleaned, trial.streams, units=units), trial.plan, trial.context)
+    drafted = not trial.plan.domain_is_public
+    restored = _restored(sampled, cleaned, trial.streams, units=units)
+    if not drafted:
+        with clock.stage("write"):
+            yield write(restored, trial.plan, trial.context)
     try:
         with clock.stage("gate"):
             gate, sampled = _gate(trial, cleaned, sampled, fitted)  # measured, never enforced
@@ -346,11 +350,19 @@ def _private_release(
         yield categorise_trial(evaluation.metrics, cleaned, sampled.synthetic)
         risks = risk.check_risks(evaluation.metrics, trial.plan.policy.risk_limits, fitted.synthesiser)
         yield risks
-        if trial.context.comparison is not None:
-            yield Verdicts(gate, risks)
+        if trial.context.comparison is not None:  # a drafted domain: judged as any other file
+            verdicts = Verdicts(gate, risks, private_as_drawn=not drafted)
+            yield verdicts
+            if not verdicts.would_release:
+                return
+        if drafted:
+            with clock.stage("write"):
+                yield write(restored, trial.plan, trial.context)
         with clock.stage("report"):
             yield aggregate(cleaned.data, sampled.synthetic, cleaned.meta)
     except Exception as exc:  # noqa: BLE001 - the release stands; the failure is recorded
+        if drafted:
+            raise
         log.exception("trial %s: measuring the private release failed", trial.plan.trial_id)
         yield Unmeasured(f"{type(exc).__name__}: {exc}")
 

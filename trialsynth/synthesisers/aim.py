@@ -96,9 +96,11 @@ from trialsynth.synthesisers.aim_rounds import (
 from trialsynth.synthesisers.aim_workload import candidate_weights, trial_workload
 from trialsynth.synthesisers.base import Estimator, check_choice
 from trialsynth.synthesisers.marginal_models import (
+    NOT_PRIVATE,
     adopt,
     decompress,
     domain_statement,
+    drafted,
     load_mbi,
     neighbours_statement,
     noisy,
@@ -246,7 +248,7 @@ class AimSynthesiser(Estimator):
             "budget": {**self.budget_.record(), "analysis": self.initial_, "rounds": self.rounds_},
             "domain": self.domain_.describe(),
             "domain_estimated": self.domain_estimated_,
-            "guarantee": self.accounting(),
+            "guarantee": NOT_PRIVATE if drafted(getattr(self, "domain_", None)) else self.accounting(),
             "seconds": self.seconds_,
             "stopped_by": self.stopped_by_,
         }

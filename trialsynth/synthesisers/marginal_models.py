@@ -234,6 +234,18 @@ def neighbours_statement(epsilon: float, delta: float, budget: Budget) -> str:
     )
 
 
+NOT_PRIVATE = (
+    "not differentially private: the domain (levels, ranges, precision) was read from the trial's "
+    "own rows for a comparison of methods, so the file discloses what they hold whatever the "
+    "noise; such a file is never released"
+)
+
+
+def drafted(domain: PublicDomain | None) -> bool:
+    """Whether a fit's domain was read from private rows (``PublicDomain.public`` false)."""
+    return domain is not None and not domain.public
+
+
 def domain_statement(budget: Budget) -> str:
     """The part of a release's guarantee that says how its domain became public."""
     if budget.parts.get("domain"):

@@ -52,10 +52,12 @@ from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import Estimator, check_choice
 from trialsynth.synthesisers.marginal_models import (
+    NOT_PRIVATE,
     adopt,
     compression,
     decompress,
     domain_statement,
+    drafted,
     load_mbi,
     neighbours_statement,
     noisy,
@@ -153,7 +155,7 @@ class MstSynthesiser(Estimator):
             "budget": {**self.budget_.record(), "sigma": self.sigmas_},
             "domain": self.domain_.describe(),
             "domain_estimated": self.domain_estimated_,
-            "guarantee": self.accounting(),
+            "guarantee": NOT_PRIVATE if drafted(getattr(self, "domain_", None)) else self.accounting(),
         }
 
     def accounting(self) -> str:

@@ -68,3 +68,12 @@ def test_a_private_file_over_a_limit_is_released_as_drawn_and_says_so():
     checks = verdicts.checks()
     assert checks["dcr_share"]["verdict"] == OVER and checks["dcr_share"]["enforced"] is False
     assert checks["replicated_uniques"]["verdict"] == OVER
+
+
+def test_a_private_method_on_a_domain_drafted_from_the_rows_is_judged_as_any_file():
+    """Not private (its domain was read from the rows): both rules hold for it."""
+    drafted = Verdicts(_gate(replicated=2, enforced=False), _risks(enforced=False), private_as_drawn=False)
+    assert not drafted.would_release and drafted.checks()["replicated_uniques"]["enforced"] is True
+    near = Verdicts(_gate(enforced=False), _risks(enforced=False, dcr_share=0.9), private_as_drawn=False)
+    assert not near.would_release
+    assert Verdicts(_gate(enforced=False), _risks(enforced=False), private_as_drawn=False).would_release

@@ -205,4 +205,6 @@ def test_a_trial_with_no_public_domain_compares_mst_on_a_drafted_one(tmp_path, s
         assert session.query(EpsilonCharge).count() == 0
         (attempt,) = comparison_attempts(session, "d")
         assert attempt.params["domain"]["source"] == DRAFTED
+        assert attempt.params["guarantee"].startswith("not differentially private")
+    assert all(check["enforced"] for check in row.verdicts.values())  # judged as a non-private file
     assert not (tmp_path / "home" / "measurements").exists()
