@@ -36,6 +36,7 @@ LINEAGE_PACKAGES = (
     "synthpop-py",
     "mbi",
     "jax",
+    "optuna",
     "sqlalchemy",
     "prefect",
 )

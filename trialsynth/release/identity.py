@@ -35,9 +35,17 @@ from trialsynth.synthesisers import METHOD_VERSIONS
 from trialsynth.synthesisers.routing import OUTPUTS_METHOD
 from trialsynth.versions import package_versions
 
-# the packages whose versions can change a file (the rest of ``versions.LINEAGE_PACKAGES`` -
-# the evaluation's, Prefect, SQLAlchemy - only measure, orchestrate or store it)
-FILE_PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "synthpop-py", "mbi", "jax")
+# the packages whose versions can change a file (optuna tunes MST on a surrogate; the rest of
+# ``versions.LINEAGE_PACKAGES`` - the evaluation's, Prefect, SQLAlchemy - only measure,
+# orchestrate or store it), and the comparator environment's pins
+FILE_PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "synthpop-py", "mbi", "jax", "optuna")
+COMPARATOR_PINS = Path(__file__).resolve().parents[1] / "comparators" / "requirements.txt"
+
+
+def comparator_pins() -> str | None:
+    """The SHA-256 of the comparator environment's pins (synthcity, hyperimpute, torch...): the
+    packages behind the synthcity methods and CART's ``hyperimpute`` cleaning."""
+    return sha256_of(COMPARATOR_PINS) if COMPARATOR_PINS.is_file() else None
 
 
 def methods_of(plan: TrialPlan) -> dict[str, str]:
@@ -73,7 +81,8 @@ def release_identity(
         "plan": settings,
         "methods": methods_of(plan),
         "rules": dict(rules or {}),
-        "packages": {name: packages.get(name) for name in FILE_PACKAGES},
+        "packages": {name: packages.get(name) for name in FILE_PACKAGES}
+        | {"comparator_environment": comparator_pins()},
     }
 
 

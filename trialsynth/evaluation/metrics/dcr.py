@@ -30,6 +30,10 @@ INFORMATIVE_NULL = 0.9
 # a synthetic row farther from every real row than this share of real rows are from their nearest
 # other pupil is set aside (``reading``)
 REACH_QUANTILE = 0.95
+# ... and whose nearest real row is the nearest of at least this many measured synthetic rows (a
+# hub at the data's edge): a copy pushed out of reach (an unseen level, a sentinel value) still
+# sits nearest its own source, which few other rows share, and is read
+HUB_ROWS = 10
 TIED = 1e-12  # distances this close are equal
 
 
@@ -85,13 +89,15 @@ def reading(
     close to either set), over the rows that can tell where they came from:
     - not equally close to both sets (a tie says nothing; counted, a copy of a value many pupils
       hold would dilute the share towards the null);
-    - within ``reach`` of a real row: no farther from it than ``REACH_QUANTILE`` of real rows are
-      from their nearest other pupil. A row farther from every real row than real pupils are
-      from each other copies no one, and which set holds its nearest row is chance: such rows
-      share a handful of nearest real rows at the data's edge, so one file of them read 0.50,
-      0.74 and 0.84 on three holdout splits, by the luck of where those few rows fell. They
-      read as no closer (0.5): the share is 0.5 + w (s' - 0.5), w the untied rows' share
-      within reach and s' the scaled share over them (a file that ignores the data, every row
+    - not lost at the data's edge: a row farther from every real row than ``REACH_QUANTILE`` of
+      real rows are from their nearest other pupil (``reach``) whose nearest real row is also the
+      nearest of ``HUB_ROWS`` or more measured rows. Such rows share a handful of nearest real
+      rows at the data's edge, and which set holds those few is chance: one file of them read
+      0.50, 0.74 and 0.84 on three holdout splits. A copy pushed out of reach (one column set
+      to an unseen level or a sentinel value: 1.0 before reach, 0.5 with reach alone) still sits
+      nearest its own source, shared by few rows, and is read. Rows set aside read as no
+      closer (0.5): the share is 0.5 + w (s' - 0.5), w the untied rows' share
+      read and s' the scaled share over them (a file that ignores the data, every row
       out of reach: 0.5; half copies, half such rows: 0.75).
     The null ``s0`` is the same share for real rows (as many, seeded) each against both sets less
     its own pupil's rows (``_unseen_share``; ``units``: the training and held-out rows' pupils in
@@ -109,13 +115,15 @@ def reading(
     p = len(trained) / (len(trained) + len(held))
     null, reach = _unseen_share(trained, held, units, p, rng)
     untied = np.abs(to_training - to_control) > TIED
-    near = untied & (np.minimum(to_training, to_control) <= reach)
+    source = np.where(to_training < to_control, on_training, len(trained) + on_control)
+    _, where, sizes = np.unique(source, return_inverse=True, return_counts=True)
+    hub = sizes[where] >= HUB_ROWS  # the nearest real row of many measured rows
+    near = untied & ((np.minimum(to_training, to_control) <= reach) | ~hub)
     if not near.any():
         return Reading(0.5, 0.5, 0.5, 0.0, null)
     closer = int((to_training < to_control)[near].sum())
     share = closer / int(near.sum())
-    source = np.where(to_training < to_control, on_training, len(trained) + on_control)[near]
-    effective = near.sum() ** 2 / float((np.unique(source, return_counts=True)[1] ** 2).sum())
+    effective = near.sum() ** 2 / float((np.unique(source[near], return_counts=True)[1] ** 2).sum())
     low, high = Rate(share * effective, effective).wilson()
     weight = float(near.sum() / untied.sum())  # the untied rows out of reach read as no closer
 

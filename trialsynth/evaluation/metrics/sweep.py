@@ -6,8 +6,8 @@ Manhattan distance is a sum over columns: the distance on the left half plus the
 the right half is the distance on every column, and every column but a secret is that less the
 secret's own. So the synthetic rows are read once, in blocks, for the two halves (the dims of
 every column once) and the secrets' few dims, instead of once for each set (six passes over the
-file: 15 s at 67,200 rows against 2,000 targets; one pass about a third of it). Ties go to the
-first synthetic row, as a search would."""
+file: 15 s at 67,200 rows against 2,000 targets; one pass about a third of it). Distances are
+compared at ``DECIMALS`` places, so that ties go to the first synthetic row, as a search's do."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 BLOCK = 2000  # synthetic rows per block (a few target-by-block matrices in memory)
+DECIMALS = 9  # distances compared at this precision (each column contributes at most 1)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class _Best:
         self.index = np.zeros(n, dtype=int)
 
     def update(self, block: np.ndarray, start: int) -> None:
+        # rounded: a distance got by subtraction carries the subtracted column's rounding, which
+        # would break an exact tie on the other columns by the secret's value, not by the row
+        block = np.round(block, DECIMALS)
         at = block.argmin(axis=1)
         value = block[np.arange(len(block)), at]
         better = value < self.distance  # strictly: a tie keeps the earlier row
