@@ -70,6 +70,10 @@ def test_kill_9_mid_run_then_run_again(tmp_path, prefect_harness, capsys):
     )
     assert not list(out.rglob("*.partial"))
     assert sorted(p.name for p in (out / "test").glob("*.csv")) == ["quick.csv", "slow.csv"]
+    import plotly
+
     assert {p.name for p in (out / "test").iterdir()} - {"quick.csv", "slow.csv"} == {
-        f"{trial}.{kind}" for trial in ("quick", "slow") for kind in ("report.html", "public.html", "card.md")
-    }
+        f"{trial}.{kind}"
+        for trial in ("quick", "slow")
+        for kind in ("report.html", "public.html", "card.md", "aggregates.json")
+    } | {f"plotly-{plotly.__version__}.min.js"}  # one bundle the folder's pages share
