@@ -66,17 +66,16 @@ def unchanged_record(source: dict[str, Any]) -> dict[str, Any]:
     identity, as a dict of its columns): what ``source`` settled about the file, with this
     attempt's own status and the attempt it repeats."""
     copied = {key: value for key, value in source.items() if key not in ATTEMPT_OWN_FIELDS}
-    repeats = {"attempt_id": source["id"], "run_id": source["run_id"]}
-    lineage = {"unchanged_since": repeats}
-    params = dict(copied.get("params") or {})
+    lineage = {"unchanged_since": {"attempt_id": source["id"], "run_id": source["run_id"]}}
+    params = copied.get("params") or {}
     if "epsilon_newly_spent" in params or copied.get("epsilon") is not None:
         # its own spend, not the release's: nothing was fitted or charged by this attempt
-        params["epsilon_newly_spent"] = 0.0
-        params["ledger"] = (
-            f"not charged: repeats the release of attempt {source['id']} (run {source['run_id']}), "
-            "whose spend is in the ledger once"
-        )
-    copied["params"] = params or copied.get("params")
+        copied["params"] = {
+            **params,
+            "epsilon_newly_spent": 0.0,
+            "ledger": f"not charged: repeats the release of attempt {source['id']} "
+            f"(run {source['run_id']}), whose spend is in the ledger once",
+        }
     return {**copied, "status": "unchanged", "error": None, "lineage": lineage}
 
 

@@ -33,20 +33,23 @@ class Verdicts:
         return (self.gate.enforced and self.risks.enforced) or not self.private_as_drawn
 
     @property
+    def _copied(self) -> int:
+        """Rows reproducing a unique real record, and a long file's copied pupils, left."""
+        return self.gate.replicated_uniques + (self.gate.pupils[1] if self.gate.pupils else 0)
+
+    @property
     def would_release(self) -> bool:
         """Whether the release gate would pass the file (a differentially private file is
         released as drawn: its gate is measured, not enforced - unless its domain was drafted
         from the rows)."""
         if not self._enforced:
             return True
-        copied = self.gate.replicated_uniques + (self.gate.pupils[1] if self.gate.pupils else 0)
-        return copied == 0 and not self.risks.exceeded
+        return self._copied == 0 and not self.risks.exceeded
 
     def checks(self) -> dict[str, dict[str, Any]]:
         """Each rule's measure: its value, its limit and ``within``, ``over`` or ``unmeasured``
         (an unmeasured attack blocks unless its limit is 1, as the gate reads it)."""
-        pupils_left = self.gate.pupils[1] if self.gate.pupils else 0
-        copied = self.gate.replicated_uniques + pupils_left
+        copied = self._copied
         out = {
             "replicated_uniques": {
                 "value": copied,

@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ FILE_PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "synthpop-py", "mbi
 COMPARATOR_PINS = Path(__file__).resolve().parents[1] / "comparators" / "requirements.txt"
 
 
+@cache
 def comparator_pins() -> str | None:
     """The SHA-256 of the comparator environment's pins (synthcity, hyperimpute, torch...): the
     packages behind the synthcity methods and CART's ``hyperimpute`` cleaning."""

@@ -225,15 +225,21 @@ def rerender_reports(record: dict[str, Any], *, public: bool = True) -> ReportFi
     kept = aggregates_path(report_names(Path(record["output_path"]))[0])
     if not kept.is_file():
         return None
-    return write_reports(record, json.loads(kept.read_text()), public=public)
+    return _write_pages(record, json.loads(kept.read_text()), public=public)
 
 
 def write_reports(record: dict[str, Any], aggregates: dict[str, Any], *, public: bool = True) -> ReportFiles:
     """The three files beside the released file at ``record["output_path"]``, each written
     atomically, and the aggregates they drew (``aggregates_path``); without ``public`` (a
     comparison's file, never released) the secure report only."""
-    report, public_page, card = report_names(Path(record["output_path"]))
+    report = report_names(Path(record["output_path"]))[0]
     write_atomically(json.dumps(aggregates, default=str), aggregates_path(report))
+    return _write_pages(record, aggregates, public=public)
+
+
+def _write_pages(record: dict[str, Any], aggregates: dict[str, Any], *, public: bool) -> ReportFiles:
+    """The pages alone (``write_reports``; ``rerender_reports`` from the aggregates kept)."""
+    report, public_page, card = report_names(Path(record["output_path"]))
     bundle = plotly_bundle(report.parent)
     write_atomically(render_report(record, aggregates, public_page.name, bundle), report)
     if public:

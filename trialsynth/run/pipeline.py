@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from trialsynth.catalogue.records import as_record
 from trialsynth.errors import TrialsynthError
 from trialsynth.plan import RunContext, TrialPlan
 from trialsynth.reports.aggregates import Aggregated
-from trialsynth.reports.trial_report import rendered_by, rerender_reports, write_reports
+from trialsynth.reports.trial_report import ReportFiles, rendered_by, rerender_reports, write_reports
 from trialsynth.run.sequence import trial_steps
 from trialsynth.run.steps import Stopwatch, Trial
 from trialsynth.versions import code_version, package_versions
@@ -100,16 +101,11 @@ def report_trial(
     """Write the trial's report, public variant and data card beside its released file and
     record the report's path; a report that cannot be written is logged and recorded in the
     attempt's lineage - the release stands."""
-    with sessions() as session:
-        record = as_record(session.get(Attempt, attempt_id))
-    try:
-        files = write_reports(record, aggregates, public=public)
-    except Exception as exc:  # noqa: BLE001 - the release stands without its report
-        log.exception("trial %s: writing the report failed", record["trial_id"])
-        lineage = {**(record.get("lineage") or {}), "report_error": f"{type(exc).__name__}: {exc}"}
-        update_attempt(sessions, attempt_id, lineage=lineage)
-        return
-    update_attempt(sessions, attempt_id, report_path=str(files.report))
+    _, files = _pages(
+        sessions, attempt_id, lambda record: write_reports(record, aggregates, public=public), "report_error"
+    )
+    if files is not None:
+        update_attempt(sessions, attempt_id, report_path=str(files.report))
 
 
 def rerender_unchanged(sessions: sessionmaker, attempt_id: int, record: dict[str, Any]) -> None:
@@ -122,24 +118,34 @@ def rerender_unchanged(sessions: sessionmaker, attempt_id: int, record: dict[str
     before = rendered_by(Path(report)) if report else None
     if not report or before == code_version():
         return
-    with sessions() as session:
-        current = as_record(session.get(Attempt, attempt_id))
-    lineage = dict(current.get("lineage") or {})
-    try:
-        files = rerender_reports(current)
-    except Exception as exc:  # noqa: BLE001 - the release stands with its old pages
-        log.exception("trial %s: re-rendering the pages failed", current["trial_id"])
-        lineage["rerender_error"] = f"{type(exc).__name__}: {exc}"
-        update_attempt(sessions, attempt_id, lineage=lineage)
-        return
+    current, files = _pages(sessions, attempt_id, rerender_reports, "rerender_error")
     if files is None:
         return
-    lineage["rerendered"] = {
+    rerendered = {
         "pages": [p.name for p in (files.report, files.public, files.card)],
         "because": f"rendered by {before or 'unknown code'}, not by this code ({code_version()}); "
         "the file was not re-synthesised",
     }
-    update_attempt(sessions, attempt_id, lineage=lineage)
+    update_attempt(sessions, attempt_id, lineage={**(current.get("lineage") or {}), "rerendered": rerendered})
+
+
+def _pages(
+    sessions: sessionmaker,
+    attempt_id: int,
+    write: Callable[[dict[str, Any]], ReportFiles | None],
+    failed: str,
+) -> tuple[dict[str, Any], ReportFiles | None]:
+    """The attempt's record and its pages written by ``write``; a failure is logged and recorded
+    in the attempt's lineage under ``failed`` (None: no pages) - the release stands."""
+    with sessions() as session:
+        record = as_record(session.get(Attempt, attempt_id))
+    try:
+        return record, write(record)
+    except Exception as exc:  # noqa: BLE001 - the release stands without its pages
+        log.exception("trial %s: writing the pages failed", record["trial_id"])
+        lineage = {**(record.get("lineage") or {}), failed: f"{type(exc).__name__}: {exc}"}
+        update_attempt(sessions, attempt_id, lineage=lineage)
+        return record, None
 
 
 def assemble(

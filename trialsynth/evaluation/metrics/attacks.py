@@ -38,6 +38,8 @@ number of columns). Every nearest-neighbour search is exact (brute force).
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import numpy as np
 import pandas as pd
 
@@ -48,6 +50,7 @@ from trialsynth.evaluation.metrics.rates import Rate, risk, risk_against
 from trialsynth.evaluation.metrics.sweep import Found, Parts, nearest_on_parts
 
 ATTACK_KEYS = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share")
+DCR_KEYS = ("dcr_share", "dcr_share_low", "dcr_share_high")  # the ``dcr`` family's
 # With every risk: the bounds of its 95% interval (``<key>_low``/``<key>_high``).
 ATTACK_CI_KEYS = tuple(f"{key}_{end}" for key in ATTACK_KEYS for end in ("low", "high"))
 ATTACK_TARGETS = 1000  # training and control rows attacked (each side); fewer when the holdout is smaller
@@ -69,9 +72,8 @@ def attacks(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> 
     """Every attack's risk with its interval (``dcr_share``: ``dcr``); NaN when the trial has
     fewer than ``MIN_CONTROL_ROWS`` held-out rows to control with."""
     holdout = ctx.holdout
-    dcr_keys = ("dcr_share", "dcr_share_low", "dcr_share_high")
-    empty = {k: float("nan") for k in (*ATTACK_KEYS, *ATTACK_CI_KEYS) if k not in dcr_keys}
-    if holdout is None or holdout.sum() < MIN_CONTROL_ROWS or (~holdout).sum() < MIN_CONTROL_ROWS:
+    empty = {k: float("nan") for k in (*ATTACK_KEYS, *ATTACK_CI_KEYS) if k not in DCR_KEYS}
+    if not _controlled(holdout):
         return empty
     rng = np.random.default_rng(ctx.seed)
     space = Space(real, ctx)
@@ -99,14 +101,18 @@ def dcr(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict
     other attacks, each on its own thread); NaN when the trial has fewer than
     ``MIN_CONTROL_ROWS`` held-out rows."""
     holdout = ctx.holdout
-    keys = ("dcr_share", "dcr_share_low", "dcr_share_high")
-    if holdout is None or holdout.sum() < MIN_CONTROL_ROWS or (~holdout).sum() < MIN_CONTROL_ROWS:
-        return dict.fromkeys(keys, float("nan"))
+    if not _controlled(holdout):
+        return dict.fromkeys(DCR_KEYS, float("nan"))
     space = Space(real, ctx)
     training, control = space.embed(real.loc[~holdout]), space.embed(real.loc[holdout])
     rng = np.random.default_rng([ctx.seed, 1])  # its own stream
     found = _dcr(training, control, space.embed(synth), ctx, rng)
-    return dict(zip(keys, found, strict=True))
+    return dict(zip(DCR_KEYS, found, strict=True))
+
+
+def _controlled(holdout: np.ndarray | None) -> TypeGuard[np.ndarray]:
+    """Enough held-out and training rows (``MIN_CONTROL_ROWS`` each) for an attack to mean anything."""
+    return holdout is not None and holdout.sum() >= MIN_CONTROL_ROWS and (~holdout).sum() >= MIN_CONTROL_ROWS
 
 
 def _dcr(

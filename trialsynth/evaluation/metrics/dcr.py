@@ -40,7 +40,7 @@ TIED = 1e-12  # distances this close are equal
 @dataclass(frozen=True)
 class Reading:
     """``dcr_share`` with the bounds of its interval, the share of the measured synthetic rows
-    it was read over (not tied, within ``reach``) and the null (``dcr_share``)."""
+    it was read over (not tied, not set aside at the data's edge) and the null (``dcr_share``)."""
 
     share: float
     low: float
@@ -121,8 +121,8 @@ def reading(
     near = untied & ((np.minimum(to_training, to_control) <= reach) | ~hub)
     if not near.any():
         return Reading(0.5, 0.5, 0.5, 0.0, null)
-    closer = int((to_training < to_control)[near].sum())
-    share = closer / int(near.sum())
+    closer, read = _closer(to_training[near], to_control[near])
+    share = closer / read
     effective = near.sum() ** 2 / float((np.unique(source[near], return_counts=True)[1] ** 2).sum())
     low, high = Rate(share * effective, effective).wilson()
     weight = float(near.sum() / untied.sum())  # the untied rows out of reach read as no closer
@@ -163,9 +163,9 @@ def _unseen_share(
     to_training = _nearest_other(trained, ids[0], queries, query_ids)
     to_control = _nearest_other(held, ids[1], queries, query_ids)
     present = np.isfinite(to_training) & np.isfinite(to_control)
-    closest = np.minimum(to_training, to_control)[present]
-    reach = float(np.quantile(closest, REACH_QUANTILE)) if len(closest) else np.inf
-    counted = present & (np.minimum(to_training, to_control) <= reach)
+    closest = np.minimum(to_training, to_control)
+    reach = float(np.quantile(closest[present], REACH_QUANTILE)) if present.any() else np.inf
+    counted = present & (closest <= reach)
     closer, untied = _closer(to_training[counted], to_control[counted])
     return (closer / untied if untied else p), reach
 
