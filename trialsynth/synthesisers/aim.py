@@ -60,7 +60,7 @@ round's cost is chosen from earlier outputs, and the running sum never passes rh
 is rho-zCDP, (epsilon, delta)-DP by the conversion of ``trialsynth.dp.accounting``.
 
 The model marginals the quality scores compare with are the current model's exact marginals
-(``aim_marginals``: post-processing of noisy outputs, no budget), as in the reference AIM. Every
+(``model_marginals``: post-processing of noisy outputs, no budget), as in the reference AIM. Every
 random choice of the fit comes from the ``noise`` given to ``fit`` (default ``SecureNoise``).
 """
 
@@ -95,6 +95,7 @@ from trialsynth.synthesisers.aim_rounds import (
 )
 from trialsynth.synthesisers.aim_workload import candidate_weights, trial_workload
 from trialsynth.synthesisers.base import Estimator, check_choice
+from trialsynth.synthesisers.estimation import mirror_descent
 from trialsynth.synthesisers.marginal_models import (
     NOT_PRIVATE,
     adopt,
@@ -303,7 +304,7 @@ class AimSynthesiser(Estimator):
         rho = prepared.budget.rho - prepared.budget.parts["domain"]
         weights = candidate_weights(self.workload_of(columns, meta))
         analysis = self.analysis_cliques(columns, meta)
-        mech = Mechanism(mbi, mbi.estimation.MirrorDescent(), noise, weights, rho, n, Timer())
+        mech = Mechanism(mbi, mirror_descent(), noise, weights, rho, n, Timer())
         # 2. one-way marginals at sigma_0 (compressed), the analysis's marginals at the start
         planned = min(self.rounds_per_column * len(columns), self.max_rounds * self.batch)
         rho_rounds = rho * (1 - self.analysis_share) if analysis else rho
@@ -370,12 +371,9 @@ class AimSynthesiser(Estimator):
             record["rounds"],
             record["stopped_by"],
         )
-        self.model_ = (
-            load_mbi()
-            .estimation.MirrorDescent()
-            .estimate(
-                restored.domain, restored.measurements, known_total=stored.n, iters=self.final_iterations
-            )
+        load_mbi()
+        self.model_ = mirror_descent().estimate(
+            restored.domain, restored.measurements, known_total=stored.n, iters=self.final_iterations
         )
         self.seconds_ = {"fit": round(time.monotonic() - started, 2)}
         return self

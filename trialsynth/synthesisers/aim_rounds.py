@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from trialsynth.dp.noise import Noise
-from trialsynth.synthesisers.aim_marginals import Tables, exact_marginals
+from trialsynth.synthesisers.model_marginals import Tables, exact_marginals
 from trialsynth.synthesisers.marginal_models import compression
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def measure_analysis(
 
 def scores(state: Measured, weights: dict[Clique, float], sigma: float) -> np.ndarray:
     """AIM's quality score of each candidate against the current model: w_r (||M_r(D) - M_r(p)||_1
-    - sqrt(2/pi) sigma n_r), the model's marginals exact (``aim_marginals``)."""
+    - sqrt(2/pi) sigma n_r), the model's marginals exact (``model_marginals``)."""
     candidates = list(weights)
     estimates = state.marginals(candidates)
     return np.array(

@@ -51,6 +51,7 @@ from trialsynth.dp.stored import Measurement, StoredMeasurements
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import Estimator, check_choice
+from trialsynth.synthesisers.estimation import mirror_descent
 from trialsynth.synthesisers.marginal_models import (
     NOT_PRIVATE,
     adopt,
@@ -202,8 +203,7 @@ class MstSynthesiser(Estimator):
         # 6. estimation, from the tree model the noisy marginals imply (post-processing)
         tree_as_measured = [e for e in edges if e in tree or e[::-1] in tree]
         start = _tree_potentials(mbi, small_domain, measurements, tree_as_measured)
-        estimator = mbi.estimation.MirrorDescent()
-        self.model_ = estimator.estimate(small_domain, measurements, iters=self.iterations, warm_start=start)
+        self.model_ = mirror_descent().estimate(small_domain, measurements, iters=self.iterations, warm_start=start)
         self.edges_ = edges
         self.epsilon_spent_ = float(self.epsilon)
         self.rho_spent_ = self.budget_.rho_per_unit
@@ -240,7 +240,7 @@ class MstSynthesiser(Estimator):
         self.sigmas_ = record["sigma"]
         tree_as_measured = [e for e in self.edges_ if e in self.tree_ or e[::-1] in self.tree_]
         start = _tree_potentials(mbi, restored.domain, restored.measurements, tree_as_measured)
-        self.model_ = mbi.estimation.MirrorDescent().estimate(
+        self.model_ = mirror_descent().estimate(
             restored.domain, restored.measurements, iters=self.iterations, warm_start=start
         )
         return self

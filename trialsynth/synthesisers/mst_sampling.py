@@ -21,20 +21,19 @@ _CHUNK_ROWS = 8192
 
 def sample_codes(model, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """``n`` rows of codes, one array per attribute of ``model.domain``."""
-    from mbi import junction_tree, marginal_oracles
+    from trialsynth.synthesisers.model_marginals import Tables
 
     domain = model.domain
-    tree, elimination_order = junction_tree.make_junction_tree(domain, [tuple(c) for c in model.cliques])
-    cliques = [set(clique) for clique in tree.nodes]
-    marginals = marginal_oracles.message_passing_stable(
-        model.potentials.expand(list(tree.nodes)), model.total
-    )
+    tables = Tables.of(model.potentials, float(model.total))  # the junction tree, calibrated in numpy
+    cliques = [set(node) for node in tables.nodes]
     codes: dict[str, np.ndarray] = {}
-    for column in elimination_order[::-1]:
+    for column in tables.elimination_order[::-1]:
         neighbours = set().union(*(clique for clique in cliques if column in clique))
         parents = tuple(p for p in codes if p in neighbours)
-        table = np.asarray(marginals.project(parents + (column,)).datavector(flatten=False), dtype=float)
-        table = np.clip(table.reshape(-1, domain[column]), 0, None)
+        table = tables.held(parents + (column,))
+        if table is None:  # a junction tree holds a column with its earlier neighbours
+            raise AssertionError(f"no node of the junction tree holds {parents + (column,)!r}")
+        table = np.clip(np.asarray(table, dtype=float).reshape(-1, domain[column]), 0, None)
         if parents:
             keys = np.ravel_multi_index(tuple(codes[p] for p in parents), [domain[p] for p in parents])
         else:

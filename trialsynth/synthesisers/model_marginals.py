@@ -1,4 +1,6 @@
-"""Exact marginals of a fitted mbi model for AIM's quality scores, in numpy (post-processing).
+"""Exact marginals of a fitted mbi model, in numpy (post-processing): AIM's quality scores, the
+model's own marginals after each estimation (``estimation``) and the tables rows are drawn from
+(``mst_sampling``).
 
 The model's junction tree is calibrated once, in numpy (sum-product in log space: every
 maximal clique's marginal). A marginal held by one clique is read off it. A marginal over
@@ -29,20 +31,31 @@ class Tables:
     """The model's junction tree calibrated in numpy: each node's attributes and counts."""
 
     def __init__(self, model: Any) -> None:
+        self.calibrate(model.potentials, float(model.total))
+
+    @classmethod
+    def of(cls, potentials: Any, total: float) -> Tables:
+        """The tables of the model with these potentials (an mbi ``CliqueVector``) and total."""
+        tables = cls.__new__(cls)
+        tables.calibrate(potentials, total)
+        return tables
+
+    def calibrate(self, potentials: Any, total: float) -> None:
         from mbi import junction_tree
 
-        domain = model.domain
-        tree, _ = junction_tree.make_junction_tree(domain, [tuple(c) for c in model.cliques])
+        domain = potentials.domain
+        tree, order = junction_tree.make_junction_tree(domain, [tuple(c) for c in potentials.cliques])
+        self.elimination_order = list(order)
         self.sizes = {a: int(domain[a]) for a in domain.attributes}
         self.nodes = [tuple(node) for node in tree.nodes]
         self.neighbours = {tuple(n): [tuple(m) for m in tree.neighbors(n)] for n in tree.nodes}
         logs = {node: np.zeros([self.sizes[a] for a in node]) for node in self.nodes}
-        for clique in model.potentials.cliques:
-            factor = model.potentials[clique]
+        for clique in potentials.cliques:
+            factor = potentials[clique]
             node = next(n for n in self.nodes if set(clique) <= set(n))
             values = np.asarray(factor.values, float)
             logs[node] = logs[node] + _aligned(values, tuple(factor.domain.attributes), node)
-        calibrated = _calibrate(logs, self.neighbours, float(model.total))
+        calibrated = _calibrate(logs, self.neighbours, total)
         self.tables = {node: (node, table) for node, table in calibrated.items()}
         self.home = {a: next(n for n in self.nodes if a in n) for a in domain.attributes}
 

@@ -3,7 +3,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from trialsynth.synthesisers.aim_marginals import exact_marginals
+from trialsynth.synthesisers.model_marginals import exact_marginals
 from trialsynth.synthesisers.marginal_models import load_mbi
 
 SIZES = {"a": 2, "b": 3, "c": 4, "d": 2, "e": 3}
