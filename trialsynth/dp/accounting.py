@@ -71,21 +71,29 @@ def plan_budget(
     estimate_share: float = 0.0,
     selects: bool = False,
     unit_rows: int = 1,
+    atoms_share: float = 0.0,
 ) -> Budget:
     """Split (epsilon, delta): ``estimate_share`` of rho for estimating the domain (0 when the
     domain is declared), the rest in thirds for MST's one-way marginals, tree selection and
     two-way marginals. With ``selects`` (category levels or missing states estimated), half of
     delta bounds the chance that a value only one record holds enters the domain. With
     ``unit_rows`` k > 1 the guarantee is for a record of k rows: rho and its parts are divided by
-    k^2 (see the module)."""
+    k^2 (see the module). ``atoms_share`` of rho selects continuous columns' atoms
+    (``dp.atoms``), which shares delta_selection with the domain's levels."""
     if not 0 <= estimate_share < 1:
         raise ValueError(f"The 'estimate_share' parameter must be in [0, 1). Got {estimate_share!r}.")
     if not (isinstance(unit_rows, int) and unit_rows >= 1):
         raise ValueError(f"The 'unit_rows' parameter must be an integer >= 1. Got {unit_rows!r}.")
-    delta_selection = delta / 2 if selects else 0.0
+    if not 0 <= atoms_share < 1 - estimate_share:
+        raise ValueError(
+            f"The 'atoms_share' parameter must be in [0, 1 - estimate_share). Got {atoms_share!r}."
+        )
+    delta_selection = delta / 2 if selects or atoms_share else 0.0
     delta_conversion = delta - delta_selection
     rho = zcdp_rho(epsilon, delta_conversion) / unit_rows**2
-    domain = rho * estimate_share
-    rest = (rho - domain) / 3
-    parts = {"domain": domain, "one_way": rest, "selection": rest, "two_way": rho - domain - 2 * rest}
+    domain, atoms = rho * estimate_share, rho * atoms_share
+    rest = (rho - domain - atoms) / 3
+    parts = {"domain": domain, "one_way": rest, "selection": rest, "two_way": rho - domain - atoms - 2 * rest}
+    if atoms_share:
+        parts["atoms"] = atoms
     return Budget(epsilon, delta, rho, delta_conversion, delta_selection, parts, unit_rows)

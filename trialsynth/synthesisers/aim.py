@@ -7,7 +7,9 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
 
 0. The domain is public (``meta.domain``); what the operator left undeclared is estimated first
    with ``estimate_share`` of rho (``trialsynth.dp.domain.complete``), as for MST. The rest, rho,
-   is AIM's.
+   is AIM's, but for ``atoms_share`` of rho that selects the values continuous columns pile up on
+   (``trialsynth.dp.atoms``: Gaussian partition selection, sharing delta_selection with the
+   domain's levels; decoded to in their noisy share of a bin).
 1. **Workload** W (public: built from the column roles alone, never from the rows): every
    two-way marginal, weight 1. The candidates are W's downward closure; candidate r weighs
    w_r = sum over workload marginals s of c_s |r & s| (the paper's weighting). ``trial`` adds the
@@ -43,25 +45,22 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
    cap; the feasible set depends on earlier selections only, so taking the best noisy score that
    is feasible is the exponential mechanism over the feasible set). Each is measured at sigma_t
    and costs 1/sigma_t^2 + epsilon_t^2/8; the model is then re-estimated once, by mirror descent
-   from the previous model (warm start). A batch costs one estimation - the part of a round
-   that takes the time - for ``batch`` measurements.
+   from the previous model (warm start): one estimation (a round's time) for ``batch`` of them.
 4. **Annealing**: when the new model's marginal moved by less than sqrt(2/pi) sigma_t n_r (what
    the noise alone would explain) on half or more of the batch, sigma halves and epsilon doubles.
    **Stopping**: when what is left would not pay for two more rounds, or the round cap
    ``max_rounds`` or the time budget ``time_budget`` is reached, the last round's batch shares
    all that is left (sigma and epsilon set from it with the same alpha split), so rho is spent
-   exactly. The time and the round count depend only on earlier noisy outputs and on the
-   machine, not on the rows beyond them.
-5. **Release**: a final estimation (``final_iterations``) and n rows drawn from the model with
-   the trial's sampling generator (``mst_sampling.py``), un-binned (``discretise.py``).
+   exactly. Time and round count depend only on earlier noisy outputs and on the machine.
+5. **Release**: a final estimation (``final_iterations``), n rows drawn from the model with the
+   trial's generator (``mst_sampling.py``), un-binned (``discretise.py``).
 
 Total: the rounds' costs and the one-way measurements sum to rho exactly (a zCDP filter: every
 round's cost is chosen from earlier outputs, and the running sum never passes rho), so the release
 is rho-zCDP, (epsilon, delta)-DP by the conversion of ``trialsynth.dp.accounting``.
 
-The model marginals the quality scores compare with are the current model's exact marginals
-(``model_marginals``: post-processing of noisy outputs, no budget), as in the reference AIM. Every
-random choice of the fit comes from the ``noise`` given to ``fit`` (default ``SecureNoise``).
+Scores read the current model's exact marginals (``model_marginals``: post-processing), as in
+the reference AIM. Every random choice of the fit comes from ``noise`` (default ``SecureNoise``).
 """
 
 from __future__ import annotations
@@ -96,14 +95,18 @@ from trialsynth.synthesisers.aim_rounds import (
 from trialsynth.synthesisers.aim_workload import candidate_weights, trial_workload
 from trialsynth.synthesisers.base import Estimator, check_choice
 from trialsynth.synthesisers.estimation import mirror_descent
-from trialsynth.synthesisers.marginal_models import (
+from trialsynth.synthesisers.guarantees import (
     NOT_PRIVATE,
-    adopt,
-    decompress,
+    aim_statement,
+    atoms_statement,
     domain_statement,
     drafted,
-    load_mbi,
     neighbours_statement,
+)
+from trialsynth.synthesisers.marginal_models import (
+    adopt,
+    decompress,
+    load_mbi,
     noisy,
     prepare,
     release,
@@ -125,6 +128,8 @@ class AimSynthesiser(Estimator):
     epsilon, delta : the DP guarantee of the release (delta default 1e-9), replace-one neighbours.
     workload : {"trial", "pairs"} every two-way marginal, plus (``trial``) the analysis's marginals.
     analysis_share : share of rho that measures the primary analysis's marginals at the start.
+    atoms_share : share of rho that selects the continuous columns' atoms (``dp.atoms``): the
+        values a column piles up on, decoded to instead of a uniform value within the bin.
     covariates, school_covariates : declared baseline and school-level covariates (public roles).
     n_bins : bins per continuous column (between the public domain's bounds).
     levels : about this many groups of neighbouring bins per continuous column, each holding at
@@ -142,7 +147,7 @@ class AimSynthesiser(Estimator):
     """
 
     name: ClassVar[str] = "aim"
-    measurement_version: ClassVar[str] = "aim-1"  # bump when what is measured changes
+    measurement_version: ClassVar[str] = "aim-2"  # bump when what is measured changes
 
     def __init__(
         self,
@@ -151,6 +156,7 @@ class AimSynthesiser(Estimator):
         delta: float = 1e-9,
         workload: str = "trial",
         analysis_share: float = 0.1,
+        atoms_share: float = 0.05,
         covariates: tuple[str, ...] = (),
         school_covariates: tuple[str, ...] = (),
         n_bins: int = 64,
@@ -170,6 +176,7 @@ class AimSynthesiser(Estimator):
         self.delta = delta
         self.workload = workload
         self.analysis_share = analysis_share
+        self.atoms_share = atoms_share
         self.covariates = tuple(covariates)
         self.school_covariates = tuple(school_covariates)
         self.n_bins = n_bins
@@ -215,6 +222,10 @@ class AimSynthesiser(Estimator):
         for name, value in positive:
             if not value > 0:
                 raise ValueError(f"The {name!r} parameter of AimSynthesiser must be > 0. Got {value!r}.")
+        if not 0 <= self.atoms_share < 1:
+            raise ValueError(
+                f"The 'atoms_share' parameter of AimSynthesiser must be in [0, 1). Got {self.atoms_share!r}."
+            )
         if not 0 < self.analysis_share < 1:
             raise ValueError(
                 "The 'analysis_share' parameter of AimSynthesiser must be in (0, 1). "
@@ -249,6 +260,7 @@ class AimSynthesiser(Estimator):
             "budget": {**self.budget_.record(), "analysis": self.initial_, "rounds": self.rounds_},
             "domain": self.domain_.describe(),
             "domain_estimated": self.domain_estimated_,
+            "atoms": self.prepared_.atoms_record,
             "guarantee": NOT_PRIVATE if drafted(getattr(self, "domain_", None)) else self.accounting(),
             "seconds": self.seconds_,
             "stopped_by": self.stopped_by_,
@@ -261,18 +273,9 @@ class AimSynthesiser(Estimator):
         budget = getattr(self, "budget_", None) or plan_budget(
             self.epsilon, self.delta, unit_rows=self.unit_rows
         )
-        estimated = domain_statement(budget)
-        rounds = len(getattr(self, "rounds_", []))
         return (
-            f"{neighbours_statement(self.epsilon, self.delta, budget)}{estimated}"
-            f"AIM with a {self.workload} workload: one-way "
-            f"marginals and {rounds} adaptive rounds, each an exponential-mechanism selection "
-            "(sensitivity 2 x the largest weight, epsilon_t^2/8) and a discrete Gaussian measurement "
-            "(sensitivity sqrt 2, 1/sigma_t^2), their costs summing to the rho left after the domain; "
-            "noise from the operating system's secure generator (never stored). Covered: the synthetic "
-            "file. Read without noise but public: the row count, the declared domain and the workload "
-            "(built from the column roles). Not covered: the evaluation metrics in the catalogue, "
-            "computed on the real data."
+            f"{neighbours_statement(self.epsilon, self.delta, budget)}{domain_statement(budget)}"
+            f"{atoms_statement(budget)}{aim_statement(self.workload, len(getattr(self, 'rounds_', [])))}"
         )
 
     def privacy_spent(self) -> dict[str, float]:
@@ -294,6 +297,7 @@ class AimSynthesiser(Estimator):
             n_bins=self.n_bins,
             noise=noise,
             unit_rows=self.unit_rows,
+            atoms_share=self.atoms_share,
         )
         self.prepared_, self.meta_ = prepared, meta
         self.domain_, self.domain_estimated_ = prepared.domain, prepared.estimated
@@ -301,7 +305,7 @@ class AimSynthesiser(Estimator):
         self.school_labels_ = prepared.school_labels
         columns = list(prepared.dataset.domain.attributes)
         n = len(data)  # public under replace-one neighbours
-        rho = prepared.budget.rho - prepared.budget.parts["domain"]
+        rho = prepared.budget.rho - prepared.budget.parts["domain"] - prepared.budget.parts.get("atoms", 0.0)
         weights = candidate_weights(self.workload_of(columns, meta))
         analysis = self.analysis_cliques(columns, meta)
         mech = Mechanism(mbi, mirror_descent(), noise, weights, rho, n, Timer())
@@ -366,11 +370,8 @@ class AimSynthesiser(Estimator):
         started = time.monotonic()
         restored = adopt(self, stored, meta)
         record = stored.record
-        self.initial_, self.rounds_, self.stopped_by_ = (
-            record["initial"],
-            record["rounds"],
-            record["stopped_by"],
-        )
+        self.initial_, self.rounds_ = record["initial"], record["rounds"]
+        self.stopped_by_ = record["stopped_by"]
         load_mbi()
         self.model_ = mirror_descent().estimate(
             restored.domain, restored.measurements, known_total=stored.n, iters=self.final_iterations
@@ -387,7 +388,7 @@ class AimSynthesiser(Estimator):
         weights = self.value_weights_
         codes = {c: decompress(small[c], self.mapping_[c], weights[c], rng) for c in self.scheme_}
         form = school_form(self.mapping_, self.meta_, self.school_covariates, self.randomised)
-        return release(codes, self.prepared_, self.meta_, rng, form)
+        return release(codes, self.prepared_, self.meta_, rng, form, bin_mass=weights)
 
 
 if TYPE_CHECKING:  # mypy checks the class against every capability it claims

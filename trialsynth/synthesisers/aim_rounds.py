@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from trialsynth.dp.noise import Noise
-from trialsynth.synthesisers.model_marginals import Tables, exact_marginals
 from trialsynth.synthesisers.marginal_models import compression
+from trialsynth.synthesisers.model_marginals import Tables, exact_marginals
 
 log = logging.getLogger(__name__)
 
@@ -270,15 +270,17 @@ def _record_round(
 def budget_parts(
     budget: Any, one_way: float, initial: list[dict[str, Any]], rounds: list[dict[str, Any]]
 ) -> Any:
-    """The budget with what AIM spent: the domain's share, the one-way marginals, the analysis's
-    marginals, the rounds' selections and measurements (they sum to rho)."""
+    """The budget with what AIM spent: the domain's share, the atoms' selection, the one-way
+    marginals, the analysis's marginals, the rounds' selections and measurements (they sum to rho)."""
     analysis = sum(1 / k["sigma"] ** 2 for k in initial)
     selected = sum(r["epsilon"] ** 2 / 8 for r in rounds)
+    atoms = budget.parts.get("atoms", 0.0)
     parts = {
         "domain": budget.parts["domain"],
+        **({"atoms": atoms} if atoms else {}),
         "one_way": one_way,
         "analysis": analysis,
         "selection": selected,
-        "measurement": budget.rho - budget.parts["domain"] - one_way - analysis - selected,
+        "measurement": budget.rho - budget.parts["domain"] - atoms - one_way - analysis - selected,
     }
     return replace(budget, parts=parts)

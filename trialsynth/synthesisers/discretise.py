@@ -9,8 +9,9 @@
   column declared never missing) goes to the missing state, or - without one - to the first
   level or the middle bin.
 
-Decoding draws a value uniformly within its bin and rounds it to the domain's precision; the
-missing code becomes missing.
+Decoding draws a value uniformly within its bin (or, where the column's atoms were selected under
+DP, one of the bin's atoms in their noisy share: ``dp.atoms``) and rounds it to the domain's
+precision; the missing code becomes missing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from trialsynth.domain import PublicDomain, level_codes
+from trialsynth.dp.atoms import Atoms, draw_within
 from trialsynth.errors import TrialDataError
 
 
@@ -91,8 +93,16 @@ def encode(data: pd.DataFrame, scheme: dict[str, ColumnBins]) -> dict[str, np.nd
 
 
 def decode(
-    codes: dict[str, np.ndarray], scheme: dict[str, ColumnBins], decimals: dict[str, int], rng
+    codes: dict[str, np.ndarray],
+    scheme: dict[str, ColumnBins],
+    decimals: dict[str, int],
+    rng,
+    atoms: dict[str, Atoms] | None = None,
+    bin_mass: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
+    """Values of drawn codes; a continuous column with ``atoms`` (``dp.atoms``) takes one of its
+    bin's atoms in their noisy share of the bin's noisy count (``bin_mass``)."""
+    atoms, bin_mass = atoms or {}, bin_mass or {}
     columns = {}
     for name, bins in scheme.items():
         code = np.asarray(codes[name], dtype=np.int64)
@@ -100,8 +110,10 @@ def decode(
         if bins.edges is not None:
             edges = np.asarray(bins.edges)
             index = np.clip(code, 0, len(edges) - 2)
-            values = rng.uniform(edges[index], edges[index + 1]).round(decimals.get(name, 6))
-            columns[name] = np.where(missing, np.nan, values)
+            values = rng.uniform(edges[index], edges[index + 1])
+            if name in atoms:
+                values = draw_within(atoms[name], edges, bin_mass.get(name), index, values, rng)
+            columns[name] = np.where(missing, np.nan, values.round(decimals.get(name, 6)))
         else:
             labels = np.asarray((*bins.codes_labels, None), dtype=object)
             columns[name] = pd.Series(labels[np.clip(code, 0, len(labels) - 1)], dtype=object).where(

@@ -33,7 +33,9 @@ def mirror_descent() -> Any:
     class NumpyCalibrated(MirrorDescent):
         def _init(self, domain, loss_fn, known_total, *, warm_start=None, constraints=()):
             if constraints:
-                return super()._init(domain, loss_fn, known_total, warm_start=warm_start, constraints=constraints)
+                return super()._init(
+                    domain, loss_fn, known_total, warm_start=warm_start, constraints=constraints
+                )
             potentials = _extract_potentials(warm_start, domain, loss_fn.cliques)
             alpha = 2.0 / (loss_fn.lipschitz * known_total) if self.stepsize is None else self.stepsize
             # the loop's first step computes the marginals from the potentials; these are not read
@@ -55,4 +57,3 @@ def mirror_descent() -> Any:
             )
 
     return NumpyCalibrated()
-

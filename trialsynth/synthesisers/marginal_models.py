@@ -19,6 +19,7 @@ import pandas as pd
 
 from trialsynth.domain import PublicDomain, domain_formats
 from trialsynth.dp.accounting import Budget, plan_budget
+from trialsynth.dp.atoms import Atoms, select_atoms
 from trialsynth.dp.domain import complete
 from trialsynth.dp.noise import Noise
 from trialsynth.dp.stored import Measurement, StoredMeasurements
@@ -54,6 +55,8 @@ class Prepared:
     dataset: Any  # mbi.Dataset of the codes (None when restored from stored measurements)
     n_bins: int
     rows: int | None = None  # the public row count, when there is no dataset
+    atoms: dict[str, Atoms] = dataclasses.field(default_factory=dict)  # selected under DP (``dp.atoms``)
+    atoms_record: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def bin_scheme(self) -> dict[str, dict]:
@@ -73,9 +76,11 @@ def prepare(
     n_bins: int,
     noise: Noise,
     unit_rows: int = 1,
+    atoms_share: float = 0.0,
 ) -> Prepared:
-    """Plan the budget, complete the public domain (estimating what is undeclared under DP) and
-    encode the trial on it. The school labels' order comes from the secret source, never stored.
+    """Plan the budget, complete the public domain (estimating what is undeclared under DP),
+    select the continuous columns' atoms with ``atoms_share`` of rho (``dp.atoms``) and encode the
+    trial on the domain. The school labels' order comes from the secret source, never stored.
     ``unit_rows``: the rows each record (a long file's pupil) contributes, exactly
     (``dp.accounting``)."""
     if meta.domain is None:
@@ -92,11 +97,25 @@ def prepare(
         estimate_share=declared.estimate_share if undeclared else 0.0,
         selects=bool(undeclared),  # one threshold for every estimate: delta/2 set aside
         unit_rows=unit_rows,
+        atoms_share=atoms_share,
     )
+    # the domain's levels and the atoms share delta_selection when both select
+    both = 2 if undeclared and atoms_share else 1
     domain, estimated = complete(
-        data, declared, budget.parts["domain"], budget.delta_selection, noise, held=unit_rows
+        data, declared, budget.parts["domain"], budget.delta_selection / both, noise, held=unit_rows
     )
     scheme = bins_from_domain(domain, n_bins)
+    formats = domain_formats(domain)
+    continuous = [c for c, bins in scheme.items() if bins.edges is not None]
+    atoms, atoms_record = select_atoms(
+        data[continuous],
+        {c: max(formats[c][1], 0) for c in continuous},
+        {c: (scheme[c].edges[0], scheme[c].edges[-1]) for c in continuous},  # type: ignore[index]
+        budget.parts.get("atoms", 0.0),
+        budget.delta_selection / both,
+        noise,
+        held=unit_rows,
+    )
     codes = encode(data[domain.names], scheme)
     columns = list(codes)
     mbi_domain = mbi.Domain(columns, [scheme[c].size for c in columns])
@@ -104,11 +123,13 @@ def prepare(
         budget=budget,
         domain=domain,
         estimated=estimated,
-        formats=domain_formats(domain),
+        formats=formats,
         scheme=scheme,
         school_labels=_school_labels(domain, meta),
         dataset=mbi.Dataset(codes, mbi_domain),
         n_bins=n_bins,
+        atoms=atoms,
+        atoms_record=atoms_record,
     )
 
 
@@ -137,8 +158,18 @@ def to_stored(
         mapping={c: [int(v) for v in m] for c, m in estimator.mapping_.items()},
         measurements=measurements,
         budget=dataclasses.asdict(estimator.budget_) | {"estimated": prepared.estimated},
-        record=record,
+        record=record | _atoms_record(prepared),
     )
+
+
+def _atoms_record(prepared: Prepared) -> dict[str, Any]:
+    """The atoms selected under DP (noisy outputs), as stored beside the measurements."""
+    if not prepared.atoms:
+        return {}
+    return {
+        "atoms": {c: a.to_dict() for c, a in prepared.atoms.items()},
+        "atoms_selection": prepared.atoms_record,
+    }
 
 
 def noisy(measurement: Any, *, compressed: bool = True) -> Measurement:
@@ -192,6 +223,8 @@ def restore(stored: StoredMeasurements, meta: TrialMeta) -> Restored:
         dataset=None,
         n_bins=stored.n_bins,
         rows=stored.n,
+        atoms={c: Atoms.from_dict(a) for c, a in stored.record.get("atoms", {}).items()},
+        atoms_record=stored.record.get("atoms_selection", {}),
     )
     return Restored(prepared, mapping, weights, small, measurements)
 
@@ -216,44 +249,6 @@ def adopt(estimator: Any, stored: StoredMeasurements, meta: TrialMeta) -> Restor
     estimator.rho_spent_ = prepared.budget.rho_per_unit
     estimator.from_stored_ = stored.key
     return restored
-
-
-def neighbours_statement(epsilon: float, delta: float, budget: Budget) -> str:
-    """The opening of a release's guarantee: what neighbouring datasets differ by, and rho."""
-    if budget.unit_rows == 1:
-        return (
-            f"({epsilon:g}, {delta:g})-DP for neighbouring datasets that differ by replacing one row "
-            f"(the row count is public): rho = {budget.rho:.6g} zCDP at delta {budget.delta_conversion:g}; "
-        )
-    return (
-        f"({epsilon:g}, {delta:g})-DP for neighbouring datasets that differ by replacing one pupil's "
-        f"rows (each pupil contributes exactly {budget.unit_rows} of its own rows, drawn again or left "
-        f"out at random; the pupil count is public): rho = {budget.rho_per_unit:.6g} zCDP at delta "
-        f"{budget.delta_conversion:g}, the mechanism run at rho {budget.rho:.6g} a row (group "
-        f"privacy: x {budget.unit_rows}^2); below, rho per row; "
-    )
-
-
-NOT_PRIVATE = (
-    "not differentially private: the domain (levels, ranges, precision) was read from the trial's "
-    "own rows for a comparison of methods, so the file discloses what they hold whatever the "
-    "noise; such a file is never released"
-)
-
-
-def drafted(domain: PublicDomain | None) -> bool:
-    """Whether a fit's domain was read from private rows (``PublicDomain.public`` false)."""
-    return domain is not None and not domain.public
-
-
-def domain_statement(budget: Budget) -> str:
-    """The part of a release's guarantee that says how its domain became public."""
-    if budget.parts.get("domain"):
-        return (
-            "the undeclared parts of the domain were estimated under DP with rho "
-            f"{budget.parts['domain']:.6g} (delta {budget.delta_selection:g} for level selection); "
-        )
-    return "the domain was declared in full (public); "
 
 
 @dataclass(frozen=True)
@@ -284,12 +279,14 @@ def release(
     meta: TrialMeta,
     rng: np.random.Generator,
     schools: SchoolForm | None = None,
+    bin_mass: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """Codes drawn from a fitted model as the trial's columns: un-binned, schools labelled (or
+    """Codes drawn from a fitted model as the trial's columns: un-binned (to the atoms where
+    selected, in their share of ``bin_mass``, the bins' noisy one-way counts), schools labelled (or
     formed from the rows: ``schools``), dtypes and decimals of the public domain
     (post-processing)."""
     decimals = {name: max(fmt[1], 0) for name, fmt in prepared.formats.items()}
-    synthetic = decode(codes, prepared.scheme, decimals, rng)
+    synthetic = decode(codes, prepared.scheme, decimals, rng, prepared.atoms, bin_mass)
     formats = dict(prepared.formats)
     cluster, labels = meta.cluster, prepared.school_labels
     if cluster and labels is not None:

@@ -52,15 +52,12 @@ from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import Estimator, check_choice
 from trialsynth.synthesisers.estimation import mirror_descent
+from trialsynth.synthesisers.guarantees import NOT_PRIVATE, domain_statement, drafted, neighbours_statement
 from trialsynth.synthesisers.marginal_models import (
-    NOT_PRIVATE,
     adopt,
     compression,
     decompress,
-    domain_statement,
-    drafted,
     load_mbi,
-    neighbours_statement,
     noisy,
     prepare,
     release,
@@ -203,7 +200,9 @@ class MstSynthesiser(Estimator):
         # 6. estimation, from the tree model the noisy marginals imply (post-processing)
         tree_as_measured = [e for e in edges if e in tree or e[::-1] in tree]
         start = _tree_potentials(mbi, small_domain, measurements, tree_as_measured)
-        self.model_ = mirror_descent().estimate(small_domain, measurements, iters=self.iterations, warm_start=start)
+        self.model_ = mirror_descent().estimate(
+            small_domain, measurements, iters=self.iterations, warm_start=start
+        )
         self.edges_ = edges
         self.epsilon_spent_ = float(self.epsilon)
         self.rho_spent_ = self.budget_.rho_per_unit

@@ -69,7 +69,9 @@ def test_the_budget_is_spent_exactly_and_recorded(tiny):
     model = _fit(tiny)
     budget = model.budget_
     assert sum(budget.parts.values()) == pytest.approx(budget.rho)
-    assert budget.rho == pytest.approx(zcdp_rho(5.0, 1e-9))
+    # the atoms' selection (dp.atoms) takes half of delta and its share of rho
+    assert budget.rho == pytest.approx(zcdp_rho(5.0, 0.5e-9))
+    assert budget.parts["atoms"] == pytest.approx(0.05 * budget.rho)
     # every round pays 1/sigma^2 for its measurement (sensitivity sqrt 2) and epsilon^2/8 for its choice
     rounds = model.rounds_
     assert rounds and budget.parts["selection"] == pytest.approx(sum(r["epsilon"] ** 2 / 8 for r in rounds))
@@ -162,10 +164,11 @@ def test_bad_parameters_are_named(tiny, name, value):
 def test_the_noise_scale_follows_the_plan(tiny, per_column, max_rounds, batch, planned):
     """sigma_0 = sqrt((T + d) / (alpha rho')) with T = min(rounds_per_column x d, max_rounds x batch),
     d = 5
-    one-way marginals and rho' what is left after the analysis's share: the first round's sigma
+    one-way marginals and rho' what is left after the atoms' and the analysis's shares: the first round's sigma
     says so, and the one-way marginals never cost more than alpha rho' even when T < d."""
     model = _fit(tiny, rounds_per_column=per_column, max_rounds=max_rounds, batch=batch)
-    rho_rounds = model.budget_.rho * (1 - model.analysis_share)
+    rho_aim = model.budget_.rho - model.budget_.parts["atoms"]  # after the atoms' selection
+    rho_rounds = rho_aim * (1 - model.analysis_share)
     sigma = math.sqrt((planned + 5) / (0.9 * rho_rounds))
     assert model.rounds_[0]["sigma"] == pytest.approx(sigma, rel=1e-5)
     assert model.budget_.parts["one_way"] == pytest.approx(5 / sigma**2) and 5 / sigma**2 < 0.9 * rho_rounds
