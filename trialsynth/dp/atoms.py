@@ -19,7 +19,9 @@ reading that from the rows.
 
 Decoding (``discretise.decode``) draws, within a bin, one of the bin's atoms with probability the
 atoms' noisy count over the bin's noisy count (at most 1), the atom in proportion to its noisy
-count; otherwise a value uniformly within the bin. Post-processing of noisy outputs.
+count; otherwise a value uniformly within the bin, rounded to the domain's precision. A bin's
+weight is its atoms' noisy count where it holds atoms, and its own noisy count elsewhere only from
+3 sigma (``bin_weights``). Post-processing of noisy outputs.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def select_atoms(
     noise: Noise,
     held: int = 1,
 ) -> tuple[dict[str, Atoms], dict]:
-    """The atoms of each column of ``data`` (its continuous columns, at their ``decimals``, within
+    """The atoms of each column of ``data`` (its continuous columns, at their released ``decimals``,
+    within
     their public ``bounds``: a value outside them is binned at the edge) under rho-zCDP plus
     ``delta_selection``; returns them and a record of the noise used. A record of
     ``held`` rows (a long file's pupil) may hold up to ``held`` values of each histogram."""
@@ -106,3 +109,18 @@ def draw_within(
         p = counts[mine] / counts[mine].sum()
         out[take] = rng.choice(values[mine], take.size, p=p)
     return out
+
+
+def bin_weights(atoms: Atoms, edges: np.ndarray, noisy: np.ndarray, floor: float) -> np.ndarray:
+    """A column's weights per bin code (its noisy one-way counts, the missing code last) where the
+    column has atoms: a bin holding atoms weighs their noisy count, any other bin its noisy count
+    only when that reaches ``floor`` (noise alone gives every empty bin a few sigma of phantom
+    pupils, each decoded to a value no pupil holds). Post-processing."""
+    weights = np.clip(np.asarray(noisy, dtype=float), 0, None)
+    bins = len(edges) - 1
+    values, counts = np.asarray(atoms.values), np.clip(np.asarray(atoms.counts), 0, None)
+    home = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
+    held = np.bincount(home, weights=counts, minlength=bins)
+    body = weights[:bins]
+    weights[:bins] = np.where(held > 0, held, np.where(body >= floor, body, 0.0))
+    return weights

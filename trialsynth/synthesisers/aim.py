@@ -112,6 +112,7 @@ from trialsynth.synthesisers.marginal_models import (
     release,
     school_form,
     to_stored,
+    value_weights,
 )
 from trialsynth.synthesisers.mst_sampling import sample_codes
 
@@ -318,7 +319,9 @@ class AimSynthesiser(Estimator):
             dataset, self.mapping_, self.one_way_, measurements = measure_one_way(
                 mbi, prepared.dataset, self.scheme_, n, self.levels, sigma, noise
             )
-            self.value_weights_ = {c: np.clip(v, 0, None) for c, v in self.one_way_.items()}
+            atoms, self.value_weights_ = prepared.atoms, {}
+            for c, v in self.one_way_.items():
+                self.value_weights_[c] = value_weights(c, v, sigma, self.scheme_, atoms)
             answers = {
                 r: np.asarray(dataset.project(r).datavector(), dtype=float) for r in {*weights, *analysis}
             }
@@ -370,8 +373,9 @@ class AimSynthesiser(Estimator):
         started = time.monotonic()
         restored = adopt(self, stored, meta)
         record = stored.record
-        self.initial_, self.rounds_ = record["initial"], record["rounds"]
-        self.stopped_by_ = record["stopped_by"]
+        self.initial_, self.rounds_, self.stopped_by_ = (
+            record[k] for k in ("initial", "rounds", "stopped_by")
+        )
         load_mbi()
         self.model_ = mirror_descent().estimate(
             restored.domain, restored.measurements, known_total=stored.n, iters=self.final_iterations

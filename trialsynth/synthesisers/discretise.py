@@ -110,10 +110,10 @@ def decode(
         if bins.edges is not None:
             edges = np.asarray(bins.edges)
             index = np.clip(code, 0, len(edges) - 2)
-            values = rng.uniform(edges[index], edges[index + 1])
-            if name in atoms:
+            values = rng.uniform(edges[index], edges[index + 1]).round(decimals.get(name, 6))
+            if name in atoms:  # atoms are counted at the released precision
                 values = draw_within(atoms[name], edges, bin_mass.get(name), index, values, rng)
-            columns[name] = np.where(missing, np.nan, values.round(decimals.get(name, 6)))
+            columns[name] = np.where(missing, np.nan, values)
         else:
             labels = np.asarray((*bins.codes_labels, None), dtype=object)
             columns[name] = pd.Series(labels[np.clip(code, 0, len(labels) - 1)], dtype=object).where(

@@ -19,7 +19,7 @@ import pandas as pd
 
 from trialsynth.domain import PublicDomain, domain_formats
 from trialsynth.dp.accounting import Budget, plan_budget
-from trialsynth.dp.atoms import Atoms, select_atoms
+from trialsynth.dp.atoms import Atoms, bin_weights, select_atoms
 from trialsynth.dp.domain import complete
 from trialsynth.dp.noise import Noise
 from trialsynth.dp.stored import Measurement, StoredMeasurements
@@ -109,7 +109,7 @@ def prepare(
     continuous = [c for c, bins in scheme.items() if bins.edges is not None]
     atoms, atoms_record = select_atoms(
         data[continuous],
-        {c: max(formats[c][1], 0) for c in continuous},
+        {c: max(formats[c][1], 0) for c in continuous},  # the released precision
         {c: (scheme[c].edges[0], scheme[c].edges[-1]) for c in continuous},  # type: ignore[index]
         budget.parts.get("atoms", 0.0),
         budget.delta_selection / both,
@@ -206,11 +206,12 @@ def restore(stored: StoredMeasurements, meta: TrialMeta) -> Restored:
     mapping = {c: np.asarray(m, dtype=np.int64) for c, m in stored.mapping.items()}
     small = mbi.Domain(columns, [int(mapping[c].max()) + 1 for c in columns])
     measurements, weights = [], {}
+    atoms = {c: Atoms.from_dict(a) for c, a in stored.record.get("atoms", {}).items()}
     for m in stored.measurements:
         values = np.asarray(m.noisy, dtype=float)
         measured = mbi.LinearMeasurement(values, m.clique, m.sigma)
         if not m.compressed:  # a one-way marginal over the bins' codes: its noisy weights too
-            weights[m.clique[0]] = np.clip(values, 0, None)
+            weights[m.clique[0]] = value_weights(m.clique[0], values, m.sigma, scheme, atoms)
             measured = measured.compress(mapping, full)
         measurements.append(measured)
     prepared = Prepared(
@@ -223,10 +224,22 @@ def restore(stored: StoredMeasurements, meta: TrialMeta) -> Restored:
         dataset=None,
         n_bins=stored.n_bins,
         rows=stored.n,
-        atoms={c: Atoms.from_dict(a) for c, a in stored.record.get("atoms", {}).items()},
+        atoms=atoms,
         atoms_record=stored.record.get("atoms_selection", {}),
     )
     return Restored(prepared, mapping, weights, small, measurements)
+
+
+def value_weights(
+    column: str, noisy: np.ndarray, sigma: float, scheme: dict[str, ColumnBins], atoms: dict[str, Atoms]
+) -> np.ndarray:
+    """A column's weights per code from its noisy one-way counts (clipped at 0): what decompression
+    and decoding share a drawn group or bin by. A column with atoms weighs its bins by them, and a
+    bin without one only from 3 sigma (``dp.atoms.bin_weights``). Post-processing."""
+    edges = scheme[column].edges
+    if column not in atoms or edges is None:
+        return np.clip(noisy, 0, None)
+    return bin_weights(atoms[column], np.asarray(edges), noisy, 3 * sigma)
 
 
 def adopt(estimator: Any, stored: StoredMeasurements, meta: TrialMeta) -> Restored:
