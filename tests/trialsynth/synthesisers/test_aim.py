@@ -164,8 +164,8 @@ def test_bad_parameters_are_named(tiny, name, value):
 def test_the_noise_scale_follows_the_plan(tiny, per_column, max_rounds, batch, planned):
     """sigma_0 = sqrt((T + d) / (alpha rho')) with T = min(rounds_per_column x d, max_rounds x batch),
     d = 5
-    one-way marginals and rho' what is left after the atoms' and the analysis's shares: the first round's sigma
-    says so, and the one-way marginals never cost more than alpha rho' even when T < d."""
+    one-way marginals and rho' what is left after the atoms' and the analysis's shares: the first
+    round's sigma says so, and the one-way marginals never cost more than alpha rho' even when T < d."""
     model = _fit(tiny, rounds_per_column=per_column, max_rounds=max_rounds, batch=batch)
     rho_aim = model.budget_.rho - model.budget_.parts["atoms"]  # after the atoms' selection
     rho_rounds = rho_aim * (1 - model.analysis_share)

@@ -3,8 +3,8 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from trialsynth.synthesisers.model_marginals import exact_marginals
 from trialsynth.synthesisers.marginal_models import load_mbi
+from trialsynth.synthesisers.model_marginals import exact_marginals
 
 SIZES = {"a": 2, "b": 3, "c": 4, "d": 2, "e": 3}
 CLIQUES = [("a", "b"), ("b", "c"), ("c", "d"), ("e",)]  # a chain and, apart, e
