@@ -4,7 +4,11 @@ Both frames get the same treatment, decided from the real data only:
 - the cluster column is left out (synthetic school labels are new by design, never real ids);
 - categorical columns become text with missing values as the category ``"NA"``;
 - numeric columns with missing values are filled with the real median and get a 0/1
-  ``<name>__missing`` column, so missingness is evaluated as a feature (Appendix A).
+  ``<name>__missing`` column, so missingness is evaluated as a feature (Appendix A);
+- numeric columns are compared at the real column's own precision, at most 6 decimal places -
+  the most any route releases (``domain.decimals_of``): a real item-response score held to 16
+  digits and its release at 6 are the same value to an analysis, and a propensity model would
+  otherwise separate them on the digits alone.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from trialsynth.domain import decimals_of
 from trialsynth.meta import TrialMeta
 from trialsynth.missing import MISSING_SUFFIX, NA_CATEGORY, encode_missing_categories
 
@@ -90,6 +95,8 @@ def evaluation_view(
         else:
             real_view[name] = real[name].astype("float64")
             synth_view[name] = synthetic[name].astype("float64")
+        places = decimals_of(real[name])  # what any route can release (at most 6 places)
+        real_view[name], synth_view[name] = real_view[name].round(places), synth_view[name].round(places)
     numeric_all = [c for c in real_view.columns if c not in text]
     if holdout is not None and len(holdout) != len(real):
         raise ValueError(f"holdout marks {len(holdout)} rows; the real data has {len(real)}")

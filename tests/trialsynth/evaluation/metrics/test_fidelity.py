@@ -52,3 +52,20 @@ def test_pupils_without_a_school_are_one_school_of_their_own(trial):
     blank = data.assign(**{meta.cluster: data[meta.cluster].where(data.index % 7 != 0)})
     ratios = _propensity(blank, blank, meta)
     assert ratios["pmse_ratio"] == 0.0 and ratios["pmse_ratio_schools"] == 0.0
+
+
+def test_values_beyond_the_released_precision_are_not_a_difference(trial):
+    """A real score held to 16 digits and released at 6 places is the same value to an analysis;
+    the propensity model must not separate the two files on the digits alone. Known-bad: the same
+    column released at one place fewer than the real one holds is still seen."""
+    data, meta = trial
+    rng = np.random.default_rng(3)
+    lattice = rng.choice([-1.2040846860933, -0.1188116175662, 0.4752937495294, 1.3010795133602], len(data))
+    real = data.assign(pre_test_1=lattice)
+    released = real.assign(pre_test_1=real["pre_test_1"].round(6))
+    assert _propensity(real, released, meta)["pmse_ratio_pupils"] == 0.0
+    coarse = real.assign(pre_test_1=real["pre_test_1"].round(1))
+    assert (
+        _propensity(real.assign(pre_test_1=real["pre_test_1"].round(2)), coarse, meta)["pmse_ratio_pupils"]
+        > 3
+    )
