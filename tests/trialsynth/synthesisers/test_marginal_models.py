@@ -149,3 +149,21 @@ def test_schools_too_small_for_the_noise_are_formed_from_the_drawn_rows():
     )
     mixed = plain.sample(len(data), np.random.default_rng(3)).groupby("school")["arm"].nunique()
     assert (mixed == 2).mean() > 0.5  # not declared: schools mix the arms
+
+
+def test_atoms_are_stored_and_a_release_from_them_decodes_to_them(trial):
+    """A score that takes four values (200 pupils each): AIM selects them as atoms (``dp.atoms``),
+    decodes to them instead of uniform values within the bins, and a release from the stored
+    measurements - no row read - keeps them."""
+    data, meta = trial
+    lattice = data.assign(pre_score=np.resize([1.5, 3.0, 6.5, 8.0], len(data)))
+    model = METHODS["aim"]().fit(lattice, meta, noise=PublicNoise(np.random.default_rng(5)))
+    assert model.prepared_.atoms["pre_score"].values == (1.5, 3.0, 6.5, 8.0)
+    assert "post_score" not in model.prepared_.atoms  # 200 values of a few pupils each
+    stored = StoredMeasurements.from_json(json.loads(json.dumps(model.stored("k" * 64).to_json())))
+    again = AimSynthesiser(**model.get_params()).fit_stored(stored, meta)
+    assert again.prepared_.atoms == model.prepared_.atoms
+    assert again.budget_.parts["atoms"] == model.budget_.parts["atoms"] > 0
+    for fitted in (model, again):
+        drawn = fitted.sample(len(data), np.random.default_rng(1))["pre_score"]
+        assert drawn.isin([1.5, 3.0, 6.5, 8.0]).mean() > 0.99
