@@ -129,8 +129,7 @@ class AimSynthesiser(Estimator):
     epsilon, delta : the DP guarantee of the release (delta default 1e-9), replace-one neighbours.
     workload : {"trial", "pairs"} every two-way marginal, plus (``trial``) the analysis's marginals.
     analysis_share : share of rho that measures the primary analysis's marginals at the start.
-    atoms_share : share of rho that selects the continuous columns' atoms (``dp.atoms``): the
-        values a column piles up on, decoded to instead of a uniform value within the bin.
+    atoms_share : share of rho that selects the values continuous columns pile up on (``dp.atoms``).
     covariates, school_covariates : declared baseline and school-level covariates (public roles).
     n_bins : bins per continuous column (between the public domain's bounds).
     levels : about this many groups of neighbouring bins per continuous column, each holding at
@@ -196,7 +195,7 @@ class AimSynthesiser(Estimator):
     @classmethod
     def params_from(cls, plan: TrialPlan) -> dict[str, Any]:
         return {
-            # not tuned: the trial's epsilon, else the default within the archive's cap
+            # the trial's epsilon, else the cap: it wins the tuning objective (README)
             "epsilon": plan.epsilon
             if plan.epsilon is not None
             else min(defaults.EPSILON, plan.policy.epsilon_cap),
