@@ -65,7 +65,6 @@ the reference AIM. Every random choice of the fit comes from ``noise`` (default 
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from itertools import combinations
@@ -115,8 +114,6 @@ from trialsynth.synthesisers.marginal_models import (
     value_weights,
 )
 from trialsynth.synthesisers.mst_sampling import sample_codes
-
-log = logging.getLogger(__name__)
 
 WORKLOADS = ("trial", "pairs")
 
