@@ -245,9 +245,10 @@ def level_codes(values: pd.Series, levels: tuple) -> np.ndarray:
     )
 
 
-def decimals_of(column: pd.Series, limit: int = 6) -> int:
-    """The fewest decimal places that hold a numeric column's values (at most ``limit``)."""
-    values = pd.to_numeric(column, errors="coerce").dropna().to_numpy(dtype="float64")[:5000]
+def decimals_of(column: pd.Series, limit: int = 6, rows: int | None = 5000) -> int:
+    """The fewest decimal places that hold a numeric column's values (at most ``limit``), read
+    from its first ``rows`` values (None: all)."""
+    values = pd.to_numeric(column, errors="coerce").dropna().to_numpy(dtype="float64")[:rows]
     for places in range(limit + 1):
         if np.allclose(values, np.round(values, places), rtol=0, atol=1e-6 * 10**-places):
             return places

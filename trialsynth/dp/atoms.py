@@ -59,11 +59,11 @@ def select_atoms(
     noise: Noise,
     held: int = 1,
 ) -> tuple[dict[str, Atoms], dict]:
-    """The atoms of each column of ``data`` (its continuous columns, at their released ``decimals``,
-    within
-    their public ``bounds``: a value outside them is binned at the edge) under rho-zCDP plus
-    ``delta_selection``; returns them and a record of the noise used. A record of
-    ``held`` rows (a long file's pupil) may hold up to ``held`` values of each histogram."""
+    """The atoms of each column of ``data`` (its continuous columns, at their released
+    ``decimals``, within their public ``bounds``: values outside are left out) under rho-zCDP plus
+    ``delta_selection``; returns them and a record of the noise used. A record of ``held`` rows (a
+    long file's pupil) may hold up to ``held`` values of each histogram. A value is binned as held,
+    so an atom within rounding of a bin's edge may sit in the next bin."""
     if rho <= 0 or data.shape[1] == 0:
         return {}, {}
     sigma = estimation_sigma(rho, data.shape[1])
@@ -113,14 +113,15 @@ def draw_within(
 
 def bin_weights(atoms: Atoms, edges: np.ndarray, noisy: np.ndarray, floor: float) -> np.ndarray:
     """A column's weights per bin code (its noisy one-way counts, the missing code last) where the
-    column has atoms: a bin holding atoms weighs their noisy count, any other bin its noisy count
-    only when that reaches ``floor`` (noise alone gives every empty bin a few sigma of phantom
-    pupils, each decoded to a value no pupil holds). Post-processing."""
+    column has atoms: a bin weighs its atoms' noisy count plus what its own noisy count holds
+    beyond them, that rest (or a bin's whole count, without atoms) only when it reaches ``floor``:
+    noise alone gives every empty bin - and every bin beyond its atoms - a few sigma of phantom
+    pupils, each decoded to a value no pupil holds. Post-processing."""
     weights = np.clip(np.asarray(noisy, dtype=float), 0, None)
     bins = len(edges) - 1
     values, counts = np.asarray(atoms.values), np.clip(np.asarray(atoms.counts), 0, None)
     home = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
     held = np.bincount(home, weights=counts, minlength=bins)
-    body = weights[:bins]
-    weights[:bins] = np.where(held > 0, held, np.where(body >= floor, body, 0.0))
+    rest = np.clip(weights[:bins] - held, 0, None)
+    weights[:bins] = held + np.where(rest >= floor, rest, 0.0)
     return weights

@@ -39,9 +39,10 @@ def drafted(domain: PublicDomain | None) -> bool:
 def domain_statement(budget: Budget) -> str:
     """The part of a release's guarantee that says how its domain became public."""
     if budget.parts.get("domain"):
+        delta = budget.delta_selection / (2 if budget.parts.get("atoms") else 1)
         return (
             "the undeclared parts of the domain were estimated under DP with rho "
-            f"{budget.parts['domain']:.6g} (delta {budget.delta_selection:g} for level selection); "
+            f"{budget.parts['domain']:.6g} (delta {delta:g} for level selection); "
         )
     return "the domain was declared in full (public); "
 
@@ -50,10 +51,10 @@ def atoms_statement(budget: Budget) -> str:
     """The part of a release's guarantee on the continuous columns' atoms (``dp.atoms``)."""
     if not budget.parts.get("atoms"):
         return ""
+    delta = budget.delta_selection / (2 if budget.parts.get("domain") else 1)  # as ``prepare`` splits
     return (
         "the values continuous columns pile up on were selected by Gaussian partition selection "
-        f"with rho {budget.parts['atoms']:.6g} (delta {budget.delta_selection:g} shared with any "
-        "level selection); "
+        f"with rho {budget.parts['atoms']:.6g} (delta {delta:g}); "
     )
 
 
@@ -63,7 +64,8 @@ def aim_statement(workload: str, rounds: int) -> str:
         f"AIM with a {workload} workload: one-way "
         f"marginals and {rounds} adaptive rounds, each an exponential-mechanism selection "
         "(sensitivity 2 x the largest weight, epsilon_t^2/8) and a discrete Gaussian measurement "
-        "(sensitivity sqrt 2, 1/sigma_t^2), their costs summing to the rho left after the domain; "
+        "(sensitivity sqrt 2, 1/sigma_t^2), their costs summing to the rho left after the domain "
+        "and the atoms; "
         "noise from the operating system's secure generator (never stored). Covered: the synthetic "
         "file. Read without noise but public: the row count, the declared domain and the workload "
         "(built from the column roles). Not covered: the evaluation metrics in the catalogue, "

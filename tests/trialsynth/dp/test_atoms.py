@@ -82,6 +82,13 @@ def test_empty_bins_lose_their_phantom_pupils_where_the_column_has_atoms():
     a value no pupil holds; below 3 sigma such a bin weighs nothing, a bin with atoms their count."""
     edges = np.linspace(0.0, 4.0, 5)
     atoms = Atoms((0.5, 2.5), (300.0, 120.0))
-    noisy = np.array([310.0, 40.0, 90.0, 700.0, 25.0])  # four bins and the missing code
+    noisy = np.array([310.0, 40.0, 500.0, 700.0, 25.0])  # four bins and the missing code
     weights = bin_weights(atoms, edges, noisy, floor=60.0)
-    assert weights.tolist() == [300.0, 0.0, 120.0, 700.0, 25.0]
+    # bin 0: its atom, the 10 beyond it noise; bin 2: its atom and 380 pupils of other values
+    assert weights.tolist() == [300.0, 0.0, 500.0, 700.0, 25.0]
+    mass = weights[:4]
+    rng = np.random.default_rng(0)
+    index = np.repeat([0, 2], 10_000)
+    out = draw_within(atoms, edges, mass, index, rng.uniform(edges[index], edges[index + 1]), rng)
+    assert np.all(out[index == 0] == 0.5)  # a spike alone decodes to it
+    assert np.mean(out[index == 2] == 2.5) == pytest.approx(120 / 500, abs=0.02)  # a mixed bin keeps its rest

@@ -5,10 +5,11 @@ Both frames get the same treatment, decided from the real data only:
 - categorical columns become text with missing values as the category ``"NA"``;
 - numeric columns with missing values are filled with the real median and get a 0/1
   ``<name>__missing`` column, so missingness is evaluated as a feature (Appendix A);
-- numeric columns are compared at the real column's own precision, at most 6 decimal places -
-  the most any route releases (``domain.decimals_of``): a real item-response score held to 16
-  digits and its release at 6 are the same value to an analysis, and a propensity model would
-  otherwise separate them on the digits alone.
+- a real numeric column is read at its own precision, at most 6 decimal places - the most any
+  route releases (``domain.decimals_of``, over all its values): a real item-response score held
+  to 16 digits and its release at 6 are the same value to an analysis, and a propensity model
+  would otherwise separate them on the digits alone. The synthetic file is read as it is (a file
+  with more places than the real column holds is still seen).
 """
 
 from __future__ import annotations
@@ -95,8 +96,8 @@ def evaluation_view(
         else:
             real_view[name] = real[name].astype("float64")
             synth_view[name] = synthetic[name].astype("float64")
-        places = decimals_of(real[name])  # what any route can release (at most 6 places)
-        real_view[name], synth_view[name] = real_view[name].round(places), synth_view[name].round(places)
+        # the real values at what any route can release (at most 6 places); the file as it is
+        real_view[name] = real_view[name].round(decimals_of(real[name], rows=None))
     numeric_all = [c for c in real_view.columns if c not in text]
     if holdout is not None and len(holdout) != len(real):
         raise ValueError(f"holdout marks {len(holdout)} rows; the real data has {len(real)}")

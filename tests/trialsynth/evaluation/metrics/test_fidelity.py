@@ -69,3 +69,7 @@ def test_values_beyond_the_released_precision_are_not_a_difference(trial):
         _propensity(real.assign(pre_test_1=real["pre_test_1"].round(2)), coarse, meta)["pmse_ratio_pupils"]
         > 3
     )
+    # and a file with more places than the real column holds (whole numbers released with decimals)
+    whole = real.assign(pre_test_1=rng.integers(0, 5, len(real)).astype(float))
+    jittered = whole.assign(pre_test_1=(whole["pre_test_1"] + rng.uniform(-0.4, 0.4, len(real))).round(2))
+    assert _propensity(whole, jittered, meta)["pmse_ratio_pupils"] > 3
