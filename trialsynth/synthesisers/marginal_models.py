@@ -100,22 +100,11 @@ def prepare(
         atoms_share=atoms_share,
     )
     # the domain's levels and the atoms share delta_selection when both select
-    both = 2 if undeclared and atoms_share else 1
-    domain, estimated = complete(
-        data, declared, budget.parts["domain"], budget.delta_selection / both, noise, held=unit_rows
-    )
+    delta_selection = budget.delta_selection / (2 if undeclared and atoms_share else 1)
+    domain, estimated = complete(data, declared, budget.parts["domain"], delta_selection, noise, unit_rows)
     scheme = bins_from_domain(domain, n_bins)
     formats = domain_formats(domain)
-    continuous = [c for c, bins in scheme.items() if bins.edges is not None]
-    atoms, atoms_record = select_atoms(
-        data[continuous],
-        {c: max(formats[c][1], 0) for c in continuous},  # the released precision
-        {c: (scheme[c].edges[0], scheme[c].edges[-1]) for c in continuous},  # type: ignore[index]
-        budget.parts.get("atoms", 0.0),
-        budget.delta_selection / both,
-        noise,
-        held=unit_rows,
-    )
+    atoms, atoms_record = _atoms(data, scheme, formats, budget, delta_selection, noise, unit_rows)
     codes = encode(data[domain.names], scheme)
     columns = list(codes)
     mbi_domain = mbi.Domain(columns, [scheme[c].size for c in columns])
@@ -130,6 +119,29 @@ def prepare(
         n_bins=n_bins,
         atoms=atoms,
         atoms_record=atoms_record,
+    )
+
+
+def _atoms(
+    data: pd.DataFrame,
+    scheme: dict[str, ColumnBins],
+    formats: dict[str, tuple[Any, int]],
+    budget: Budget,
+    delta_selection: float,
+    noise: Noise,
+    held: int,
+) -> tuple[dict[str, Atoms], dict[str, Any]]:
+    """The continuous columns' atoms (``dp.atoms``) at their released precision, within their
+    public bounds, with the budget's ``atoms`` part."""
+    continuous = [c for c, bins in scheme.items() if bins.edges is not None]
+    return select_atoms(
+        data[continuous],
+        {c: max(formats[c][1], 0) for c in continuous},
+        {c: (scheme[c].edges[0], scheme[c].edges[-1]) for c in continuous},  # type: ignore[index]
+        budget.parts.get("atoms", 0.0),
+        delta_selection,
+        noise,
+        held=held,
     )
 
 
