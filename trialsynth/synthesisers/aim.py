@@ -287,15 +287,9 @@ class AimSynthesiser(Estimator):
         mbi = load_mbi()
         noise = noise if noise is not None else SecureNoise()
         prepared = prepare(
-            data,
-            meta,
-            epsilon=self.epsilon,
-            delta=self.delta,
-            n_bins=self.n_bins,
-            noise=noise,
-            unit_rows=self.unit_rows,
-            atoms_share=self.atoms_share,
-        )
+            data, meta, epsilon=self.epsilon, delta=self.delta, n_bins=self.n_bins, noise=noise,
+            unit_rows=self.unit_rows, atoms_share=self.atoms_share,
+        )  # fmt: skip
         self.prepared_, self.meta_ = prepared, meta
         self.domain_, self.domain_estimated_ = prepared.domain, prepared.estimated
         self.scheme_, self.bin_scheme_ = prepared.scheme, prepared.bin_scheme
