@@ -93,7 +93,7 @@ from trialsynth.synthesisers.aim_rounds import (
 )
 from trialsynth.synthesisers.aim_workload import candidate_weights, trial_workload
 from trialsynth.synthesisers.base import Estimator, check_choice
-from trialsynth.synthesisers.estimation import mirror_descent
+from trialsynth.synthesisers.estimation import mirror_descent, release_compiled
 from trialsynth.synthesisers.guarantees import (
     NOT_PRIVATE,
     aim_statement,
@@ -336,6 +336,7 @@ class AimSynthesiser(Estimator):
         self.seconds_ = {k: round(v, 2) for k, v in (mech.timer.seconds | elapsed).items()}
         self.epsilon_spent_ = float(self.epsilon)
         self.rho_spent_ = prepared.budget.rho_per_unit
+        release_compiled()
         return self
 
     def measurement_params(self) -> dict[str, Any]:
@@ -371,6 +372,7 @@ class AimSynthesiser(Estimator):
             restored.domain, restored.measurements, known_total=stored.n, iters=self.final_iterations
         )
         self.seconds_ = {"fit": round(time.monotonic() - started, 2)}
+        release_compiled()
         return self
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -57,3 +57,13 @@ def mirror_descent() -> Any:
             )
 
     return NumpyCalibrated()
+
+
+def release_compiled() -> None:
+    """Drop JAX's compiled programs once a fit is done. mbi compiles a program for every new set of
+    measured cliques and each keeps memory maps of its own (about 75 on this machine); a worker
+    fitting trial after trial kept them all, and past the kernel's map limit (65,530 here) the
+    compiler aborts the process. A later fit compiles what it needs again."""
+    import jax
+
+    jax.clear_caches()

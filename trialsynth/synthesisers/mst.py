@@ -51,7 +51,7 @@ from trialsynth.dp.stored import Measurement, StoredMeasurements
 from trialsynth.meta import TrialMeta
 from trialsynth.plan import TrialPlan
 from trialsynth.synthesisers.base import Estimator, check_choice
-from trialsynth.synthesisers.estimation import mirror_descent
+from trialsynth.synthesisers.estimation import mirror_descent, release_compiled
 from trialsynth.synthesisers.guarantees import NOT_PRIVATE, domain_statement, drafted, neighbours_statement
 from trialsynth.synthesisers.marginal_models import (
     adopt,
@@ -206,6 +206,7 @@ class MstSynthesiser(Estimator):
         self.edges_ = edges
         self.epsilon_spent_ = float(self.epsilon)
         self.rho_spent_ = self.budget_.rho_per_unit
+        release_compiled()
         return self
 
     def measurement_params(self) -> dict[str, Any]:
@@ -242,6 +243,7 @@ class MstSynthesiser(Estimator):
         self.model_ = mirror_descent().estimate(
             restored.domain, restored.measurements, iters=self.iterations, warm_start=start
         )
+        release_compiled()
         return self
 
     def measure(self, data: pd.DataFrame, meta: TrialMeta, *, noise: Noise | None = None) -> list:

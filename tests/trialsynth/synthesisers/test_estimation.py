@@ -47,3 +47,36 @@ def test_a_warm_start_continues_from_the_earlier_model():
         np.testing.assert_allclose(
             ours.potentials[clique].values, theirs.potentials[clique].values, atol=1e-9
         )
+
+
+def test_a_fit_leaves_no_compiled_program_behind():
+    """Each compiled program keeps memory maps of its own; a worker fitting trial after trial must
+    not keep them all (the compiler aborted the process past the kernel's map limit)."""
+    import dataclasses
+
+    import pandas as pd
+    from mbi.estimation import Estimator
+
+    from trialsynth.data.cleaning import clean
+    from trialsynth.domain import ColumnDomain, PublicDomain
+    from trialsynth.dp.noise import PublicNoise
+    from trialsynth.plan import Roles
+    from trialsynth.synthesisers.mst import MstSynthesiser
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"arm": rng.integers(0, 2, 400), "score": rng.integers(0, 5, 400)})
+    data, meta = clean(frame, Roles.of(treatment="arm", outcomes=["score"]), trial_id="t")
+    domain = PublicDomain(
+        (
+            ColumnDomain("arm", levels=(0, 1), missing=False),
+            ColumnDomain("score", levels=tuple(range(5)), missing=False),
+        )
+    )
+    mbi = load_mbi()
+    domain_, measured = _measurements(mbi)
+    mirror_descent().estimate(domain_, measured, known_total=500, iters=50)
+    assert Estimator._multi_step._cache_size() > 0
+    MstSynthesiser(epsilon=2.0, iterations=50).fit(
+        data, dataclasses.replace(meta, domain=domain), noise=PublicNoise(np.random.default_rng(1))
+    )
+    assert Estimator._multi_step._cache_size() == 0
