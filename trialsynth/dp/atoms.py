@@ -19,9 +19,9 @@ reading that from the rows.
 
 Decoding (``discretise.decode``) draws, within a bin, one of the bin's atoms with probability the
 atoms' noisy count over the bin's noisy count (at most 1), the atom in proportion to its noisy
-count; otherwise a value uniformly within the bin, rounded to the domain's precision. A bin's
-weight is its atoms' noisy count where it holds atoms, and its own noisy count elsewhere only from
-3 sigma (``bin_weights``). Post-processing of noisy outputs.
+count; otherwise a value uniformly within the bin, rounded to the domain's precision. A bin
+weighs its atoms' noisy count plus what its own noisy count holds beyond them, that rest only
+from 3 sigma (``bin_weights``). Post-processing of noisy outputs.
 """
 
 from __future__ import annotations
