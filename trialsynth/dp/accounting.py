@@ -46,6 +46,13 @@ class Budget:
     unit_rows: int = 1  # rows a record (a long file's pupil) contributes: rho is per row of them
 
     @property
+    def delta_each_selection(self) -> float:
+        """The delta of each selection that reads values off the rows - the domain's levels and
+        the continuous columns' atoms (``dp.atoms``) - sharing ``delta_selection`` equally."""
+        selections = sum(1 for part in ("domain", "atoms") if self.parts.get(part))
+        return self.delta_selection / max(selections, 1)
+
+    @property
     def rho_per_unit(self) -> float:
         """The guarantee's rho for one record of ``unit_rows`` rows (group privacy)."""
         return self.rho * self.unit_rows**2

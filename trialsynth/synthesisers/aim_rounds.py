@@ -76,7 +76,7 @@ class Measured:
     def marginals(self, cliques: list[Clique]) -> dict[Clique, np.ndarray]:
         """The current model's exact marginals (its calibrated tree built once per model)."""
         if self._tables is None or self._tables[0] is not self.model:
-            self._tables = (self.model, Tables(self.model))
+            self._tables = (self.model, Tables(self.model.potentials, float(self.model.total)))
         return exact_marginals(self.model, cliques, self._tables[1])
 
 

@@ -45,7 +45,7 @@ def mirror_descent() -> Any:
             if constraints:
                 return super()._finalize(state, known_total, constraints)
             potentials = state.potentials
-            tables = Tables.of(potentials, float(known_total))
+            tables = Tables(potentials, float(known_total))
             marginals = {
                 clique: Factor(potentials.domain.project(clique), jnp.asarray(tables.held(tuple(clique))))
                 for clique in potentials.cliques

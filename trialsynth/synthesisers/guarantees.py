@@ -39,10 +39,9 @@ def drafted(domain: PublicDomain | None) -> bool:
 def domain_statement(budget: Budget) -> str:
     """The part of a release's guarantee that says how its domain became public."""
     if budget.parts.get("domain"):
-        delta = budget.delta_selection / (2 if budget.parts.get("atoms") else 1)
         return (
             "the undeclared parts of the domain were estimated under DP with rho "
-            f"{budget.parts['domain']:.6g} (delta {delta:g} for level selection); "
+            f"{budget.parts['domain']:.6g} (delta {budget.delta_each_selection:g} for level selection); "
         )
     return "the domain was declared in full (public); "
 
@@ -51,10 +50,9 @@ def atoms_statement(budget: Budget) -> str:
     """The part of a release's guarantee on the continuous columns' atoms (``dp.atoms``)."""
     if not budget.parts.get("atoms"):
         return ""
-    delta = budget.delta_selection / (2 if budget.parts.get("domain") else 1)  # as ``prepare`` splits
     return (
         "the values continuous columns pile up on were selected by Gaussian partition selection "
-        f"with rho {budget.parts['atoms']:.6g} (delta {delta:g}); "
+        f"with rho {budget.parts['atoms']:.6g} (delta {budget.delta_each_selection:g}); "
     )
 
 

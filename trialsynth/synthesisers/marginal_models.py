@@ -99,8 +99,7 @@ def prepare(
         unit_rows=unit_rows,
         atoms_share=atoms_share,
     )
-    # the domain's levels and the atoms share delta_selection when both select
-    delta_selection = budget.delta_selection / (2 if undeclared and atoms_share else 1)
+    delta_selection = budget.delta_each_selection
     domain, estimated = complete(data, declared, budget.parts["domain"], delta_selection, noise, unit_rows)
     scheme = bins_from_domain(domain, n_bins)
     formats = domain_formats(domain)
@@ -246,8 +245,8 @@ def value_weights(
     column: str, noisy: np.ndarray, sigma: float, scheme: dict[str, ColumnBins], atoms: dict[str, Atoms]
 ) -> np.ndarray:
     """A column's weights per code from its noisy one-way counts (clipped at 0): what decompression
-    and decoding share a drawn group or bin by. A column with atoms weighs its bins by them, and a
-    bin without one only from 3 sigma (``dp.atoms.bin_weights``). Post-processing."""
+    and decoding share a drawn group or bin by. A column with atoms weighs a bin by them and by its
+    rest beyond them, that rest only from 3 sigma (``dp.atoms.bin_weights``). Post-processing."""
     edges = scheme[column].edges
     if column not in atoms or edges is None:
         return np.clip(noisy, 0, None)

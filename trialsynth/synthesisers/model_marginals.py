@@ -28,19 +28,10 @@ SOURCE = "__source__"  # the carried attribute's own axis
 
 
 class Tables:
-    """The model's junction tree calibrated in numpy: each node's attributes and counts."""
+    """The junction tree of a model with these ``potentials`` (an mbi ``CliqueVector``) and
+    ``total``, calibrated in numpy: each node's attributes and counts."""
 
-    def __init__(self, model: Any) -> None:
-        self.calibrate(model.potentials, float(model.total))
-
-    @classmethod
-    def of(cls, potentials: Any, total: float) -> Tables:
-        """The tables of the model with these potentials (an mbi ``CliqueVector``) and total."""
-        tables = cls.__new__(cls)
-        tables.calibrate(potentials, total)
-        return tables
-
-    def calibrate(self, potentials: Any, total: float) -> None:
+    def __init__(self, potentials: Any, total: float) -> None:
         from mbi import junction_tree
 
         domain = potentials.domain
@@ -102,7 +93,7 @@ def exact_marginals(
 ) -> dict[Clique, np.ndarray]:
     """Each clique's marginal under ``model`` (flattened, in the clique's attribute order, counts
     summing to the model's total). A clique no node holds must be a pair."""
-    tables = tables if tables is not None else Tables(model)
+    tables = tables if tables is not None else Tables(model.potentials, float(model.total))
     out: dict[Clique, np.ndarray] = {}
     by_source: dict[str, list[Clique]] = defaultdict(list)
     for clique in cliques:

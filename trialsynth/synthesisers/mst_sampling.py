@@ -24,7 +24,7 @@ def sample_codes(model, n: int, rng: np.random.Generator) -> dict[str, np.ndarra
     from trialsynth.synthesisers.model_marginals import Tables
 
     domain = model.domain
-    tables = Tables.of(model.potentials, float(model.total))  # the junction tree, calibrated in numpy
+    tables = Tables(model.potentials, float(model.total))  # the junction tree, calibrated in numpy
     cliques = [set(node) for node in tables.nodes]
     codes: dict[str, np.ndarray] = {}
     for column in tables.elimination_order[::-1]:
