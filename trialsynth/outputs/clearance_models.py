@@ -104,13 +104,17 @@ def _class_disclosure(
     cleared: pd.DataFrame, target: VariableOutput, predictors: list[VariableOutput]
 ) -> list[str]:
     """Categories of the predictors whose pupils all have one outcome."""
-    y = cleared[target.name]
     found = []
     for predictor in predictors:
-        if predictor.kind != "categorical":
-            continue
-        x = cleared[predictor.name]
-        both = pd.DataFrame({"x": x.astype(str), "y": y.astype(str)}).dropna()
-        outcomes_per_level = both.groupby("x")["y"].nunique()
-        found += [f"{predictor.name} = {level}" for level, k in outcomes_per_level.items() if k < 2]
+        if predictor.kind == "categorical":
+            levels = pure_levels(cleared, target.name, predictor.name)
+            found += [f"{predictor.name} = {level}" for level in levels]
     return found
+
+
+def pure_levels(cleared: pd.DataFrame, outcome: str, predictor: str) -> list:
+    """The levels of ``predictor`` (NaN for its missing values) whose pupils with an outcome all
+    have the same one: a logistic coefficient on such a level says what each of them had."""
+    both = cleared[[predictor, outcome]].dropna(subset=[outcome])
+    outcomes_per_level = both.groupby(predictor, dropna=False, sort=False)[outcome].nunique()
+    return [level for level, k in outcomes_per_level.items() if k < 2]

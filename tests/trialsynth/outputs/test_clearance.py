@@ -125,12 +125,38 @@ def test_a_dominated_mean_is_not_released_and_the_rule_is_named():
     assert not _rules_fired(clear_outputs(*_trial()), "dominance")
 
 
-def test_class_disclosure_withholds_the_model_and_names_the_rule():
+def test_class_disclosure_pools_the_category_and_the_model_is_released():
     frame, meta = _trial()
     frame.loc[frame["group"] == "c", "passed"] = 1  # every pupil of group c passed
-    with pytest.raises(TrialDataError, match="class disclosure: a category of group") as info:
+    out = clear_outputs(frame, meta)
+    (model,) = out.models
+    assert "group" in model.predictors and "group_c" not in model.terms
+    assert "c" not in out.variable("group").levels  # pooled into the modal category, a
+    (fired,) = _rules_fired(out, "class disclosure")
+    assert fired["where"] == "group: categories" and "pooled into the modal one" in fired["action"]
+    assert not any("= c" in line or "'c'" in line for line in out.log)  # no line makes the disclosure
+
+
+def test_a_covariate_that_cannot_be_pooled_leaves_the_model():
+    frame, meta = _trial()
+    frame["flag"] = np.where(frame.index % 7 == 0, "yes", "no")
+    meta = TrialMeta(
+        kinds={**meta.kinds, "flag": "binary"}, treatment="treatment", outcomes=("passed",), cluster="school"
+    )
+    frame.loc[frame["flag"] == "yes", "passed"] = 0  # two categories: pooling would leave one
+    out = clear_outputs(frame, meta)
+    (model,) = out.models
+    assert "flag" not in model.predictors and out.variable("flag").levels == ("no", "yes")
+    (fired,) = _rules_fired(out, "class disclosure")
+    assert fired["where"] == "model for passed" and "flag left out" in fired["action"]
+
+
+def test_class_disclosure_in_the_treatment_arms_withholds_the_model():
+    frame, meta = _trial()
+    frame.loc[frame["treatment"] == 1, "passed"] = 1  # every treated pupil passed
+    with pytest.raises(TrialDataError, match="class disclosure: a category of treatment") as info:
         clear_outputs(frame, meta)
-    assert "= c" not in str(info.value)  # the message does not make the disclosure itself
+    assert "= 1" not in str(info.value)  # the message does not make the disclosure itself
 
 
 def test_a_saturated_model_with_a_small_pattern_is_withheld():
