@@ -139,7 +139,8 @@ def _remedy_class_disclosure(
                 if any(pd.isna(v) or v == modal for v in pure) or column.nunique() - len(pure) < 2:
                     predictors.remove(name)
                     why = f"{name} left out: a category of it holds pupils of one outcome only"
-                    record.check("class disclosure", f"model for {outcome}", why, f"model for {outcome}: {why}")
+                    where = f"model for {outcome}"
+                    record.check("class disclosure", where, why, f"{where}: {why}")
                     break
                 cleared[name] = column.where(~column.isin(pure), modal)
                 variables[name], _ = _clear_categorical(cleared[name], rules, record)
