@@ -31,10 +31,9 @@ disclosure rules (``outputs.rules.ClearanceRules``, stored with the outputs):
 - **dominance** ((n, k) = (2, 85%)): a mean is released only when its two largest
   contributions (absolute values) make up at most 85% of the total; otherwise the midpoint of
   the modal histogram bin stands in for a missing value;
-- **schools**: a school with fewer than 10 pupils is not released on its own (all such schools
-  are one pooled entry), and the sizes are released per group of at least 5 schools alike in
-  size (each school given its group's mean size, rounded to base 5): no released size is one
-  school's own;
+- **schools** (``clearance_schools``): sizes pooled and grouped so that no released size is one
+  school's own, each school's arm where schools were randomised whole, and the primary outcome's
+  ICC by school (a variance component, from at least 10 schools);
 - **residual degrees of freedom**: a model is released only with at least 10 (rows minus
   coefficients), a converged fit and finite coefficients;
 - **class disclosure**: a category of a covariate whose pupils (with an outcome) all have one
@@ -60,6 +59,7 @@ from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
 from trialsynth.missing import plain
 from trialsynth.outputs.clearance_models import clear_model, pure_levels
+from trialsynth.outputs.clearance_schools import clear_schools
 from trialsynth.outputs.released import ReleasedOutputs, VariableOutput
 from trialsynth.outputs.rules import ClearanceRules, Recorder, round_counts
 
@@ -98,6 +98,7 @@ def clear_outputs(
             models.append(model)
     if not models:
         raise TrialDataError("no analysis model could be cleared for release: " + "; ".join(record.log[-3:]))
+    schools = clear_schools(data, cleared, variables, meta, rules, record)
     return ReleasedOutputs(
         n_rows=len(data),
         variables=tuple(variables.values()),
@@ -106,7 +107,11 @@ def clear_outputs(
         log=tuple(record.log),
         sources=(source,) if source else (),
         cluster=meta.cluster,
-        cluster_sizes=_cluster_sizes(data, meta, rules, record),
+        cluster_sizes=schools.sizes,
+        cluster_arms=schools.arms,
+        school_icc=schools.icc,
+        icc_outcome=schools.icc_outcome,
+        treatment=meta.treatment,
         columns=tuple(data.columns),
         clearance=tuple(record.checks),
     )
@@ -290,39 +295,3 @@ def _decimals(values: np.ndarray, limit: int = 6) -> int:
         if np.allclose(sample, np.round(sample, places), rtol=0, atol=1e-6 * 10**-places):
             return places
     return limit
-
-
-def _cluster_sizes(
-    data: pd.DataFrame, meta: TrialMeta, rules: ClearanceRules, record: Recorder
-) -> tuple[int, ...]:
-    """School sizes as released: schools under the minimum cell pooled into one entry, then
-    schools in order of size grouped by ``school_group`` (the last group takes the remainder)
-    and each given its group's mean size, rounded to base 5 (at least the minimum cell)."""
-    if not meta.cluster:
-        return ()
-    sizes = np.sort(data[meta.cluster].value_counts(dropna=False).to_numpy(dtype=float))[::-1]
-    small = sizes[sizes < rules.min_cell_count]
-    sizes = sizes[sizes >= rules.min_cell_count]
-    if len(small):
-        record.check(
-            "threshold",
-            "school sizes",
-            f"{len(small)} schools under {rules.min_cell_count} pupils released as one pooled entry",
-        )
-        if small.sum() >= rules.min_cell_count:
-            sizes = np.sort(np.append(sizes, small.sum()))[::-1]
-    groups = max(len(sizes) // rules.school_group, 1)
-    released = (
-        np.concatenate([np.full(len(g), g.mean()) for g in np.array_split(sizes, groups)])
-        if len(sizes)
-        else sizes
-    )
-    record.check(
-        "threshold",
-        "school sizes",
-        f"each school's size released as the mean of its group of at least "
-        f"{min(rules.school_group, len(sizes))} schools alike in size, rounded to base "
-        f"{rules.count_rounding_base}",
-    )
-    rounded = np.maximum(round_counts(released, rules), rules.min_cell_count)
-    return tuple(int(s) for s in rounded)

@@ -122,6 +122,10 @@ class ReleasedOutputs:
     cluster_sizes: tuple[int, ...] = ()
     columns: tuple[str, ...] = ()  # column order of the released file (variables and cluster)
     clearance: tuple[dict, ...] = ()  # the clearance report: every check, where it fired, what it did
+    cluster_arms: tuple = ()  # each released school's arm, where schools were randomised whole
+    school_icc: float | None = None  # the ICC of ``icc_outcome`` by school, as released
+    icc_outcome: str | None = None
+    treatment: str | None = None
 
     def variable(self, name: str) -> VariableOutput:
         for variable in self.variables:
@@ -178,6 +182,10 @@ class ReleasedOutputs:
                 cluster_sizes=tuple(raw.get("cluster_sizes", ())),
                 columns=tuple(raw.get("columns", ())),
                 clearance=tuple(raw.get("clearance", ())),
+                cluster_arms=tuple(raw.get("cluster_arms", ())),
+                school_icc=raw.get("school_icc"),
+                icc_outcome=raw.get("icc_outcome"),
+                treatment=raw.get("treatment"),
             )
         except (KeyError, TypeError) as exc:
             raise TrialDataError(f"released outputs: malformed entry ({type(exc).__name__}: {exc})") from None

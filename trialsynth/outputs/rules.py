@@ -20,6 +20,8 @@ class ClearanceRules:
     dominance_n: int = 2
     dominance_k: float = 0.85
     school_group: int = 5
+    min_schools_icc: int = 10
+    icc_decimals: int = 2
 
 
 @dataclass

@@ -41,7 +41,7 @@ METHOD_VERSIONS: dict[str, str] = {
     "cart": "cart-1",
     "mst": "mst-1",
     "aim": "aim-2",
-    "ea": "ea-1",
+    "ea": "ea-2",
     "gan": "synthcity-gan-1",
     "pategan": "synthcity-pategan-1",
     "ctgan": "synthcity-ctgan-1",

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialsynth.data.schools import icc, school_key
 from trialsynth.meta import TrialMeta
 
 EFFECT_KEYS = ("effect_ci_overlap", "effect_std_diff", "effect_sign_agreement", "icc_real", "icc_synthetic")
@@ -84,8 +85,8 @@ def primary_analysis(frame: pd.DataFrame, meta: TrialMeta, covariates: list[str]
     model = sm.OLS(y.to_numpy(), design[present].to_numpy())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if meta.cluster and data[meta.cluster].nunique() > 1:
-            groups = pd.factorize(data[meta.cluster].map(_school))[0]  # a missing school: a group of its own
+        if meta.cluster and data[meta.cluster].nunique() > 1:  # a missing school: a group of its own
+            groups = pd.factorize(data[meta.cluster].map(school_key))[0]
             fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
         else:
             fit = model.fit(cov_type="HC1")
@@ -95,35 +96,12 @@ def primary_analysis(frame: pd.DataFrame, meta: TrialMeta, covariates: list[str]
     return out
 
 
-def _school(value: object) -> str:
-    return "\0missing" if pd.isna(value) else str(value)
-
-
 def ci_overlap(real: tuple[float, float], synthetic: tuple[float, float]) -> float:
     """Karr et al. (2006): the mean share of each 95% interval covered by their intersection."""
     (b_r, se_r), (b_s, se_s) = real, synthetic
     lo_r, hi_r, lo_s, hi_s = b_r - Z95 * se_r, b_r + Z95 * se_r, b_s - Z95 * se_s, b_s + Z95 * se_s
     common = min(hi_r, hi_s) - max(lo_r, lo_s)
     return max(-1.0, 0.5 * (common / (hi_r - lo_r) + common / (hi_s - lo_s)))
-
-
-def icc(frame: pd.DataFrame, outcome: str, cluster: str) -> float | None:
-    """ICC(1) of ``outcome`` by ``cluster``: one-way ANOVA, Donner's n0 for unequal sizes. The
-    mean squares from the groups' sums directly (an OLS on one dummy per school built a dense
-    rows x schools matrix: minutes at 67,200 rows)."""
-    data = pd.DataFrame({"y": pd.to_numeric(frame[outcome], errors="coerce"), "g": frame[cluster]}).dropna()
-    data["g"] = data["g"].map(_school)
-    groups = data.groupby("g")["y"]
-    sizes, means = groups.size(), groups.mean()
-    n, k = float(sizes.sum()), len(sizes)
-    if k < 2 or n <= k or data["y"].std() == 0:
-        return None
-    grand = float(data["y"].mean())
-    between = float((sizes * (means - grand) ** 2).sum()) / (k - 1)
-    within = float(((data["y"] - data["g"].map(means)) ** 2).sum()) / (n - k)
-    n0 = (n - float((sizes**2).sum()) / n) / (k - 1)
-    value = (between - within) / (between + (n0 - 1) * within)
-    return float(value) if np.isfinite(value) else None
 
 
 def _binary_as_indicator(
