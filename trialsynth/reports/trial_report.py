@@ -293,7 +293,17 @@ def _disclosure(metrics: dict[str, Any]) -> list[tuple[str, Any, str]]:
         (
             "sample_overlap",
             metrics.get("sample_overlap"),
-            "share of real records found in the file; 0 expected",
+            "share of real records found in the file; a fresh draw's share (next row) expected",
+        ),
+        (
+            "sample_overlap_baseline",
+            metrics.get("sample_overlap_baseline"),
+            "half the real records found in the other half: near 1 on a narrow coded file",
+        ),
+        (
+            "exact_match_excess",
+            metrics.get("exact_match_excess"),
+            "synthetic rows equal to real records beyond a fresh draw; near 0 expected",
         ),
         ("min_nn_distance", metrics.get("min_nn_distance"), "0 is a reproduced record (scaled distance)"),
         ("min_nn_distance_outliers", metrics.get("min_nn_distance_outliers"), "closeness to real outliers"),

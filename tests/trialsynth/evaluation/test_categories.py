@@ -47,7 +47,8 @@ def test_each_threshold_is_enforced(category, key, op, bound):
 @pytest.mark.parametrize("key", sorted({k for _, conditions in RULES for k, _, _ in conditions}))
 def test_a_missing_metric_fails_every_rule_that_needs_it(key):
     for missing in (None, math.nan):
-        assert categorise({**DETAILED, key: missing}) != "multivariate_detailed" or key == "min_nn_distance"
+        replica_only = key in ("min_nn_distance", "exact_match_excess")
+        assert categorise({**DETAILED, key: missing}) != "multivariate_detailed" or replica_only
     assert categorise({**DETAILED, key: None}, not_applicable=[key]) in ("multivariate_detailed", "replica")
 
 
@@ -113,5 +114,15 @@ def test_utility_is_bounded_both_ways():
 def test_a_replica_is_not_judged_on_utility():
     """Utility is tested on held-out real rows, which a copy of the real data holds."""
     copy = {**DETAILED, "min_nn_distance": 0.0, "feature_density_mad": 0.0, "corr_msd": 0.0}
-    copy.update(corr_ratio_msd=0.0, pmse_ratio=0.1, effect_ci_overlap=1.0, f1_diff=-0.3)
+    copy.update(
+        corr_ratio_msd=0.0, pmse_ratio=0.1, effect_ci_overlap=1.0, f1_diff=-0.3, exact_match_excess=0.5
+    )
     assert categorise(copy) == "replica"
+
+
+def test_exact_matches_a_fresh_draw_also_makes_are_not_a_replica():
+    """A narrow coded file: every synthetic row equals a real one, as a fresh draw's would."""
+    fresh = {**DETAILED, "min_nn_distance": 0.0, "feature_density_mad": 0.0, "corr_msd": 0.0}
+    fresh.update(corr_ratio_msd=0.0, pmse_ratio=0.9, effect_ci_overlap=0.95, exact_match_excess=0.003)
+    assert categorise(fresh) == "multivariate_detailed"
+    assert categorise({**fresh, "exact_match_excess": None}) == "multivariate_detailed"

@@ -42,7 +42,8 @@ METRIC_KEYS = (
 )
 
 # Beside Table 3: where a definition changed, the study's version (``*_study``), the pairs the
-# study's correlation leaves out, TCAP's baseline and the excess over it, the standardised pMSE and
+# study's correlation leaves out, TCAP's baseline and the excess over it, the sample overlap a fresh
+# draw gives and the exact matches beyond it, the standardised pMSE and
 # a trial of schools' pMSE ratio at each level (``fidelity.two_levels``).
 EXTRA_METRIC_KEYS = (
     "feature_density_mad_study",
@@ -55,6 +56,8 @@ EXTRA_METRIC_KEYS = (
     "tcap_baseline",
     "tcap_excess",
     "sample_overlap_study",
+    "sample_overlap_baseline",
+    "exact_match_excess",
 )
 # Stored beside Table 3 for syntheses from released outputs (``ea``); null for other methods.
 OUTPUT_METRIC_KEYS = ("coef_mae",)
