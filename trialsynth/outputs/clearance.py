@@ -88,11 +88,18 @@ def clear_outputs(
             variables[name], cleared[name] = _clear_categorical(data[name], rules, record, first)
     covariates = [n for n in variables if n not in meta.outcomes and n != meta.treatment]
     specified = {outcome: [meta.treatment, *covariates] for outcome in meta.outcomes}
-    _remedy_class_disclosure(cleared, variables, specified, meta.treatment, rules, record)
+    randomised = _remedy_class_disclosure(cleared, variables, specified, meta.treatment, rules, record)
     models = []
     for outcome, predictors in specified.items():
         model = clear_model(
-            cleared, variables, outcome, predictors, rules=rules, record=record, source=source
+            cleared,
+            variables,
+            outcome,
+            predictors,
+            rules=rules,
+            record=record,
+            source=source,
+            randomised_only=outcome in randomised,
         )
         if model is not None:
             models.append(model)
@@ -124,16 +131,24 @@ def _remedy_class_disclosure(
     treatment: str,
     rules: ClearanceRules,
     record: Recorder,
-) -> None:
+) -> set[str]:
     """Remedies before a logistic model is withheld for class disclosure, as an output checker
     would ask for them: a covariate's category whose pupils all have one outcome is pooled into
     the covariate's modal category (the released variable loses it, in every model), and a
     covariate that cannot be pooled so (two categories, the modal one itself, missing values) is
-    left out of that model. Both are recorded; the treatment is never changed (a model without
-    its contrast is withheld). ``cleared``, ``variables`` and ``specified`` are updated."""
+    left out of that model. Where the pupils without an arm (never randomised) all have one
+    outcome, the model is fitted on the randomised pupils - the trial's analysis population.
+    Each remedy is recorded; an arm is never changed (a model whose arms disclose is withheld).
+    ``cleared``, ``variables`` and ``specified`` are updated; returns the outcomes whose models
+    are fitted on randomised pupils only."""
+    randomised: set[str] = set()
     for outcome, predictors in specified.items():
         if variables[outcome].kind == "continuous":
             continue
+        if [v for v in pure_levels(cleared, outcome, treatment) if pd.isna(v)]:
+            randomised.add(outcome)
+            why = "fitted on randomised pupils: those never randomised hold one outcome only"
+            record.check("class disclosure", f"model for {outcome}", why, f"model for {outcome}: {why}")
         for name in [p for p in predictors if p != treatment and variables[p].kind == "categorical"]:
             for _ in range(len(variables[name].category_levels)):
                 pure = pure_levels(cleared, outcome, name)
@@ -154,6 +169,7 @@ def _remedy_class_disclosure(
                     f"outcome only in the model for {outcome} (class disclosure)"
                 )
                 record.check("class disclosure", f"{name}: categories", pooled, f"{name}: {pooled}")
+    return randomised
 
 
 def _proportions(counts: np.ndarray, rules: ClearanceRules) -> tuple[float, ...]:
@@ -276,6 +292,7 @@ def _clear_continuous(column: pd.Series, rules: ClearanceRules, public, record: 
         record.check("threshold", f"{name}: missing values", filled, f"{name}: {filled}")
         n_missing = 0
     decimals = _decimals(present)
+    atoms, shares = _atoms(np.round(kept, decimals), rules, record, name)
     variable = VariableOutput(
         name=name,
         kind="continuous",
@@ -285,8 +302,36 @@ def _clear_continuous(column: pd.Series, rules: ClearanceRules, public, record: 
         fill=fill,
         decimals=decimals,
         integer=decimals == 0,
+        atoms=atoms,
+        atom_shares=shares,
     )
     return variable, pd.Series(clipped, index=column.index, name=name)
+
+
+def _atoms(
+    values: np.ndarray, rules: ClearanceRules, record: Recorder, name: str
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The exact values at least ``min_cell_count`` rows and ``atom_min_share`` of the present
+    rows hold (at most ``max_atoms``, the most held first), with their shares of the present rows
+    from counts rounded to base 5: a frequency table of the column's pile-ups, cleared by the
+    threshold rule like any table of counts."""
+    if not len(values):
+        return (), ()
+    found, counts = np.unique(values, return_counts=True)
+    held = (counts >= rules.min_cell_count) & (counts >= rules.atom_min_share * len(values))
+    order = np.argsort(-counts[held], kind="stable")[: rules.max_atoms]
+    if not len(order):
+        return (), ()
+    atoms, counts = found[held][order], counts[held][order]
+    shares = round_counts(counts.astype(float), rules) / len(values)
+    record.check(
+        "threshold",
+        f"{name}: common values",
+        f"{len(atoms)} exact values each held by at least {rules.min_cell_count} rows and "
+        f"{rules.atom_min_share:.0%} of them released with their shares (counts rounded to base "
+        f"{rules.count_rounding_base})",
+    )
+    return tuple(float(a) for a in atoms), tuple(float(min(s, 1.0)) for s in shares)
 
 
 def _decimals(values: np.ndarray, limit: int = 6) -> int:

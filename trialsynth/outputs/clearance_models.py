@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trialsynth.outputs.regression import fit_model, model_terms
+from trialsynth.outputs.regression import fit_model, model_terms, randomised_rows
 from trialsynth.outputs.released import ModelOutput, VariableOutput
 from trialsynth.outputs.rules import ClearanceRules, Recorder, round_counts
 
@@ -20,15 +20,19 @@ def clear_model(
     rules: ClearanceRules,
     record: Recorder,
     source: str,
+    randomised_only: bool = False,
 ) -> ModelOutput | None:
     """``outcome``'s model on ``predictor_names`` as released (coefficients and standard errors
-    rounded, the row count to base 5), or None when a rule withholds it (recorded)."""
+    rounded, the row count to base 5), or None when a rule withholds it (recorded).
+    ``randomised_only``: fitted on the rows with an arm (the first predictor, the treatment)."""
     target = variables[outcome]
     if target.kind != "continuous" and len(target.levels or ()) != 2:
         record.withhold(outcome, "model family", "only binary or continuous outcomes are modelled")
         return None
     family = "linear" if target.kind == "continuous" else "logistic"
     predictors = [variables[n] for n in predictor_names if variables[n].n_codes > 1]
+    if randomised_only:
+        cleared, predictors = randomised_rows(cleared, predictors)
     terms = model_terms(predictors)
     refused = _refused_before_fit(cleared, target, predictors, terms, family, rules)
     if refused is None:
@@ -55,6 +59,7 @@ def clear_model(
         source=source,
         event=target.levels[1] if family == "logistic" and target.levels else None,
         standard_errors=tuple(max(round(float(e), places), 10.0**-places) for e in errors),
+        randomised_only=randomised_only,
     )
 
 

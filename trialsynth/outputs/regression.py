@@ -16,6 +16,8 @@ continuous one by least squares; rows with a missing outcome are left out.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -180,6 +182,16 @@ def fit_model(
     return beta, errors, int(used.sum()), converged
 
 
+def randomised_rows(
+    frame: pd.DataFrame, predictors: list[VariableOutput]
+) -> tuple[pd.DataFrame, list[VariableOutput]]:
+    """A model's rows and predictors when it is fitted on the rows with an arm only: the rows
+    whose first predictor (the treatment) is present, and the treatment without a missing code."""
+    treatment = predictors[0]
+    kept = frame.loc[frame[treatment.name].notna()]
+    return kept, [replace(treatment, has_missing=False), *predictors[1:]]
+
+
 def refit(frame: pd.DataFrame, model: ModelOutput, variables: dict[str, VariableOutput]) -> np.ndarray:
     """The coefficients ``model``'s specification gives on ``frame`` (e.g. a synthetic file).
 
@@ -187,6 +199,8 @@ def refit(frame: pd.DataFrame, model: ModelOutput, variables: dict[str, Variable
     may be several sources' combined metadata) counts as its reference level.
     """
     predictors = [variables[name] for name in model.predictors]
+    if model.randomised_only:
+        frame, predictors = randomised_rows(frame, predictors)
     keep = select_terms(model_terms(predictors), model.terms)
     x = design_matrix(frame, predictors)[:, keep]
     y, used = response(frame, variables[model.outcome], model.family)

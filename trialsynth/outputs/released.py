@@ -26,8 +26,9 @@ class VariableOutput:
     """One variable's released metadata.
 
     Categorical: ``levels`` (sorted; the first is the regression reference, as in the paper's
-    table A2). Continuous: ``edges`` of the released histogram and ``fill``, the released mean
-    that stands in for a missing value in a regression. ``proportions`` has one entry per level
+    table A2). Continuous: ``edges`` of the released histogram, ``fill``, the released mean
+    that stands in for a missing value in a regression, and the ``atoms``: exact values held by
+    many rows, with their shares of the present rows. ``proportions`` has one entry per level
     or bin, plus a last one for missing values when ``has_missing``.
     """
 
@@ -40,6 +41,10 @@ class VariableOutput:
     fill: float | None = None
     decimals: int = 0
     integer: bool = False
+    # continuous: exact values many rows hold (a score's floor, a zero income, a fixed incentive)
+    # and the share of the column's present rows at each, released as a frequency table
+    atoms: tuple[float, ...] = ()
+    atom_shares: tuple[float, ...] = ()
 
     @property
     def category_levels(self) -> tuple:
@@ -101,6 +106,7 @@ class ModelOutput:
     source: str = ""
     event: object = None  # logistic: the outcome level coded 1
     standard_errors: tuple[float, ...] | None = None
+    randomised_only: bool = False  # fitted on the rows with an arm (the first predictor) only
 
     def as_dict(self) -> dict[str, float]:
         return dict(zip(self.terms, self.coefficients, strict=True))
@@ -155,6 +161,8 @@ class ReleasedOutputs:
                         "proportions": tuple(v["proportions"]),
                         "levels": tuple(v["levels"]) if v.get("levels") is not None else None,
                         "edges": tuple(v["edges"]) if v.get("edges") is not None else None,
+                        "atoms": tuple(v.get("atoms", ())),
+                        "atom_shares": tuple(v.get("atom_shares", ())),
                     }
                 )
                 for v in raw["variables"]

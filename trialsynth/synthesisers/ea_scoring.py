@@ -68,6 +68,9 @@ class ModelGroup:
         self.eta_lookup = self.table @ self.anchor[1:]
         self.value_beta = self.anchor[self.value_columns]
         self.na_code = variables[self.outcome].na_code
+        # a model fitted on randomised rows only: a row without an arm has no response in it
+        treatment = variables[self.predictors[0]] if first.randomised_only else None
+        self.unrandomised = (int(self.predictors[0]), treatment.na_code) if treatment is not None else None
         self.h_inverse = np.eye(self.n_terms)
 
     def flat(self, codes: np.ndarray) -> np.ndarray:
@@ -82,6 +85,8 @@ class ModelGroup:
     def response(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
         code = codes[..., self.outcome]
         y = values[..., self.outcome_slot] if self.family == "linear" else (code == 1).astype(float)
+        if self.unrandomised is not None and self.unrandomised[1] is not None:
+            y = np.where(codes[..., self.unrandomised[0]] == self.unrandomised[1], np.nan, y)
         return np.where(code == self.na_code, np.nan, y) if self.na_code is not None else y
 
     def residual(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:

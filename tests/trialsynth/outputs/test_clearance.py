@@ -7,6 +7,7 @@ import pytest
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
 from trialsynth.outputs import ClearanceRules, clear_outputs
+from trialsynth.outputs.regression import refit
 
 
 def _trial(n=600, seed=0):
@@ -186,3 +187,20 @@ def test_school_sizes_pool_small_schools_and_never_release_one_schools_size():
     assert released.min() >= 10 and len(released) == 28  # 27 schools and one pooled entry
     assert all(np.sum(released == size) >= 5 for size in np.unique(released))
     assert any("under 10 pupils" in c["action"] for c in _rules_fired(out, "threshold"))
+
+
+def test_pupils_never_randomised_of_one_outcome_leave_the_model_not_the_trial():
+    frame, meta = _trial()
+    frame["group"] = frame["group"].replace("rare", "a")  # no pooling: the real file refits as is
+    frame["treatment"] = frame["treatment"].astype(float)
+    unassigned = frame.index[:30]
+    frame.loc[unassigned, "treatment"] = np.nan
+    frame.loc[unassigned, "passed"] = 1  # every pupil never randomised passed
+    out = clear_outputs(frame, meta)
+    (model,) = out.models
+    assert model.randomised_only and "treatment_NA" not in model.terms
+    assert model.n == 570  # the randomised pupils, rounded to base 5
+    (fired,) = _rules_fired(out, "class disclosure")
+    assert fired["where"] == "model for passed" and "randomised pupils" in fired["action"]
+    variables = {v.name: v for v in out.variables}
+    assert np.allclose(refit(frame, model, variables), model.coefficients, atol=0.05)  # clipped tails aside
