@@ -31,6 +31,9 @@ disclosure rules (``outputs.rules.ClearanceRules``, stored with the outputs):
 - **dominance** ((n, k) = (2, 85%)): a mean is released only when its two largest
   contributions (absolute values) make up at most 85% of the total; otherwise the midpoint of
   the modal histogram bin stands in for a missing value;
+- **associations** (``clearance_associations``): rank correlations of every variable and its
+  missingness, rounded; a pair of two-valued columns only when every cell of its table holds
+  10 rows;
 - **schools** (``clearance_schools``): sizes pooled and grouped so that no released size is one
   school's own, each school's arm where schools were randomised whole, and the primary outcome's
   ICC by school (a variance component, from at least 10 schools);
@@ -58,6 +61,7 @@ import pandas as pd
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
 from trialsynth.missing import plain
+from trialsynth.outputs.clearance_associations import clear_associations
 from trialsynth.outputs.clearance_models import clear_model, pure_levels
 from trialsynth.outputs.clearance_schools import clear_schools
 from trialsynth.outputs.released import ReleasedOutputs, VariableOutput
@@ -106,6 +110,9 @@ def clear_outputs(
     if not models:
         raise TrialDataError("no analysis model could be cleared for release: " + "; ".join(record.log[-3:]))
     schools = clear_schools(data, cleared, variables, meta, rules, record)
+    latent_names, latent_correlations, latent_orders = clear_associations(
+        cleared, variables, meta.primary_outcome, rules, record
+    )
     return ReleasedOutputs(
         n_rows=len(data),
         variables=tuple(variables.values()),
@@ -119,6 +126,9 @@ def clear_outputs(
         school_icc=schools.icc,
         icc_outcome=schools.icc_outcome,
         treatment=meta.treatment,
+        latent_names=latent_names,
+        latent_correlations=latent_correlations,
+        latent_orders=latent_orders,
         columns=tuple(data.columns),
         clearance=tuple(record.checks),
     )

@@ -132,6 +132,9 @@ class ReleasedOutputs:
     school_icc: float | None = None  # the ICC of ``icc_outcome`` by school, as released
     icc_outcome: str | None = None
     treatment: str | None = None
+    latent_names: tuple[str, ...] = ()  # the associations' columns: variables and missingness
+    latent_correlations: tuple[tuple[float, ...], ...] = ()  # their rank correlations, as released
+    latent_orders: tuple[tuple[str, tuple[int, ...]], ...] = ()  # a nominal variable's levels' order
 
     def variable(self, name: str) -> VariableOutput:
         for variable in self.variables:
@@ -194,6 +197,9 @@ class ReleasedOutputs:
                 school_icc=raw.get("school_icc"),
                 icc_outcome=raw.get("icc_outcome"),
                 treatment=raw.get("treatment"),
+                latent_names=tuple(raw.get("latent_names", ())),
+                latent_correlations=tuple(tuple(row) for row in raw.get("latent_correlations", ())),
+                latent_orders=tuple((n, tuple(o)) for n, o in raw.get("latent_orders", ())),
             )
         except (KeyError, TypeError) as exc:
             raise TrialDataError(f"released outputs: malformed entry ({type(exc).__name__}: {exc})") from None

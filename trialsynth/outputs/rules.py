@@ -21,8 +21,9 @@ class ClearanceRules:
     dominance_k: float = 0.85
     school_group: int = 5
     min_schools_icc: int = 10
-    atom_min_share: float = 0.02
-    max_atoms: int = 50
+    atom_min_share: float = 0.005
+    max_atoms: int = 200
+    association_decimals: int = 2
     icc_decimals: int = 2
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trialsynth.outputs.released import ReleasedOutputs
+from trialsynth.synthesisers.ea_copula import Copula
 from trialsynth.synthesisers.ea_scoring import ModelGroup
 from trialsynth.synthesisers.ea_values import BinValues
 
@@ -26,6 +27,7 @@ class Layout:
     offsets: np.ndarray  # variable -> its first code among all codes
     proportions: np.ndarray  # released proportion of every code of every variable
     cdf: np.ndarray  # variables x codes
+    copula: Copula | None = None  # the released associations, for the first generation
 
     @property
     def n_variables(self) -> int:
@@ -66,6 +68,7 @@ class Layout:
             offsets=np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
             proportions=np.concatenate([np.asarray(v.proportions, dtype=float) for v in variables]),
             cdf=cdf,
+            copula=Copula.of(outputs),
         )
 
     def draw(self, variable: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The EA's first generation: variables drawn independently from the released proportions
-(``init="marginals"``, the paper's start) and, by default (``init="model"``), each outcome
-then drawn from a model calibrated so that every released model of it holds in expectation."""
+(``init="marginals"``, the paper's start) or, by default (``init="model"``), together from the
+released associations (``ea_copula``), and each outcome then drawn from a model calibrated so
+that every released model of it holds in expectation (its missingness kept from the copula)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from trialsynth.synthesisers.ea_scoring import ModelGroup, sigmoid
 def initial(layout: Layout, init: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """One candidate of the first generation: its codes and its continuous values."""
     n_rows, n_variables = layout.n_rows, layout.n_variables
-    codes = layout.draw(np.broadcast_to(np.arange(n_variables), (n_rows, n_variables)), rng)
+    if init == "marginals" or layout.copula is None:
+        codes = layout.draw(np.broadcast_to(np.arange(n_variables), (n_rows, n_variables)), rng)
+    else:
+        codes = layout.copula.draw(n_rows, rng)
     values = layout.values(codes, rng)
     if init == "marginals":
         return codes, values
@@ -31,8 +35,11 @@ def initial(layout: Layout, init: str, rng: np.random.Generator) -> tuple[np.nda
             drawn = _continuous_outcome(variable, eta, values, slot, rng)
             if variable.atoms:  # the bin's released pile-ups: values inside the drawn bins anew
                 values[:, slot] = layout.bins.draw(np.full(n_rows, outcome), drawn.astype(np.int64), rng)
-        if variable.has_missing:
-            missing = rng.random(n_rows) < variable.proportions[-1]
+        if variable.has_missing:  # missing where the copula (or the released share) says
+            if layout.copula is None:
+                missing = rng.random(n_rows) < variable.proportions[-1]
+            else:
+                missing = codes[:, outcome] == variable.n_codes - 1
             drawn = np.where(missing, variable.n_codes - 1, drawn)
             if variable.kind == "continuous":
                 values[missing, slot] = 0.0
