@@ -64,7 +64,7 @@ from trialsynth.missing import plain
 from trialsynth.outputs.clearance_associations import clear_associations
 from trialsynth.outputs.clearance_models import clear_model, pure_levels
 from trialsynth.outputs.clearance_schools import clear_schools
-from trialsynth.outputs.released import ReleasedOutputs, VariableOutput
+from trialsynth.outputs.released import ModelOutput, ReleasedOutputs, VariableOutput
 from trialsynth.outputs.rules import ClearanceRules, Recorder, round_counts
 
 
@@ -90,25 +90,7 @@ def clear_outputs(
         else:
             first = meta.reference_arm if name == meta.treatment else None
             variables[name], cleared[name] = _clear_categorical(data[name], rules, record, first)
-    covariates = [n for n in variables if n not in meta.outcomes and n != meta.treatment]
-    specified = {outcome: [meta.treatment, *covariates] for outcome in meta.outcomes}
-    randomised = _remedy_class_disclosure(cleared, variables, specified, meta.treatment, rules, record)
-    models = []
-    for outcome, predictors in specified.items():
-        model = clear_model(
-            cleared,
-            variables,
-            outcome,
-            predictors,
-            rules=rules,
-            record=record,
-            source=source,
-            randomised_only=outcome in randomised,
-        )
-        if model is not None:
-            models.append(model)
-    if not models:
-        raise TrialDataError("no analysis model could be cleared for release: " + "; ".join(record.log[-3:]))
+    models = _clear_models(cleared, variables, meta, rules, record, source)
     schools = clear_schools(data, cleared, variables, meta, rules, record)
     latent_names, latent_correlations, latent_orders = clear_associations(
         cleared, variables, meta.primary_outcome, rules, record
@@ -132,6 +114,38 @@ def clear_outputs(
         columns=tuple(data.columns),
         clearance=tuple(record.checks),
     )
+
+
+def _clear_models(
+    cleared: pd.DataFrame,
+    variables: dict[str, VariableOutput],
+    meta: TrialMeta,
+    rules: ClearanceRules,
+    record: Recorder,
+    source: str,
+) -> list[ModelOutput]:
+    """Each outcome's model on the treatment and the covariates, remedied for class disclosure
+    first; a trial with no model left fails."""
+    covariates = [n for n in variables if n not in meta.outcomes and n != meta.treatment]
+    specified = {outcome: [meta.treatment, *covariates] for outcome in meta.outcomes}
+    randomised = _remedy_class_disclosure(cleared, variables, specified, meta.treatment, rules, record)
+    models = []
+    for outcome, predictors in specified.items():
+        model = clear_model(
+            cleared,
+            variables,
+            outcome,
+            predictors,
+            rules=rules,
+            record=record,
+            source=source,
+            randomised_only=outcome in randomised,
+        )
+        if model is not None:
+            models.append(model)
+    if not models:
+        raise TrialDataError("no analysis model could be cleared for release: " + "; ".join(record.log[-3:]))
+    return models
 
 
 def _remedy_class_disclosure(
