@@ -61,3 +61,28 @@ def test_a_matrix_just_outside_the_correlations_is_made_positive_definite():
     fixed = positive_definite(bad)
     assert np.all(np.linalg.eigvalsh(fixed) > 0) and np.allclose(np.diag(fixed), 1.0)
     np.linalg.cholesky(fixed)
+
+
+def test_coarse_columns_are_not_attenuated():
+    """Two binary columns: a latent correlation equal to their released one would draw them
+    about a third less correlated; the calibrated copula draws them as released."""
+    rng = np.random.default_rng(4)
+    latent = rng.multivariate_normal([0, 0], [[1, 0.8], [0.8, 1]], 3000)
+    frame = pd.DataFrame(
+        {
+            "treatment": rng.integers(0, 2, 3000),
+            "a": (latent[:, 0] > 0).astype(int),
+            "b": (latent[:, 1] > 0.5).astype(int),
+            "post": np.round(rng.normal(size=3000), 2),
+        }
+    )
+    meta = TrialMeta(
+        kinds={"treatment": "binary", "a": "binary", "b": "binary", "post": "continuous"},
+        treatment="treatment",
+        outcomes=("post",),
+    )
+    out = clear_outputs(frame, meta)
+    released = np.asarray(out.latent_correlations)[out.latent_names.index("a"), out.latent_names.index("b")]
+    codes = Copula.of(out).draw(40000, np.random.default_rng(2))
+    drawn = np.corrcoef(codes[:, out.names.index("a")], codes[:, out.names.index("b")])[0, 1]
+    assert released > 0.4 and abs(drawn - released) < 0.03
