@@ -103,6 +103,10 @@ def normal_scores(values: pd.Series) -> pd.Series:
 
 
 def _smallest_cell(a: pd.Series, b: pd.Series) -> int:
-    both = pd.DataFrame({"a": a, "b": b}).dropna()
-    table = pd.crosstab(both["a"], both["b"])
-    return int(table.to_numpy().min()) if table.shape == (2, 2) else 0
+    """The smallest cell of the 2x2 table of two two-valued columns (0 if a cell is empty)."""
+    both = pd.DataFrame({"a": a, "b": b}).dropna().to_numpy()
+    if not len(both):
+        return 0
+    _, x = np.unique(both[:, 0], return_inverse=True)
+    _, y = np.unique(both[:, 1], return_inverse=True)
+    return int(np.bincount(2 * x.ravel() + y.ravel(), minlength=4).min())

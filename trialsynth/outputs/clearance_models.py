@@ -80,7 +80,8 @@ def _refused_before_fit(
             why = f"class disclosure: a category of {', '.join(names)} holds pupils of one outcome only"
             return "class disclosure", why
     used_rows = cleared[[p.name for p in predictors] + [target.name]].dropna()
-    patterns = used_rows[[p.name for p in predictors]].astype(str).agg("|".join, axis=1).value_counts()
+    keys = pd.util.hash_pandas_object(used_rows[[p.name for p in predictors]], index=False)
+    patterns = keys.value_counts()
     if len(patterns) <= len(terms) and int(patterns.min()) < rules.min_cell_count:
         why = (
             f"saturated: {len(patterns)} covariate patterns for {len(terms)} coefficients, "
