@@ -32,8 +32,8 @@ disclosure rules (``outputs.rules.ClearanceRules``, stored with the outputs):
   contributions (absolute values) make up at most 85% of the total; otherwise the midpoint of
   the modal histogram bin stands in for a missing value;
 - **associations** (``clearance_associations``): rank correlations of every variable and its
-  missingness, rounded; a pair of two-valued columns only when every cell of its table holds
-  10 rows;
+  missingness, rounded; a pair of discrete columns only when every cell of its cross-table
+  holds 10 rows;
 - **schools** (``clearance_schools``): sizes pooled and grouped so that no released size is one
   school's own, each school's arm where schools were randomised whole, and the primary outcome's
   ICC by school (a variance component, from at least 10 schools);
@@ -42,8 +42,9 @@ disclosure rules (``outputs.rules.ClearanceRules``, stored with the outputs):
 - **class disclosure**: a category of a covariate whose pupils (with an outcome) all have one
   outcome of a logistic model (its coefficient would say that every such pupil had it) is
   pooled into the covariate's modal category; a covariate that cannot be pooled so is left out
-  of that model (both recorded); the model is withheld only when the treatment's own arms
-  disclose;
+  of that model (both recorded as ``model clearance``, without the reason); the model is
+  withheld only when the treatment's own arms disclose; models are fitted on the randomised
+  pupils wherever some were never randomised;
 - **saturated models**: a model with no more covariate patterns than coefficients reproduces
   each pattern's outcome mean; it is withheld unless every pattern holds 10 rows.
 
@@ -160,40 +161,39 @@ def _remedy_class_disclosure(
     would ask for them: a covariate's category whose pupils all have one outcome is pooled into
     the covariate's modal category (the released variable loses it, in every model), and a
     covariate that cannot be pooled so (two categories, the modal one itself, missing values) is
-    left out of that model. Where the pupils without an arm (never randomised) all have one
-    outcome, the model is fitted on the randomised pupils - the trial's analysis population.
-    Each remedy is recorded; an arm is never changed (a model whose arms disclose is withheld).
+    left out of that model. Where some pupils were never randomised (no arm), every model is
+    fitted on the randomised pupils - the trial's analysis population - whatever their outcomes
+    (fitted so only when they disclose, the choice itself would say that they do). The remedies
+    are recorded without the reason (``model clearance``: the log does not say which category
+    held one outcome); an arm is never changed (a model whose arms disclose is withheld).
     ``cleared``, ``variables`` and ``specified`` are updated; returns the outcomes whose models
     are fitted on randomised pupils only."""
-    randomised: set[str] = set()
+    unrandomised = bool(cleared[treatment].isna().any())
+    if unrandomised:
+        fitted = "fitted on the randomised pupils (those never randomised left out)"
+        record.check("analysis population", "models", fitted, f"models: {fitted}")
     for outcome, predictors in specified.items():
         if variables[outcome].kind == "continuous":
             continue
-        if [v for v in pure_levels(cleared, outcome, treatment) if pd.isna(v)]:
-            randomised.add(outcome)
-            why = "fitted on randomised pupils: those never randomised hold one outcome only"
-            record.check("class disclosure", f"model for {outcome}", why, f"model for {outcome}: {why}")
         for name in [p for p in predictors if p != treatment and variables[p].kind == "categorical"]:
             for _ in range(len(variables[name].category_levels)):
-                pure = pure_levels(cleared, outcome, name)
+                rows = cleared.loc[cleared[treatment].notna()] if unrandomised else cleared
+                pure = pure_levels(rows, outcome, name)
                 if not pure:
                     break
                 column = cleared[name]
                 modal = column.value_counts().index[0]
+                where = f"model for {outcome}"
                 if any(pd.isna(v) or v == modal for v in pure) or column.nunique() - len(pure) < 2:
                     predictors.remove(name)
-                    why = f"{name} left out: a category of it holds pupils of one outcome only"
-                    where = f"model for {outcome}"
-                    record.check("class disclosure", where, why, f"{where}: {why}")
+                    left = f"{name} left out of the model (output checking)"
+                    record.check("model clearance", where, left, f"{where}: {left}")
                     break
                 cleared[name] = column.where(~column.isin(pure), modal)
                 variables[name], _ = _clear_categorical(cleared[name], rules, record)
-                pooled = (
-                    f"{len(pure)} categories pooled into the modal one: each held pupils of one "
-                    f"outcome only in the model for {outcome} (class disclosure)"
-                )
-                record.check("class disclosure", f"{name}: categories", pooled, f"{name}: {pooled}")
-    return randomised
+                pooled = f"{len(pure)} categories pooled into the modal one (output checking of the {where})"
+                record.check("model clearance", f"{name}: categories", pooled, f"{name}: {pooled}")
+    return set(specified) if unrandomised else set()
 
 
 def _proportions(counts: np.ndarray, rules: ClearanceRules) -> tuple[float, ...]:
@@ -316,7 +316,7 @@ def _clear_continuous(column: pd.Series, rules: ClearanceRules, public, record: 
         record.check("threshold", f"{name}: missing values", filled, f"{name}: {filled}")
         n_missing = 0
     decimals = _decimals(present)
-    atoms, shares = _atoms(np.round(kept, decimals), rules, record, name)
+    atoms, shares = _atoms(np.round(kept, decimals), edges, rules, record, name)
     variable = VariableOutput(
         name=name,
         kind="continuous",
@@ -333,27 +333,36 @@ def _clear_continuous(column: pd.Series, rules: ClearanceRules, public, record: 
 
 
 def _atoms(
-    values: np.ndarray, rules: ClearanceRules, record: Recorder, name: str
+    values: np.ndarray, edges: list[float], rules: ClearanceRules, record: Recorder, name: str
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The exact values at least ``min_cell_count`` rows and ``atom_min_share`` of the present
-    rows hold (at most ``max_atoms``, the most held first), with their shares of the present rows
-    from counts rounded to base 5: a frequency table of the column's pile-ups, cleared by the
-    threshold rule like any table of counts."""
+    rows hold (at most ``max_atoms``, the most held first), with their shares from counts rounded
+    to base 5 over the rounded total: a frequency table of the column's pile-ups, cleared by the
+    threshold rule like any table of counts. A bin whose other rows (beyond its atoms) would be
+    a cell under the minimum keeps none of its atoms."""
     if not len(values):
         return (), ()
     found, counts = np.unique(values, return_counts=True)
     held = (counts >= rules.min_cell_count) & (counts >= rules.atom_min_share * len(values))
+    bins = np.clip(np.digitize(values, edges[1:-1]), 0, len(edges) - 2)
+    atom_bins = np.clip(np.digitize(found, edges[1:-1]), 0, len(edges) - 2)
+    in_bin = np.bincount(bins, minlength=len(edges) - 1)
+    as_atoms = np.bincount(atom_bins[held], weights=counts[held], minlength=len(edges) - 1)
+    rest = in_bin - as_atoms
+    held &= ~((rest[atom_bins] > 0) & (rest[atom_bins] < rules.min_cell_count))
     order = np.argsort(-counts[held], kind="stable")[: rules.max_atoms]
     if not len(order):
         return (), ()
     atoms, counts = found[held][order], counts[held][order]
-    shares = round_counts(counts.astype(float), rules) / len(values)
+    total = round_counts(np.array([float(len(values))]), rules)[0]
+    shares = round_counts(counts.astype(float), rules) / total
     record.check(
         "threshold",
         f"{name}: common values",
         f"{len(atoms)} exact values each held by at least {rules.min_cell_count} rows and "
-        f"{rules.atom_min_share:.0%} of them released with their shares (counts rounded to base "
-        f"{rules.count_rounding_base})",
+        f"{rules.atom_min_share:.1%} of them released with their shares (counts rounded to base "
+        f"{rules.count_rounding_base}; none where a bin's other rows would be under "
+        f"{rules.min_cell_count})",
     )
     return tuple(float(a) for a in atoms), tuple(float(min(s, 1.0)) for s in shares)
 

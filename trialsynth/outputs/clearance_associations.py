@@ -9,11 +9,13 @@ present (a Gaussian copula's correlations, attenuated where the values are coars
 ``association_decimals``. A file drawn from a Gaussian copula with this matrix and the released
 proportions keeps the variables' joint order (pre-test with pre-test, missing with missing).
 
-Disclosure: two columns of two values each (a binary variable, a missingness indicator) give
-their 2x2 table back from the correlation and the released proportions, so such a pair is
-released only when every cell of that table holds ``min_cell_count`` rows (else it is released
-as 0, and counted); a correlation over fewer than ``min_cell_count`` rows is 0 too. Any other
-pair summarises a larger table in one rounded number.
+Disclosure: two discrete columns (a categorical variable, a missingness indicator) give their
+cross-table back, or narrow it to a few tables, from the correlation and the released
+proportions (a 2x2 table exactly; a 2x3 table to within a few rows), so such a pair is released
+only when every cell of their cross-table holds ``min_cell_count`` rows (else it is released as
+0, and counted); a correlation over fewer than ``min_cell_count`` rows is 0 too. A pair with a
+continuous variable says how its mean moves with the other, over groups of at least the
+minimum cell.
 """
 
 from __future__ import annotations
@@ -54,10 +56,10 @@ def clear_associations(
         return (), (), ()
     frame = pd.DataFrame(latent)
     matrix = frame.corr(min_periods=rules.min_cell_count).fillna(0.0).to_numpy(copy=True)
-    two_valued = [name for name in frame.columns if frame[name].nunique() == 2]
+    discrete = [n for n in frame.columns if n.endswith(MISSING) or variables[n].kind == "categorical"]
     withheld = 0
-    for i, a in enumerate(two_valued):
-        for b in two_valued[i + 1 :]:
+    for i, a in enumerate(discrete):
+        for b in discrete[i + 1 :]:
             if _smallest_cell(frame[a], frame[b]) < rules.min_cell_count:
                 ia, ib = frame.columns.get_loc(a), frame.columns.get_loc(b)
                 matrix[ia, ib] = matrix[ib, ia] = 0.0
@@ -68,8 +70,8 @@ def clear_associations(
         "threshold",
         "associations",
         f"rank correlations of {len(frame.columns)} columns (values and missingness) released to "
-        f"{rules.association_decimals} decimals; {withheld} pairs of two-valued columns released as 0 "
-        f"(a cell of their table under {rules.min_cell_count} rows)",
+        f"{rules.association_decimals} decimals; {withheld} pairs of discrete columns released as 0 "
+        f"(a cell of their cross-table under {rules.min_cell_count} rows)",
     )
     return tuple(frame.columns), tuple(tuple(float(x) for x in row) for row in matrix), tuple(orders)
 
@@ -103,10 +105,12 @@ def normal_scores(values: pd.Series) -> pd.Series:
 
 
 def _smallest_cell(a: pd.Series, b: pd.Series) -> int:
-    """The smallest cell of the 2x2 table of two two-valued columns (0 if a cell is empty)."""
+    """The smallest cell of the cross-table of two discrete columns over the rows where both are
+    present (0 when a combination of their values is empty)."""
     both = pd.DataFrame({"a": a, "b": b}).dropna().to_numpy()
     if not len(both):
         return 0
     _, x = np.unique(both[:, 0], return_inverse=True)
-    _, y = np.unique(both[:, 1], return_inverse=True)
-    return int(np.bincount(2 * x.ravel() + y.ravel(), minlength=4).min())
+    levels_b, y = np.unique(both[:, 1], return_inverse=True)
+    size = (x.max() + 1) * len(levels_b)
+    return int(np.bincount(x.ravel() * len(levels_b) + y.ravel(), minlength=size).min())

@@ -8,7 +8,8 @@ correlation by school - the variance component a multilevel analysis of the tria
   is one school's own;
 - **arms**: where every school's randomised pupils share one arm, the sizes are grouped within
   each arm and each released school carries its arm, so a file drawn from the outputs keeps
-  whole schools in one arm; released only when every arm has ``school_group`` schools;
+  whole schools in one arm; released only when every arm releases ``school_group`` sizes
+  after small schools are pooled (no group is one school's own size);
 - **ICC**: the one-way ANOVA ICC of the primary outcome (a binary outcome as 0/1), rounded to
   ``icc_decimals`` and at least 0, released only from ``min_schools_icc`` schools (a variance
   component over that many schools says nothing about one pupil or one school).
@@ -96,7 +97,7 @@ def _sizes_by_arm(
         by_arm: dict[object, list[float]] = {}
         for school, size in counts.items():
             by_arm.setdefault(arm_of.get(str(school)), []).append(float(size))
-        if None not in by_arm and all(len(s) >= rules.school_group for s in by_arm.values()):
+        if None not in by_arm and all(_entries(s, rules) >= rules.school_group for s in by_arm.values()):
             sizes, arms = [], []
             for arm, group in by_arm.items():
                 released = _grouped_sizes(np.array(group), rules, record, f" in arm {arm}")
@@ -107,6 +108,13 @@ def _sizes_by_arm(
         why = f"not released: an arm with under {rules.school_group} schools"
         record.check("threshold", "school arms", why)
     return tuple(_grouped_sizes(counts.to_numpy(dtype=float), rules, record, "")), ()
+
+
+def _entries(sizes: list[float], rules: ClearanceRules) -> int:
+    """How many sizes an arm's schools release: those of the minimum cell, and the pooled entry
+    of the smaller ones when it reaches the minimum cell itself."""
+    small = [s for s in sizes if s < rules.min_cell_count]
+    return len(sizes) - len(small) + (sum(small) >= rules.min_cell_count)
 
 
 def _grouped_sizes(sizes: np.ndarray, rules: ClearanceRules, record: Recorder, where: str) -> list[int]:

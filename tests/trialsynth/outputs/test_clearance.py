@@ -133,8 +133,9 @@ def test_class_disclosure_pools_the_category_and_the_model_is_released():
     (model,) = out.models
     assert "group" in model.predictors and "group_c" not in model.terms
     assert "c" not in out.variable("group").levels  # pooled into the modal category, a
-    (fired,) = _rules_fired(out, "class disclosure")
+    (fired,) = _rules_fired(out, "model clearance")
     assert fired["where"] == "group: categories" and "pooled into the modal one" in fired["action"]
+    assert not _rules_fired(out, "class disclosure")  # the remedy does not say why
     assert not any("= c" in line or "'c'" in line for line in out.log)  # no line makes the disclosure
 
 
@@ -148,7 +149,7 @@ def test_a_covariate_that_cannot_be_pooled_leaves_the_model():
     out = clear_outputs(frame, meta)
     (model,) = out.models
     assert "flag" not in model.predictors and out.variable("flag").levels == ("no", "yes")
-    (fired,) = _rules_fired(out, "class disclosure")
+    (fired,) = _rules_fired(out, "model clearance")
     assert fired["where"] == "model for passed" and "flag left out" in fired["action"]
 
 
@@ -189,7 +190,7 @@ def test_school_sizes_pool_small_schools_and_never_release_one_schools_size():
     assert any("under 10 pupils" in c["action"] for c in _rules_fired(out, "threshold"))
 
 
-def test_pupils_never_randomised_of_one_outcome_leave_the_model_not_the_trial():
+def test_models_are_fitted_on_the_randomised_pupils_and_those_of_one_outcome_do_not_fail_the_trial():
     frame, meta = _trial()
     frame["group"] = frame["group"].replace("rare", "a")  # no pooling: the real file refits as is
     frame["treatment"] = frame["treatment"].astype(float)
@@ -200,7 +201,30 @@ def test_pupils_never_randomised_of_one_outcome_leave_the_model_not_the_trial():
     (model,) = out.models
     assert model.randomised_only and "treatment_NA" not in model.terms
     assert model.n == 570  # the randomised pupils, rounded to base 5
-    (fired,) = _rules_fired(out, "class disclosure")
-    assert fired["where"] == "model for passed" and "randomised pupils" in fired["action"]
+    (fired,) = _rules_fired(out, "analysis population")
+    assert "randomised pupils" in fired["action"] and not _rules_fired(out, "class disclosure")
     variables = {v.name: v for v in out.variables}
     assert np.allclose(refit(frame, model, variables), model.coefficients, atol=0.05)  # clipped tails aside
+
+
+def test_atoms_are_the_common_exact_values_with_rounded_shares():
+    frame, meta = _trial()
+    rng = np.random.default_rng(7)
+    frame["score"] = np.where(
+        rng.random(len(frame)) < 0.3, 0.0, np.round(rng.uniform(10, 200, len(frame)), 1)
+    )
+    frame.loc[:4, "score"] = 123.4  # five pupils share a value: under the minimum cell
+    out = clear_outputs(frame, meta, bounds={"score": (0, 200)})
+    score = out.variable("score")
+    assert score.atoms == (0.0,) and abs(score.atom_shares[0] - 0.3) < 0.05
+    assert score.atom_shares[0] * 600 % 5 == pytest.approx(0)  # over the rounded total (600)
+    assert any(c["where"] == "score: common values" for c in out.clearance)
+
+
+def test_a_bin_whose_other_rows_would_be_a_small_cell_keeps_no_atoms():
+    frame, meta = _trial()
+    frame["score"] = 50.0
+    frame.loc[:3, "score"] = 50.2  # four other pupils in the atom's bin: a cell of four
+    frame.loc[100:, "score"] = np.round(np.linspace(60, 190, len(frame) - 100), 1)
+    out = clear_outputs(frame, meta, bounds={"score": (0, 200)})
+    assert 50.0 not in out.variable("score").atoms

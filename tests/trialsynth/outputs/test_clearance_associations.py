@@ -1,5 +1,5 @@
-"""Associations as released: rank correlations of values and missingness, pairs of two-valued
-columns only when their table's every cell holds the minimum."""
+"""Associations as released: rank correlations of values and missingness, pairs of discrete
+columns only when their cross-table's every cell holds the minimum."""
 
 import numpy as np
 import pandas as pd
@@ -78,4 +78,16 @@ def test_a_pair_of_two_valued_columns_with_a_small_cell_is_released_as_zero():
         r[names.index("fsm"), names.index("treatment")] != 0.0
         or abs(frame["fsm"].corr(frame["treatment"])) < 0.01
     )
-    assert "pairs of two-valued columns released as 0" in check["action"]
+    assert "pairs of discrete columns released as 0" in check["action"]
+
+
+def test_a_binary_by_three_level_pair_with_a_small_cell_is_released_as_zero():
+    """A 2x3 table is narrowed to within a few rows by the correlation and the proportions."""
+    frame, meta = _trial()
+    frame["fsm"] = 0
+    frame.loc[frame["band"] == "high", "fsm"] = 1
+    frame.loc[frame.index[frame["band"] == "low"][:6], "fsm"] = 1  # 6 low-band pupils on FSM
+    out = clear_outputs(frame, meta)
+    names, r = _matrix(out)
+    assert r[names.index("fsm"), names.index("band")] == 0.0
+    assert r[names.index("fsm"), names.index("pre")] != 0.0  # a continuous pair is not a table

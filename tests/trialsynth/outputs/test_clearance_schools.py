@@ -68,3 +68,15 @@ def test_arms_are_not_released_when_an_arm_has_too_few_schools():
     out = clear_outputs(frame, meta)
     assert out.cluster_arms == ()
     assert any(c["where"] == "school arms" and "not released" in c["action"] for c in out.clearance)
+
+
+def test_arms_are_not_released_when_pooling_leaves_an_arm_too_few_sizes():
+    """Five treated schools, four of them under the minimum cell and together under it too: one
+    size would be left for the arm, that one school's own."""
+    frame, meta = _clustered(by_school=True)
+    treated = sorted(frame.loc[frame["treatment"] == 1, "school"].unique())
+    frame = frame[(frame["treatment"] == 0) | frame["school"].isin(treated[:5])]
+    keep = frame.groupby("school").cumcount() < np.where(frame["school"].isin(treated[1:5]), 2, 1000)
+    frame = frame[keep].reset_index(drop=True)
+    out = clear_outputs(frame, meta)
+    assert out.cluster_arms == ()
