@@ -21,6 +21,7 @@ OUTLIER_NEIGHBOURS = 5
 # real rows scored for outliers at most (a seeded sample above it: the factor needs every scored
 # row's neighbours among the others, as costly as the whole search at 67,200 rows)
 OUTLIER_MAX_ROWS = 20_000
+OVERLAP_SPLITS = 5  # random halves of the real rows behind the fresh-draw overlap, averaged
 
 
 def nearest_neighbour(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> dict[str, float]:
@@ -146,22 +147,31 @@ def overlap(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationContext) -> 
     Where the possible combinations are few against the rows (a narrow coded file), every pupil
     shares their row with many others and a fresh draw from the same distribution reproduces
     real records as surely as a copy does: exact matches say nothing about copying there. So the
-    real rows are split in two halves at random (seeded): ``sample_overlap_baseline`` is the
-    share of one half's records found in the other (what another sample of the same population
-    gives), and ``exact_match_excess`` is the share of synthetic rows equal to a record of the
-    reference half minus the share of the other half's rows that are - about 0.5 for a file that
-    copies real rows on a rich domain, about 0 for a fresh draw on any domain."""
+    real rows are split in two halves at random (seeded, ``OVERLAP_SPLITS`` times, averaged):
+    ``sample_overlap_baseline`` is the share of one half's records found in the other (what
+    another sample of the same population gives), and ``exact_match_excess`` is how far the
+    synthetic rows' share of matches with the reference half goes from that baseline towards
+    all of them, ``(s - b) / (1 - b)``: about 0.5 for a copy of the real rows on any domain (half
+    its rows are the reference half's, the other half match it as often as a fresh draw does),
+    about 0 for a fresh draw, and 0 where every row is shared (b = 1: nothing to tell)."""
     columns = list(real.columns)
     real_keys, synth_keys = row_keys(real, synth, columns)
     exact = float(np.isin(real_keys, synth_keys).mean()) if len(real_keys) else float("nan")
     study = sample_overlap_score(real, synth, sample_size=0.2, runs=5, seed=ctx.seed)
     out = {"sample_overlap": exact, "sample_overlap_study": float(study)}
-    half = np.random.default_rng(ctx.seed).permutation(len(real_keys)) < len(real_keys) // 2
-    reference, other = real_keys[half], real_keys[~half]
-    if len(reference) and len(other) and len(synth_keys):
+    if len(real_keys) < 4 or not len(synth_keys):
+        return out
+    rng = np.random.default_rng(ctx.seed)
+    baselines, excesses = [], []
+    for _ in range(OVERLAP_SPLITS):
+        half = rng.permutation(len(real_keys)) < len(real_keys) // 2
+        reference, other = real_keys[half], real_keys[~half]
         fresh = float(np.isin(other, reference).mean())
-        out["sample_overlap_baseline"] = fresh
-        out["exact_match_excess"] = float(np.isin(synth_keys, reference).mean()) - fresh
+        share = float(np.isin(synth_keys, reference).mean())
+        baselines.append(fresh)
+        excesses.append((share - fresh) / (1.0 - fresh) if fresh < 1.0 else 0.0)
+    out["sample_overlap_baseline"] = float(np.mean(baselines))
+    out["exact_match_excess"] = float(np.mean(excesses))
     return out
 
 

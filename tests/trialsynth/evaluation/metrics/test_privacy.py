@@ -123,3 +123,25 @@ def test_a_copy_on_a_rich_domain_is_read_beyond_a_fresh_draw():
     fresh = _overlap(real, _trial(1000, seed=9))
     assert copy["sample_overlap_baseline"] == 0.0 and fresh["exact_match_excess"] == 0.0
     assert 0.45 < copy["exact_match_excess"] < 0.55  # half the copied rows are the reference half's
+
+
+def test_a_copy_on_a_coarse_domain_is_still_read_as_a_copy():
+    """Eight skewed binary columns: a fresh draw already matches most real rows (baseline near
+    0.9); a copy goes halfway from there to all of them."""
+    rng = np.random.default_rng(5)
+
+    def coarse(seed: int) -> pd.DataFrame:
+        r = np.random.default_rng(seed)
+        return pd.DataFrame(
+            {
+                "arm": r.choice(["control", "treated"], 1000),
+                "score": r.integers(0, 2, 1000),
+                **{f"b{k}": (r.random(1000) < 0.08).astype(int) for k in range(6)},
+            }
+        )
+
+    real = coarse(1)
+    copy = _overlap(real, real.sample(frac=1, random_state=int(rng.integers(100))))
+    fresh = _overlap(real, coarse(2))
+    assert copy["sample_overlap_baseline"] > 0.5
+    assert copy["exact_match_excess"] > 0.4 and abs(fresh["exact_match_excess"]) < 0.15
