@@ -71,7 +71,8 @@ def test_the_ea_releases_k_minus_1_contrasts_against_the_reference_arm():
     data, meta = cleaning.clean(frame, Roles.of(**roles), trial_id="t")
     released = clear_outputs(data, meta)
     terms = [t for t in released.models[0].terms if t.startswith("treatment_")]
-    assert terms == ["treatment_programme_a", "treatment_programme_b", "treatment_NA"]
+    assert terms == ["treatment_programme_a", "treatment_programme_b"]  # the randomised pupils
+    assert released.models[0].randomised_only
 
 
 @pytest.mark.parametrize("design", ["three_arm", "factorial", "long", "narrow"])
