@@ -33,8 +33,6 @@ def initial(layout: Layout, init: str, rng: np.random.Generator) -> tuple[np.nda
             drawn = (rng.random(n_rows) < sigmoid(eta)).astype(np.int16)
         else:
             drawn = _continuous_outcome(variable, eta, values, slot, rng)
-            if variable.atoms:  # the bin's released pile-ups: values inside the drawn bins anew
-                values[:, slot] = layout.bins.draw(np.full(n_rows, outcome), drawn.astype(np.int64), rng)
         if variable.has_missing:  # missing where the copula (or the released share) says
             if layout.copula is None:
                 missing = rng.random(n_rows) < variable.proportions[-1]
