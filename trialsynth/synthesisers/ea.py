@@ -159,6 +159,8 @@ def _decode(codes: np.ndarray, values: np.ndarray | None, variable) -> pd.Series
         series = pd.Series(levels[np.where(missing, len(known), codes)], dtype="object")
         if variable.integer:
             return series.astype("float64").astype("Int64") if missing.any() else series.astype("int64")
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in known):
+            return series.astype("float64")  # numeric codes that are not whole (0, 0.5, 1)
         return series
     if values is None:
         raise ValueError(f"continuous variable {variable.name!r} decoded without its values")

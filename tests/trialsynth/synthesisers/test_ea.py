@@ -134,3 +134,16 @@ def test_several_sources_are_weighted_by_their_released_precision():
     (group,) = EaSearch(combined, EaSettings()).groups
     # precision 100 against 25: the optimum is (100 * 1.0 + 25 * 0.0) / 125 = 0.8, not the mean 0.5
     assert group.anchor[1] == pytest.approx(0.8)
+
+
+def test_a_coded_column_of_numbers_that_are_not_whole_is_released_as_numbers():
+    """A categorical code 0 / 0.5 / 1 (an oedema score) stays numeric in the file: text there
+    is another type than the real column's."""
+    frame, meta = _logistic_trial(n=600)
+    frame["oedema"] = np.random.default_rng(3).choice([0.0, 0.5, 1.0], len(frame), p=[0.7, 0.2, 0.1])
+    meta = TrialMeta(kinds={**meta.kinds, "oedema": "categorical"}, treatment="treatment", outcomes=("owns",))
+    synthetic = (
+        EaSynthesiser(random_state=0, generations=5).fit(frame, meta).sample(600, np.random.default_rng(0))
+    )
+    assert pd.api.types.is_float_dtype(synthetic["oedema"])
+    assert set(synthetic["oedema"].unique()) <= {0.0, 0.5, 1.0}
