@@ -36,7 +36,10 @@ def school_labels(
     noise = rng.normal(size=n)
     tiebreak = rng.random(n)
     known = ~np.isnan(latent)
-    latent = np.where(known, latent, rng.normal(size=n) * (np.nanstd(latent) or 1.0) + np.nanmean(latent))
+    centre, spread = (0.0, 1.0)
+    if known.any():
+        centre, spread = float(np.mean(latent[known])), float(np.std(latent[known]))
+    latent = np.where(known, latent, rng.normal(size=n) * (spread or 1.0) + centre)  # missing: anywhere
 
     def deal(rho: float) -> np.ndarray:
         labels = np.empty(n, dtype=np.int64)
