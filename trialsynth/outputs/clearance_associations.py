@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from trialsynth.outputs.regression import encode
 from trialsynth.outputs.released import VariableOutput
 from trialsynth.outputs.rules import ClearanceRules, Recorder
 
@@ -91,8 +92,8 @@ def _positions(column: pd.Series, variable: VariableOutput) -> pd.Series:
     levels (missing stays missing)."""
     if variable.kind == "continuous":
         return pd.to_numeric(column, errors="coerce").astype(float)
-    index = {str(level): i for i, level in enumerate(variable.category_levels)}
-    return column.map(lambda v: np.nan if pd.isna(v) else index.get(str(v), np.nan)).astype(float)
+    codes = encode(column, variable).astype(float)
+    return pd.Series(np.where(column.isna().to_numpy(), np.nan, codes), index=column.index)
 
 
 def normal_scores(values: pd.Series) -> pd.Series:
