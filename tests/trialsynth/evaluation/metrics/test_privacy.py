@@ -21,7 +21,7 @@ def _trial(n: int = 400, seed: int = 2) -> pd.DataFrame:
     )
 
 
-def _nn(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, float]:
+def _metric(family: str, real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, float]:
     both, meta = clean(
         pd.concat([real, synthetic], ignore_index=True),
         Roles.of(treatment="arm", outcomes=["score"]),
@@ -29,7 +29,11 @@ def _nn(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, float]:
     )
     data, synth = both.iloc[: len(real)], both.iloc[len(real) :].reset_index(drop=True)
     real_view, synth_view, context = evaluation_view(data, synth, meta, seed=1)
-    return METRICS["nearest_neighbour"](real_view, synth_view, context)
+    return METRICS[family](real_view, synth_view, context)
+
+
+def _nn(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, float]:
+    return _metric("nearest_neighbour", real, synthetic)
 
 
 def test_a_copied_record_is_at_distance_exactly_zero():
@@ -88,14 +92,7 @@ def test_the_closest_pair_is_measured_again_exactly():
 
 
 def _overlap(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, float]:
-    both, meta = clean(
-        pd.concat([real, synthetic], ignore_index=True),
-        Roles.of(treatment="arm", outcomes=["score"]),
-        trial_id="t",
-    )
-    data, synth = both.iloc[: len(real)], both.iloc[len(real) :].reset_index(drop=True)
-    real_view, synth_view, context = evaluation_view(data, synth, meta, seed=1)
-    return METRICS["overlap"](real_view, synth_view, context)
+    return _metric("overlap", real, synthetic)
 
 
 def _narrow(n: int, seed: int) -> pd.DataFrame:
