@@ -47,6 +47,7 @@ from trialsynth.evaluation.metrics.dcr import dcr_share, pupil_profiles, reading
 from trialsynth.evaluation.metrics.prepare import EvaluationContext
 from trialsynth.evaluation.metrics.privacy import default_tcap
 from trialsynth.evaluation.metrics.rates import Rate, risk, risk_against
+from trialsynth.evaluation.metrics.singling_out import singling_out
 from trialsynth.evaluation.metrics.sweep import Found, Parts, nearest_on_parts
 
 ATTACK_KEYS = ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share")
@@ -55,15 +56,10 @@ DCR_KEYS = ("dcr_share", "dcr_share_low", "dcr_share_high")  # the ``dcr`` famil
 ATTACK_CI_KEYS = tuple(f"{key}_{end}" for key in ATTACK_KEYS for end in ("low", "high"))
 ATTACK_TARGETS = 1000  # training and control rows attacked (each side); fewer when the holdout is smaller
 MIN_CONTROL_ROWS = 50  # fewer held-out rows: no attack is measured (the control rate means nothing)
-SINGLING_OUT_QUERIES = 1000  # predicates written from the synthetic file (anonymeter: 500)
-SINGLING_OUT_COLUMNS = 4  # columns per predicate (anonymeter's multivariate default is 3)
-WINDOW = 0.01  # a measurement in a predicate: within 1% of its range of the synthetic row's value
 # The singling-out estimate rests on the predicates that single out a real pupil, which can be a
 # handful (a coded file: insteval-large gave 1 of 1,000, read as risk 1 with interval [-1, 1]);
 # its point value adds this many pseudo-predicates at the control rate.
 SINGLING_OUT_PRIOR = 20
-CODED_LEVELS = 20  # a numeric column with at most this many values is a code: compared for equality
-SINGLING_OUT_TRIES = 12  # batches of twice as many candidates before giving up (few unique rows)
 INFERENCE_SECRETS = 4  # secret columns attacked: the outcomes, then the TCAP target
 NUMERIC_TOLERANCE = 0.05  # a numeric secret is guessed when within 5% of its true value
 
@@ -238,123 +234,3 @@ def _guessed(guess: np.ndarray, truth: np.ndarray, categorical: bool) -> np.ndar
         return guess.astype(str) == truth.astype(str)
     guess, truth = guess.astype(float), truth.astype(float)
     return np.abs(guess - truth) <= NUMERIC_TOLERANCE * np.abs(truth) + 1e-12
-
-
-def singling_out(
-    training: pd.DataFrame,
-    control: pd.DataFrame,
-    synth: pd.DataFrame,
-    ctx: EvaluationContext,
-    rng: np.random.Generator,
-) -> tuple[Rate, float]:
-    """Predicates of ``SINGLING_OUT_COLUMNS`` columns written from random synthetic rows (a
-    category or a coded number: equal to the row's value; a measurement: within ``WINDOW`` of
-    its range of the row's value - "a pupil with a KS2 score of about 31 and FSM and ...") and
-    kept when exactly one synthetic row satisfies them (anonymeter's multivariate attack writes
-    one-sided conditions, "at least 31", which single out only extreme rows). Each is tried on
-    every real row, training and held-out together; a predicate that singles out one real pupil
-    is a success when that pupil is a training one. The point value is shrunk by
-    ``SINGLING_OUT_PRIOR`` pseudo-predicates at the control rate (see ``risk_against``).
-
-    The control is the holdout itself: it is a uniform random draw, so for a file that knows
-    nothing of its training rows the pupil a predicate singles out is a training pupil with
-    probability n_training / n_real (the returned control rate), whatever the set sizes; a file
-    that leaks its training rows singles them out more often. (Running the predicates on the
-    training and the control sets separately would need a model of how singling out depends on
-    a set's size, which the training set here is several times the control's.)"""
-    codes = _Codes(pd.concat([training, control, synth], ignore_index=True), ctx)
-    n_t, n_c = len(training), len(control)
-    real_x, synth_x = codes.values[: n_t + n_c], codes.values[n_t + n_c :]
-    queries = _queries(synth_x, codes.widths, rng)
-    singled = _first_match(real_x, queries)  # the row a predicate singles out, else -1
-    hits = singled[singled >= 0]
-    return Rate(int((hits < n_t).sum()), len(hits)), n_t / (n_t + n_c)
-
-
-class _Codes:
-    """Every column as numbers, with the half-width of a predicate's window on it: a category
-    (as its code) and a number with few values (a code, a missingness indicator) are matched
-    exactly; a measurement within ``WINDOW`` of its range either side."""
-
-    def __init__(self, frame: pd.DataFrame, ctx: EvaluationContext) -> None:
-        parts, widths = [], []
-        for name in frame.columns:
-            if name in ctx.categorical:
-                parts.append(pd.factorize(frame[name].astype(str))[0].astype(float))
-                widths.append(0.0)
-            else:
-                values = frame[name].to_numpy(dtype=float)
-                parts.append(values)
-                coded = frame[name].nunique() <= CODED_LEVELS
-                widths.append(0.0 if coded else WINDOW * float(np.nanmax(values) - np.nanmin(values)))
-        self.values = np.column_stack(parts)
-        self.widths = np.array(widths)
-
-
-# A predicate: column indices, the values, and per column the half-width of its window (0: equal).
-Query = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def _match(x: np.ndarray, query: Query) -> np.ndarray:
-    cols, values, widths = query
-    return np.all(np.abs(x[:, cols] - values) <= widths, axis=1)
-
-
-def _counts(x: np.ndarray, queries: list[Query]) -> np.ndarray:
-    """How many rows of ``x`` satisfy each predicate (blocks of predicates at a time)."""
-    if not queries:
-        return np.zeros(0, dtype=int)
-    cols = np.stack([q[0] for q in queries])
-    values = np.stack([q[1] for q in queries])
-    widths = np.stack([q[2] for q in queries])
-    out = np.empty(len(queries), dtype=int)
-    step = max(1, 4_000_000 // max(len(x) * cols.shape[1], 1))
-    for start in range(0, len(queries), step):
-        c, v, w = cols[start : start + step], values[start : start + step], widths[start : start + step]
-        out[start : start + step] = (np.abs(x[:, c] - v) <= w).all(axis=2).sum(axis=0)
-    return out
-
-
-def _first_match(x: np.ndarray, queries: list[Query]) -> np.ndarray:
-    """For each predicate, the row of ``x`` it singles out (-1: none or several); those that
-    match two rows of a tenth of ``x`` are settled there (``_at_most_one``)."""
-    out = np.full(len(queries), -1)
-    for i in np.flatnonzero(_at_most_one(x, queries)):
-        rows = np.flatnonzero(_match(x, queries[i]))
-        if len(rows) == 1:
-            out[i] = rows[0]
-    return out
-
-
-def _at_most_one(x: np.ndarray, queries: list[Query]) -> np.ndarray:
-    """Whether each predicate may hold for one row of ``x`` at most: false when it already holds
-    for two rows of every tenth row of ``x``, then of every third - exact, and most predicates
-    that fail to single out a row of a large file fail there at a fraction of the cost."""
-    may = np.ones(len(queries), dtype=bool)
-    for stride in (10, 3):
-        if len(x) < 200 * stride:
-            continue
-        open_ = np.flatnonzero(may)
-        may[open_] = _counts(x[::stride], [queries[i] for i in open_]) <= 1
-    return may
-
-
-def _queries(synth_x: np.ndarray, widths: np.ndarray, rng: np.random.Generator) -> list[Query]:
-    """Up to ``SINGLING_OUT_QUERIES`` distinct predicates that single out one synthetic row."""
-    width = synth_x.shape[1]
-    per_query = min(SINGLING_OUT_COLUMNS, width)
-    found: dict[bytes, Query] = {}
-    batch = 2 * SINGLING_OUT_QUERIES
-    for _ in range(SINGLING_OUT_TRIES):
-        rows = synth_x[rng.integers(len(synth_x), size=batch)]
-        cols = np.sort(np.argsort(rng.random((batch, width)), axis=1)[:, :per_query], axis=1)
-        values = np.take_along_axis(rows, cols, axis=1)
-        candidates = [(cols[i], values[i], widths[cols[i]]) for i in range(batch)]
-        candidates = [q for q, may in zip(candidates, _at_most_one(synth_x, candidates), strict=True) if may]
-        for query, count in zip(candidates, _counts(synth_x, candidates), strict=True):
-            key = np.concatenate(query[:2]).tobytes()
-            if count == 1 and key not in found:
-                found[key] = query
-        if len(found) >= SINGLING_OUT_QUERIES:
-            break
-    return list(found.values())[:SINGLING_OUT_QUERIES]

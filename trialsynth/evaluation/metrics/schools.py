@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trialsynth.evaluation.metrics.attacks import CODED_LEVELS, WINDOW
 from trialsynth.evaluation.metrics.prepare import school_level_columns
+from trialsynth.evaluation.metrics.singling_out import CODED_LEVELS, WINDOW
 from trialsynth.meta import TrialMeta
 
 SCHOOL_KEYS = ("school_reidentification", "school_size_correlation")
