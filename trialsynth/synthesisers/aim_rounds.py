@@ -87,19 +87,21 @@ def sigma_one_way(planned: int, d: int, alpha: float, rho: float) -> float:
 
 
 def measure_one_way(
-    mbi: Any, full: Any, scheme: dict, n: int, levels: int, sigma: float, noise: Noise
+    mbi: Any, full: Any, scheme: dict, n: int, levels: dict[str, int], sigma: float, noise: Noise
 ) -> tuple[Any, dict, dict, list]:
     """Every one-way marginal at ``sigma``, then the compression of rare values (noisy count under
-    3 sigma) and of a continuous column's bins into about ``levels`` groups of n / levels noisy
-    pupils (post-processing); returns the compressed dataset, the mapping, each column's noisy
-    one-way counts (over the bins' codes) and the measurements on the compressed domain."""
+    3 sigma) and of a continuous column's bins into about ``levels[c]`` groups of n / levels[c]
+    noisy pupils (post-processing); returns the compressed dataset, the mapping, each column's
+    noisy one-way counts (over the bins' codes) and the measurements on the compressed domain."""
     columns = list(full.domain.attributes)
     one_way = {
         c: np.asarray(full.project((c,)).datavector(), dtype=float)
         + noise.discrete_gaussian(sigma, full.domain[c])
         for c in columns
     }
-    threshold = {c: max(3 * sigma, n / levels) if scheme[c].edges is not None else 3 * sigma for c in columns}
+    threshold = {
+        c: max(3 * sigma, n / levels[c]) if scheme[c].edges is not None else 3 * sigma for c in columns
+    }
     mapping = {c: compression(one_way[c], threshold[c], scheme[c]) for c in columns}
     measurements = [
         mbi.LinearMeasurement(one_way[c], (c,), sigma).compress(mapping, full.domain) for c in columns

@@ -167,3 +167,45 @@ def test_atoms_are_stored_and_a_release_from_them_decodes_to_them(trial):
     for fitted in (model, again):
         drawn = fitted.sample(len(data), np.random.default_rng(1))["pre_score"]
         assert drawn.isin([1.5, 3.0, 6.5, 8.0]).mean() > 0.99
+
+
+def test_a_wide_tail_group_decodes_to_where_pupils_are_not_to_phantoms():
+    """Known-bad: clipped noisy one-way counts give each empty bin of a tail group about 0.4 sigma
+    of phantom pupils, decoded across the public range (the demo's test scores: SD 19.0 against
+    16.1). AIM shares a tail group by the curve closest to its bins' counts (``bin_shares``)."""
+    from scipy.special import ndtr
+
+    from trialsynth.synthesisers.discretise import ColumnBins
+    from trialsynth.synthesisers.marginal_models import decompress, value_weights
+
+    rng = np.random.default_rng(0)
+    edges = np.linspace(0.0, 200.0, 65)
+    centres = (edges[:-1] + edges[1:]) / 2
+    sigma = 135.0
+    true = np.append(67_200 * np.diff(ndtr((edges - 100) / 16)), 0.0)  # and the missing code
+    noisy = true + rng.normal(0, sigma, true.size)
+    scheme = {"score": ColumnBins("score", edges=tuple(edges))}
+    group = np.append(np.zeros(30, dtype=int), np.arange(1, 36))  # the lower tail to 94: one group
+    shared = value_weights("score", noisy, sigma, scheme, {}, group)
+    clipped = value_weights("score", noisy, sigma, scheme, {})  # as MST shares a group
+    tail = centres < 40  # no pupil below 40 (3.75 SD)
+    assert np.append(tail, False) @ clipped > 400
+    assert np.append(tail, False) @ shared < 40
+    drawn = decompress(np.zeros(20_000, dtype=int), group, shared, rng)
+    assert np.mean(tail[drawn]) < 0.005
+    assert np.std(centres[drawn]) == pytest.approx(
+        np.std(centres[:30].repeat(true[:30].astype(int))), rel=0.1
+    )
+
+
+def test_a_tail_fit_follows_an_exponential_and_a_normal_tail_alike():
+    from trialsynth.synthesisers.bin_shares import group_shares, tail_fit
+
+    x = np.arange(30)
+    for shape in (5000 * np.exp(-0.3 * (29 - x)), 5000 * np.exp(-0.5 * ((29 - x) / 6) ** 2)):
+        noisy = shape + np.random.default_rng(1).normal(0, 135, 30)
+        fitted = tail_fit(noisy)
+        assert np.abs(fitted - shape).sum() < 0.1 * shape.sum()
+        assert fitted[:10].sum() < 0.02 * shape.sum()
+    full = np.array([900.0, 1000.0, 1100.0])  # no bin under the floor: kept as measured
+    assert group_shares(full, np.zeros(3, dtype=int), 405.0).tolist() == full.tolist()
