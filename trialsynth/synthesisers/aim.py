@@ -28,8 +28,7 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
    2 / (2 sigma^2) = 1 / sigma^2 of rho. Values whose noisy count is under 3 sigma_0 are merged
    as in MST (``marginal_models.compression``; post-processing), and a continuous column's
    neighbouring bins are grouped until each group holds n / ``levels`` noisy pupils: about
-   ``levels`` groups of equal mass, fine where the pupils are, whatever the public bounds' width
-   (``analysis_levels`` for the primary analysis's outcome and baselines).
+   ``levels`` groups of equal mass, fine where the pupils are, whatever the public bounds' width.
    A two-way marginal of two such columns has about (levels + 1)^2 cells, cheap enough for AIM's
    score to choose at a small epsilon. With the ``trial`` workload the
    primary analysis's marginals (treatment x primary outcome x each baseline, and x each
@@ -47,8 +46,8 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
    is feasible is the exponential mechanism over the feasible set). Each is measured at sigma_t
    and costs 1/sigma_t^2 + epsilon_t^2/8; the model is then re-estimated once, by mirror descent
    from the previous model (warm start): one estimation (a round's time) for ``batch`` of them.
-4. **Annealing**: when the new model's marginal moved by less than sqrt(2/pi) sigma_t n_r (what
-   the noise alone would explain) on half or more of the batch, sigma halves and epsilon doubles.
+4. **Annealing**: when the noisy answer differs from the model before the round by less than
+   sqrt(2/pi) sigma_t n_r (noise alone) on half the batch or more, sigma halves, epsilon doubles.
    **Stopping**: when what is left would not pay for two more rounds, or the round cap
    ``max_rounds`` or the time budget ``time_budget`` is reached, the last round's batch shares
    all that is left (sigma and epsilon set from it with the same alpha split), so rho is spent
@@ -94,7 +93,7 @@ from trialsynth.synthesisers.aim_rounds import (
     measure_one_way,
     sigma_one_way,
 )
-from trialsynth.synthesisers.aim_workload import candidate_weights, column_levels, trial_workload
+from trialsynth.synthesisers.aim_workload import candidate_weights, trial_workload
 from trialsynth.synthesisers.base import Estimator, check_choice
 from trialsynth.synthesisers.estimation import mirror_descent, release_compiled
 from trialsynth.synthesisers.guarantees import (
@@ -134,8 +133,6 @@ class AimSynthesiser(Estimator):
     n_bins : bins per continuous column (between the public domain's bounds).
     levels : about this many groups of neighbouring bins per continuous column, each holding at
         least n / levels noisy pupils (post-processing of the one-way marginals; n is public).
-    analysis_levels : the same for the primary analysis's outcome and baselines (``trial``):
-        eight groups lose 6% of the demo's adjusted effect, sixteen 1% (``column_levels``).
     max_model_size : the junction tree's size cap in MB (float64 cells).
     rounds_per_column : T = min(this x d, max_rounds x batch) planned measurements: the first noise.
     batch : marginals chosen and measured per round (one re-estimation per round).
@@ -163,7 +160,6 @@ class AimSynthesiser(Estimator):
         school_covariates: tuple[str, ...] = (),
         n_bins: int = 64,
         levels: int = 8,
-        analysis_levels: int = 16,
         max_model_size: float = defaults.DP_MODEL_SIZE,
         rounds_per_column: int = 4,
         max_rounds: int = 30,
@@ -184,7 +180,6 @@ class AimSynthesiser(Estimator):
         self.school_covariates = tuple(school_covariates)
         self.n_bins = n_bins
         self.levels = levels
-        self.analysis_levels = analysis_levels
         self.max_model_size = max_model_size
         self.rounds_per_column = rounds_per_column
         self.max_rounds = max_rounds
@@ -216,7 +211,6 @@ class AimSynthesiser(Estimator):
             ("epsilon", self.epsilon),
             ("max_model_size", self.max_model_size),
             ("levels", self.levels),
-            ("analysis_levels", self.analysis_levels),
             ("rounds_per_column", self.rounds_per_column),
             ("max_rounds", self.max_rounds),
             ("batch", self.batch),
@@ -309,11 +303,10 @@ class AimSynthesiser(Estimator):
         planned = min(self.rounds_per_column * len(columns), self.max_rounds * self.batch)
         rho_rounds = rho * (1 - self.analysis_share) if analysis else rho
         self.sigma_one_way_ = sigma = sigma_one_way(planned, len(columns), ALPHA, rho_rounds)
-        levels = column_levels(columns, analysis, self.levels, self.analysis_levels)
         epsilon_t = math.sqrt(8 * (1 - ALPHA) * rho_rounds / planned)
         with mech.timer("measure"):
             dataset, self.mapping_, self.one_way_, measurements = measure_one_way(
-                mbi, prepared.dataset, self.scheme_, n, levels, sigma, noise
+                mbi, prepared.dataset, self.scheme_, n, self.levels, sigma, noise
             )
             atoms, self.value_weights_ = prepared.atoms, {}
             for c, v in self.one_way_.items():

@@ -62,14 +62,3 @@ def candidate_weights(workload: dict[Clique, float]) -> dict[Clique, float]:
         clique = tuple(c for c in ordered if c in member)
         weights[clique] = float(sum(c * len(member & key) for key, (_, c) in sets.items()))
     return weights
-
-
-def column_levels(
-    columns: list[str], analysis: dict[Clique, float], levels: int, analysis_levels: int
-) -> dict[str, int]:
-    """Each column's groups: ``analysis_levels`` for a column of the primary analysis's marginals
-    (its outcome and baselines), ``levels`` for the others. Eight groups of a pre-test and its
-    outcome lose 6% of the adjusted effect by the grouping alone (the demo's 67,200-row trial:
-    2.75 against 2.93), sixteen 1% (2.91)."""
-    held = {c for clique in analysis for c in clique}
-    return {c: analysis_levels if c in held else levels for c in columns}

@@ -6,12 +6,14 @@ A tail group reaches to the public bound and holds dozens of bins no pupil is in
 noise gives each of them about 0.4 sigma of phantom pupils, decoded across the bound's range (the
 demo's test scores: SD 19.0 against 16.1), and cutting every bin under 3 sigma instead truncates
 the tail (its lowest 1% piled at the cut: a school covariate's minimum -2.01 against -3.44).
-Where a group of at least ``MIN_FITTED_BINS`` bins holds a bin under 3 sigma, its bins are
-shared by the curve a exp(b x + c x^2), c <= 0, closest to their noisy counts (least squares over
-a grid of ``SLOPES`` and ``CURVATURES``): a tail falls off smoothly from where the pupils are,
-as a normal's or an exponential's does, three numbers estimated from all its bins' noise at once
-(a N(100, 16) score over 64 bins of [0, 200] at sigma 135: SD 16.1-17.3 against 18.7-19.9
-clipped; a gamma(2, 150) skew alike). Other groups keep their clipped counts.
+Where a group of at least ``MIN_FITTED_BINS`` bins holds a bin under 3 sigma and more than
+noise beyond its atoms, its bins are shared by the curve a exp(b x + c x^2), c <= 0, closest to
+their noisy counts (least squares over a grid of ``SLOPES`` and ``CURVATURES``): a tail falls
+off smoothly from where the pupils are, as a normal's or an exponential's does, three numbers
+estimated from all its bins' noise at once (a N(100, 16) score over 64 bins of [0, 200] at
+sigma 135: SD 16.1-17.3 against 18.7-19.9 clipped; a gamma(2, 150) skew alike). In other
+groups a bin counts from 3 sigma up, as a bin beside a column's atoms always has
+(``dp.atoms.bin_weights``).
 """
 
 from __future__ import annotations
@@ -23,16 +25,24 @@ CURVATURES = -np.concatenate([[0.0], np.geomspace(1e-4, 0.5, 30)])  # 0: an expo
 MIN_FITTED_BINS = 3
 
 
-def group_shares(rest: np.ndarray, groups: np.ndarray, floor: float) -> np.ndarray:
-    """Each bin's weight: ``rest`` (its noisy count beyond its atoms) clipped at 0, or, in a
-    group (``groups``: each bin's group code) of ``MIN_FITTED_BINS`` or more bins holding one
-    under ``floor``, the group's fitted curve (``tail_fit``)."""
-    rest = np.asarray(rest, dtype=float)
-    out = np.clip(rest, 0, None)
+def group_shares(held: np.ndarray, rest: np.ndarray, groups: np.ndarray, floor: float) -> np.ndarray:
+    """Each bin's weight: its atoms' noisy count ``held`` and a share of ``rest`` (its noisy
+    count beyond them), group by group (``groups``: each bin's group code):
+
+    - a group of ``MIN_FITTED_BINS`` or more bins, one of them under ``floor``, whose rest sums
+      to ``floor`` sqrt(bins) or more (pupils beyond the atoms, not noise alone): its fitted
+      curve (``tail_fit``);
+    - otherwise each bin's rest from ``floor`` up (noise alone gives an empty bin a few sigma of
+      phantom pupils); a group left with no weight at all keeps its clipped rest."""
+    held, rest = np.asarray(held, dtype=float), np.asarray(rest, dtype=float)
+    out = held + np.where(rest >= floor, rest, 0.0)
     for group in np.unique(groups):
         members = np.flatnonzero(groups == group)
         if len(members) >= MIN_FITTED_BINS and (rest[members] < floor).any():
-            out[members] = tail_fit(rest[members])
+            if rest[members].sum() >= floor * np.sqrt(len(members)):
+                out[members] = held[members] + tail_fit(rest[members])
+        if out[members].sum() <= 0:
+            out[members] = np.clip(rest[members], 0, None)
     return out
 
 

@@ -267,7 +267,7 @@ def value_weights(
         held = held_by_bins(atoms.get(column), edges)
         weights = np.clip(np.asarray(noisy, dtype=float), 0, None)
         rest = np.asarray(noisy[:bins], dtype=float) - held
-        weights[:bins] = held + group_shares(rest, groups[:bins], 3 * sigma)
+        weights[:bins] = group_shares(held, rest, groups[:bins], 3 * sigma)
         return weights
     if column not in atoms:
         return np.clip(noisy, 0, None)

@@ -208,4 +208,8 @@ def test_a_tail_fit_follows_an_exponential_and_a_normal_tail_alike():
         assert np.abs(fitted - shape).sum() < 0.1 * shape.sum()
         assert fitted[:10].sum() < 0.02 * shape.sum()
     full = np.array([900.0, 1000.0, 1100.0])  # no bin under the floor: kept as measured
-    assert group_shares(full, np.zeros(3, dtype=int), 405.0).tolist() == full.tolist()
+    assert group_shares(np.zeros(3), full, np.zeros(3, dtype=int), 405.0).tolist() == full.tolist()
+    noise, one = np.array([30.0, -20.0, 80.0]), np.zeros(3, dtype=int)
+    assert group_shares(np.array([0.0, 0.0, 500.0]), noise, one, 405.0).tolist() == [0, 0, 500]  # atoms
+    quiet = group_shares(np.zeros(3), noise, one, 405.0)  # no weight at all
+    assert quiet.tolist() == [30.0, 0.0, 80.0]
