@@ -111,16 +111,6 @@ def draw_within(
     return out
 
 
-def held_by_bins(atoms: Atoms | None, edges: np.ndarray) -> np.ndarray:
-    """Each bin's atoms' noisy counts (clipped at 0), summed; zeros without atoms."""
-    bins = len(edges) - 1
-    if atoms is None or not atoms.values:
-        return np.zeros(bins)
-    values, counts = np.asarray(atoms.values), np.clip(np.asarray(atoms.counts), 0, None)
-    home = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
-    return np.bincount(home, weights=counts, minlength=bins)
-
-
 def bin_weights(atoms: Atoms, edges: np.ndarray, noisy: np.ndarray, floor: float) -> np.ndarray:
     """A column's weights per bin code (its noisy one-way counts, the missing code last) where the
     column has atoms: a bin weighs its atoms' noisy count plus what its own noisy count holds
@@ -129,7 +119,9 @@ def bin_weights(atoms: Atoms, edges: np.ndarray, noisy: np.ndarray, floor: float
     pupils, each decoded to a value no pupil holds. Post-processing."""
     weights = np.clip(np.asarray(noisy, dtype=float), 0, None)
     bins = len(edges) - 1
-    held = held_by_bins(atoms, edges)
+    values, counts = np.asarray(atoms.values), np.clip(np.asarray(atoms.counts), 0, None)
+    home = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
+    held = np.bincount(home, weights=counts, minlength=bins)
     rest = np.clip(weights[:bins] - held, 0, None)
     weights[:bins] = held + np.where(rest >= floor, rest, 0.0)
     return weights

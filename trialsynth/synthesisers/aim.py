@@ -53,9 +53,7 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
    all that is left (sigma and epsilon set from it with the same alpha split), so rho is spent
    exactly. Time and round count depend only on earlier noisy outputs and on the machine.
 5. **Release**: a final estimation (``final_iterations``), n rows drawn from the model with the
-   trial's generator (``mst_sampling.py``), each drawn group shared among its bins by their
-   noisy one-way counts (a tail group by the curve closest to them: ``bin_shares``), un-binned
-   (``discretise.py``).
+   trial's generator (``mst_sampling.py``), un-binned (``discretise.py``).
 
 Total: the rounds' costs and the one-way measurements sum to rho exactly (a zCDP filter: every
 round's cost is chosen from earlier outputs, and the running sum never passes rho), so the release
@@ -310,7 +308,7 @@ class AimSynthesiser(Estimator):
             )
             atoms, self.value_weights_ = prepared.atoms, {}
             for c, v in self.one_way_.items():
-                self.value_weights_[c] = value_weights(c, v, sigma, self.scheme_, atoms, self.mapping_[c])
+                self.value_weights_[c] = value_weights(c, v, sigma, self.scheme_, atoms)
             answers = {
                 r: np.asarray(dataset.project(r).datavector(), dtype=float) for r in {*weights, *analysis}
             }

@@ -19,20 +19,16 @@ import pandas as pd
 
 from trialsynth.domain import PublicDomain, domain_formats
 from trialsynth.dp.accounting import Budget, plan_budget
-from trialsynth.dp.atoms import Atoms, bin_weights, held_by_bins, select_atoms
+from trialsynth.dp.atoms import Atoms, bin_weights, select_atoms
 from trialsynth.dp.domain import complete
 from trialsynth.dp.noise import Noise
 from trialsynth.dp.stored import Measurement, StoredMeasurements
 from trialsynth.errors import TrialDataError
 from trialsynth.meta import TrialMeta
 from trialsynth.synthesisers.base import restore_dtypes
-from trialsynth.synthesisers.bin_shares import group_shares
 from trialsynth.synthesisers.clusters import label_mapping
 from trialsynth.synthesisers.discretise import ColumnBins, bins_from_domain, decode, encode
 from trialsynth.synthesisers.dp_schools import constant_within, form_schools
-
-# methods whose drawn groups of bins are shared by ``bin_shares`` (their stored measurements too)
-GROUP_SHARED = ("aim",)
 
 
 def load_mbi():
@@ -226,8 +222,7 @@ def restore(stored: StoredMeasurements, meta: TrialMeta) -> Restored:
         values = np.asarray(m.noisy, dtype=float)
         measured = mbi.LinearMeasurement(values, m.clique, m.sigma)
         if not m.compressed:  # a one-way marginal over the bins' codes: its noisy weights too
-            groups = mapping[m.clique[0]] if stored.method in GROUP_SHARED else None
-            weights[m.clique[0]] = value_weights(m.clique[0], values, m.sigma, scheme, atoms, groups)
+            weights[m.clique[0]] = value_weights(m.clique[0], values, m.sigma, scheme, atoms)
             measured = measured.compress(mapping, full)
         measurements.append(measured)
     prepared = Prepared(
@@ -247,31 +242,15 @@ def restore(stored: StoredMeasurements, meta: TrialMeta) -> Restored:
 
 
 def value_weights(
-    column: str,
-    noisy: np.ndarray,
-    sigma: float,
-    scheme: dict[str, ColumnBins],
-    atoms: dict[str, Atoms],
-    groups: np.ndarray | None = None,
+    column: str, noisy: np.ndarray, sigma: float, scheme: dict[str, ColumnBins], atoms: dict[str, Atoms]
 ) -> np.ndarray:
     """A column's weights per code from its noisy one-way counts (clipped at 0): what decompression
     and decoding share a drawn group or bin by. A column with atoms weighs a bin by them and by its
-    rest beyond them, that rest only from 3 sigma (``dp.atoms.bin_weights``). With ``groups`` (each
-    code's compressed group: AIM), a continuous column's rest beyond its atoms is shared within
-    each group as ``bin_shares`` says. Post-processing."""
-    if scheme[column].edges is None:
+    rest beyond them, that rest only from 3 sigma (``dp.atoms.bin_weights``). Post-processing."""
+    edges = scheme[column].edges
+    if column not in atoms or edges is None:
         return np.clip(noisy, 0, None)
-    edges = np.asarray(scheme[column].edges)
-    if groups is not None:
-        bins = len(edges) - 1
-        held = held_by_bins(atoms.get(column), edges)
-        weights = np.clip(np.asarray(noisy, dtype=float), 0, None)
-        rest = np.asarray(noisy[:bins], dtype=float) - held
-        weights[:bins] = group_shares(held, rest, groups[:bins], 3 * sigma)
-        return weights
-    if column not in atoms:
-        return np.clip(noisy, 0, None)
-    return bin_weights(atoms[column], edges, noisy, 3 * sigma)
+    return bin_weights(atoms[column], np.asarray(edges), noisy, 3 * sigma)
 
 
 def adopt(estimator: Any, stored: StoredMeasurements, meta: TrialMeta) -> Restored:
