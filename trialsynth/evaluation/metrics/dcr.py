@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trialsynth.evaluation.metrics import manhattan
+from trialsynth.evaluation.metrics.manhattan import nearest as manhattan_nearest
 from trialsynth.evaluation.metrics.rates import Rate
 
 DCR_SYNTHETIC_ROWS = 5000  # synthetic rows whose closest distances are measured
@@ -55,7 +55,7 @@ class Reading:
 
 def nearest(points: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distance to and index of each query's nearest point (Manhattan, exact: ``manhattan``)."""
-    distances, index = manhattan.nearest(points, queries)
+    distances, index = manhattan_nearest(points, queries)
     return distances[:, 0], index[:, 0]
 
 
@@ -175,7 +175,7 @@ def _nearest_other(
     """Distance from each query to its nearest point of another pupil (inf where none is)."""
     per_pupil = int(pd.Series(ids).value_counts().max())
     k = min(len(points), per_pupil + 1)
-    distances, index = manhattan.nearest(points, queries, k)
+    distances, index = manhattan_nearest(points, queries, k)
     other = ids[index] != query_ids[:, None]
     found = other.any(axis=1)
     return np.where(found, distances[np.arange(len(queries)), other.argmax(axis=1)], np.inf)
