@@ -40,7 +40,7 @@ ROUTES = ("auto", "none")
 METHOD_VERSIONS: dict[str, str] = {
     "cart": "cart-1",
     "mst": "mst-1",
-    "aim": "aim-3",
+    "aim": "aim-2",
     "ea": "ea-2",
     "gan": "synthcity-gan-1",
     "pategan": "synthcity-pategan-1",

@@ -46,8 +46,8 @@ Neighbouring datasets: **replace-one, row count public** (``trialsynth.dp``). Th
    is feasible is the exponential mechanism over the feasible set). Each is measured at sigma_t
    and costs 1/sigma_t^2 + epsilon_t^2/8; the model is then re-estimated once, by mirror descent
    from the previous model (warm start): one estimation (a round's time) for ``batch`` of them.
-4. **Annealing**: when the noisy answer differs from the model before the round by less than
-   sqrt(2/pi) sigma_t n_r (noise alone) on half the batch or more, sigma halves, epsilon doubles.
+4. **Annealing**: when the new model's marginal moved by less than sqrt(2/pi) sigma_t n_r (what
+   the noise alone would explain) on half or more of the batch, sigma halves and epsilon doubles.
    **Stopping**: when what is left would not pay for two more rounds, or the round cap
    ``max_rounds`` or the time budget ``time_budget`` is reached, the last round's batch shares
    all that is left (sigma and epsilon set from it with the same alpha split), so rho is spent
@@ -144,7 +144,7 @@ class AimSynthesiser(Estimator):
     """
 
     name: ClassVar[str] = "aim"
-    measurement_version: ClassVar[str] = "aim-3"  # bump when what is measured changes
+    measurement_version: ClassVar[str] = "aim-2"  # bump when what is measured changes
 
     def __init__(
         self,
@@ -219,16 +219,19 @@ class AimSynthesiser(Estimator):
         for name, value in positive:
             if not value > 0:
                 raise ValueError(f"The {name!r} parameter of AimSynthesiser must be > 0. Got {value!r}.")
-        for name, value, zero in (
-            ("atoms_share", self.atoms_share, True),
-            ("analysis_share", self.analysis_share, False),
-            ("delta", self.delta, False),
-        ):
-            if not (0 <= value < 1 and (zero or value > 0)):
-                span = "[0, 1)" if zero else "(0, 1)"
-                raise ValueError(
-                    f"The {name!r} parameter of AimSynthesiser must be in {span}. Got {value!r}."
-                )
+        if not 0 <= self.atoms_share < 1:
+            raise ValueError(
+                f"The 'atoms_share' parameter of AimSynthesiser must be in [0, 1). Got {self.atoms_share!r}."
+            )
+        if not 0 < self.analysis_share < 1:
+            raise ValueError(
+                "The 'analysis_share' parameter of AimSynthesiser must be in (0, 1). "
+                f"Got {self.analysis_share!r}."
+            )
+        if not 0 < self.delta < 1:
+            raise ValueError(
+                f"The 'delta' parameter of AimSynthesiser must be in (0, 1). Got {self.delta!r}."
+            )
 
     def workload_of(self, columns: list[str], meta: TrialMeta) -> dict[Clique, float]:
         """The workload the rounds select from: every two-way marginal, weight 1 (both workloads;

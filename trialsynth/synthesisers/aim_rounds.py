@@ -234,9 +234,8 @@ def adaptive_rounds(mech: Mechanism, state: Measured, sigma: float, epsilon_t: f
         if last:
             state.spent = mech.rho  # the last batch's shares sum to what was left
         before = state.marginals(picks)
-        answers = [np.asarray(m.noisy_measurement) for m in state.measurements[-len(picks) :]]
         state.model = mech.estimate(state, limits.final_iterations if last else limits.round_iterations)
-        still = _record_round(state, picks, before, answers, number, sigma, epsilon_t)
+        still = _record_round(state, picks, before, number, sigma, epsilon_t)
         log.info("AIM round %d: %s (sigma %.3g)", number, "; ".join(" x ".join(r) for r in picks), sigma)
         if last:
             break
@@ -246,25 +245,15 @@ def adaptive_rounds(mech: Mechanism, state: Measured, sigma: float, epsilon_t: f
 
 
 def _record_round(
-    state: Measured,
-    picks: list[Clique],
-    before: dict,
-    answers: list[np.ndarray],
-    number: int,
-    sigma: float,
-    epsilon_t: float,
+    state: Measured, picks: list[Clique], before: dict, number: int, sigma: float, epsilon_t: float
 ) -> int:
-    """Each pick's round record: did its noisy answer differ from the model before the round by
-    more than the noise would explain (sqrt(2/pi) sigma a cell)? Returns how many did not. (The
-    paper compares the model after the round with the one before, the estimate run to its end;
-    a round's ``round_iterations`` warm-started steps leave a new measurement almost unmoved, so
-    that rule read "no information" in rounds that had it and annealed the budget away: 32-36
-    measurements instead of 68-84 in about a quarter of the fits of the demo's 67,200-row trial.
-    The answer itself says what the model would learn from it; post-processing of it and of the
-    model.)"""
+    """Each pick's round record (did the new model's marginal move by more than the noise would
+    explain?); returns how many did not move."""
     still = 0
-    for r, answer in zip(picks, answers, strict=True):
-        moved = bool(np.abs(answer - before[r]).sum() > EXPECTED_NOISE * sigma * state.size(r))
+    after_all = state.marginals(picks)
+    for r in picks:
+        after = after_all[r]
+        moved = bool(np.abs(after - before[r]).sum() > EXPECTED_NOISE * sigma * state.size(r))
         still += not moved
         state.rounds.append(
             {
