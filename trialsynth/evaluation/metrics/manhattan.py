@@ -43,22 +43,25 @@ class Layout:
 
 @dataclass(frozen=True)
 class Points:
-    """Rows split by a ``Layout``: measurements, two-valued dims as 0/1, the latter's weighted sums."""
+    """Rows split by a ``Layout``: measurements, two-valued dims as 0/1 (and times their value),
+    the latter's sums."""
 
     measured: np.ndarray
     bits: np.ndarray
+    scaled: np.ndarray  # the two-valued dims as they are (bits times their value)
     weighted: np.ndarray  # each row's sum over its two-valued dimensions (in distance units)
 
     @classmethod
     def of(cls, rows: np.ndarray, layout: Layout) -> Points:
         bits = rows[:, layout.paired] / layout.value if len(layout.paired) else np.zeros((len(rows), 0))
-        return cls(np.ascontiguousarray(rows[:, layout.measured]), bits, bits @ layout.value)
+        scaled = bits * layout.value
+        return cls(np.ascontiguousarray(rows[:, layout.measured]), bits, scaled, scaled.sum(axis=1))
 
     def __len__(self) -> int:
         return len(self.measured)
 
     def rows(self, start: int, stop: int) -> Points:
-        return Points(self.measured[start:stop], self.bits[start:stop], self.weighted[start:stop])
+        return Points(*(part[start:stop] for part in (self.measured, self.bits, self.scaled, self.weighted)))
 
 
 def distances(queries: Points, points: Points, layout: Layout) -> np.ndarray:
@@ -70,7 +73,7 @@ def distances(queries: Points, points: Points, layout: Layout) -> np.ndarray:
     )
     if len(layout.paired):
         out += queries.weighted[:, None] + points.weighted[None, :]
-        out -= 2.0 * (queries.bits * layout.value) @ points.bits.T
+        out -= 2.0 * queries.scaled @ points.bits.T
     return np.round(out, DECIMALS)
 
 

@@ -13,6 +13,8 @@ are about 1,300 rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -130,23 +132,26 @@ class Index:
                 break
         return rows
 
+    def _held_by_each(self, queries: list[Query]) -> Iterator[tuple[int, np.ndarray]]:
+        """Each predicate's index and its rows (``MANY`` of them at most when it holds for more)."""
+        if not queries:
+            return
+        for i, (column, low, high) in enumerate(zip(*self._candidates(queries), strict=True)):
+            if high > low:
+                yield i, self.matches(queries[i], column, low, high, MANY)
+
     def counts(self, queries: list[Query]) -> np.ndarray:
         """How many rows each predicate holds for, up to ``MANY`` (exact below it)."""
         out = np.zeros(len(queries), dtype=int)
-        if not queries:
-            return out
-        for i, (column, low, high) in enumerate(zip(*self._candidates(queries), strict=True)):
-            if high > low:
-                out[i] = min(len(self.matches(queries[i], column, low, high, MANY)), MANY)
+        for i, rows in self._held_by_each(queries):
+            out[i] = min(len(rows), MANY)
         return out
 
     def single(self, queries: list[Query]) -> np.ndarray:
         """For each predicate, the one row it holds for (-1: none or several)."""
         out = np.full(len(queries), -1)
-        if not queries:
-            return out
-        for i, (column, low, high) in enumerate(zip(*self._candidates(queries), strict=True)):
-            if high > low and len(rows := self.matches(queries[i], column, low, high, MANY)) == 1:
+        for i, rows in self._held_by_each(queries):
+            if len(rows) == 1:
                 out[i] = rows[0]
         return out
 
