@@ -10,6 +10,11 @@ Here the loop is mbi's, unchanged (the same steps, line search and potentials); 
 carries the potentials in the marginals' place (the loop never reads them) and the model's
 marginals come from the numpy calibration of ``model_marginals`` (sum-product in log space, equal
 to mbi's oracles to rounding; tested).
+
+The starting state's step size and loss are strongly typed arrays, as the loop returns them: mbi
+starts from Python floats (weakly typed), so an estimation longer than one block of steps
+(``CALLBACK_EVERY``) compiled the loop a second time: AIM's final estimation after five rounds on
+the 67,200 x 36 demo trial spent 12.3 s of its 13.8 s compiling, twice the one compilation.
 """
 
 from __future__ import annotations
@@ -38,8 +43,11 @@ def mirror_descent() -> Any:
                 )
             potentials = _extract_potentials(warm_start, domain, loss_fn.cliques)
             alpha = 2.0 / (loss_fn.lipschitz * known_total) if self.stepsize is None else self.stepsize
+            real = jnp.result_type(float)  # strongly typed, as the loop returns them
             # the loop's first step computes the marginals from the potentials; these are not read
-            return MirrorDescentState(potentials, potentials, alpha, jnp.asarray(jnp.inf))
+            return MirrorDescentState(
+                potentials, potentials, jnp.asarray(alpha, dtype=real), jnp.asarray(jnp.inf, dtype=real)
+            )
 
         def _finalize(self, state, known_total, constraints=()):
             if constraints:

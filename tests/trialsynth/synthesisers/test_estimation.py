@@ -3,6 +3,7 @@ from the numpy calibration - the same model as mbi's own estimator gives."""
 
 import numpy as np
 
+from trialsynth.synthesisers import estimation
 from trialsynth.synthesisers.estimation import mirror_descent
 from trialsynth.synthesisers.marginal_models import load_mbi
 
@@ -80,3 +81,18 @@ def test_a_fit_leaves_no_compiled_program_behind():
         data, dataclasses.replace(meta, domain=domain), noise=PublicNoise(np.random.default_rng(1))
     )
     assert Estimator._multi_step._cache_size() == 0
+
+
+def test_an_estimation_compiles_its_loop_once():
+    """The loop runs in blocks of mbi's ``CALLBACK_EVERY`` steps; mbi's own start (Python floats,
+    weakly typed) made the second block compile the loop again."""
+    from mbi.estimation import Estimator
+
+    estimation.release_compiled()
+    mbi = load_mbi()
+    domain, measured = _measurements(mbi)
+    mirror_descent().estimate(domain, measured, known_total=500, iters=200)  # four blocks
+    assert Estimator._multi_step._cache_size() == 1
+    mirror_descent().estimate(domain, measured[:3], known_total=500, iters=100)  # other cliques
+    assert Estimator._multi_step._cache_size() == 2
+    estimation.release_compiled()

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
+from sklearn.neighbors import LocalOutlierFactor
 from synthgauge.metrics.privacy import min_nearest_neighbour, sample_overlap_score, tcap_score
 
+from trialsynth.evaluation.metrics.closest import closest
 from trialsynth.evaluation.metrics.prepare import EvaluationContext, sample_rows
 from trialsynth.missing import as_label
 
@@ -21,7 +22,6 @@ OUTLIER_NEIGHBOURS = 5
 # real rows scored for outliers at most (a seeded sample above it: the factor needs every scored
 # row's neighbours among the others, as costly as the whole search at 67,200 rows)
 OUTLIER_MAX_ROWS = 20_000
-NN_CELLS = 16_000_000  # single-precision distances held at once (``_closest``)
 OVERLAP_SPLITS = 5  # random halves of the real rows behind the fresh-draw overlap, averaged
 
 
@@ -31,10 +31,10 @@ def nearest_neighbour(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationCo
     ``min_nn_distance``: the smallest distance from any synthetic row to its nearest real row, in
     the scaled space of ``scaled_rows`` (each numeric column over its real range, a category
     mismatch counting 1; Euclidean), so no column dominates by its units. 0 means a real record
-    is reproduced. Computed by brute force over all rows, exact (``_closest``: single precision
-    first, the rows that could hold the minimum again in double; 67,200 x 67,200 rows took 16 s
-    against 31 s in double precision alone), and the closest pair re-measured directly, so a
-    copy is exactly 0.
+    is reproduced. Exact over all rows (``closest``: within the rows' patterns of two-valued
+    columns when their closest pair is nearer than any two patterns can be, else by brute force,
+    single precision first and the rows that could hold the minimum again in double), the
+    closest pair re-measured directly, so a copy is exactly 0.
 
     ``min_nn_distance_outliers``: the same, to the real rows that are local outliers (local
     outlier factor >= ``OUTLIER_FACTOR`` over ``OUTLIER_NEIGHBOURS`` neighbours, in the same
@@ -49,7 +49,7 @@ def nearest_neighbour(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationCo
     Manhattan distance on unscaled values and category codes, on a seeded sample of
     ``NN_STUDY_MAX_ROWS`` rows per side; kept for comparison with Table 3."""
     real_rows, synth_rows = scaled_rows(real, synth, ctx)
-    closest = _closest(real_rows, synth_rows)
+    smallest = closest(real_rows, synth_rows)
     outliers_min = float("nan")
     rng = np.random.default_rng(ctx.seed)
     scored = real_rows
@@ -59,11 +59,11 @@ def nearest_neighbour(real: pd.DataFrame, synth: pd.DataFrame, ctx: EvaluationCo
         lof = LocalOutlierFactor(n_neighbors=OUTLIER_NEIGHBOURS, algorithm="brute").fit(scored)
         outliers = -lof.negative_outlier_factor_ >= OUTLIER_FACTOR
         if outliers.any():
-            outliers_min = _closest(scored[outliers], synth_rows)
+            outliers_min = closest(scored[outliers], synth_rows)
     real = sample_rows(real, NN_STUDY_MAX_ROWS, rng)
     synth = sample_rows(synth, NN_STUDY_MAX_ROWS, rng)
     return {
-        "min_nn_distance": closest,
+        "min_nn_distance": smallest,
         "min_nn_distance_outliers": outliers_min,
         "min_nn_distance_study": float(min_nearest_neighbour(real, synth, outliers_only=False)),
     }
@@ -89,31 +89,6 @@ def scaled_rows(
         real_parts.append(onehot[: len(real)])
         synth_parts.append(onehot[len(real) :])
     return np.hstack(real_parts), np.hstack(synth_parts)
-
-
-def _closest(real_rows: np.ndarray, synth_rows: np.ndarray) -> float:
-    """The smallest Euclidean distance between a row of ``synth_rows`` and a row of ``real_rows``,
-    exact: every pair is first compared in single precision (|y|^2 - 2xy by one matrix product,
-    half the work of double precision), then every synthetic row that could hold the minimum
-    (its squared distance within twice the single-precision error bound of the smallest) is
-    measured again in double precision against every real row, and the closest pair directly."""
-    real_sq, synth_sq = (real_rows**2).sum(axis=1), (synth_rows**2).sum(axis=1)
-    real32 = np.hstack([-2.0 * real_rows, real_sq[:, None]]).astype(np.float32)
-    synth32 = np.hstack([synth_rows, np.ones((len(synth_rows), 1))]).astype(np.float32)
-    approx = np.empty(len(synth_rows))
-    step = max(1, NN_CELLS // len(real_rows))
-    for start in range(0, len(synth_rows), step):
-        approx[start : start + step] = (synth32[start : start + step] @ real32.T).min(axis=1)
-    approx += synth_sq
-    # each product sums dims + 1 terms of magnitude at most the largest squared norms: a bound on
-    # the rounding of the product, the inputs' conversion and the sum with |x|^2
-    scale = max(float(real_sq.max(initial=0.0)), float(synth_sq.max(initial=0.0)), 1.0)
-    error = 4 * (real_rows.shape[1] + 3) * float(np.finfo(np.float32).eps) * scale
-    candidates = synth_rows[approx <= approx.min() + 2 * error]
-    search = NearestNeighbors(n_neighbors=1, algorithm="brute", metric="euclidean").fit(real_rows)
-    distances, index = search.kneighbors(candidates)
-    row = int(np.argmin(distances[:, 0]))
-    return float(np.linalg.norm(candidates[row] - real_rows[index[row, 0]]))
 
 
 def default_tcap(ctx: EvaluationContext) -> tuple[list[str], str]:

@@ -77,35 +77,6 @@ def test_the_outlier_distance_is_to_real_outliers():
     assert typical["min_nn_distance"] < 0.01 < typical["min_nn_distance_outliers"]
 
 
-def test_the_closest_pair_is_measured_again_exactly():
-    """The chunked search's |x|^2 + |y|^2 - 2xy leaves rounding residue for a copied row of wide
-    values; the re-measured pair is exact: 0 for a copy, the true distance for a near copy."""
-    from trialsynth.evaluation.metrics.privacy import _closest
-
-    rng = np.random.default_rng(0)
-    real = rng.uniform(1e3, 1e4, (200, 30))
-    far = rng.uniform(2e4, 3e4, (50, 30))  # every row far from every real one
-    assert _closest(real, np.vstack([far, real[17]])) == 0.0
-    near = real[17].copy()
-    near[3] += 3.0
-    assert _closest(real, np.vstack([far, near])) == pytest.approx(3.0, abs=1e-9)
-
-
-def test_the_single_precision_pass_never_loses_the_closest_pair():
-    """Two synthetic rows nearer a real row than single precision can tell apart: the minimum
-    is still the double-precision one over every pair."""
-    from trialsynth.evaluation.metrics.privacy import _closest
-
-    rng = np.random.default_rng(3)
-    real, synth = rng.random((700, 40)), rng.random((900, 40))
-    synth[5] = real[9] + 1e-4
-    synth[6] = real[9] + 1e-4 * (1 + 1e-7)  # farther by far less than float32's resolution
-    synth[7] = real[11] - 1e-4 * (1 - 1e-7)  # the closest, by as little
-    brute = np.sqrt(((synth[:, None, :] - real[None, :, :]) ** 2).sum(axis=2)).min()
-    assert _closest(real, synth) == pytest.approx(brute, rel=1e-12)
-    assert _closest(real, synth) == pytest.approx(np.linalg.norm(synth[7] - real[11]), rel=1e-12)
-
-
 def _overlap(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, float]:
     return _metric("overlap", real, synthetic)
 
