@@ -17,10 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg.blas import dgemm
 from scipy.spatial.distance import cdist
 
 DECIMALS = 9  # distances compared at this precision (each dimension contributes at most 1)
 BLOCK_CELLS = 4_000_000  # query-by-point distances held at once
+# up to this many nearest points are found by repeated minima (each a pass over a block, a tie
+# to the earlier point), beyond it by a partition and a sort
+FEW = 8
 
 
 @dataclass(frozen=True)
@@ -65,16 +69,20 @@ class Points:
 
 
 def distances(queries: Points, points: Points, layout: Layout) -> np.ndarray:
-    """Every query's Manhattan distance to every point, rounded to ``DECIMALS`` places."""
+    """Every query's Manhattan distance to every point, rounded to ``DECIMALS`` places. The
+    two-valued dims' sums are added and their product subtracted in place (BLAS accumulates it
+    into the distances' transpose), no query-by-point temporary beside the result."""
     out = (
         cdist(queries.measured, points.measured, "cityblock")
         if queries.measured.shape[1]
         else np.zeros((len(queries), len(points)))
     )
-    if len(layout.paired):
-        out += queries.weighted[:, None] + points.weighted[None, :]
-        out -= 2.0 * queries.scaled @ points.bits.T
-    return np.round(out, DECIMALS)
+    if len(layout.paired) and len(queries) and len(points):
+        out += queries.weighted[:, None]
+        out += points.weighted[None, :]
+        # out.T (points x queries, Fortran order) += -2 bits @ scaled.T
+        dgemm(-2.0, points.bits.T, queries.scaled.T, 1.0, out.T, trans_a=1, overwrite_c=1)
+    return np.round(out, DECIMALS, out=out)
 
 
 def nearest(points: np.ndarray, queries: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -88,16 +96,31 @@ def nearest(points: np.ndarray, queries: np.ndarray, k: int = 1) -> tuple[np.nda
     step = max(1, BLOCK_CELLS // max(len(points), 1))
     for start in range(0, len(queries), step):
         block = distances(qs.rows(start, start + step), pts, layout)
-        if k == 1:
-            at = block.argmin(axis=1)[:, None]
+        if k <= FEW:
+            at, found = _fewest(block, k)
         else:
             near = np.argpartition(block, k - 1, axis=1)[:, :k]
             # closest first, a tie to the earlier point (the partition's order is arbitrary)
             kth = np.take_along_axis(block, near, axis=1).max(axis=1, keepdims=True)
             at = np.array([_first(row, bound, k) for row, bound in zip(block, kth[:, 0], strict=True)])
+            found = np.take_along_axis(block, at, axis=1)
         out_i[start : start + step] = at
-        out_d[start : start + step] = np.take_along_axis(block, at, axis=1)
+        out_d[start : start + step] = found
     return out_d, out_i
+
+
+def _fewest(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` smallest and where they are, by repeated minima (``argmin`` takes the
+    earlier of a tie): by distance then position, as ``_first`` orders them. Overwrites
+    ``block``."""
+    rows = np.arange(len(block))
+    at = np.empty((len(block), k), dtype=int)
+    found = np.empty((len(block), k))
+    for j in range(k):
+        at[:, j] = block.argmin(axis=1)
+        found[:, j] = block[rows, at[:, j]]
+        block[rows, at[:, j]] = np.inf
+    return at, found
 
 
 def _first(row: np.ndarray, bound: float, k: int) -> np.ndarray:

@@ -46,10 +46,11 @@ class _Best:
         self.distance = np.full(n, np.inf)
         self.index = np.zeros(n, dtype=int)
 
-    def update(self, block: np.ndarray, start: int) -> None:
-        # rounded: a distance got by subtraction carries the subtracted column's rounding, which
-        # would break an exact tie on the other columns by the secret's value, not by the row
-        block = np.round(block, DECIMALS)
+    def update(self, block: np.ndarray, start: int, rounded: bool = True) -> None:
+        # rounded again when got by subtraction: it carries the subtracted column's rounding,
+        # which would break an exact tie on the other columns by the secret's value, not by the row
+        if not rounded:
+            block = np.round(block, DECIMALS, out=block)
         at = block.argmin(axis=1)
         value = block[np.arange(len(block)), at]
         better = value < self.distance  # strictly: a tie keeps the earlier row
@@ -80,5 +81,5 @@ def nearest_on_parts(parts: Parts) -> Found:
         right.update(d_right, start)
         every = d_left + d_right
         for name, side in own.items():
-            without[name].update(every - side.block(start, start + BLOCK), start)
+            without[name].update(every - side.block(start, start + BLOCK), start, rounded=False)
     return Found(left.index, right.index, {name: best.index for name, best in without.items()})

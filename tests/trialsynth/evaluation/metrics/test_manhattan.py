@@ -50,3 +50,30 @@ def test_a_block_boundary_changes_nothing(monkeypatch):
     monkeypatch.setattr(manhattan, "BLOCK_CELLS", 7 * 500)  # seven queries a block
     blocked = manhattan.nearest(points, queries, k=2)
     assert (whole[1] == blocked[1]).all() and (whole[0] == blocked[0]).all()
+
+
+def test_repeated_minima_order_ties_as_the_partition_does(monkeypatch):
+    """Up to ``FEW`` neighbours come from repeated minima, more from a partition and a sort: the
+    same points in the same order (by distance, then the earlier point), ties included."""
+    rng = np.random.default_rng(3)
+    points, queries = _mixed(800, rng), _mixed(150, rng)
+    points[400:] = points[:400]  # every point twice: ties at every distance
+    for k in (1, 2, 5):
+        fewest = manhattan.nearest(points, queries, k=k)
+        monkeypatch.setattr(manhattan, "FEW", 0)
+        sorted_ = manhattan.nearest(points, queries, k=k)
+        monkeypatch.undo()
+        assert (fewest[1] == sorted_[1]).all() and (fewest[0] == sorted_[0]).all()
+        every = np.round(np.abs(points[None, :, :] - queries[:, None, :]).sum(axis=2), manhattan.DECIMALS)
+        order = np.lexsort((np.broadcast_to(np.arange(len(points)), every.shape), every), axis=1)
+        assert (fewest[1] == order[:, :k]).all()
+
+
+def test_distances_accumulate_in_place():
+    rng = np.random.default_rng(4)
+    points, queries = _mixed(300, rng), _mixed(60, rng)
+    layout = manhattan.Layout.of(points, queries)
+    got = manhattan.distances(manhattan.Points.of(queries, layout), manhattan.Points.of(points, layout), layout)
+    want = np.abs(points[None, :, :] - queries[:, None, :]).sum(axis=2)
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    assert got.flags.c_contiguous and got.shape == (60, 300)
