@@ -73,7 +73,9 @@ def test_distances_accumulate_in_place():
     rng = np.random.default_rng(4)
     points, queries = _mixed(300, rng), _mixed(60, rng)
     layout = manhattan.Layout.of(points, queries)
-    got = manhattan.distances(manhattan.Points.of(queries, layout), manhattan.Points.of(points, layout), layout)
+    got = manhattan.distances(
+        manhattan.Points.of(queries, layout), manhattan.Points.of(points, layout), layout
+    )
     want = np.abs(points[None, :, :] - queries[:, None, :]).sum(axis=2)
     np.testing.assert_allclose(got, want, atol=1e-9)
     assert got.flags.c_contiguous and got.shape == (60, 300)
