@@ -73,6 +73,7 @@ def _run_flow(
     environment.configure_prefect(environment.home(), log_level="INFO" if args.verbose else "WARNING")
     from flows.regenerate_archive import regenerate_archive
     from flows.rerun_failed import rerun_failed
+    from registry.plans import write_plans
     from trialsynth.catalogue.session import sessions_for
 
     sessions_for(url)  # create the schema before workers race to do it
@@ -84,6 +85,7 @@ def _run_flow(
         args.workers, threads=args.threads, dask=args.dask, dask_address=args.dask_address
     )
     flow = rerun_failed if rerun else regenerate_archive
+    plans_file = write_plans(plans, environment.home() / "runs" / f"{run_id}.plans.json")
     try:
         return flow.with_options(task_runner=runner)(
             registry=registry,
@@ -92,10 +94,11 @@ def _run_flow(
             trial_ids=args.trials,
             run_id=run_id,
             cache_dir=str(environment.home()),
-            plans=plans,
+            plans_file=str(plans_file),
             force=args.force,
         )
     finally:
+        plans_file.unlink(missing_ok=True)
         done.set()
         watcher.join()
 

@@ -12,8 +12,7 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.runs import process_plans, run_context
-from tasks.archive import plan_run_task
-from trialsynth.plan import TrialPlan
+from tasks.archive import load_plans_task, plan_run_task
 
 
 @flow(name="regenerate-archive", task_runner=ThreadPoolTaskRunner(max_workers=2))
@@ -24,10 +23,11 @@ def regenerate_archive(
     trial_ids: list[str] | None = None,
     run_id: str | None = None,
     cache_dir: str | None = None,
-    plans: list[TrialPlan] | None = None,
+    plans_file: str | None = None,
     force: bool = False,
 ) -> list[dict]:
     """Process the registry's trials (or ``trial_ids``); returns one summary per trial. A caller
-    that has planned the run already (the CLI) passes ``plans`` and the manifest is not read again."""
-    plans = plans if plans is not None else plan_run_task(registry, trial_ids)
+    that has planned the run already (the CLI) passes the file its plans are in (``plans_file``,
+    ``registry.plans.write_plans``) and the manifest is not read again."""
+    plans = load_plans_task(plans_file) if plans_file else plan_run_task(registry, trial_ids)
     return process_plans(plans, catalogue_url, run_context(out_dir, run_id, cache_dir, force))

@@ -10,8 +10,7 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.runs import process_plans, run_context
-from tasks.archive import expire_stale_attempts_task, failed_trials_task, plan_run_task
-from trialsynth.plan import TrialPlan
+from tasks.archive import expire_stale_attempts_task, failed_trials_task, load_plans_task, plan_run_task
 
 
 @flow(name="rerun-failed", task_runner=ThreadPoolTaskRunner(max_workers=2))
@@ -22,13 +21,13 @@ def rerun_failed(
     trial_ids: list[str] | None = None,
     run_id: str | None = None,
     cache_dir: str | None = None,
-    plans: list[TrialPlan] | None = None,
+    plans_file: str | None = None,
     force: bool = False,
 ) -> list[dict]:
     """Rerun the failed trials of the registry's archive (only those among ``trial_ids`` when
-    given, or among ``plans`` when the caller planned the run); returns one summary per rerun
-    trial."""
-    plans = plans if plans is not None else plan_run_task(registry, trial_ids)
+    given, or among the plans in ``plans_file`` when the caller planned the run); returns one
+    summary per rerun trial."""
+    plans = load_plans_task(plans_file) if plans_file else plan_run_task(registry, trial_ids)
     if not plans:
         return []
     expire_stale_attempts_task(catalogue_url)

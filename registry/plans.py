@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
 
 from registry.codebook import load_domain
 from registry.manifest import Manifest, Trial
@@ -96,3 +99,28 @@ def build_plans(
         build_plan(manifest, manifest.trial(trial_id), problems.get(trial_id, ()))
         for trial_id in manifest.largest_first(ids)
     ]
+
+
+@cache
+def _plans_json():  # pydantic's adapter for a list of plans, built on first use
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(list[TrialPlan])
+
+
+def write_plans(plans: list[TrialPlan], path: Path) -> Path:
+    """The run's plans as JSON at ``path`` (written whole, then moved into place): how a caller
+    that planned the run hands them to a flow. A flow's parameters are sent to Prefect's server,
+    which refuses more than 512 KB - 128 demo trials' plans, with their public domains (every
+    school's identifier), are 0.9 MB. Plans hold paths, roles, settings and public domains: no
+    data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(_plans_json().dump_json(plans))
+    os.replace(partial, path)
+    return path
+
+
+def read_plans(path: str | Path) -> list[TrialPlan]:
+    """The plans ``write_plans`` wrote."""
+    return _plans_json().validate_json(Path(path).read_bytes())

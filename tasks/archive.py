@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prefect import task
 
-from registry.plans import build_plans
+from registry.plans import build_plans, read_plans
 from registry.validation import check_registry
 from trialsynth.catalogue.attempts import expire_stale
 from trialsynth.catalogue.queries import failed_trials, run_attempts
@@ -24,6 +24,12 @@ def plan_run_task(registry: str, trial_ids: list[str] | None = None) -> list[Tri
     Plans hold paths, roles and settings: no data."""
     manifest, problems = check_registry(registry)
     return build_plans(manifest, trial_ids, problems)
+
+
+@task(name="load-plans", persist_result=False)
+def load_plans_task(plans_file: str) -> list[TrialPlan]:
+    """The plans a caller wrote for this run (``registry.plans.write_plans``)."""
+    return read_plans(plans_file)
 
 
 @task(name="expire-stale-attempts", persist_result=False)

@@ -3,7 +3,7 @@
 import yaml
 
 from registry.manifest import load_manifest
-from registry.plans import build_plan, build_plans, entry_sha256
+from registry.plans import build_plan, build_plans, entry_sha256, read_plans, write_plans
 from tests.conftest import write_archive
 from trialsynth.data.surrogate import TrialShape, make_trial
 from trialsynth.streams import derive_seed
@@ -74,3 +74,22 @@ def test_an_unknown_large_method_or_school_covariate_is_refused(tmp_path):
     path = write_archive(tmp_path / "b", frames, extra={"t": {"school_covariates": ["nowhere"]}})
     _, problems = check_registry(path, read_data=True)
     assert any("nowhere" in p for p in problems["t"]), problems
+
+
+def test_plans_beyond_prefects_parameter_limit_travel_in_a_file(tmp_path):
+    """A flow's parameters go to Prefect's server, which refuses more than 512 KB: the CLI hands
+    its plans over in a file instead, read back as they were written."""
+    import dataclasses
+
+    from trialsynth.domain import ColumnDomain, PublicDomain
+
+    path = write_archive(
+        tmp_path, {"t": make_trial(TrialShape(200, 15), 1), "u": make_trial(TrialShape(300, 15), 2)}
+    )
+    manifest = load_manifest(path)
+    schools = ColumnDomain("school_id", levels=tuple(f"URN{i:06d}" for i in range(60_000)), missing=False)
+    plans = [dataclasses.replace(p, domain=PublicDomain((schools,))) for p in build_plans(manifest)]
+    written = write_plans(plans, tmp_path / "runs" / "r.plans.json")
+    assert written.stat().st_size > 524_288
+    assert read_plans(written) == plans
+    assert [p.name for p in written.parent.iterdir()] == ["r.plans.json"]  # no partial file left
