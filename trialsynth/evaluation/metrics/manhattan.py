@@ -81,7 +81,9 @@ def distances(queries: Points, points: Points, layout: Layout) -> np.ndarray:
         out += queries.weighted[:, None]
         out += points.weighted[None, :]
         # out.T (points x queries, Fortran order) += -2 bits @ scaled.T
-        dgemm(-2.0, points.bits.T, queries.scaled.T, 1.0, out.T, trans_a=1, overwrite_c=1)
+        summed = dgemm(-2.0, points.bits.T, queries.scaled.T, 1.0, out.T, trans_a=1, overwrite_c=1)
+        if not np.shares_memory(summed, out):  # BLAS worked on a copy (another layout or type)
+            out[...] = summed.T
     return np.round(out, DECIMALS, out=out)
 
 
