@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
 from registry.codebook import load_domain
 from registry.manifest import Manifest, Trial
+from trialsynth.data.files import write_atomically
 from trialsynth.defaults import RISK_LIMITS
 from trialsynth.errors import TrialDataError
 from trialsynth.plan import Limits, Policy, Roles, TrialPlan
@@ -114,11 +114,7 @@ def write_plans(plans: list[TrialPlan], path: Path) -> Path:
     which refuses more than 512 KB - 128 demo trials' plans, with their public domains (every
     school's identifier), are 0.9 MB. Plans hold paths, roles, settings and public domains: no
     data."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(_plans_json().dump_json(plans))
-    os.replace(partial, path)
-    return path
+    return write_atomically(_plans_json().dump_json(plans).decode(), path)
 
 
 def read_plans(path: str | Path) -> list[TrialPlan]:
