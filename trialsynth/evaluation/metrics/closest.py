@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
+from trialsynth.evaluation.metrics.manhattan import Layout
+
 NN_CELLS = 16_000_000  # single-precision distances held at once (``brute``)
 # the patterns are searched alone only when their pairs are at most this share of all pairs
 PATTERN_SHARE = 0.5
@@ -31,15 +33,14 @@ def within_patterns(real_rows: np.ndarray, synth_rows: np.ndarray) -> float | No
     """The smallest distance between rows of the same pattern of two-valued dimensions, when it
     is below the least distance between rows of different patterns (so the smallest of all); else
     None (no two-valued dimension, no shared pattern, or the patterns hold most pairs)."""
-    both = np.vstack([real_rows, synth_rows])
     if not len(real_rows) or not len(synth_rows):
         return None
-    top = both.max(axis=0)
-    two = np.isfinite(both).all(axis=0) & (top > 0) & ((both == 0) | (both == top)).all(axis=0)
-    if not two.any():
+    layout = Layout.of(real_rows, synth_rows)
+    if not len(layout.paired):
         return None
-    gap = float(top[two].min())  # differing on a two-valued dimension costs at least this
-    keys = np.unique(np.packbits(both[:, two] > 0, axis=1), axis=0, return_inverse=True)[1].ravel()
+    gap = float(layout.value.min())  # differing on a two-valued dimension costs at least this
+    both = np.vstack([real_rows[:, layout.paired], synth_rows[:, layout.paired]])
+    keys = np.unique(np.packbits(both > 0, axis=1), axis=0, return_inverse=True)[1].ravel()
     real_keys, synth_keys = keys[: len(real_rows)], keys[len(real_rows) :]
     real_count = np.bincount(real_keys, minlength=keys.max() + 1)
     synth_count = np.bincount(synth_keys, minlength=keys.max() + 1)
